@@ -1,0 +1,111 @@
+"""livesessions: live classes on Daily.co, a drop-in port of the Node Live Sessions API."""
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+
+from flask import Flask, g, request
+from flask_cors import CORS
+
+from .auth import init_auth
+from .cli import register_commands
+from .config import load_config
+from .db import Database, connect
+from .errors import register_error_handlers
+from .gateways.daily import DailyClient
+from .routes import bp as sessions_bp
+from .service import SessionService
+from .store import SessionStore
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@dataclass
+class Services:
+    """What the views and commands use, built once per app."""
+
+    database: Database
+    store: SessionStore
+    daily: DailyClient
+    service: SessionService
+
+
+def create_app(config=None):
+    """Build the Flask app; `config` values override environment variables of the same name."""
+    app = Flask(__name__, static_folder=None)
+    app.config.update(load_config(config))
+    app.json.sort_keys = False  # keep the spec's key order
+    app.url_map.strict_slashes = False  # Express matched `/sessions/` like `/sessions`
+    configure_logging(app)
+    warn_about_development_defaults(app)
+    register_extensions(app)
+    register_services(app)
+    app.register_blueprint(sessions_bp)
+    register_error_handlers(app)
+    register_request_id(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app):
+    """Send the package's logs to stderr at LOG_LEVEL unless the host already configured it."""
+    package_log = logging.getLogger("livesessions")
+    package_log.setLevel(app.config["LOG_LEVEL"].upper())
+    if not logging.getLogger().handlers and not package_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        package_log.addHandler(handler)
+
+
+def warn_about_development_defaults(app):
+    """Say loudly which stand-ins are in use, so nobody ships them by accident."""
+    if app.config["JWT_SECRET_IS_GENERATED"]:
+        log.warning("JWT_SECRET_KEY is not set: using a random secret valid for this process only")
+    if app.config["MONGODB_URI"].startswith("mongomock://"):
+        log.warning("MONGODB_URI is the embedded in-memory store: data is lost on exit")
+    if not app.config["DAILY_API_KEY"]:
+        log.warning(
+            "DAILY_API_KEY is not set: Daily.co calls go unauthenticated to %s",
+            app.config["DAILY_API_URL"],
+        )
+
+
+def register_extensions(app):
+    """Attach CORS and JWT authentication."""
+    CORS(app, origins=app.config["CORS_ORIGINS"], expose_headers=["X-Request-ID"])
+    init_auth(app)
+
+
+def register_services(app):
+    """Connect to MongoDB, create the indexes, and build the store and gateways."""
+    database = connect(app.config["MONGODB_URI"], app.config["MONGODB_TIMEOUT_MS"])
+    try:
+        database.ensure_indexes()
+    except Exception as error:  # the service still starts; `flask db init` retries
+        log.error("could not create indexes at start-up: %r", error)
+    store = SessionStore(database)
+    daily = DailyClient(
+        app.config["DAILY_API_URL"],
+        app.config["DAILY_API_KEY"],
+        timeout=app.config["DAILY_TIMEOUT_SECONDS"],
+        backoff=app.config["DAILY_RETRY_BACKOFF_SECONDS"],
+    )
+    service = SessionService(store, daily, app.config["DAILY_ROOM_EXP_GRACE_MINUTES"])
+    app.extensions["livesessions"] = Services(database, store, daily, service)
+
+
+def register_request_id(app):
+    """Tag each request with an id (the client's X-Request-ID if sane) and echo it back."""
+
+    @app.before_request
+    def assign_request_id():
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+
+    @app.after_request
+    def echo_request_id(response):
+        response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+        return response

@@ -1,0 +1,105 @@
+"""Configuration read from the environment, with the aliases the Node service used."""
+
+import os
+import secrets
+
+# name -> (aliases, default). Every name here is documented in .env.example and the README.
+SETTINGS = {
+    # Server
+    "PORT": ((), "7000"),
+    "APP_ENV": ((), "development"),
+    "LOG_LEVEL": ((), "INFO"),
+    "CORS_ORIGINS": ((), "*"),
+    "MAX_CONTENT_LENGTH": ((), str(1024 * 1024)),
+    # Database
+    "MONGODB_URI": (("MONGO_URI",), "mongomock://localhost/livesessions"),
+    "MONGODB_TIMEOUT_MS": ((), "5000"),
+    # Authentication
+    "JWT_SECRET_KEY": (("JWT_SECRET",), None),
+    "JWT_IDENTITY_CLAIM": ((), "sub"),
+    "JWT_ROLE_CLAIM": ((), "role"),
+    "ADMIN_ROLES": ((), "admin"),
+    # Daily.co
+    "DAILY_API_KEY": ((), None),
+    "DAILY_API_URL": ((), "https://api.daily.co/v1"),
+    "DAILY_WEBHOOK_SECRET": ((), None),
+    "DAILY_TIMEOUT_SECONDS": ((), "10"),
+    "DAILY_RETRY_BACKOFF_SECONDS": ((), "0.5"),
+    "DAILY_ROOM_EXP_GRACE_MINUTES": ((), "30"),
+    # Cloudinary
+    "CLOUD_NAME": ((), None),
+    "CLOUD_API_KEY": ((), None),
+    "CLOUD_API_SECRET": ((), None),
+    "CLOUDINARY_UPLOAD_PREFIX": ((), None),
+    # Recording jobs
+    "RECORDING_RETRY_BASE_SECONDS": ((), "30"),
+    "RECORDING_MAX_ATTEMPTS": ((), "6"),
+}
+
+INTEGER_SETTINGS = {
+    "PORT",
+    "MAX_CONTENT_LENGTH",
+    "MONGODB_TIMEOUT_MS",
+    "DAILY_ROOM_EXP_GRACE_MINUTES",
+    "RECORDING_MAX_ATTEMPTS",
+}
+FLOAT_SETTINGS = {
+    "DAILY_TIMEOUT_SECONDS",
+    "DAILY_RETRY_BACKOFF_SECONDS",
+    "RECORDING_RETRY_BASE_SECONDS",
+}
+LIST_SETTINGS = {"CORS_ORIGINS", "ADMIN_ROLES"}
+
+# Settings that must be given explicitly when APP_ENV=production.
+PRODUCTION_REQUIRED = ("JWT_SECRET_KEY", "MONGODB_URI", "DAILY_API_KEY")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+def _from_environ(name, aliases):
+    for key in (name, *aliases):
+        value = os.environ.get(key)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _convert(name, value):
+    try:
+        if name in INTEGER_SETTINGS:
+            return int(value)
+        if name in FLOAT_SETTINGS:
+            return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"Setting {name} must be a number, got {value!r}") from None
+    if name in LIST_SETTINGS and isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def load_config(overrides=None):
+    """Return the settings: `overrides`, else the environment (or an alias), else the default."""
+    overrides = dict(overrides or {})
+    config = {}
+    explicit = set()
+    for name, (aliases, default) in SETTINGS.items():
+        value = overrides.pop(name) if name in overrides else _from_environ(name, aliases)
+        if value is None:
+            value = default
+        else:
+            explicit.add(name)
+        config[name] = _convert(name, value) if value is not None else None
+    config.update(overrides)  # Flask settings such as TESTING pass through untouched
+
+    if config["APP_ENV"] == "production":
+        missing = [name for name in PRODUCTION_REQUIRED if name not in explicit]
+        if missing:
+            raise ConfigError("Missing required settings for production: " + ", ".join(missing))
+        if config["MONGODB_URI"].startswith("mongomock://"):
+            raise ConfigError("MONGODB_URI must point at a real MongoDB in production")
+    config["JWT_SECRET_IS_GENERATED"] = config["JWT_SECRET_KEY"] is None
+    if config["JWT_SECRET_IS_GENERATED"]:
+        config["JWT_SECRET_KEY"] = secrets.token_urlsafe(32)
+    return config

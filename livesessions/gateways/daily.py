@@ -1,0 +1,133 @@
+"""Daily.co REST client: rooms, with timeouts and one retry on transient failures."""
+
+import logging
+import re
+import time
+import unicodedata
+
+import requests
+
+log = logging.getLogger(__name__)
+
+ROOM_NAME_MAX = 128
+RETRY_AFTER_CAP_SECONDS = 5.0
+CONNECT_TIMEOUT_SECONDS = 3.05
+NAME_ATTEMPTS = 3
+
+
+class DailyError(Exception):
+    """Daily.co answered with an error, or could not be reached."""
+
+    def __init__(self, message, status=None, error_type=None):
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+
+
+def slugify(title):
+    """Lower-case ASCII slug of `title` using only the characters Daily allows in names."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-") or "session"
+
+
+def room_name(title, timestamp_ms):
+    """`<slug>-<timestamp>`, the slug cut so the name fits Daily's 128 characters."""
+    suffix = f"-{timestamp_ms}"
+    slug = slugify(title)[: ROOM_NAME_MAX - len(suffix)].rstrip("-") or "session"
+    return slug + suffix
+
+
+class DailyClient:
+    """The Daily.co calls the service makes. Every call has a timeout and at most one retry."""
+
+    def __init__(self, base_url, api_key, timeout=10.0, backoff=0.5, http=None):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (CONNECT_TIMEOUT_SECONDS, timeout)
+        self.backoff = backoff
+        self.http = http or requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {api_key or ''}"
+
+    def _request(self, method, path, body=None):
+        url = f"{self.base_url}{path}"
+        for attempt in (1, 2):
+            try:
+                response = self.http.request(method, url, json=body, timeout=self.timeout)
+            except requests.RequestException as error:
+                if attempt == 1:
+                    log.warning(
+                        "Daily %s %s failed (%s); retrying", method, path, type(error).__name__
+                    )
+                    time.sleep(self.backoff)
+                    continue
+                raise DailyError(f"Daily.co unreachable: {type(error).__name__}") from None
+            if (response.status_code == 429 or response.status_code >= 500) and attempt == 1:
+                log.warning("Daily %s %s answered %s; retrying", method, path, response.status_code)
+                time.sleep(self._retry_delay(response))
+                continue
+            return response
+        return response  # unreachable: the second attempt always returns or raises
+
+    def _retry_delay(self, response):
+        try:
+            return min(float(response.headers.get("Retry-After", "")), RETRY_AFTER_CAP_SECONDS)
+        except ValueError:
+            return self.backoff
+
+    @staticmethod
+    def _error(response):
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        error_type, info = body.get("error"), body.get("info") or ""
+        return DailyError(
+            f"Daily.co answered {response.status_code} {error_type}: {info}",
+            status=response.status_code,
+            error_type=error_type,
+        )
+
+    def _json(self, method, path, body=None):
+        response = self._request(method, path, body)
+        if not response.ok:
+            raise self._error(response)
+        try:
+            return response.json()
+        except ValueError:
+            raise DailyError("Daily.co answered with a body that is not JSON") from None
+
+    def create_room(self, title, *, exp, max_participants, privacy="public"):
+        """Create a recordable room named after `title`; return Daily's room object."""
+        timestamp_ms = int(time.time() * 1000)
+        for _ in range(NAME_ATTEMPTS):
+            body = {
+                "name": room_name(title, timestamp_ms),
+                "privacy": privacy,
+                "properties": {
+                    "exp": exp,
+                    "max_participants": max_participants,
+                    "enable_recording": "cloud",
+                },
+            }
+            try:
+                return self._json("POST", "/rooms", body)
+            except DailyError as error:
+                # Daily words a taken name only in `info`; try the next millisecond.
+                if error.status == 400 and "already exists" in str(error):
+                    timestamp_ms += 1
+                    continue
+                raise
+        raise DailyError("Daily.co room name still taken after retries")
+
+    def update_room_exp(self, name, exp):
+        """Move the room's expiry (Unix seconds)."""
+        return self._json("POST", f"/rooms/{name}", {"properties": {"exp": exp}})
+
+    def delete_room(self, name):
+        """Delete the room; one that Daily no longer has counts as deleted."""
+        response = self._request("DELETE", f"/rooms/{name}")
+        if response.status_code == 404:
+            return
+        if not response.ok:
+            raise self._error(response)

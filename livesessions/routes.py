@@ -1,0 +1,142 @@
+"""The `/sessions` blueprint: parse the request, call the store or service, shape the reply."""
+
+import json
+import math
+
+from flask import Blueprint, current_app, request
+from flask_jwt_extended import jwt_required
+from werkzeug.exceptions import UnsupportedMediaType
+
+from .auth import current_user_id
+from .errors import ValidationFailed
+from .schemas import (
+    create_session_schema,
+    list_query_schema,
+    load,
+    participant_schema,
+    status_schema,
+    update_session_schema,
+)
+from .serialize import session_json
+
+bp = Blueprint("sessions", __name__, url_prefix="/sessions")
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def json_body():
+    """Return the decoded JSON body; an empty body is `{}`, as Express's json parser gave."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    if not request.is_json:
+        raise UnsupportedMediaType()
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ValidationFailed("Request body is not valid JSON") from None
+
+
+def query_args():
+    """Query parameters as Express parsed them: repeated names become lists."""
+    return {key: values[0] if len(values) == 1 else values for key, values in request.args.lists()}
+
+
+def store():
+    return current_app.extensions["livesessions"].store
+
+
+def service():
+    return current_app.extensions["livesessions"].service
+
+
+@bp.post("")
+@jwt_required()
+def create():
+    """Create a live session and its Daily.co room."""
+    data = load(create_session_schema, json_body())
+    doc = service().create(data, current_user_id())
+    return session_json(doc), 201
+
+
+@bp.get("")
+@jwt_required()
+def index():
+    """List sessions a page at a time, optionally searching titles."""
+    query = load(list_query_schema, query_args())
+    page, page_count = query["page"], query["pageCount"]
+    docs, total = store().page(page, page_count, query["search"])
+    store().populate(docs, "course", "instructor")
+    total_pages = max(1, math.ceil(total / page_count))
+    return {
+        "sessions": [session_json(doc) for doc in docs],
+        "page": page,
+        "pageCount": page_count,
+        "totalItems": total,
+        "totalPages": total_pages,
+        "hasPrevPage": page > 1,
+        "hasNextPage": page < total_pages,
+        "prevPage": page - 1 if page > 1 else None,
+        "nextPage": page + 1 if page < total_pages else None,
+    }
+
+
+@bp.get("/<session_id>")
+@jwt_required()
+def get(session_id):
+    """Return one session with its course and instructor."""
+    doc = store().get(session_id)
+    store().populate([doc], "course", "instructor")
+    return session_json(doc)
+
+
+@bp.get("/course/<course_id>")
+def by_course(course_id):
+    """List a course's sessions, with their instructors."""
+    docs = store().populate(store().by_field("course", course_id), "instructor")
+    return [session_json(doc) for doc in docs]
+
+
+@bp.get("/instructor/<instructor_id>")
+def by_instructor(instructor_id):
+    """List an instructor's sessions, with their courses."""
+    docs = store().populate(store().by_field("instructor", instructor_id), "course")
+    return [session_json(doc) for doc in docs]
+
+
+@bp.put("/<session_id>")
+@jwt_required()
+def update(session_id):
+    """Change a session's title, description, schedule or capacity."""
+    changes = load(update_session_schema, json_body())
+    return session_json(service().update(session_id, changes))
+
+
+@bp.delete("/<session_id>")
+@jwt_required()
+def delete(session_id):
+    """Cancel a session and delete its Daily.co room."""
+    doc = service().delete(session_id)
+    return {"message": "Live session deleted successfully", "session": session_json(doc)}
+
+
+@bp.post("/<session_id>/participants")
+def add_participant(session_id):
+    """Admit a student, unless the session is full or closed."""
+    data = load(participant_schema, json_body())
+    return session_json(store().add_participant(session_id, data["studentId"]))
+
+
+@bp.delete("/<session_id>/participants/<student_id>")
+def remove_participant(session_id, student_id):
+    """Remove a student from a session."""
+    return session_json(store().remove_participant(session_id, student_id))
+
+
+@bp.patch("/<session_id>/status")
+def set_status(session_id):
+    """Move a session to another status along the allowed transitions."""
+    data = load(status_schema, json_body())
+    return session_json(store().set_status(session_id, data["status"]))

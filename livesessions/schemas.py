@@ -1,0 +1,300 @@
+"""Request schemas (marshmallow) that validate and word their errors the way Joi did.
+
+Every Joi message has the shape `"<label>" <rule text>`. Field messages below hold only the
+rule text; `load()` adds the label of the first failing key, in Joi's order: declared keys
+in declaration order, then unknown keys, then object-level rules. Schemas whose messages
+come verbatim from the Node controllers set `LABELLED = False`.
+"""
+
+import math
+import re
+from datetime import UTC, datetime
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+STATUSES = ("scheduled", "live", "ended", "cancelled")
+MAX_SAFE_INTEGER = 2**53 - 1
+
+# Joi's number coercion of strings (convert: true).
+NUMERIC_STRING = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?\s*$", re.IGNORECASE)
+# Joi's guid rule: optional matching brackets, optional consistent separators.
+GUID = re.compile(
+    r"^([\[{(]?)[0-9A-F]{8}([:-]?)[0-9A-F]{4}\2?[0-9A-F][0-9A-F]{3}\2?"
+    r"[0-9A-F][0-9A-F]{3}\2?[0-9A-F]{12}([\]})]?)$",
+    re.IGNORECASE,
+)
+GUID_BRACKETS = {"": "", "[": "]", "{": "}", "(": ")"}
+ISO_DATE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+)
+
+
+def utcnow():
+    """Return the current time, aware, truncated to BSON's millisecond precision."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def parse_iso_date(text):
+    """Parse a Joi-acceptable ISO 8601 string to an aware UTC datetime, or return None.
+
+    A date-time without an offset is taken as UTC. Fractions are cut to milliseconds.
+    """
+    match = ISO_DATE.match(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    normalized = f"{year}-{month}-{day}T{hour or '00'}:{minute or '00'}:{second or '00'}"
+    if fraction:
+        normalized += "." + fraction[:3].ljust(3, "0")
+    normalized += "+00:00" if offset in (None, "Z") else offset
+    try:
+        return datetime.fromisoformat(normalized).astimezone(UTC)
+    except ValueError:  # out-of-range month, day, hour...
+        return None
+
+
+class JoiString(fields.String):
+    """A string: no type coercion, empty rejected unless `allow_empty`."""
+
+    default_error_messages = {
+        "required": "is required",
+        "null": "must be a string",
+        "invalid": "must be a string",
+        "empty": "is not allowed to be empty",
+    }
+
+    def __init__(self, *, allow_empty=False, **kwargs):
+        super().__init__(**kwargs)
+        self.allow_empty = allow_empty
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        if value == "" and not self.allow_empty:
+            raise self.make_error("empty")
+        return value
+
+
+def is_guid(value):
+    match = GUID.match(value)
+    return bool(match) and GUID_BRACKETS.get(match.group(1)) == match.group(3)
+
+
+class JoiGuid(JoiString):
+    """A GUID/UUID string as Joi's `guid()` accepts it."""
+
+    default_error_messages = {"guid": "must be a valid GUID"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not is_guid(value):
+            raise self.make_error("guid")
+        return value
+
+
+class JoiInteger(fields.Integer):
+    """A number with Joi's string conversion; the integer rule runs after min/max."""
+
+    default_error_messages = {
+        "required": "is required",
+        "null": "must be a number",
+        "invalid": "must be a number",
+        "unsafe": "must be a safe number",
+        "integer": "must be an integer",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(self._check_integer)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and NUMERIC_STRING.match(value):
+            value = float(value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.make_error("invalid")
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise self.make_error("unsafe")
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+    def _check_integer(self, value):
+        if not isinstance(value, int):
+            raise self.make_error("integer")
+
+
+class JoiIsoDate(fields.DateTime):
+    """An ISO 8601 date string, loaded as an aware UTC datetime."""
+
+    default_error_messages = {
+        "required": "is required",
+        "null": "must be a valid date",
+        "invalid": "must be a valid date",
+        "format": "must be in ISO 8601 date format",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        parsed = parse_iso_date(value)
+        if parsed is None:
+            raise self.make_error("format")
+        return parsed
+
+
+def not_in_past(value):
+    """Joi's `date().min('now')`."""
+    if value < utcnow():
+        raise ValidationError("must be greater than or equal to now")
+
+
+def at_least(limit):
+    return validate.Range(min=limit, error="must be greater than or equal to {min}")
+
+
+def at_most(limit):
+    return validate.Range(max=limit, error="must be less than or equal to {max}")
+
+
+def min_length(limit):
+    return validate.Length(min=limit, error="length must be at least {min} characters long")
+
+
+def max_length(limit):
+    return validate.Length(
+        max=limit, error="length must be less than or equal to {max} characters long"
+    )
+
+
+class JoiSchema(Schema):
+    """Base schema: unknown keys are errors, as with Joi's default `allowUnknown: false`."""
+
+    LABELLED = True
+
+    class Meta:
+        unknown = RAISE
+
+
+class CreateSessionSchema(JoiSchema):
+    title = JoiString(required=True, validate=[min_length(3), max_length(200)])
+    description = JoiString(allow_empty=True, validate=[max_length(1000)])
+    courseId = JoiGuid(required=True)
+    instructorId = JoiGuid()
+    scheduledAt = JoiIsoDate(required=True, validate=[not_in_past])
+    duration = JoiInteger(required=True, validate=[at_least(15), at_most(480)])
+    maxParticipants = JoiInteger(load_default=100, validate=[at_least(1), at_most(1000)])
+
+
+class UpdateSessionSchema(JoiSchema):
+    title = JoiString(validate=[min_length(3), max_length(200)])
+    description = JoiString(allow_empty=True, validate=[max_length(1000)])
+    scheduledAt = JoiIsoDate(validate=[not_in_past])
+    duration = JoiInteger(validate=[at_least(15), at_most(480)])
+    maxParticipants = JoiInteger(validate=[at_least(1), at_most(1000)])
+
+    @validates_schema
+    def require_one_key(self, data, **kwargs):
+        if not data:
+            raise ValidationError("must have at least 1 key", field_name="value")
+
+
+class ListQuerySchema(JoiSchema):
+    page = JoiInteger(load_default=1, validate=[at_least(1)])
+    pageCount = JoiInteger(load_default=10, validate=[at_least(1), at_most(100)])
+    search = JoiString(load_default="", allow_empty=True, validate=[max_length(200)])
+
+
+def _is_falsy(value):
+    """JavaScript's falsiness, which the Node controllers tested with `if (!value)`."""
+    return (
+        value is None
+        or value is False
+        or value == ""
+        or (isinstance(value, int | float) and not isinstance(value, bool) and value == 0)
+    )
+
+
+class ParticipantSchema(JoiSchema):
+    LABELLED = False
+
+    studentId = fields.Raw(
+        required=True,
+        allow_none=True,
+        error_messages={"required": "Student ID is required"},
+        metadata={"type": "string", "minLength": 1, "maxLength": 128},
+    )
+
+    @validates_schema
+    def check_student_id(self, data, **kwargs):
+        value = data.get("studentId")
+        if _is_falsy(value):
+            raise ValidationError("Student ID is required", field_name="studentId")
+        if not isinstance(value, str):
+            raise ValidationError('"studentId" must be a string', field_name="studentId")
+        if len(value) > 128:
+            raise ValidationError(
+                '"studentId" length must be less than or equal to 128 characters long',
+                field_name="studentId",
+            )
+
+
+class StatusSchema(JoiSchema):
+    LABELLED = False
+
+    status = fields.Raw(
+        required=True,
+        allow_none=True,
+        error_messages={"required": "Status is required"},
+        metadata={"type": "string", "enum": list(STATUSES)},
+    )
+
+    @validates_schema
+    def check_status(self, data, **kwargs):
+        value = data.get("status")
+        if _is_falsy(value):
+            raise ValidationError("Status is required", field_name="status")
+        if value not in STATUSES:
+            raise ValidationError(
+                "Invalid status value. Must be one of: " + ", ".join(STATUSES),
+                field_name="status",
+            )
+
+
+def _first_message(schema, errors, data):
+    """Pick the error Joi (abortEarly) would report and give it Joi's wording."""
+    declared = [field.data_key or name for name, field in schema.fields.items()]
+    unknown = [key for key in data if key not in declared]
+    for key in [*declared, *unknown, "value", "_schema"]:
+        if key not in errors:
+            continue
+        if key in unknown:
+            return f'"{key}" is not allowed'
+        messages = errors[key]
+        message = messages[0] if isinstance(messages, list) else str(messages)
+        if key == "_schema":
+            return message
+        return f'"{key}" {message}' if schema.LABELLED else message
+    return "Invalid request"
+
+
+def load(schema, data):
+    """Validate `data` against `schema`; raise ValidationFailed with Joi's first message."""
+    from .errors import ValidationFailed
+
+    if not isinstance(data, dict):
+        raise ValidationFailed('"value" must be of type object')
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise ValidationFailed(_first_message(schema, error.messages, data)) from None
+
+
+create_session_schema = CreateSessionSchema()
+update_session_schema = UpdateSessionSchema()
+list_query_schema = ListQuerySchema()
+participant_schema = ParticipantSchema()
+status_schema = StatusSchema()

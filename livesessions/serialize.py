@@ -1,0 +1,42 @@
+"""Turn stored session documents into the JSON the Node service returned."""
+
+from datetime import UTC, datetime
+
+# The spec's key order; fields a document lacks are left out, internal fields never shown.
+SESSION_FIELDS = (
+    "_id",
+    "title",
+    "description",
+    "course",
+    "instructor",
+    "roomName",
+    "roomUrl",
+    "scheduledAt",
+    "duration",
+    "status",
+    "maxParticipants",
+    "participants",
+    "isRecorded",
+    "recordingUrl",
+    "recordingDuration",
+    "createdAt",
+    "updatedAt",
+    "deletedAt",
+)
+
+
+def iso(value):
+    """Format a datetime as Mongoose does: `2025-12-25T10:00:00.000Z` (naive means UTC)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="milliseconds") + "Z"
+
+
+def session_json(doc):
+    """Return the session's public fields, in order, with dates as ISO strings."""
+    out = {}
+    for key in SESSION_FIELDS:
+        if key in doc:
+            value = doc[key]
+            out[key] = iso(value) if isinstance(value, datetime) else value
+    return out

@@ -1,0 +1,292 @@
+"""Fixtures: app -> client -> db, a `responses`-backed Daily.co, and tokens.
+
+Set TEST_MONGODB_URI to run every test against a real MongoDB (each test gets its own
+database, dropped afterwards) instead of the embedded mongomock store.
+"""
+
+import json
+import os
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import responses
+from flask_jwt_extended import create_access_token
+
+from livesessions import create_app
+from livesessions.config import SETTINGS
+
+JWT_SECRET = "test-secret-" + "0123456789abcdef" * 4  # 76 bytes: long enough for HS512
+DAILY_URL = "https://api.daily.test/v1"
+ROOMS_URL = f"{DAILY_URL}/rooms"
+ROOM_URL = re.compile(re.escape(ROOMS_URL) + r"/[^/]+$")
+INSTRUCTOR = "11111111-1111-4111-8111-111111111111"
+OTHER_INSTRUCTOR = "22222222-2222-4222-8222-222222222222"
+ADMIN = "33333333-3333-4333-8333-333333333333"
+COURSE = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+OTHER_COURSE = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+
+
+def test_database_uri():
+    """mongomock by default; a fresh database on the real server when TEST_MONGODB_URI is set."""
+    base = os.environ.get("TEST_MONGODB_URI")
+    if not base:
+        return "mongomock://localhost/livesessions_test"
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/livesessions_test_{uuid.uuid4().hex[:12]}"))
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """Keep the developer's own settings (APP_ENV, DAILY_API_KEY...) out of the tests."""
+    for name, (aliases, _) in SETTINGS.items():
+        for key in (name, *aliases):
+            monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture
+def config():
+    return {
+        "TESTING": True,
+        "MONGODB_URI": test_database_uri(),
+        "MONGODB_TIMEOUT_MS": 2000,
+        "JWT_SECRET_KEY": JWT_SECRET,
+        "DAILY_API_KEY": "test-daily-key",
+        "DAILY_API_URL": DAILY_URL,
+        "DAILY_RETRY_BACKOFF_SECONDS": 0,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def make_app(config):
+    """Build apps from the test config plus overrides; their databases are cleaned up after."""
+    apps = []
+
+    def make(**overrides):
+        app = create_app(config | overrides)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        database = app.extensions["livesessions"].database
+        if not database.embedded and app.config["MONGODB_URI"] == config["MONGODB_URI"]:
+            database.client.drop_database(database.db.name)
+        database.close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app):
+    """The raw database, to seed and inspect stored documents."""
+    return app.extensions["livesessions"].database.db
+
+
+@pytest.fixture
+def token_for(app):
+    def make(user_id=INSTRUCTOR, role="instructor", **claims):
+        with app.app_context():
+            return create_access_token(identity=user_id, additional_claims={"role": role, **claims})
+
+    return make
+
+
+@pytest.fixture
+def auth(token_for):
+    """Authorization header of the default instructor."""
+    return {"Authorization": f"Bearer {token_for()}"}
+
+
+class FakeDaily:
+    """Daily.co's room endpoints answered by `responses`, keeping rooms in a dict.
+
+    `fail(kind, ...)` makes the next calls of one kind ("create", "update", "delete")
+    answer an error status or raise a `requests` exception instead.
+    """
+
+    def __init__(self, mock):
+        self.mock = mock
+        self.rooms = {}
+        self.failures = {}
+        mock.add_callback(responses.POST, ROOMS_URL, callback=self._handler("create", self._create))
+        mock.add_callback(responses.POST, ROOM_URL, callback=self._handler("update", self._update))
+        mock.add_callback(
+            responses.DELETE, ROOM_URL, callback=self._handler("delete", self._delete)
+        )
+
+    def fail(self, kind, status=None, body=None, exception=None, times=None):
+        self.failures[kind] = {
+            "status": status,
+            "body": body,
+            "exception": exception,
+            "times": times,
+        }
+
+    def _handler(self, kind, answer):
+        def handle(request):
+            failure = self.failures.get(kind)
+            if failure is None:
+                return answer(request)
+            if failure["times"] is not None:
+                failure["times"] -= 1
+                if failure["times"] == 0:
+                    del self.failures[kind]
+            if failure["exception"] is not None:
+                return failure["exception"]
+            return _json(failure["status"], failure["body"] or {})
+
+        return handle
+
+    def _create(self, request):
+        body = json.loads(request.body)
+        name = body["name"]
+        if name in self.rooms:
+            return _json(
+                400,
+                {"error": "invalid-request-error", "info": f"a room named {name} already exists"},
+            )
+        room = {
+            "id": str(uuid.uuid4()),
+            "name": name,
+            "privacy": body.get("privacy", "public"),
+            "url": f"https://test.daily.co/{name}",
+            "config": body.get("properties", {}),
+        }
+        self.rooms[name] = room
+        return _json(200, room)
+
+    def _update(self, request):
+        name = request.url.rsplit("/", 1)[1]
+        if name not in self.rooms:
+            return _json(404, {"error": "not-found", "info": "no such room"})
+        self.rooms[name]["config"].update(json.loads(request.body)["properties"])
+        return _json(200, self.rooms[name])
+
+    def _delete(self, request):
+        name = request.url.rsplit("/", 1)[1]
+        if self.rooms.pop(name, None) is None:
+            return _json(404, {"error": "not-found", "info": "no such room"})
+        return _json(200, {"deleted": True, "name": name})
+
+    def calls(self, method=None):
+        return [c for c in self.mock.calls if method is None or c.request.method == method]
+
+
+def _json(status, body):
+    return status, {"Content-Type": "application/json"}, json.dumps(body)
+
+
+@pytest.fixture
+def daily():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeDaily(mock)
+
+
+def future(days=7, hour=10):
+    """An aware datetime in the future, on the hour (so ISO strings are predictable)."""
+    day = datetime.now(UTC) + timedelta(days=days)
+    return day.replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
+def iso(value):
+    return (
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    )
+
+
+def session_payload(**overrides):
+    body = {
+        "title": "Introduction to JavaScript",
+        "description": "Live coding session",
+        "courseId": COURSE,
+        "scheduledAt": iso(future()),
+        "duration": 60,
+    }
+    body.update(overrides)
+    return {key: value for key, value in body.items() if value is not ...}
+
+
+@pytest.fixture
+def create_session(client, auth, daily):
+    """Create a session through the API and return its JSON."""
+
+    def make(headers=None, **overrides):
+        response = client.post(
+            "/sessions", json=session_payload(**overrides), headers=headers or auth
+        )
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    return make
+
+
+def seed_session(db, **fields):
+    """Insert a session document directly, as the Node service would have stored it."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    doc = {
+        "_id": str(uuid.uuid4()),
+        "title": "Seeded session",
+        "description": "",
+        "course": COURSE,
+        "instructor": INSTRUCTOR,
+        "roomName": f"seeded-{uuid.uuid4().hex}",
+        "roomUrl": "https://test.daily.co/seeded",
+        "scheduledAt": future(),
+        "duration": 60,
+        "status": "scheduled",
+        "maxParticipants": 100,
+        "participants": [],
+        "isRecorded": False,
+        "recordingUrl": None,
+        "recordingDuration": None,
+        "createdAt": now,
+        "updatedAt": now,
+    }
+    doc.update(fields)
+    db.livesessions.insert_one(doc)
+    return doc
+
+
+class CountingCollection:
+    """Wraps a collection and records each method called on it: one entry per round trip."""
+
+    def __init__(self, collection, log):
+        self._collection = collection
+        self._log = log
+
+    def __getattr__(self, name):
+        attr = getattr(self._collection, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            self._log.append((self._collection.name, name))
+            return attr(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture
+def queries(app, monkeypatch):
+    """The (collection, method) calls the store makes during a test."""
+    from livesessions.db import Database
+
+    log = []
+    store = app.extensions["livesessions"].store
+    monkeypatch.setattr(store, "sessions", CountingCollection(store.sessions, log))
+    monkeypatch.setattr(
+        Database, "__getitem__", lambda self, name: CountingCollection(self.db[name], log)
+    )
+    return log
