@@ -1,0 +1,144 @@
+"""The real servers on loopback: `make run`'s dev server and the Procfile's gunicorn."""
+
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jwt as pyjwt
+import pytest
+import requests
+
+from tests.conftest import session_payload
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "server-test-secret-" + "x" * 48
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url, process, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early:\n{process.stdout.read()}")
+        try:
+            return requests.get(url, timeout=1)
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture
+def server_env(tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MONGO", "DAILY_", "JWT_", "APP_ENV", "CLOUD"))
+    }
+    env |= {"JWT_SECRET_KEY": SECRET, "PYTHONUNBUFFERED": "1"}
+    return env
+
+
+def start(command, env):
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    return process
+
+
+def stop(process):
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        return process.communicate(timeout=20)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+
+
+def bearer(user="instructor-1"):
+    token = pyjwt.encode(
+        {"sub": user, "role": "instructor", "exp": int(time.time()) + 300}, SECRET, "HS256"
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def walk_through(base):
+    """What a new user tries first: create, list, get, join, by course."""
+    created = requests.post(
+        f"{base}/sessions", json=session_payload(), headers=bearer(), timeout=10
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    listed = requests.get(f"{base}/sessions", headers=bearer(), timeout=10).json()
+    assert [s["_id"] for s in listed["sessions"]] == [body["_id"]]
+    assert listed["sessions"][0]["course"] is None  # no courses collection in a fresh store
+    joined = requests.post(
+        f"{base}/sessions/{body['_id']}/participants", json={"studentId": "s1"}, timeout=10
+    )
+    assert joined.json()["participants"] == ["s1"]
+    by_course = requests.get(f"{base}/sessions/course/{body['course']}", timeout=10).json()
+    assert [s["_id"] for s in by_course] == [body["_id"]]
+    return body
+
+
+@pytest.mark.slow
+def test_dev_server_serves_the_api_with_the_daily_sandbox(server_env):
+    port, sandbox_port = free_port(), free_port()
+    env = server_env | {"PORT": str(port), "DAILY_SANDBOX_PORT": str(sandbox_port)}
+    process = start([sys.executable, "-m", "livesessions.devserver"], env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/sessions/course/x", process)
+        body = walk_through(base)
+        assert body["roomUrl"] == f"http://127.0.0.1:{sandbox_port}/{body['roomName']}"
+        room = requests.get(body["roomUrl"], timeout=5)
+        assert "development stand-in" in room.text
+    finally:
+        output = stop(process)
+    assert f"API       http://localhost:{port}/sessions" in output
+    assert f"SANDBOX at http://127.0.0.1:{sandbox_port}" in output
+    assert "embedded in-memory" in output
+    assert SECRET not in output
+
+
+@pytest.mark.slow
+def test_gunicorn_serves_the_procfile_app(server_env):
+    """The Procfile's command, on one worker (the embedded store lives in one process)."""
+    from livesessions.sandbox import DailySandbox
+
+    sandbox = DailySandbox(api_key="gunicorn-test").start()
+    port = free_port()
+    procfile = (ROOT / "Procfile").read_text()
+    web = re.search(r"^web: (.+)$", procfile, re.MULTILINE).group(1)
+    command = shlex.split(
+        web.replace("${PORT:-7000}", str(port)).replace("${WEB_CONCURRENCY:-2}", "1")
+    )
+    assert command[0] == "gunicorn"
+    command[0] = str(Path(sys.executable).parent / "gunicorn")
+    env = server_env | {"DAILY_API_URL": sandbox.api_url, "DAILY_API_KEY": "gunicorn-test"}
+    process = start(command, env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/sessions/course/x", process)
+        body = walk_through(base)
+        assert body["roomName"] in sandbox.rooms
+    finally:
+        output = stop(process)
+        sandbox.stop()
+    assert "Booting worker" in output
