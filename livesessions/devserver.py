@@ -14,6 +14,7 @@ SANDBOX_API_KEY = "sandbox-key"
 
 def main():
     load_dotenv()
+    host = os.environ.get("HOST") or "127.0.0.1"
     port = int(os.environ.get("PORT") or 7000)
     overrides = {}
     sandbox = None
@@ -38,7 +39,7 @@ def main():
     print("\n".join(f"livesessions | {line}" for line in lines), flush=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
-        run_simple("0.0.0.0", port, app, threaded=True, use_reloader=False)
+        run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         if sandbox:
             sandbox.stop()

@@ -25,6 +25,8 @@ STUDENT_NOT_FOUND = "Student not found in session participants"
 SESSION_FULL = "Session has reached maximum participants"
 
 NOT_DELETED = {"deletedAt": None}
+# Documents written by older code may lack `participants`; count those as empty.
+PARTICIPANT_COUNT = {"$size": {"$ifNull": ["$participants", []]}}
 SORT_BY_SCHEDULE = [("scheduledAt", ASCENDING), ("_id", ASCENDING)]
 POPULATE = {
     # field -> (collection, the one field Mongoose's populate selected)
@@ -42,10 +44,11 @@ def update_rejection(doc, changes):
     if doc["status"] not in OPEN_STATUSES:
         return ApiError(f"Cannot update a session that is {doc['status']}")
     capacity = changes.get("maxParticipants")
-    if capacity is not None and capacity < len(doc["participants"]):
+    taken = len(doc.get("participants") or [])
+    if capacity is not None and capacity < taken:
         return ApiError(
             '"maxParticipants" must be greater than or equal to the current number of '
-            f"participants ({len(doc['participants'])})"
+            f"participants ({taken})"
         )
     return None
 
@@ -110,22 +113,15 @@ class SessionStore:
                     cursor = self.database[collection].find({"_id": {"$in": ids}}, {selected: 1})
                     found = {ref["_id"]: ref for ref in cursor}
             for doc in docs:
-                ref = found.get(doc.get(field))
-                doc[field] = (
-                    None
-                    if ref is None
-                    else {
-                        "_id": ref["_id"],
-                        **({selected: ref[selected]} if selected in ref else {}),
-                    }
-                )
+                # The projection leaves exactly Mongoose's populate output: `_id` + the field.
+                doc[field] = found.get(doc.get(field))
         return docs
 
     def update(self, session_id, changes):
         """Apply `changes` if the session is still open and big enough for its participants."""
         filter_ = {"_id": session_id, **NOT_DELETED, "status": {"$in": list(OPEN_STATUSES)}}
         if changes.get("maxParticipants") is not None:
-            filter_["$expr"] = {"$lte": [{"$size": "$participants"}, changes["maxParticipants"]]}
+            filter_["$expr"] = {"$lte": [PARTICIPANT_COUNT, changes["maxParticipants"]]}
         doc = self._one(filter_, {"$set": {**changes, "updatedAt": utcnow()}})
         if doc is None:
             raise update_rejection(self.get(session_id), changes) or NotFound()
@@ -163,14 +159,14 @@ class SessionStore:
                 **NOT_DELETED,
                 "status": {"$in": list(OPEN_STATUSES)},
                 "participants": {"$ne": student_id},
-                "$expr": {"$lt": [{"$size": "$participants"}, "$maxParticipants"]},
+                "$expr": {"$lt": [PARTICIPANT_COUNT, "$maxParticipants"]},
             },
             {"$push": {"participants": student_id}, "$set": {"updatedAt": utcnow()}},
         )
         if doc is not None:
             return doc
         current = self.get(session_id)
-        if student_id in current["participants"]:
+        if student_id in current.get("participants", []):
             return current
         if current["status"] not in OPEN_STATUSES:
             raise ApiError(f"Cannot join a session that is {current['status']}")

@@ -191,3 +191,12 @@ def test_student_ids_are_matched_literally(client, db):
     assert (
         client.delete(f"/sessions/{doc['_id']}/participants/a.b").get_json()["participants"] == []
     )
+
+
+def test_documents_without_participants_are_treated_as_empty(client, db):
+    doc = seed_session(db, maxParticipants=1)
+    db.livesessions.update_one({"_id": doc["_id"]}, {"$unset": {"participants": ""}})
+    first = client.post(f"/sessions/{doc['_id']}/participants", json={"studentId": "a"})
+    assert first.get_json()["participants"] == ["a"]
+    second = client.post(f"/sessions/{doc['_id']}/participants", json={"studentId": "b"})
+    assert second.get_json() == {"message": "Session has reached maximum participants"}
