@@ -25,6 +25,27 @@ ROOM_URL = re.compile(re.escape(ROOMS_URL) + r"/[^/]+$")
 INSTRUCTOR = "11111111-1111-4111-8111-111111111111"
 OTHER_INSTRUCTOR = "22222222-2222-4222-8222-222222222222"
 ADMIN = "33333333-3333-4333-8333-333333333333"
+# The spec's key order for a stored session (without `deletedAt`), written out independently
+# of the serializer so that a change there is caught here.
+SESSION_KEYS = [
+    "_id",
+    "title",
+    "description",
+    "course",
+    "instructor",
+    "roomName",
+    "roomUrl",
+    "scheduledAt",
+    "duration",
+    "status",
+    "maxParticipants",
+    "participants",
+    "isRecorded",
+    "recordingUrl",
+    "recordingDuration",
+    "createdAt",
+    "updatedAt",
+]
 COURSE = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
 OTHER_COURSE = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 
