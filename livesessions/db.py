@@ -8,18 +8,14 @@ import pymongo
 
 EMBEDDED_SCHEME = "mongomock://"
 
+# Default index names (`roomName_1`, ...) are the ones Mongoose creates, so an index the
+# Node service already made is recognised instead of clashing under another name.
 SESSION_INDEXES = [
-    ([("roomName", pymongo.ASCENDING)], {"name": "roomName_unique", "unique": True}),
-    ([("scheduledAt", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)], {"name": "scheduledAt_id"}),
-    (
-        [("course", pymongo.ASCENDING), ("scheduledAt", pymongo.ASCENDING)],
-        {"name": "course_scheduledAt"},
-    ),
-    (
-        [("instructor", pymongo.ASCENDING), ("scheduledAt", pymongo.ASCENDING)],
-        {"name": "instructor_scheduledAt"},
-    ),
-    ([("status", pymongo.ASCENDING)], {"name": "status"}),
+    ([("roomName", pymongo.ASCENDING)], {"unique": True}),
+    ([("scheduledAt", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)], {}),
+    ([("course", pymongo.ASCENDING), ("scheduledAt", pymongo.ASCENDING)], {}),
+    ([("instructor", pymongo.ASCENDING), ("scheduledAt", pymongo.ASCENDING)], {}),
+    ([("status", pymongo.ASCENDING)], {}),
 ]
 
 
