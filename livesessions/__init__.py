@@ -13,10 +13,12 @@ from .cli import register_commands
 from .config import load_config
 from .db import Database, connect
 from .errors import register_error_handlers
+from .gateways.cloudinary import CloudinaryClient
 from .gateways.daily import DailyClient
+from .recordings import RecordingService, RecordingWorker
 from .routes import bp as sessions_bp
 from .service import SessionService
-from .store import SessionStore
+from .store import RecordingStore, SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,17 @@ class Services:
     store: SessionStore
     daily: DailyClient
     service: SessionService
+    recording_store: RecordingStore
+    cloudinary: CloudinaryClient
+    recordings: RecordingService
+    worker_settings: dict
+
+    def make_worker(self, **overrides):
+        """A recording worker over this app's store and gateways."""
+        settings = {**self.worker_settings, **overrides}
+        return RecordingWorker(
+            self.recording_store, self.store, self.daily, self.cloudinary, **settings
+        )
 
 
 def create_app(config=None):
@@ -66,6 +79,8 @@ def warn_about_development_defaults(app):
         log.warning("JWT_SECRET_KEY is not set: using a random secret valid for this process only")
     if app.config["MONGODB_URI"].startswith("mongomock://"):
         log.warning("MONGODB_URI is the embedded in-memory store: data is lost on exit")
+    if not app.config["DAILY_WEBHOOK_SECRET"]:
+        log.warning("DAILY_WEBHOOK_SECRET is not set: webhooks are accepted without a signature")
     if not app.config["DAILY_API_KEY"]:
         log.warning(
             "DAILY_API_KEY is not set: Daily.co calls go unauthenticated to %s",
@@ -94,7 +109,31 @@ def register_services(app):
         backoff=app.config["DAILY_RETRY_BACKOFF_SECONDS"],
     )
     service = SessionService(store, daily, app.config["DAILY_ROOM_EXP_GRACE_MINUTES"])
-    app.extensions["livesessions"] = Services(database, store, daily, service)
+    recording_store = RecordingStore(database)
+    cloudinary = CloudinaryClient(
+        app.config["CLOUD_NAME"],
+        app.config["CLOUD_API_KEY"],
+        app.config["CLOUD_API_SECRET"],
+        upload_prefix=app.config["CLOUDINARY_UPLOAD_PREFIX"],
+        chunk_size=app.config["CLOUDINARY_CHUNK_SIZE"],
+        timeout=app.config["CLOUDINARY_TIMEOUT_SECONDS"],
+    )
+    app.extensions["livesessions"] = Services(
+        database=database,
+        store=store,
+        daily=daily,
+        service=service,
+        recording_store=recording_store,
+        cloudinary=cloudinary,
+        recordings=RecordingService(store, recording_store, daily),
+        worker_settings={
+            "lease_seconds": app.config["RECORDING_LEASE_SECONDS"],
+            "max_attempts": app.config["RECORDING_MAX_ATTEMPTS"],
+            "retry_base_seconds": app.config["RECORDING_RETRY_BASE_SECONDS"],
+            "download_timeout": app.config["RECORDING_DOWNLOAD_TIMEOUT_SECONDS"],
+            "poll_seconds": app.config["RECORDING_POLL_SECONDS"],
+        },
+    )
 
 
 def register_request_id(app):

@@ -1,17 +1,28 @@
-"""Command-line tools: `flask --app wsgi db init`, `flask --app wsgi token USER_ID`."""
+"""Command-line tools: `flask --app wsgi db ...`, `token ...`, `recordings ...`."""
+
+import signal
+import threading
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_jwt_extended import create_access_token
 
+from .serialize import iso
+
 db_cli = AppGroup("db", help="Database maintenance.")
+recordings_cli = AppGroup("recordings", help="Recording upload jobs.")
+JOB_STATUSES = ("pending", "processing", "done", "failed")
+
+
+def services():
+    return current_app.extensions["livesessions"]
 
 
 @db_cli.command("init")
 def db_init():
     """Create the indexes (safe to run again)."""
-    current_app.extensions["livesessions"].database.ensure_indexes()
+    services().database.ensure_indexes()
     click.echo("indexes are in place")
 
 
@@ -37,7 +48,62 @@ def token(user_id, role, name, hours):
     )
 
 
+@recordings_cli.command("worker")
+def recordings_worker():
+    """Process upload jobs until SIGTERM or Ctrl-C (the job in hand is finished first)."""
+    stop = threading.Event()
+
+    def request_stop(signum, frame):
+        click.echo(f"signal {signum}: stopping after the current job", err=True)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    services().make_worker().run(stop)
+
+
+@recordings_cli.command("process")
+@click.option("--once", is_flag=True, help="Process the jobs due now, then exit.")
+@click.pass_context
+def recordings_process(ctx, once):
+    """Process the due upload jobs and exit (--once), or keep going like `worker`."""
+    if not once:
+        ctx.invoke(recordings_worker)
+        return
+    count = services().make_worker().drain()
+    click.echo(f"processed {count} job(s)")
+
+
+@recordings_cli.command("list")
+@click.option("--status", type=click.Choice(JOB_STATUSES), help="Only jobs in this state.")
+@click.option("--limit", default=50, show_default=True)
+def recordings_list(status, limit):
+    """Show upload jobs, newest first."""
+    jobs = services().recording_store.list_jobs(status, limit)
+    if not jobs:
+        click.echo("no jobs")
+    for job in jobs:
+        line = (
+            f"{job['_id']}  {job['status']:<10} attempts={job['attempts']}  "
+            f"session={job['session']}  updated={iso(job['updatedAt'])}"
+        )
+        if job.get("error"):
+            line += f"  error={job['error']}"
+        click.echo(line)
+
+
+@recordings_cli.command("retry")
+@click.argument("job_id")
+def recordings_retry(job_id):
+    """Queue a failed job again, with a fresh set of attempts."""
+    job = services().recording_store.retry(job_id)
+    if job is None:
+        raise click.ClickException(f"no failed job {job_id}")
+    click.echo(f"job {job_id} queued again")
+
+
 def register_commands(app):
     """Add the service's commands to `flask`."""
     app.cli.add_command(db_cli)
     app.cli.add_command(token)
+    app.cli.add_command(recordings_cli)

@@ -17,6 +17,14 @@ SESSION_INDEXES = [
     ([("instructor", pymongo.ASCENDING), ("scheduledAt", pymongo.ASCENDING)], {}),
     ([("status", pymongo.ASCENDING)], {}),
 ]
+RECORDING_INDEXES = [
+    ([("dailyId", pymongo.ASCENDING)], {}),
+    ([("session", pymongo.ASCENDING)], {}),
+]
+JOB_INDEXES = [
+    ([("status", pymongo.ASCENDING), ("runAt", pymongo.ASCENDING)], {}),
+    ([("createdAt", pymongo.DESCENDING)], {}),
+]
 
 
 class Database:
@@ -44,9 +52,15 @@ class Database:
 
     def ensure_indexes(self):
         """Create the indexes the queries need; safe to call on every start."""
+        collections = {
+            "livesessions": SESSION_INDEXES,
+            "recordings": RECORDING_INDEXES,
+            "recording_jobs": JOB_INDEXES,
+        }
         with self.serialized():
-            for keys, options in SESSION_INDEXES:
-                self.db.livesessions.create_index(keys, **options)
+            for collection, indexes in collections.items():
+                for keys, options in indexes:
+                    self.db[collection].create_index(keys, **options)
 
     def close(self):
         self.client.close()

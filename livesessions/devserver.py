@@ -1,4 +1,4 @@
-"""`make run`: the API on one process, with the Daily.co sandbox when no real key is set."""
+"""`make run`: the API, a recording worker and, without real keys, the sandboxes, in one process."""
 
 import logging
 import os
@@ -7,41 +7,68 @@ from dotenv import load_dotenv
 from werkzeug.serving import run_simple
 
 from . import create_app
-from .sandbox import DailySandbox
+from .recordings import start_worker_thread
+from .sandbox import CloudinarySandbox, DailySandbox
 
 SANDBOX_API_KEY = "sandbox-key"
+
+
+def start_sandboxes(port):
+    """Start a stand-in for each service that has no real credentials; return overrides."""
+    overrides, lines, sandboxes = {}, [], []
+    if not os.environ.get("DAILY_API_KEY"):
+        daily = DailySandbox(
+            port=int(os.environ.get("DAILY_SANDBOX_PORT") or 7001),
+            api_key=SANDBOX_API_KEY,
+            webhook_url=f"http://127.0.0.1:{port}/sessions/webhook/daily",
+            webhook_secret=os.environ.get("DAILY_WEBHOOK_SECRET") or None,
+        ).start()
+        sandboxes.append(daily)
+        overrides |= {"DAILY_API_URL": daily.api_url, "DAILY_API_KEY": SANDBOX_API_KEY}
+        lines.append(f"Daily.co    SANDBOX at {daily.url} (development stand-in; fires webhooks)")
+    if not os.environ.get("CLOUD_NAME"):
+        cloud = CloudinarySandbox(
+            port=int(os.environ.get("CLOUDINARY_SANDBOX_PORT") or 7002)
+        ).start()
+        sandboxes.append(cloud)
+        overrides |= {
+            "CLOUD_NAME": cloud.cloud_name,
+            "CLOUD_API_KEY": cloud.api_key,
+            "CLOUD_API_SECRET": cloud.api_secret,
+            "CLOUDINARY_UPLOAD_PREFIX": cloud.url,
+        }
+        lines.append(f"Cloudinary  SANDBOX at {cloud.url} (development stand-in)")
+    return overrides, lines, sandboxes
 
 
 def main():
     load_dotenv()
     host = os.environ.get("HOST") or "127.0.0.1"
     port = int(os.environ.get("PORT") or 7000)
-    overrides = {}
-    sandbox = None
-    if not os.environ.get("DAILY_API_KEY"):
-        sandbox_port = int(os.environ.get("DAILY_SANDBOX_PORT") or 7001)
-        sandbox = DailySandbox(port=sandbox_port, api_key=SANDBOX_API_KEY).start()
-        overrides = {"DAILY_API_URL": sandbox.api_url, "DAILY_API_KEY": SANDBOX_API_KEY}
+    overrides, sandbox_lines, sandboxes = start_sandboxes(port)
     app = create_app(overrides)
-    embedded = app.extensions["livesessions"].database.embedded
+    services = app.extensions["livesessions"]
+    stop_worker = start_worker_thread(services.make_worker())
+    embedded = services.database.embedded
     lines = [
-        f"API       http://localhost:{port}/sessions",
-        "store     "
+        f"API         http://localhost:{port}/sessions",
+        "store       "
         + ("embedded in-memory (mongomock, data lost on exit)" if embedded else "MongoDB"),
-        "Daily.co  "
-        + (
-            f"SANDBOX at {sandbox.url} (development stand-in)"
-            if sandbox
-            else app.config["DAILY_API_URL"]
-        ),
-        "token     .venv/bin/flask --app wsgi token <user-id> --role instructor",
+        *sandbox_lines,
+        "recordings  worker thread in this process",
+        "token       .venv/bin/flask --app wsgi token <user-id> --role instructor",
     ]
+    if not any(line.startswith("Daily.co") for line in sandbox_lines):
+        lines.insert(2, f"Daily.co    {app.config['DAILY_API_URL']}")
+    if not any(line.startswith("Cloudinary") for line in sandbox_lines):
+        lines.insert(3, f"Cloudinary  cloud {app.config['CLOUD_NAME']}")
     print("\n".join(f"livesessions | {line}" for line in lines), flush=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
-        if sandbox:
+        stop_worker.set()
+        for sandbox in sandboxes:
             sandbox.stop()
 
 

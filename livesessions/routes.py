@@ -8,16 +8,19 @@ from flask_jwt_extended import jwt_required
 from werkzeug.exceptions import UnsupportedMediaType
 
 from .auth import current_user_id
-from .errors import ValidationFailed
+from .errors import ValidationFailed, error_response
 from .schemas import (
     create_session_schema,
     list_query_schema,
     load,
     participant_schema,
+    recording_start_schema,
+    recording_stop_schema,
     status_schema,
     update_session_schema,
 )
-from .serialize import session_json
+from .serialize import recording_started_json, recording_stopped_json, session_json
+from .webhooks import parse_event, signature_is_valid
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
@@ -50,6 +53,10 @@ def store():
 
 def service():
     return current_app.extensions["livesessions"].service
+
+
+def recordings():
+    return current_app.extensions["livesessions"].recordings
 
 
 @bp.post("")
@@ -140,3 +147,42 @@ def set_status(session_id):
     """Move a session to another status along the allowed transitions."""
     data = load(status_schema, json_body())
     return session_json(store().set_status(session_id, data["status"]))
+
+
+@bp.post("/recording/start")
+def start_recording():
+    """Start a cloud recording of a session's room."""
+    data = load(recording_start_schema, json_body())
+    recording = recordings().start(data["roomName"])
+    return {"success": True, "recording": recording_started_json(recording)}
+
+
+@bp.post("/recording/stop")
+def stop_recording():
+    """Stop a recording, by the id the start endpoint returned (or Daily's)."""
+    data = load(recording_stop_schema, json_body())
+    recording = recordings().stop(data["recordingId"])
+    return {"success": True, "recording": recording_stopped_json(recording)}
+
+
+@bp.post("/webhook/daily")
+def daily_webhook():
+    """Take a Daily.co event: check its signature, record it, queue uploads; answer at once."""
+    raw = request.get_data(cache=False)
+    secret = current_app.config["DAILY_WEBHOOK_SECRET"]
+    if secret and not signature_is_valid(
+        secret,
+        request.headers.get("X-Webhook-Timestamp", ""),
+        request.headers.get("X-Webhook-Signature", ""),
+        raw,
+        current_app.config["DAILY_WEBHOOK_TOLERANCE_SECONDS"],
+    ):
+        return error_response("Invalid webhook signature", 401)
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant) if raw.strip() else {}
+    except (ValueError, RecursionError):
+        raise ValidationFailed("Webhook body is not valid JSON") from None
+    event = parse_event(body)
+    if event is not None:  # anything else (e.g. Daily's {"test": "test"}) is just acknowledged
+        recordings().handle(event, trusted=bool(secret))
+    return {"received": True}

@@ -218,28 +218,50 @@ def _is_falsy(value):
     )
 
 
+class RequiredText(fields.Raw):
+    """A string checked the way the Node controllers did (`if (!value)`), then typed like Joi.
+
+    Its messages are complete sentences, for schemas with `LABELLED = False`.
+    """
+
+    def __init__(self, required_message, max_length, **kwargs):
+        super().__init__(
+            required=True,
+            error_messages={"required": required_message, "null": required_message},
+            metadata={"type": "string", "minLength": 1, "maxLength": max_length},
+            **kwargs,
+        )
+        self.required_message = required_message
+        self.max_length = max_length
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if _is_falsy(value):
+            raise ValidationError(self.required_message)
+        if not isinstance(value, str):
+            raise ValidationError(f'"{attr}" must be a string')
+        if len(value) > self.max_length:
+            raise ValidationError(
+                f'"{attr}" length must be less than or equal to {self.max_length} characters long'
+            )
+        return value
+
+
 class ParticipantSchema(JoiSchema):
     LABELLED = False
 
-    studentId = fields.Raw(
-        required=True,
-        allow_none=True,
-        error_messages={"required": "Student ID is required"},
-        metadata={"type": "string", "minLength": 1, "maxLength": 128},
-    )
+    studentId = RequiredText("Student ID is required", max_length=128)
 
-    @validates_schema
-    def check_student_id(self, data, **kwargs):
-        value = data.get("studentId")
-        if _is_falsy(value):
-            raise ValidationError("Student ID is required", field_name="studentId")
-        if not isinstance(value, str):
-            raise ValidationError('"studentId" must be a string', field_name="studentId")
-        if len(value) > 128:
-            raise ValidationError(
-                '"studentId" length must be less than or equal to 128 characters long',
-                field_name="studentId",
-            )
+
+class RecordingStartSchema(JoiSchema):
+    LABELLED = False
+
+    roomName = RequiredText("Room name is required", max_length=128)
+
+
+class RecordingStopSchema(JoiSchema):
+    LABELLED = False
+
+    recordingId = RequiredText("Recording ID is required", max_length=128)
 
 
 class StatusSchema(JoiSchema):
@@ -297,4 +319,6 @@ create_session_schema = CreateSessionSchema()
 update_session_schema = UpdateSessionSchema()
 list_query_schema = ListQuerySchema()
 participant_schema = ParticipantSchema()
+recording_start_schema = RecordingStartSchema()
+recording_stop_schema = RecordingStopSchema()
 status_schema = StatusSchema()

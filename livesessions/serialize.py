@@ -40,3 +40,29 @@ def session_json(doc):
             value = doc[key]
             out[key] = iso(value) if isinstance(value, datetime) else value
     return out
+
+
+def _ms(value):
+    return int(value.timestamp() * 1000) if isinstance(value, datetime) else None
+
+
+def recording_started_json(recording):
+    """The start endpoint's `recording` object (Daily's field names, times in ms)."""
+    return {
+        "id": recording["_id"],
+        "room_name": recording["room"],
+        "status": recording["status"],
+        "start_ts": _ms(recording["startedAt"]),
+        "duration": recording["duration"],
+    }
+
+
+def recording_stopped_json(recording):
+    """The stop endpoint's `recording` object."""
+    return {
+        "id": recording["_id"],
+        "room_name": recording["room"],
+        "status": recording["status"],
+        "duration": recording["duration"],
+        "end_ts": _ms(recording["stoppedAt"]),
+    }

@@ -1,4 +1,4 @@
-"""Every MongoDB query about live sessions, behind one small class.
+"""Every MongoDB query: live sessions, recordings and recording jobs.
 
 Writes that depend on a session's state (capacity, status, not deleted) are single
 conditional updates, so they are atomic on a real MongoDB whatever else runs at the same
@@ -7,8 +7,10 @@ time. When one matches nothing, the session is read again only to say why.
 
 import re
 import uuid
+from datetime import timedelta
 
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from .errors import ApiError, NotFound
 from .schemas import utcnow
@@ -81,6 +83,49 @@ class SessionStore:
         with self.database.serialized():
             self.sessions.insert_one(doc)
         return doc
+
+    def find_by_room(self, room_name, include_deleted=False):
+        """Return the session that owns the Daily room, or None."""
+        filter_ = (
+            {"roomName": room_name} if include_deleted else {"roomName": room_name, **NOT_DELETED}
+        )
+        with self.database.serialized():
+            return self.sessions.find_one(filter_)
+
+    def find_any(self, session_id):
+        """Return the session even if it was deleted, or None (for the recording pipeline)."""
+        with self.database.serialized():
+            return self.sessions.find_one({"_id": session_id})
+
+    def record_upload(self, session_id, recording_url, duration):
+        """Attach the uploaded recording; end the session unless it was cancelled.
+
+        Two idempotent writes, so a job that runs again after a crash repeats them harmlessly.
+        """
+        now = utcnow()
+        with self.database.serialized():
+            self.sessions.update_one(
+                {"_id": session_id},
+                {
+                    "$set": {
+                        "recordingUrl": recording_url,
+                        "recordingDuration": duration,
+                        "isRecorded": True,
+                        "updatedAt": now,
+                    }
+                },
+            )
+            self.sessions.update_one(
+                {"_id": session_id, "status": {"$in": list(OPEN_STATUSES)}},
+                {"$set": {"status": "ended", "updatedAt": now}},
+            )
+
+    def end_if_live(self, room_name):
+        """End the live session of an expired room; return it, or None if none was live."""
+        return self._one(
+            {"roomName": room_name, **NOT_DELETED, "status": "live"},
+            {"$set": {"status": "ended", "updatedAt": utcnow()}},
+        )
 
     def page(self, page, page_count, search=""):
         """Return one page of sessions (by schedule) and the total number that match."""
@@ -194,3 +239,151 @@ class SessionStore:
         if current["status"] == status:
             return current
         raise ApiError(f"Cannot change status from {current['status']} to {status}")
+
+
+class RecordingStore:
+    """Recordings started through the API, and the durable upload jobs of finished ones.
+
+    A job's `_id` is Daily's recording id, so every delivery of the same webhook (and any
+    other path that finds the recording) lands on the same job: one upload per recording.
+    Workers lease a job with one conditional update; a lease that expires (worker killed)
+    makes the job available again.
+    """
+
+    def __init__(self, database):
+        self.database = database
+        self.recordings = database["recordings"]
+        self.jobs = database["recording_jobs"]
+
+    # -- recordings ---------------------------------------------------------------------------
+
+    def insert_recording(self, doc):
+        with self.database.serialized():
+            self.recordings.insert_one(doc)
+        return doc
+
+    def find_recording(self, recording_id):
+        """Find a recording by the service's id or by Daily's."""
+        with self.database.serialized():
+            return self.recordings.find_one(
+                {"$or": [{"_id": recording_id}, {"dailyId": recording_id}]}
+            )
+
+    def update_recording(self, recording_id, changes, only_if_status=None):
+        """Apply `changes` to the recording (by either id); return it updated, or None."""
+        filter_ = {"$or": [{"_id": recording_id}, {"dailyId": recording_id}]}
+        if only_if_status:
+            filter_["status"] = only_if_status
+        with self.database.serialized():
+            return self.recordings.find_one_and_update(
+                filter_,
+                {"$set": {**changes, "updatedAt": utcnow()}},
+                return_document=ReturnDocument.AFTER,
+            )
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def enqueue(self, recording_id, fields):
+        """Create the upload job for a recording unless it exists; return True if created."""
+        now = utcnow()
+        job = {
+            **fields,
+            "status": "pending",
+            "attempts": 0,
+            "runAt": now,
+            "leaseUntil": None,
+            "worker": None,
+            "error": None,
+            "result": None,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        try:
+            with self.database.serialized():
+                outcome = self.jobs.update_one(
+                    {"_id": recording_id}, {"$setOnInsert": job}, upsert=True
+                )
+        except DuplicateKeyError:  # a concurrent delivery inserted it first
+            return False
+        return outcome.upserted_id is not None
+
+    def lease(self, worker_id, lease_seconds, max_attempts):
+        """Take the most overdue job that is due and not leased; return it, or None."""
+        now = utcnow()
+        with self.database.serialized():
+            # Jobs whose worker vanished during their last allowed attempt can't be retried.
+            self.jobs.update_many(
+                {
+                    "status": "processing",
+                    "leaseUntil": {"$lt": now},
+                    "attempts": {"$gte": max_attempts},
+                },
+                {
+                    "$set": {
+                        "status": "failed",
+                        "leaseUntil": None,
+                        "updatedAt": now,
+                        "error": "the worker stopped during the last attempt",
+                    }
+                },
+            )
+            return self.jobs.find_one_and_update(
+                {
+                    "attempts": {"$lt": max_attempts},
+                    "$or": [
+                        {"status": "pending", "runAt": {"$lte": now}},
+                        {"status": "processing", "leaseUntil": {"$lt": now}},
+                    ],
+                },
+                {
+                    "$set": {
+                        "status": "processing",
+                        "worker": worker_id,
+                        "leaseUntil": now + timedelta(seconds=lease_seconds),
+                        "updatedAt": now,
+                    },
+                    "$inc": {"attempts": 1},
+                },
+                sort=[("runAt", ASCENDING)],
+                return_document=ReturnDocument.AFTER,
+            )
+
+    def complete(self, job_id, worker_id, result):
+        """Mark the job done, if this worker still holds it."""
+        return self._finish(job_id, worker_id, {"status": "done", "result": result, "error": None})
+
+    def reschedule(self, job_id, worker_id, error, run_at):
+        return self._finish(
+            job_id, worker_id, {"status": "pending", "error": error, "runAt": run_at}
+        )
+
+    def fail(self, job_id, worker_id, error):
+        return self._finish(job_id, worker_id, {"status": "failed", "error": error})
+
+    def _finish(self, job_id, worker_id, changes):
+        with self.database.serialized():
+            outcome = self.jobs.update_one(
+                {"_id": job_id, "worker": worker_id, "status": "processing"},
+                {"$set": {**changes, "leaseUntil": None, "updatedAt": utcnow()}},
+            )
+        return outcome.modified_count == 1
+
+    def get_job(self, job_id):
+        with self.database.serialized():
+            return self.jobs.find_one({"_id": job_id})
+
+    def list_jobs(self, status=None, limit=100):
+        """Return jobs, newest first, optionally of one status."""
+        filter_ = {"status": status} if status else {}
+        with self.database.serialized():
+            return list(self.jobs.find(filter_).sort([("createdAt", -1)]).limit(limit))
+
+    def retry(self, job_id):
+        """Make a failed job due again with a fresh set of attempts; return it, or None."""
+        now = utcnow()
+        with self.database.serialized():
+            return self.jobs.find_one_and_update(
+                {"_id": job_id, "status": "failed"},
+                {"$set": {"status": "pending", "attempts": 0, "runAt": now, "updatedAt": now}},
+                return_document=ReturnDocument.AFTER,
+            )

@@ -22,6 +22,10 @@ JWT_SECRET = "test-secret-" + "0123456789abcdef" * 4  # 76 bytes: long enough fo
 DAILY_URL = "https://api.daily.test/v1"
 ROOMS_URL = f"{DAILY_URL}/rooms"
 ROOM_URL = re.compile(re.escape(ROOMS_URL) + r"/[^/]+$")
+RECORDING_START_URL = re.compile(re.escape(ROOMS_URL) + r"/[^/]+/recordings/start$")
+RECORDING_STOP_URL = re.compile(re.escape(ROOMS_URL) + r"/[^/]+/recordings/stop$")
+ACCESS_LINK_URL = re.compile(re.escape(DAILY_URL) + r"/recordings/[^/]+/access-link$")
+DOWNLOAD_URL = "https://download.daily.test/recordings"
 INSTRUCTOR = "11111111-1111-4111-8111-111111111111"
 OTHER_INSTRUCTOR = "22222222-2222-4222-8222-222222222222"
 ADMIN = "33333333-3333-4333-8333-333333333333"
@@ -131,21 +135,35 @@ def auth(token_for):
 
 
 class FakeDaily:
-    """Daily.co's room endpoints answered by `responses`, keeping rooms in a dict.
+    """Daily.co answered by `responses`: rooms kept in a dict, recordings, downloads.
 
-    `fail(kind, ...)` makes the next calls of one kind ("create", "update", "delete")
-    answer an error status or raise a `requests` exception instead.
+    `fail(kind, ...)` makes the next calls of one kind ("create", "update", "delete",
+    "start", "stop", "access", "download") answer an error status or raise a `requests`
+    exception instead. `files[recording_id]` is what the download link of a recording serves.
     """
 
     def __init__(self, mock):
         self.mock = mock
         self.rooms = {}
         self.failures = {}
-        mock.add_callback(responses.POST, ROOMS_URL, callback=self._handler("create", self._create))
-        mock.add_callback(responses.POST, ROOM_URL, callback=self._handler("update", self._update))
-        mock.add_callback(
-            responses.DELETE, ROOM_URL, callback=self._handler("delete", self._delete)
-        )
+        self.recordings = []  # (room, body) of each start call
+        self.files = {}
+        routes = [
+            (responses.POST, ROOMS_URL, "create", self._create),
+            (responses.POST, ROOM_URL, "update", self._update),
+            (responses.DELETE, ROOM_URL, "delete", self._delete),
+            (responses.POST, RECORDING_START_URL, "start", self._start),
+            (responses.POST, RECORDING_STOP_URL, "stop", self._stop),
+            (responses.GET, ACCESS_LINK_URL, "access", self._access_link),
+            (
+                responses.GET,
+                re.compile(re.escape(DOWNLOAD_URL) + r"/.+"),
+                "download",
+                self._download,
+            ),
+        ]
+        for method, url, kind, answer in routes:
+            mock.add_callback(method, url, callback=self._handler(kind, answer))
 
     def fail(self, kind, status=None, body=None, exception=None, times=None):
         self.failures[kind] = {
@@ -201,8 +219,40 @@ class FakeDaily:
             return _json(404, {"error": "not-found", "info": "no such room"})
         return _json(200, {"deleted": True, "name": name})
 
-    def calls(self, method=None):
-        return [c for c in self.mock.calls if method is None or c.request.method == method]
+    def _start(self, request):
+        self.recordings.append((request.url.split("/")[-3], json.loads(request.body)))
+        return _json(200, {"status": "sent"})
+
+    def _stop(self, request):
+        return _json(200, {"status": "sent"})
+
+    def _access_link(self, request):
+        recording_id = request.url.split("/")[-2]
+        if recording_id not in self.files:
+            return _json(404, {"error": "not-found", "info": "no such recording"})
+        return _json(
+            200, {"download_link": f"{DOWNLOAD_URL}/{recording_id}.mp4?sig=x", "expires": 0}
+        )
+
+    def _download(self, request):
+        recording_id = request.url.split("/")[-1].split(".mp4")[0]
+        if recording_id not in self.files:
+            return 403, {}, b"AccessDenied"
+        return 200, {"Content-Type": "video/mp4"}, self.files[recording_id]
+
+    def calls(self, method=None, kind=None):
+        """Calls made, optionally of one HTTP method, or of one kind (by URL)."""
+        patterns = {
+            "start": RECORDING_START_URL,
+            "stop": RECORDING_STOP_URL,
+            "access": ACCESS_LINK_URL,
+        }
+        return [
+            c
+            for c in self.mock.calls
+            if (method is None or c.request.method == method)
+            and (kind is None or patterns[kind].match(c.request.url))
+        ]
 
 
 def _json(status, body):

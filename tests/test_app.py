@@ -120,7 +120,8 @@ def test_production_names_every_missing_setting(monkeypatch):
     with pytest.raises(ConfigError) as error:
         load_config()
     assert str(error.value) == (
-        "Missing required settings for production: JWT_SECRET_KEY, MONGODB_URI, DAILY_API_KEY"
+        "Missing required settings for production: JWT_SECRET_KEY, MONGODB_URI, DAILY_API_KEY, "
+        "CLOUD_NAME, CLOUD_API_KEY, CLOUD_API_SECRET"
     )
 
 
@@ -131,6 +132,9 @@ def test_production_refuses_the_embedded_store():
                 "APP_ENV": "production",
                 "JWT_SECRET_KEY": "s" * 40,
                 "DAILY_API_KEY": "k",
+                "CLOUD_NAME": "c",
+                "CLOUD_API_KEY": "k",
+                "CLOUD_API_SECRET": "s",
                 "MONGODB_URI": "mongomock://localhost/x",
             }
         )
@@ -160,7 +164,12 @@ def test_token_command_mints_a_usable_token(app, client, db):
 
 def test_token_command_is_refused_in_production(make_app):
     app = make_app(
-        APP_ENV="production", MONGODB_URI="mongodb://127.0.0.1:1/x", MONGODB_TIMEOUT_MS=50
+        APP_ENV="production",
+        MONGODB_URI="mongodb://127.0.0.1:1/x",
+        MONGODB_TIMEOUT_MS=50,
+        CLOUD_NAME="c",
+        CLOUD_API_KEY="k",
+        CLOUD_API_SECRET="s",
     )
     result = app.test_cli_runner().invoke(args=["token", "someone"])
     assert result.exit_code != 0

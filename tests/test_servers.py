@@ -43,7 +43,7 @@ def server_env(tmp_path):
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("MONGO", "DAILY_", "JWT_", "APP_ENV", "CLOUD"))
+        if not key.startswith(("MONGO", "DAILY_", "JWT_", "APP_ENV", "CLOUD", "RECORDING_"))
     }
     env |= {"JWT_SECRET_KEY": SECRET, "PYTHONUNBUFFERED": "1"}
     return env
@@ -98,21 +98,43 @@ def walk_through(base):
 
 
 @pytest.mark.slow
-def test_dev_server_serves_the_api_with_the_daily_sandbox(server_env):
-    port, sandbox_port = free_port(), free_port()
-    env = server_env | {"PORT": str(port), "DAILY_SANDBOX_PORT": str(sandbox_port)}
+def test_dev_server_runs_the_whole_flow_on_the_sandboxes(server_env):
+    """`make run`: sessions, then a recording that reaches the Cloudinary sandbox by itself."""
+    port, daily_port, cloud_port = free_port(), free_port(), free_port()
+    env = server_env | {
+        "PORT": str(port),
+        "DAILY_SANDBOX_PORT": str(daily_port),
+        "CLOUDINARY_SANDBOX_PORT": str(cloud_port),
+        "RECORDING_POLL_SECONDS": "0.1",
+    }
     process = start([sys.executable, "-m", "livesessions.devserver"], env)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/sessions/course/x", process)
         body = walk_through(base)
-        assert body["roomUrl"] == f"http://127.0.0.1:{sandbox_port}/{body['roomName']}"
-        room = requests.get(body["roomUrl"], timeout=5)
-        assert "development stand-in" in room.text
+        assert body["roomUrl"] == f"http://127.0.0.1:{daily_port}/{body['roomName']}"
+        assert "development stand-in" in requests.get(body["roomUrl"], timeout=5).text
+
+        started = requests.post(
+            f"{base}/sessions/recording/start", json={"roomName": body["roomName"]}, timeout=5
+        ).json()["recording"]
+        requests.post(
+            f"{base}/sessions/recording/stop", json={"recordingId": started["id"]}, timeout=5
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            session = requests.get(f"{base}/sessions/{body['_id']}", headers=bearer()).json()
+            if session["recordingUrl"]:
+                break
+            time.sleep(0.1)
+        assert session["recordingUrl"].startswith(f"http://127.0.0.1:{cloud_port}/")
+        assert (session["isRecorded"], session["status"]) == (True, "ended")
+        assert requests.get(session["recordingUrl"], timeout=5).status_code == 200
     finally:
         output = stop(process)
-    assert f"API       http://localhost:{port}/sessions" in output
-    assert f"SANDBOX at http://127.0.0.1:{sandbox_port}" in output
+    assert f"API         http://localhost:{port}/sessions" in output
+    assert f"Daily.co    SANDBOX at http://127.0.0.1:{daily_port}" in output
+    assert f"Cloudinary  SANDBOX at http://127.0.0.1:{cloud_port}" in output
     assert "embedded in-memory" in output
     assert SECRET not in output
 

@@ -1,15 +1,17 @@
-"""Daily.co REST client: rooms, with timeouts and one retry on transient failures."""
+"""Daily.co REST client (rooms, recordings) with timeouts and one retry on transient failures."""
 
 import logging
 import re
 import time
 import unicodedata
+from urllib.parse import quote
 
 import requests
 
 log = logging.getLogger(__name__)
 
 ROOM_NAME_MAX = 128
+DOWNLOAD_PIECE_BYTES = 1024 * 1024
 RETRY_AFTER_CAP_SECONDS = 5.0
 CONNECT_TIMEOUT_SECONDS = 3.05
 NAME_ATTEMPTS = 3
@@ -122,12 +124,52 @@ class DailyClient:
 
     def update_room_exp(self, name, exp):
         """Move the room's expiry (Unix seconds)."""
-        return self._json("POST", f"/rooms/{name}", {"properties": {"exp": exp}})
+        return self._json("POST", f"/rooms/{quote(name, safe='')}", {"properties": {"exp": exp}})
 
     def delete_room(self, name):
         """Delete the room; one that Daily no longer has counts as deleted."""
-        response = self._request("DELETE", f"/rooms/{name}")
+        response = self._request("DELETE", f"/rooms/{quote(name, safe='')}")
         if response.status_code == 404:
             return
         if not response.ok:
             raise self._error(response)
+
+    def start_recording(self, room_name, instance_id):
+        """Start a cloud recording of the room's call, tagged with our `instance_id`."""
+        path = f"/rooms/{quote(room_name, safe='')}/recordings/start"
+        return self._json("POST", path, {"type": "cloud", "instanceId": instance_id})
+
+    def stop_recording(self, room_name, instance_id):
+        """Stop the recording started with `instance_id`."""
+        path = f"/rooms/{quote(room_name, safe='')}/recordings/stop"
+        return self._json("POST", path, {"instanceId": instance_id})
+
+    def access_link(self, recording_id):
+        """Return a fresh, short-lived download link for a finished recording."""
+        body = self._json("GET", f"/recordings/{quote(recording_id, safe='')}/access-link")
+        link = body.get("download_link") if isinstance(body, dict) else None
+        if not isinstance(link, str) or not link:
+            raise DailyError("Daily.co gave no download link")
+        return link
+
+
+def download(url, destination, timeout):
+    """Stream `url` into the open binary file `destination`; return the bytes written.
+
+    A plain request, not the API session: the link is presigned, and the Daily API key
+    must never be sent to the storage host.
+    """
+    written = 0
+    try:
+        with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT_SECONDS, timeout)) as response:
+            if not response.ok:
+                raise DailyError(
+                    f"recording download answered {response.status_code}",
+                    status=response.status_code,
+                )
+            for piece in response.iter_content(DOWNLOAD_PIECE_BYTES):
+                destination.write(piece)
+                written += len(piece)
+    except requests.RequestException as error:
+        raise DailyError(f"recording download failed: {type(error).__name__}") from None
+    return written

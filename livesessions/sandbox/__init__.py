@@ -5,6 +5,7 @@ no accounts and the end-to-end tests talk real HTTP over loopback. They never ru
 credentials are configured.
 """
 
+from .cloudinary import CloudinarySandbox
 from .daily import DailySandbox
 
-__all__ = ["DailySandbox"]
+__all__ = ["CloudinarySandbox", "DailySandbox"]

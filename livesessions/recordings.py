@@ -1,0 +1,282 @@
+"""The recording pipeline: start/stop on Daily.co, webhook events, and the upload worker."""
+
+import logging
+import os
+import socket
+import tempfile
+import threading
+import uuid
+from datetime import timedelta
+
+from .errors import NotFound, UpstreamFailed
+from .gateways.cloudinary import CloudinaryError
+from .gateways.daily import DailyError, download
+from .schemas import utcnow
+from .store import new_id
+
+log = logging.getLogger(__name__)
+
+RECORDING_NOT_FOUND = "Recording not found"
+START_FAILED = "Failed to start recording on Daily.co"
+STOP_FAILED = "Failed to stop recording on Daily.co"
+
+
+class PermanentJobError(Exception):
+    """Retrying cannot help (e.g. the session is gone): fail the job at once."""
+
+
+class RecordingService:
+    """Start and stop recordings, and turn webhook events into stored state and jobs."""
+
+    def __init__(self, sessions, recordings, daily):
+        self.sessions = sessions
+        self.recordings = recordings
+        self.daily = daily
+
+    def start(self, room_name):
+        """Start a cloud recording of the session's room; return the stored recording."""
+        session = self.sessions.find_by_room(room_name)
+        if session is None:
+            raise NotFound()
+        recording_id = new_id()  # Daily returns no id: ours travels as its instanceId
+        try:
+            self.daily.start_recording(room_name, recording_id)
+        except DailyError as error:
+            log.error("starting a recording of %s failed: %s", room_name, error)
+            raise UpstreamFailed(START_FAILED) from None
+        now = utcnow()
+        return self.recordings.insert_recording(
+            {
+                "_id": recording_id,
+                "session": session["_id"],
+                "room": room_name,
+                "dailyId": None,
+                "status": "recording",
+                "startedAt": now,
+                "stoppedAt": None,
+                "duration": 0,
+                "error": None,
+                "createdAt": now,
+                "updatedAt": now,
+            }
+        )
+
+    def stop(self, recording_id):
+        """Stop a recording found by our id or Daily's; stopping a stopped one changes nothing."""
+        recording = self.recordings.find_recording(recording_id)
+        if recording is None:
+            raise NotFound(RECORDING_NOT_FOUND)
+        if recording["status"] != "recording":
+            return recording
+        try:
+            self.daily.stop_recording(recording["room"], recording["_id"])
+        except DailyError as error:
+            log.error("stopping recording %s failed: %s", recording["_id"], error)
+            raise UpstreamFailed(STOP_FAILED) from None
+        finished = self._mark_finished(recording["_id"])
+        return finished or self.recordings.find_recording(recording["_id"])
+
+    def _mark_finished(self, recording_id, duration=None):
+        recording = self.recordings.find_recording(recording_id)
+        if recording is None or recording["status"] != "recording":
+            return None
+        now = utcnow()
+        if duration is None:
+            duration = max(0, round((now - recording["startedAt"]).total_seconds()))
+        return self.recordings.update_recording(
+            recording_id,
+            {"status": "finished", "stoppedAt": now, "duration": duration},
+            only_if_status="recording",
+        )
+
+    # -- webhook events -------------------------------------------------------------------------
+
+    def handle(self, event, trusted):
+        """Act on one event; unknown types are acknowledged and ignored.
+
+        `trusted` means the signature was verified: only then is a payload's download URL
+        used (otherwise anyone could make the worker fetch an address of their choosing).
+        """
+        handler = {
+            "recording.started": self._on_started,
+            "recording.stopped": self._on_stopped,
+            "recording.ready-to-download": self._on_ready,
+            "recording.error": self._on_error,
+            "room.exp": self._on_room_expired,
+        }.get(event.type)
+        if handler is None:
+            log.info("webhook %s ignored", event.type)
+            return
+        handler(event, trusted)
+
+    def _on_started(self, event, trusted):
+        instance_id, daily_id = event.text("instance_id"), event.text("recording_id")
+        if instance_id and daily_id:
+            self.recordings.update_recording(instance_id, {"dailyId": daily_id})
+        log.info("recording started: %s (Daily %s)", instance_id, daily_id)
+
+    def _on_stopped(self, event, trusted):
+        recording_id = event.text("instance_id", "recording_id")
+        if recording_id:
+            self._mark_finished(recording_id, event.number("duration"))
+        log.info("recording stopped: %s", recording_id)
+
+    def _on_error(self, event, trusted):
+        recording_id = event.text("instance_id", "recording_id")
+        message = event.text("error_msg") or "recording error"
+        if recording_id:
+            self.recordings.update_recording(recording_id, {"status": "error", "error": message})
+        log.warning("recording error in %s: %s", event.text("room_name", "room"), message)
+
+    def _on_ready(self, event, trusted):
+        recording_id = event.text("recording_id")
+        room_name = event.text("room_name", "room")
+        if not recording_id or not room_name:
+            log.warning("ready-to-download without recording id or room: ignored")
+            return
+        session = self.sessions.find_by_room(room_name, include_deleted=True)
+        if session is None:
+            log.warning("ready-to-download for unknown room %s: ignored", room_name)
+            return
+        download_url = event.text("download_url") if trusted else None
+        if download_url and not download_url.startswith(("https://", "http://")):
+            download_url = None
+        created = self.recordings.enqueue(
+            recording_id,
+            {
+                "session": session["_id"],
+                "room": room_name,
+                "duration": event.number("duration"),
+                "downloadUrl": download_url,
+            },
+        )
+        log.info(
+            "recording %s of %s: %s", recording_id, room_name, "queued" if created else "known"
+        )
+
+    def _on_room_expired(self, event, trusted):
+        room_name = event.text("room", "room_name")
+        if room_name and self.sessions.end_if_live(room_name):
+            log.info("room %s expired: its live session ended", room_name)
+
+
+class RecordingWorker:
+    """Lease upload jobs and carry them out: download from Daily, upload to Cloudinary."""
+
+    def __init__(
+        self,
+        recordings,
+        sessions,
+        daily,
+        cloudinary,
+        *,
+        lease_seconds=900,
+        max_attempts=6,
+        retry_base_seconds=30,
+        download_timeout=60,
+        poll_seconds=2,
+        worker_id=None,
+    ):
+        self.recordings = recordings
+        self.sessions = sessions
+        self.daily = daily
+        self.cloudinary = cloudinary
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self.download_timeout = download_timeout
+        self.poll_seconds = poll_seconds
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def process_next(self):
+        """Lease and process one due job; return False when none is due."""
+        job = self.recordings.lease(self.worker_id, self.lease_seconds, self.max_attempts)
+        if job is None:
+            return False
+        try:
+            result = self.upload(job)
+        except Exception as error:  # every failure is recorded on the job, never lost
+            self._record_failure(job, error)
+        else:
+            self.recordings.complete(job["_id"], self.worker_id, result)
+            log.info("recording %s uploaded to %s", job["_id"], result["recordingUrl"])
+        return True
+
+    def drain(self):
+        """Process jobs until none is due; return how many were processed."""
+        count = 0
+        while self.process_next():
+            count += 1
+        return count
+
+    def run(self, stop):
+        """Process jobs until the `stop` event is set, finishing the job in hand first."""
+        log.info("recording worker %s started", self.worker_id)
+        while not stop.is_set():
+            try:
+                busy = self.process_next()
+            except Exception:  # e.g. the database is down: wait and try again
+                log.exception("recording worker could not lease a job")
+                busy = False
+            if not busy:
+                stop.wait(self.poll_seconds)
+        log.info("recording worker %s stopped", self.worker_id)
+
+    def upload(self, job):
+        """Download the recording to a temporary file and upload it; update the session."""
+        session = self.sessions.find_any(job["session"])
+        if session is None:
+            raise PermanentJobError(f"session {job['session']} no longer exists")
+        url = job.get("downloadUrl") or self.daily.access_link(job["_id"])
+        with tempfile.NamedTemporaryFile(prefix="recording-", suffix=".mp4", delete=False) as tmp:
+            path = tmp.name
+        try:
+            with open(path, "wb") as destination:
+                size = download(url, destination, self.download_timeout)
+            if size == 0:
+                raise DailyError("the recording download was empty")
+            uploaded = self.cloudinary.upload_video(
+                path,
+                folder=f"live-sessions/{session['course']}",
+                public_id=f"{session['_id']}-recording",
+            )
+        finally:
+            os.remove(path)
+        duration = uploaded.get("duration")
+        if duration is None:
+            duration = job.get("duration")
+        self.sessions.record_upload(session["_id"], uploaded["secure_url"], duration)
+        return {
+            "recordingUrl": uploaded["secure_url"],
+            "publicId": uploaded.get("public_id"),
+            "bytes": size,
+            "duration": duration,
+        }
+
+    def _record_failure(self, job, error):
+        reason = f"{type(error).__name__}: {error}"
+        permanent = isinstance(error, PermanentJobError) or (
+            isinstance(error, DailyError) and error.status == 404
+        )
+        if permanent or job["attempts"] >= self.max_attempts:
+            self.recordings.fail(job["_id"], self.worker_id, reason)
+            log.error("recording job %s failed for good: %s", job["_id"], reason)
+            return
+        delay = self.retry_base_seconds * 2 ** (job["attempts"] - 1)
+        run_at = utcnow() + timedelta(seconds=delay)
+        self.recordings.reschedule(job["_id"], self.worker_id, reason, run_at)
+        expected = isinstance(error, DailyError | CloudinaryError)
+        (log.warning if expected else log.exception)(
+            "recording job %s attempt %s failed (%s); retry in %ss",
+            job["_id"],
+            job["attempts"],
+            reason,
+            delay,
+        )
+
+
+def start_worker_thread(worker):
+    """Run `worker` in a daemon thread (single-process setups); return its stop event."""
+    stop = threading.Event()
+    threading.Thread(target=worker.run, args=(stop,), name="recording-worker", daemon=True).start()
+    return stop

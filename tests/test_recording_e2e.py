@@ -1,0 +1,123 @@
+"""End to end over real loopback HTTP: the API served by a real server, both sandboxes.
+
+create session -> start recording -> stop -> Daily fires the webhook -> worker -> the
+session carries the Cloudinary URL, whose bytes are the recording's.
+"""
+
+import base64
+import hashlib
+import threading
+import time
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from livesessions.sandbox import CloudinarySandbox, DailySandbox
+from livesessions.sandbox.daily import recording_content
+from tests.conftest import session_payload
+
+WEBHOOK_SECRET = base64.b64encode(b"e2e-webhook-secret").decode()
+
+
+@pytest.fixture
+def stack(make_app, tmp_path, token_for):
+    """Daily sandbox -> API (real HTTP server) <- worker -> Cloudinary sandbox."""
+    daily = DailySandbox(
+        api_key="e2e-daily", webhook_secret=WEBHOOK_SECRET, recording_bytes=300_000, ready_delay=0
+    )
+    cloud = CloudinarySandbox(storage_dir=str(tmp_path / "cloud"), min_chunk_bytes=64 * 1024)
+    daily.start()
+    cloud.start()
+    app = make_app(
+        DAILY_API_URL=daily.api_url,
+        DAILY_API_KEY="e2e-daily",
+        DAILY_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        CLOUD_NAME=cloud.cloud_name,
+        CLOUD_API_KEY=cloud.api_key,
+        CLOUD_API_SECRET=cloud.api_secret,
+        CLOUDINARY_UPLOAD_PREFIX=cloud.url,
+        CLOUDINARY_CHUNK_SIZE=100_000,
+        RECORDING_RETRY_BASE_SECONDS=0,
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    daily.webhook_url = f"{base}/sessions/webhook/daily"
+    auth = {"Authorization": f"Bearer {token_for()}"}
+    yield base, auth, daily, cloud, app
+    server.shutdown()
+    daily.stop()
+    cloud.stop()
+
+
+def wait_until(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def test_a_class_is_recorded_and_published(stack):
+    base, auth, daily, cloud, app = stack
+    session = requests.post(f"{base}/sessions", json=session_payload(), headers=auth).json()
+    room = session["roomName"]
+
+    started = requests.post(f"{base}/sessions/recording/start", json={"roomName": room}).json()
+    assert started["success"] is True and started["recording"]["room_name"] == room
+    wait_until(lambda: any(d["type"] == "recording.started" for d in daily.webhook_deliveries))
+
+    stopped = requests.post(
+        f"{base}/sessions/recording/stop", json={"recordingId": started["recording"]["id"]}
+    ).json()
+    assert stopped["recording"]["status"] == "finished"
+
+    ready = wait_until(
+        lambda: [d for d in daily.webhook_deliveries if d["type"] == "recording.ready-to-download"]
+    )
+    assert ready[0]["status"] == 200  # the signature was accepted
+    services = app.extensions["livesessions"]
+    (daily_id,) = daily.recordings
+    assert (
+        services.recording_store.find_recording(started["recording"]["id"])["dailyId"] == daily_id
+    )
+
+    assert services.make_worker().drain() == 1
+    published = requests.get(f"{base}/sessions/{session['_id']}", headers=auth).json()
+    assert published["isRecorded"] is True
+    assert published["status"] == "ended"
+    assert published["recordingUrl"].startswith(cloud.url)
+    assert published["recordingDuration"] == daily.recordings[daily_id]["duration"]
+
+    expected = hashlib.sha256()
+    for piece in recording_content(daily.recordings[daily_id], 300_000):
+        expected.update(piece)
+    video = requests.get(published["recordingUrl"], timeout=5)
+    assert hashlib.sha256(video.content).hexdigest() == expected.hexdigest()
+    assert len(cloud.uploads) == 3  # 300 kB in 100 kB chunks
+
+
+def test_a_background_worker_thread_picks_the_job_up(stack):
+    base, auth, _, cloud, app = stack
+    from livesessions.recordings import start_worker_thread
+
+    stop = start_worker_thread(app.extensions["livesessions"].make_worker(poll_seconds=0.05))
+    try:
+        session = requests.post(f"{base}/sessions", json=session_payload(), headers=auth).json()
+        started = requests.post(
+            f"{base}/sessions/recording/start", json={"roomName": session["roomName"]}
+        ).json()
+        requests.post(
+            f"{base}/sessions/recording/stop", json={"recordingId": started["recording"]["id"]}
+        )
+        url = wait_until(
+            lambda: requests.get(f"{base}/sessions/{session['_id']}", headers=auth).json()[
+                "recordingUrl"
+            ]
+        )
+        assert url.startswith(cloud.url)
+    finally:
+        stop.set()
