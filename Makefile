@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean bench-recordings
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
-.env:
-	sed "s|^JWT_SECRET_KEY=.*|JWT_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')|" .env.example > .env
-	@echo "created .env with a random JWT_SECRET_KEY"
+.env: | $(BIN)/python
+	sed -e "s|^JWT_SECRET_KEY=.*|JWT_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')|" \
+	    -e "s|^DAILY_WEBHOOK_SECRET=.*|DAILY_WEBHOOK_SECRET=$$($(BIN)/python -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')|" \
+	    .env.example > .env
+	@echo "created .env with a random JWT_SECRET_KEY and DAILY_WEBHOOK_SECRET"
 
 run: $(VENV)/.runtime .env
 	$(BIN)/python -m livesessions.devserver
@@ -30,6 +32,9 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+bench-recordings: $(VENV)/.runtime
+	$(BIN)/python bench/recording_memory.py
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .

@@ -164,3 +164,21 @@ def test_gunicorn_serves_the_procfile_app(server_env):
         output = stop(process)
         sandbox.stop()
     assert "Booting worker" in output
+
+
+@pytest.mark.slow
+def test_the_worker_command_stops_gracefully_on_sigterm(server_env):
+    """The Procfile's `worker:` process: SIGTERM lets it finish and exit cleanly."""
+    flask = str(Path(sys.executable).parent / "flask")
+    env = server_env | {"RECORDING_POLL_SECONDS": "0.1", "LOG_LEVEL": "INFO"}
+    process = start([flask, "--app", "wsgi", "recordings", "worker"], env)
+    deadline = time.monotonic() + 20
+    seen = ""
+    while "started" not in seen and time.monotonic() < deadline:
+        seen += process.stdout.readline()
+    assert "recording worker" in seen and "started" in seen
+    process.send_signal(signal.SIGTERM)
+    output = process.communicate(timeout=10)[0]
+    assert process.returncode == 0
+    assert "stopping after the current job" in output
+    assert "stopped" in output

@@ -1,0 +1,213 @@
+"""Peak memory of the recording worker for recordings of 10 MB, 100 MB and 1 GB.
+
+Each size runs in a fresh process (so one run's freed memory can't hide the next one's),
+with the sandboxes in another process (`python -m livesessions.sandbox`), so only the
+worker's process is measured: the API (embedded store) and a worker, as `make run` has
+them. For each size: create a session, start and stop a recording, let the Daily sandbox
+deliver the webhook, then time `worker.drain()` while watching the process's peak RSS
+(VmHWM, reset before each run through /proc/self/clear_refs, plus a 5 ms sampler).
+
+    .venv/bin/python bench/recording_memory.py [--sizes 10,100,1000] [--limit-mb 64]
+
+Exits 1 if any run grows the RSS by the limit or more, or the upload is wrong.
+"""
+
+import argparse
+import gc
+import json
+import logging
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+from werkzeug.serving import make_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from livesessions import create_app
+
+MB = 1_000_000
+
+
+def rss_kib(field="VmRSS"):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(field)
+
+
+def reset_peak():
+    """Make VmHWM start again from the current RSS (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise TimeoutError
+
+
+def run(size_mb, scratch):
+    size = size_mb * MB
+    api_port, daily_port, cloud_port = free_port(), free_port(), free_port()
+    storage = scratch / f"cloud-{size_mb}"
+    sandboxes = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "livesessions.sandbox",
+            "--daily-port",
+            str(daily_port),
+            "--cloudinary-port",
+            str(cloud_port),
+            "--webhook-url",
+            f"http://127.0.0.1:{api_port}/sessions/webhook/daily",
+            "--recording-bytes",
+            str(size),
+            "--storage-dir",
+            str(storage),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        sandboxes.stdout.readline()
+        sandboxes.stdout.readline()
+        app = create_app(
+            {
+                "LOG_LEVEL": "ERROR",
+                "JWT_SECRET_KEY": "bench-" + "x" * 40,
+                "DAILY_API_URL": f"http://127.0.0.1:{daily_port}/v1",
+                "DAILY_API_KEY": "sandbox-key",
+                "CLOUD_NAME": "sandbox",
+                "CLOUD_API_KEY": "sandbox-key",
+                "CLOUD_API_SECRET": "sandbox-secret",
+                "CLOUDINARY_UPLOAD_PREFIX": f"http://127.0.0.1:{cloud_port}",
+                "CLOUDINARY_TIMEOUT_SECONDS": 120,
+                "RECORDING_DOWNLOAD_TIMEOUT_SECONDS": 120,
+            }
+        )
+        server = make_server("127.0.0.1", api_port, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        services = app.extensions["livesessions"]
+        client = app.test_client()
+        with app.app_context():
+            from flask_jwt_extended import create_access_token
+
+            token = create_access_token("bench-instructor")
+        session = client.post(
+            "/sessions",
+            json={
+                "title": f"Memory bench {size_mb} MB",
+                "courseId": "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa",
+                "scheduledAt": "2099-01-01T10:00:00Z",
+                "duration": 60,
+            },
+            headers={"Authorization": f"Bearer {token}"},
+        ).get_json()
+        recording = client.post(
+            "/sessions/recording/start", json={"roomName": session["roomName"]}
+        ).get_json()["recording"]
+        client.post("/sessions/recording/stop", json={"recordingId": recording["id"]})
+        wait_until(lambda: services.recording_store.list_jobs("pending"))
+
+        worker = services.make_worker()
+        gc.collect()
+        idle = rss_kib()
+        hwm_reset = reset_peak()
+        sampled = [idle]
+        done = threading.Event()
+
+        def sample():
+            while not done.wait(0.005):
+                sampled.append(rss_kib())
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        started = time.perf_counter()
+        processed = worker.drain()
+        elapsed = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        peak = max(max(sampled), rss_kib("VmHWM") if hwm_reset else 0)
+
+        stored = services.store.get(session["_id"])
+        uploaded = requests.head(stored["recordingUrl"], timeout=10)
+        ok = processed == 1 and int(uploaded.headers["Content-Length"]) == size
+        server.shutdown()
+        services.database.close()
+        return {
+            "size_mb": size_mb,
+            "seconds": elapsed,
+            "chunk_bytes": app.config["CLOUDINARY_CHUNK_SIZE"],
+            "idle_mb": idle / 1024,
+            "growth_mb": (peak - idle) / 1024,
+            "ok": ok,
+        }
+    finally:
+        sandboxes.terminate()
+        sandboxes.wait(timeout=30)
+        shutil.rmtree(storage, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,100,1000", help="recording sizes in MB")
+    parser.add_argument("--limit-mb", type=float, default=64)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child run: one size
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    if args.one:
+        scratch = Path(tempfile.mkdtemp(prefix="recording-bench-"))
+        try:
+            print(json.dumps(run(args.one, scratch)))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return
+
+    failed, chunk = False, None
+    print(f"{'size':>8} {'time':>8} {'MB/s':>7} {'idle RSS':>9} {'peak growth':>12}  upload")
+    for size_mb in (int(s) for s in args.sizes.split(",")):
+        child = subprocess.run(
+            [sys.executable, __file__, "--one", str(size_mb)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        chunk = result["chunk_bytes"]
+        over = result["growth_mb"] >= args.limit_mb
+        failed |= over or not result["ok"]
+        print(
+            f"{size_mb:>5} MB {result['seconds']:>7.1f}s {size_mb / result['seconds']:>7.1f} "
+            f"{result['idle_mb']:>6.1f} MB {result['growth_mb']:>9.1f} MB  "
+            f"{'ok' if result['ok'] else 'WRONG'}{'  OVER LIMIT' if over else ''}",
+            flush=True,
+        )
+    print(f"limit: growth < {args.limit_mb} MB; Cloudinary chunk size {chunk} bytes")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Run both sandboxes on their own: `python -m livesessions.sandbox --help`. Development only."""
+
+import argparse
+import signal
+import threading
+
+from .cloudinary import CloudinarySandbox
+from .daily import DailySandbox
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--daily-port", type=int, default=7001)
+    parser.add_argument("--cloudinary-port", type=int, default=7002)
+    parser.add_argument("--daily-api-key", default="sandbox-key")
+    parser.add_argument("--webhook-url", help="where Daily events are POSTed")
+    parser.add_argument("--webhook-secret", help="base64 HMAC secret to sign events with")
+    parser.add_argument("--recording-bytes", type=int, default=1_000_000)
+    parser.add_argument("--storage-dir", help="where uploads are kept (default: a temp dir)")
+    args = parser.parse_args(argv)
+
+    daily = DailySandbox(
+        args.host,
+        args.daily_port,
+        api_key=args.daily_api_key,
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret,
+        recording_bytes=args.recording_bytes,
+    ).start()
+    cloud = CloudinarySandbox(args.host, args.cloudinary_port, storage_dir=args.storage_dir)
+    cloud.start()
+    print(f"daily {daily.url}\ncloudinary {cloud.url}", flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    daily.stop()
+    cloud.stop()
+
+
+if __name__ == "__main__":
+    main()
