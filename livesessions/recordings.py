@@ -39,19 +39,16 @@ class RecordingService:
         if session is None:
             raise NotFound()
         recording_id = new_id()  # Daily returns no id: ours travels as its instanceId
-        try:
-            self.daily.start_recording(room_name, recording_id)
-        except DailyError as error:
-            log.error("starting a recording of %s failed: %s", room_name, error)
-            raise UpstreamFailed(START_FAILED) from None
         now = utcnow()
-        return self.recordings.insert_recording(
+        # Stored before Daily is asked, so that a `recording.started` webhook arriving
+        # before Daily's answer finds the recording to link.
+        self.recordings.insert_recording(
             {
                 "_id": recording_id,
                 "session": session["_id"],
                 "room": room_name,
                 "dailyId": None,
-                "status": "recording",
+                "status": "starting",
                 "startedAt": now,
                 "stoppedAt": None,
                 "duration": 0,
@@ -60,6 +57,13 @@ class RecordingService:
                 "updatedAt": now,
             }
         )
+        try:
+            self.daily.start_recording(room_name, recording_id)
+        except DailyError as error:
+            log.error("starting a recording of %s failed: %s", room_name, error)
+            self.recordings.delete_recording(recording_id)
+            raise UpstreamFailed(START_FAILED) from None
+        return self.recordings.update_recording(recording_id, {"status": "recording"})
 
     def stop(self, recording_id):
         """Stop a recording found by our id or Daily's; stopping a stopped one changes nothing."""

@@ -262,6 +262,10 @@ class RecordingStore:
             self.recordings.insert_one(doc)
         return doc
 
+    def delete_recording(self, recording_id):
+        with self.database.serialized():
+            self.recordings.delete_one({"_id": recording_id})
+
     def find_recording(self, recording_id):
         """Find a recording by the service's id or by Daily's."""
         with self.database.serialized():

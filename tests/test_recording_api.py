@@ -432,3 +432,23 @@ def test_the_webhook_answers_fast_whatever_the_upload(client, live_session):
     for n in range(20):
         client.post("/sessions/webhook/daily", json=ready_envelope(recording_id=f"r{n}"))
     assert (time.perf_counter() - started) / 20 < 0.05
+
+
+def test_a_started_webhook_that_beats_dailys_answer_is_linked(
+    app, client, db, live_session, monkeypatch
+):
+    """Daily may deliver `recording.started` before its start call has returned."""
+    daily = app.extensions["livesessions"].daily
+
+    def start_and_notify(room_name, instance_id):
+        early = {
+            "type": "recording.started",
+            "payload": {"recording_id": "daily-early", "instance_id": instance_id},
+        }
+        assert app.test_client().post("/sessions/webhook/daily", json=early).status_code == 200
+        return {"status": "sent"}
+
+    monkeypatch.setattr(daily, "start_recording", start_and_notify)
+    started = start(client)
+    stored = db.recordings.find_one({"_id": started["id"]})
+    assert (stored["dailyId"], stored["status"]) == ("daily-early", "recording")
