@@ -452,3 +452,17 @@ def test_a_started_webhook_that_beats_dailys_answer_is_linked(
     started = start(client)
     stored = db.recordings.find_one({"_id": started["id"]})
     assert (stored["dailyId"], stored["status"]) == ("daily-early", "recording")
+
+
+def test_a_database_failure_asks_daily_to_deliver_again(app, client, live_session, monkeypatch):
+    from pymongo.errors import AutoReconnect
+
+    def down(*args):
+        raise AutoReconnect("primary stepped down")
+
+    monkeypatch.setattr(app.extensions["livesessions"].recording_store, "enqueue", down)
+    response = client.post("/sessions/webhook/daily", json=ready_envelope())
+    assert (response.status_code, response.get_json()) == (
+        500,
+        {"message": "Database query failed"},
+    )
