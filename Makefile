@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format clean bench-recordings
+.PHONY: run test lint format clean bench-recordings docs-screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ lint: $(VENV)/.dev
 
 bench-recordings: $(VENV)/.runtime
 	$(BIN)/python bench/recording_memory.py
+
+docs-screenshot: $(VENV)/.runtime
+	$(BIN)/python scripts/docs_screenshot.py
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .

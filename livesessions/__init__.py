@@ -15,6 +15,7 @@ from .db import Database, connect
 from .errors import register_error_handlers
 from .gateways.cloudinary import CloudinaryClient
 from .gateways.daily import DailyClient
+from .openapi import register_docs
 from .recordings import RecordingService, RecordingWorker
 from .routes import bp as sessions_bp
 from .service import SessionService
@@ -57,6 +58,7 @@ def create_app(config=None):
     register_extensions(app)
     register_services(app)
     app.register_blueprint(sessions_bp)
+    register_docs(app)
     register_error_handlers(app)
     register_request_id(app)
     register_commands(app)

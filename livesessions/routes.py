@@ -9,7 +9,25 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from .auth import current_user_id
 from .errors import ValidationFailed, error_response
+from .openapi import documented
 from .schemas import (
+    CourseSessionSchema,
+    CreateSessionSchema,
+    DeletedSessionSchema,
+    InstructorSessionSchema,
+    ListQuerySchema,
+    ParticipantSchema,
+    PopulatedSessionSchema,
+    RecordingStartResultSchema,
+    RecordingStartSchema,
+    RecordingStopResultSchema,
+    RecordingStopSchema,
+    SessionPageSchema,
+    SessionSchema,
+    StatusSchema,
+    UpdateSessionSchema,
+    WebhookAckSchema,
+    WebhookEventSchema,
     create_session_schema,
     list_query_schema,
     load,
@@ -60,6 +78,14 @@ def recordings():
 
 
 @bp.post("")
+@documented(
+    "Create a live session",
+    response=SessionSchema,
+    status=201,
+    auth=True,
+    body=CreateSessionSchema,
+    errors={500: "`Failed to create Daily.co room`"},
+)
 @jwt_required()
 def create():
     """Create a live session and its Daily.co room."""
@@ -69,6 +95,7 @@ def create():
 
 
 @bp.get("")
+@documented("List live sessions", response=SessionPageSchema, auth=True, query=ListQuerySchema)
 @jwt_required()
 def index():
     """List sessions a page at a time, optionally searching titles."""
@@ -91,6 +118,12 @@ def index():
 
 
 @bp.get("/<session_id>")
+@documented(
+    "Get a live session",
+    response=PopulatedSessionSchema,
+    auth=True,
+    errors={404: "`Live session not found` (also for a malformed id)"},
+)
 @jwt_required()
 def get(session_id):
     """Return one session with its course and instructor."""
@@ -100,6 +133,7 @@ def get(session_id):
 
 
 @bp.get("/course/<course_id>")
+@documented("List a course's sessions", response=[CourseSessionSchema])
 def by_course(course_id):
     """List a course's sessions, with their instructors."""
     docs = store().populate(store().by_field("course", course_id), "instructor")
@@ -107,6 +141,7 @@ def by_course(course_id):
 
 
 @bp.get("/instructor/<instructor_id>")
+@documented("List an instructor's sessions", response=[InstructorSessionSchema])
 def by_instructor(instructor_id):
     """List an instructor's sessions, with their courses."""
     docs = store().populate(store().by_field("instructor", instructor_id), "course")
@@ -114,6 +149,19 @@ def by_instructor(instructor_id):
 
 
 @bp.put("/<session_id>")
+@documented(
+    "Update a live session",
+    response=SessionSchema,
+    auth=True,
+    body=UpdateSessionSchema,
+    errors={
+        400: "Validation error (Joi wording), `Cannot update a session that is ended`, or "
+        "`maxParticipants` below the current participants",
+        403: "`You are not allowed to modify this live session`",
+        404: "`Live session not found`",
+        500: "`Failed to update Daily.co room`",
+    },
+)
 @jwt_required()
 def update(session_id):
     """Change a session's title, description, schedule or capacity."""
@@ -122,6 +170,16 @@ def update(session_id):
 
 
 @bp.delete("/<session_id>")
+@documented(
+    "Delete (cancel) a live session",
+    response=DeletedSessionSchema,
+    auth=True,
+    errors={
+        403: "`You are not allowed to modify this live session`",
+        404: "`Live session not found`",
+        500: "`Failed to delete Daily.co room`",
+    },
+)
 @jwt_required()
 def delete(session_id):
     """Cancel a session and delete its Daily.co room."""
@@ -130,6 +188,16 @@ def delete(session_id):
 
 
 @bp.post("/<session_id>/participants")
+@documented(
+    "Add a participant",
+    response=SessionSchema,
+    body=ParticipantSchema,
+    errors={
+        400: "`Student ID is required`, `Session has reached maximum participants`, "
+        "`Cannot join a session that is ended`, or a type error",
+        404: "`Live session not found`",
+    },
+)
 def add_participant(session_id):
     """Admit a student, unless the session is full or closed."""
     data = load(participant_schema, json_body())
@@ -137,12 +205,27 @@ def add_participant(session_id):
 
 
 @bp.delete("/<session_id>/participants/<student_id>")
+@documented(
+    "Remove a participant",
+    response=SessionSchema,
+    errors={404: "`Live session not found` or `Student not found in session participants`"},
+)
 def remove_participant(session_id, student_id):
     """Remove a student from a session."""
     return session_json(store().remove_participant(session_id, student_id))
 
 
 @bp.patch("/<session_id>/status")
+@documented(
+    "Update a session's status",
+    response=SessionSchema,
+    body=StatusSchema,
+    errors={
+        400: "`Status is required`, `Invalid status value. Must be one of: scheduled, live, "
+        "ended, cancelled`, or `Cannot change status from X to Y`",
+        404: "`Live session not found`",
+    },
+)
 def set_status(session_id):
     """Move a session to another status along the allowed transitions."""
     data = load(status_schema, json_body())
@@ -150,6 +233,16 @@ def set_status(session_id):
 
 
 @bp.post("/recording/start")
+@documented(
+    "Start recording a session's room",
+    response=RecordingStartResultSchema,
+    body=RecordingStartSchema,
+    errors={
+        400: "`Room name is required` or a type error",
+        404: "`Live session not found` (no session has this room)",
+        500: "`Failed to start recording on Daily.co`",
+    },
+)
 def start_recording():
     """Start a cloud recording of a session's room."""
     data = load(recording_start_schema, json_body())
@@ -158,6 +251,16 @@ def start_recording():
 
 
 @bp.post("/recording/stop")
+@documented(
+    "Stop a recording",
+    response=RecordingStopResultSchema,
+    body=RecordingStopSchema,
+    errors={
+        400: "`Recording ID is required` or a type error",
+        404: "`Recording not found`",
+        500: "`Failed to stop recording on Daily.co`",
+    },
+)
 def stop_recording():
     """Stop a recording, by the id the start endpoint returned (or Daily's)."""
     data = load(recording_stop_schema, json_body())
@@ -166,6 +269,15 @@ def stop_recording():
 
 
 @bp.post("/webhook/daily")
+@documented(
+    "Receive a Daily.co webhook event",
+    response=WebhookAckSchema,
+    body=WebhookEventSchema,
+    errors={
+        400: "`Webhook body is not valid JSON`",
+        401: "`Invalid webhook signature` (only when DAILY_WEBHOOK_SECRET is set)",
+    },
+)
 def daily_webhook():
     """Take a Daily.co event: check its signature, record it, queue uploads; answer at once."""
     raw = request.get_data(cache=False)

@@ -10,7 +10,7 @@ import math
 import re
 from datetime import UTC, datetime
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 STATUSES = ("scheduled", "live", "ended", "cancelled")
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -86,6 +86,10 @@ class JoiGuid(JoiString):
     """A GUID/UUID string as Joi's `guid()` accepts it."""
 
     default_error_messages = {"guid": "must be a valid GUID"}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {"format": "uuid"})
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
@@ -322,3 +326,137 @@ participant_schema = ParticipantSchema()
 recording_start_schema = RecordingStartSchema()
 recording_stop_schema = RecordingStopSchema()
 status_schema = StatusSchema()
+
+
+# -- Response shapes ------------------------------------------------------------------------
+# The single description of what the API answers: the OpenAPI document is generated from
+# these, serialize.py takes the session's key order from SessionSchema, and the tests
+# validate every response they receive against the generated document.
+
+
+class ResponseSchema(Schema):
+    class Meta:
+        unknown = RAISE  # documented as additionalProperties: false
+
+
+class ErrorSchema(ResponseSchema):
+    message = fields.String(required=True, metadata={"example": "Live session not found"})
+
+
+class CourseRefSchema(ResponseSchema):
+    id_ = fields.String(data_key="_id", required=True)
+    title = fields.String()
+
+
+class UserRefSchema(ResponseSchema):
+    id_ = fields.String(data_key="_id", required=True)
+    name = fields.String()
+
+
+def _timestamp(description=None, **kwargs):
+    """An ISO 8601 UTC timestamp with milliseconds, as the API writes them."""
+    metadata = {"format": "date-time", "example": "2025-12-25T10:00:00.000Z"}
+    if description:
+        metadata["description"] = description
+    return fields.String(metadata=metadata, **kwargs)
+
+
+class SessionSchema(ResponseSchema):
+    """A live session as stored; `course` and `instructor` are ids."""
+
+    id_ = fields.String(data_key="_id", required=True, metadata={"format": "uuid"})
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    course = fields.String(required=True)
+    instructor = fields.String(required=True)
+    roomName = fields.String(required=True)
+    roomUrl = fields.String(required=True)
+    scheduledAt = _timestamp(required=True)
+    duration = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    maxParticipants = fields.Integer(required=True)
+    participants = fields.List(fields.String(), required=True)
+    isRecorded = fields.Boolean(required=True)
+    recordingUrl = fields.String(required=True, allow_none=True)
+    recordingDuration = fields.Float(required=True, allow_none=True)
+    createdAt = _timestamp(required=True)
+    updatedAt = _timestamp(required=True)
+    deletedAt = _timestamp("Only on sessions cancelled by DELETE")
+
+
+class PopulatedSessionSchema(SessionSchema):
+    """GET /sessions and GET /sessions/:id: course and instructor populated (null if missing)."""
+
+    course = fields.Nested(CourseRefSchema, required=True, allow_none=True)
+    instructor = fields.Nested(UserRefSchema, required=True, allow_none=True)
+
+
+class CourseSessionSchema(SessionSchema):
+    """GET /sessions/course/:courseId: the instructor populated."""
+
+    instructor = fields.Nested(UserRefSchema, required=True, allow_none=True)
+
+
+class InstructorSessionSchema(SessionSchema):
+    """GET /sessions/instructor/:instructorId: the course populated."""
+
+    course = fields.Nested(CourseRefSchema, required=True, allow_none=True)
+
+
+class SessionPageSchema(ResponseSchema):
+    sessions = fields.List(fields.Nested(PopulatedSessionSchema), required=True)
+    page = fields.Integer(required=True)
+    pageCount = fields.Integer(required=True)
+    totalItems = fields.Integer(required=True)
+    totalPages = fields.Integer(required=True)
+    hasPrevPage = fields.Boolean(required=True)
+    hasNextPage = fields.Boolean(required=True)
+    prevPage = fields.Integer(required=True, allow_none=True)
+    nextPage = fields.Integer(required=True, allow_none=True)
+
+
+class DeletedSessionSchema(ResponseSchema):
+    message = fields.String(
+        required=True, metadata={"example": "Live session deleted successfully"}
+    )
+    session = fields.Nested(SessionSchema, required=True)
+
+
+class RecordingStartedSchema(ResponseSchema):
+    id = fields.String(required=True, metadata={"format": "uuid"})
+    room_name = fields.String(required=True)
+    status = fields.String(required=True, metadata={"example": "recording"})
+    start_ts = fields.Integer(required=True, metadata={"description": "Unix milliseconds"})
+    duration = fields.Integer(required=True)
+
+
+class RecordingStoppedSchema(ResponseSchema):
+    id = fields.String(required=True, metadata={"format": "uuid"})
+    room_name = fields.String(required=True)
+    status = fields.String(required=True, metadata={"example": "finished"})
+    duration = fields.Integer(required=True, metadata={"description": "Seconds"})
+    end_ts = fields.Integer(required=True, allow_none=True, metadata={"description": "Unix ms"})
+
+
+class RecordingStartResultSchema(ResponseSchema):
+    success = fields.Boolean(required=True)
+    recording = fields.Nested(RecordingStartedSchema, required=True)
+
+
+class RecordingStopResultSchema(ResponseSchema):
+    success = fields.Boolean(required=True)
+    recording = fields.Nested(RecordingStoppedSchema, required=True)
+
+
+class WebhookEventSchema(Schema):
+    """Daily's envelope (`payload` holds the event's fields) or the spec's flat payload."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True, metadata={"example": "recording.ready-to-download"})
+    payload = fields.Dict(metadata={"description": "Daily's envelope: the event's fields"})
+
+
+class WebhookAckSchema(ResponseSchema):
+    received = fields.Boolean(required=True)

@@ -2,27 +2,11 @@
 
 from datetime import UTC, datetime
 
-# The spec's key order; fields a document lacks are left out, internal fields never shown.
-SESSION_FIELDS = (
-    "_id",
-    "title",
-    "description",
-    "course",
-    "instructor",
-    "roomName",
-    "roomUrl",
-    "scheduledAt",
-    "duration",
-    "status",
-    "maxParticipants",
-    "participants",
-    "isRecorded",
-    "recordingUrl",
-    "recordingDuration",
-    "createdAt",
-    "updatedAt",
-    "deletedAt",
-)
+from .schemas import SessionSchema
+
+# The spec's key order, from the one description of a session's JSON. Fields a document
+# lacks are left out; internal fields (the recording pipeline's) are never shown.
+SESSION_FIELDS = tuple(field.data_key or name for name, field in SessionSchema().fields.items())
 
 
 def iso(value):

@@ -1,0 +1,167 @@
+"""The OpenAPI 3.1 document, generated from the marshmallow schemas, and the docs pages.
+
+Each view carries its documentation (`@documented`) next to its code; `build_spec` walks the
+app's URL map, so a route without it is simply not documented, and a documented route can't
+drift to another path.
+"""
+
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, current_app
+from flask_swagger_ui import get_swaggerui_blueprint
+
+from .schemas import ErrorSchema
+
+API_VERSION = "1.0.0"
+# Flask's variable names -> the spec's (`/sessions/:id`, `:courseId`, ...)
+PATH_PARAMETERS = {
+    "session_id": ("id", "The live session's id (UUID v4)"),
+    "course_id": ("courseId", "The course's id"),
+    "instructor_id": ("instructorId", "The instructor's user id"),
+    "student_id": ("studentId", "The student's id"),
+}
+VALIDATION = 'Validation error, worded like Joi (first error only), e.g. `"title" is required`'
+COMMON_ERRORS = {
+    401: "No valid Bearer token: `Authorization header with a Bearer token is required`, "
+    "`Invalid token`, `Token has expired`",
+    413: "`Request body is too large` (over MAX_CONTENT_LENGTH)",
+    415: "`Content-Type must be application/json`",
+    500: "`Database query failed`, or `Internal server error`",
+}
+
+
+def documented(summary, *, response, status=200, auth=False, body=None, query=None, errors=None):
+    """Attach an operation's documentation to a view.
+
+    `response` is a schema class, or `[schema]` for an array; `errors` maps extra statuses
+    to a description of their messages. 400/401/413/415/500 are added from the inputs.
+    """
+
+    def decorate(view):
+        view.openapi = {
+            "summary": summary,
+            "description": (view.__doc__ or "").strip(),
+            "response": response,
+            "status": status,
+            "auth": auth,
+            "body": body,
+            "query": query,
+            "errors": errors or {},
+        }
+        return view
+
+    return decorate
+
+
+def openapi_path(rule):
+    """`/sessions/<session_id>` -> `/sessions/{id}`."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: f"{{{PATH_PARAMETERS[m[1]][0]}}}", rule)
+
+
+def _json(schema):
+    if isinstance(schema, list):
+        return {"application/json": {"schema": {"type": "array", "items": schema[0]}}}
+    return {"application/json": {"schema": schema}}
+
+
+def _operation(doc, rule):
+    errors = {}
+    if doc["body"] is not None or doc["query"] is not None:
+        errors[400] = VALIDATION
+    if doc["auth"]:
+        errors[401] = COMMON_ERRORS[401]
+    errors.update(doc["errors"])
+    if doc["body"] is not None:
+        errors[413] = COMMON_ERRORS[413]
+        errors[415] = COMMON_ERRORS[415]
+    errors[500] = " or ".join(filter(None, [doc["errors"].get(500), COMMON_ERRORS[500]]))
+
+    responses = {str(doc["status"]): {"description": "Success", "content": _json(doc["response"])}}
+    for status, description in sorted(errors.items()):
+        responses[str(status)] = {"description": description, "content": _json(ErrorSchema)}
+    operation = {
+        "summary": doc["summary"],
+        "operationId": rule.endpoint.split(".")[-1],
+        "tags": ["sessions"],
+        "responses": responses,
+    }
+    if doc["description"]:
+        operation["description"] = doc["description"]
+    if doc["auth"]:
+        operation["security"] = [{"bearerAuth": []}]
+    if doc["query"] is not None:
+        operation["parameters"] = [{"in": "query", "schema": doc["query"]}]
+    if doc["body"] is not None:
+        operation["requestBody"] = {"required": True, "content": _json(doc["body"])}
+    return operation
+
+
+def build_spec(app):
+    """Generate the OpenAPI document of every documented route of `app`."""
+    spec = APISpec(
+        title="livesessions",
+        version=API_VERSION,
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={
+            "description": "Live classes on Daily.co with recordings published on Cloudinary. "
+            "A drop-in port of the Node.js Live Sessions API: errors are always "
+            '`{"message": "..."}`, dates ISO 8601 UTC with milliseconds.'
+        },
+        servers=[{"url": "/"}],
+    )
+    spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    spec.components.schema("Error", schema=ErrorSchema)
+    paths = {}
+    for rule in app.url_map.iter_rules():
+        doc = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        if doc is None:
+            continue
+        path = paths.setdefault(openapi_path(rule.rule), {"operations": {}, "arguments": []})
+        path["arguments"] = list(rule.arguments)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            path["operations"][method.lower()] = _operation(doc, rule)
+    for path, item in sorted(paths.items()):
+        parameters = [
+            {
+                "in": "path",
+                "name": PATH_PARAMETERS[argument][0],
+                "required": True,
+                "description": PATH_PARAMETERS[argument][1],
+                "schema": {"type": "string"},
+            }
+            for argument in sorted(
+                item["arguments"], key=lambda a: path.index("{" + PATH_PARAMETERS[a][0] + "}")
+            )
+        ]
+        spec.path(path=path, operations=item["operations"], parameters=parameters)
+    return spec.to_dict()
+
+
+bp = Blueprint("docs", __name__)
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI document (built once per app)."""
+    extensions = current_app.extensions
+    if "livesessions.openapi" not in extensions:
+        extensions["livesessions.openapi"] = build_spec(current_app)
+    return extensions["livesessions.openapi"]
+
+
+def register_docs(app):
+    """Serve /openapi.json and Swagger UI at /docs (assets from the installed package)."""
+    app.register_blueprint(bp)
+    app.register_blueprint(
+        get_swaggerui_blueprint(
+            "/docs",
+            "/openapi.json",
+            config={"app_name": "livesessions API", "deepLinking": True},
+            blueprint_name="swagger_ui",
+        )
+    )
