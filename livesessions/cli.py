@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_jwt_extended import create_access_token
 
+from .demo import seed_demo
 from .serialize import iso
 
 db_cli = AppGroup("db", help="Database maintenance.")
@@ -24,6 +25,23 @@ def db_init():
     """Create the indexes (safe to run again)."""
     services().database.ensure_indexes()
     click.echo("indexes are in place")
+
+
+@db_cli.command("seed-demo")
+def db_seed_demo():
+    """Add demo courses, users and sessions (refused in production)."""
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("refusing to add demo data when APP_ENV=production")
+    if services().database.embedded:
+        click.echo(
+            "note: the embedded store lives in this process only; `make run` seeds its own",
+            err=True,
+        )
+    added = seed_demo(services())
+    click.echo(
+        f"demo data: {added['courses']} courses, {added['users']} users, "
+        f"{added['sessions']} new sessions"
+    )
 
 
 @click.command("token")

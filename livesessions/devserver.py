@@ -7,6 +7,7 @@ from dotenv import load_dotenv
 from werkzeug.serving import run_simple
 
 from . import create_app
+from .demo import ADA, JOHN, seed_demo
 from .recordings import start_worker_thread
 from .sandbox import CloudinarySandbox, DailySandbox
 
@@ -52,16 +53,23 @@ def main():
     embedded = services.database.embedded
     lines = [
         f"API         http://localhost:{port}/sessions",
+        f"docs        http://localhost:{port}/docs (OpenAPI: /openapi.json)",
         "store       "
         + ("embedded in-memory (mongomock, data lost on exit)" if embedded else "MongoDB"),
         *sandbox_lines,
         "recordings  worker thread in this process",
-        "token       .venv/bin/flask --app wsgi token <user-id> --role instructor",
     ]
+    if embedded:  # a fresh in-memory store: give the new user something to look at
+        added = seed_demo(services)
+        lines.append(
+            f"demo data   {added['courses']} courses, {added['users']} users, "
+            f"{added['sessions']} sessions (instructor John Doe: {JOHN}, admin: {ADA})"
+        )
+    lines.append(f"token       .venv/bin/flask --app wsgi token {JOHN} --role instructor")
     if not any(line.startswith("Daily.co") for line in sandbox_lines):
-        lines.insert(2, f"Daily.co    {app.config['DAILY_API_URL']}")
+        lines.insert(3, f"Daily.co    {app.config['DAILY_API_URL']} (real)")
     if not any(line.startswith("Cloudinary") for line in sandbox_lines):
-        lines.insert(3, f"Cloudinary  cloud {app.config['CLOUD_NAME']}")
+        lines.insert(4, f"Cloudinary  cloud {app.config['CLOUD_NAME']} (real)")
     print("\n".join(f"livesessions | {line}" for line in lines), flush=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:

@@ -142,6 +142,10 @@ class SessionStore:
             )
             return list(cursor), total
 
+    def count(self, **filter_):
+        with self.database.serialized():
+            return self.sessions.count_documents(filter_)
+
     def by_field(self, field, value):
         """Return every session whose `field` (course or instructor) is `value`, by schedule."""
         with self.database.serialized():
@@ -239,6 +243,13 @@ class SessionStore:
         if current["status"] == status:
             return current
         raise ApiError(f"Cannot change status from {current['status']} to {status}")
+
+
+def upsert_documents(database, collection, docs):
+    """Insert or replace `docs` by `_id` in one of the platform's collections (demo data)."""
+    with database.serialized():
+        for doc in docs:
+            database[collection].replace_one({"_id": doc["_id"]}, doc, upsert=True)
 
 
 class RecordingStore:

@@ -1,0 +1,65 @@
+"""Demo data for a new user: the platform's courses and users, and a few live sessions."""
+
+from datetime import timedelta
+
+from .schemas import utcnow
+from .store import upsert_documents
+
+JS, REACT, PYTHON = (f"c0000000-0000-4000-8000-00000000000{n}" for n in (1, 2, 3))
+JOHN, JANE = (f"10000000-0000-4000-8000-00000000000{n}" for n in (1, 2))
+ALICE, BOB = (f"20000000-0000-4000-8000-00000000000{n}" for n in (1, 2))
+ADA = "30000000-0000-4000-8000-000000000001"
+
+COURSES = [
+    {"_id": JS, "title": "JavaScript Fundamentals"},
+    {"_id": REACT, "title": "React Advanced"},
+    {"_id": PYTHON, "title": "Python for Data Analysis"},
+]
+USERS = [
+    {"_id": JOHN, "name": "John Doe", "role": "instructor"},
+    {"_id": JANE, "name": "Jane Smith", "role": "instructor"},
+    {"_id": ALICE, "name": "Alice Martin", "role": "student"},
+    {"_id": BOB, "name": "Bob Lee", "role": "student"},
+    {"_id": ADA, "name": "Ada Admin", "role": "admin"},
+]
+# title, description, course, instructor, starts in, minutes, seats, status, participants
+SESSIONS = [
+    ("Week 1: JavaScript Basics", "Variables, functions and the console", JS, JOHN,
+     timedelta(days=1), 60, 100, "scheduled", [ALICE, BOB]),
+    ("Week 2: Functions and Closures", "Scopes, closures and callbacks", JS, JOHN,
+     timedelta(days=8), 90, 100, "scheduled", []),
+    ("Hooks in Depth", "useState, useEffect and custom hooks, live", REACT, JANE,
+     timedelta(minutes=1), 60, 50, "live", [ALICE]),
+    ("State Management Patterns", "Context, reducers and stores", REACT, JANE,
+     timedelta(days=9), 75, 50, "scheduled", []),
+    ("pandas for Beginners", "DataFrames from zero (two seats: full)", PYTHON, JOHN,
+     timedelta(days=3), 60, 2, "scheduled", [ALICE, BOB]),
+    ("Plotting with matplotlib", "Moved to next term", PYTHON, JANE,
+     timedelta(days=10), 45, 30, "cancelled", []),
+]  # fmt: skip
+
+
+def seed_demo(services):
+    """Add the demo courses, users and sessions; sessions only once. Return what was added."""
+    upsert_documents(services.database, "courses", COURSES)
+    upsert_documents(services.database, "users", USERS)
+    if services.store.count(course={"$in": [JS, REACT, PYTHON]}):
+        return {"courses": len(COURSES), "users": len(USERS), "sessions": 0}
+    start = utcnow().replace(second=0, microsecond=0)
+    for title, description, course, instructor, delay, minutes, seats, status, people in SESSIONS:
+        doc = services.service.create(
+            {
+                "title": title,
+                "description": description,
+                "courseId": course,
+                "scheduledAt": start + delay,
+                "duration": minutes,
+                "maxParticipants": seats,
+            },
+            instructor,
+        )
+        for student in people:
+            services.store.add_participant(doc["_id"], student)
+        if status != "scheduled":
+            services.store.set_status(doc["_id"], status)
+    return {"courses": len(COURSES), "users": len(USERS), "sessions": len(SESSIONS)}
