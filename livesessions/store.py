@@ -160,9 +160,14 @@ class SessionStore:
             if ids:
                 with self.database.serialized():
                     cursor = self.database[collection].find({"_id": {"$in": ids}}, {selected: 1})
-                    found = {ref["_id"]: ref for ref in cursor}
+                    # Mongoose's populate output, `_id` first whatever order the server used.
+                    found = {
+                        ref["_id"]: {"_id": ref["_id"], selected: ref[selected]}
+                        if selected in ref
+                        else {"_id": ref["_id"]}
+                        for ref in cursor
+                    }
             for doc in docs:
-                # The projection leaves exactly Mongoose's populate output: `_id` + the field.
                 doc[field] = found.get(doc.get(field))
         return docs
 

@@ -77,6 +77,8 @@ def test_list_page_shape_and_population(client, auth, db, platform):
     }
     first, *_, last = body["sessions"]
     assert first["_id"] == docs[0]["_id"]
+    assert list(first["course"]) == ["_id", "title"]  # Mongoose's order, as the spec shows
+    assert list(first["instructor"]) == ["_id", "name"]
     assert first["course"] == {"_id": COURSE, "title": "JavaScript Fundamentals"}
     assert first["instructor"] == {"_id": INSTRUCTOR, "name": "John Doe"}
     assert first["scheduledAt"] == iso(docs[0]["scheduledAt"])
