@@ -1,11 +1,9 @@
 """livesessions: live classes on Daily.co, a drop-in port of the Node Live Sessions API."""
 
 import logging
-import re
-import uuid
 from dataclasses import dataclass
 
-from flask import Flask, g, request
+from flask import Flask
 from flask_cors import CORS
 
 from .auth import init_auth
@@ -15,6 +13,8 @@ from .db import Database, connect
 from .errors import register_error_handlers
 from .gateways.cloudinary import CloudinaryClient
 from .gateways.daily import DailyClient
+from .observability import bp as probes_bp
+from .observability import configure_logging, register_request_hooks
 from .openapi import register_docs
 from .recordings import RecordingService, RecordingWorker
 from .routes import bp as sessions_bp
@@ -22,8 +22,6 @@ from .service import SessionService
 from .store import RecordingStore, SessionStore
 
 log = logging.getLogger(__name__)
-
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 @dataclass
@@ -58,21 +56,12 @@ def create_app(config=None):
     register_extensions(app)
     register_services(app)
     app.register_blueprint(sessions_bp)
+    app.register_blueprint(probes_bp)
     register_docs(app)
     register_error_handlers(app)
-    register_request_id(app)
+    register_request_hooks(app)
     register_commands(app)
     return app
-
-
-def configure_logging(app):
-    """Send the package's logs to stderr at LOG_LEVEL unless the host already configured it."""
-    package_log = logging.getLogger("livesessions")
-    package_log.setLevel(app.config["LOG_LEVEL"].upper())
-    if not logging.getLogger().handlers and not package_log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        package_log.addHandler(handler)
 
 
 def warn_about_development_defaults(app):
@@ -136,17 +125,3 @@ def register_services(app):
             "poll_seconds": app.config["RECORDING_POLL_SECONDS"],
         },
     )
-
-
-def register_request_id(app):
-    """Tag each request with an id (the client's X-Request-ID if sane) and echo it back."""
-
-    @app.before_request
-    def assign_request_id():
-        given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
-
-    @app.after_request
-    def echo_request_id(response):
-        response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
-        return response

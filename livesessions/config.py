@@ -9,6 +9,7 @@ SETTINGS = {
     "PORT": ((), "7000"),
     "APP_ENV": ((), "development"),
     "LOG_LEVEL": ((), "INFO"),
+    "LOG_FORMAT": ((), "json"),
     "CORS_ORIGINS": ((), "*"),
     "MAX_CONTENT_LENGTH": ((), str(1024 * 1024)),
     # Database
@@ -112,6 +113,8 @@ def load_config(overrides=None):
         config[name] = _convert(name, value) if value is not None else None
     config.update(overrides)  # Flask settings such as TESTING pass through untouched
 
+    if config["LOG_FORMAT"] not in ("json", "text"):
+        raise ConfigError(f"LOG_FORMAT must be json or text, got {config['LOG_FORMAT']!r}")
     if config["APP_ENV"] == "production":
         missing = [name for name in PRODUCTION_REQUIRED if name not in explicit]
         if missing:

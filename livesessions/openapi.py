@@ -32,16 +32,28 @@ COMMON_ERRORS = {
 }
 
 
-def documented(summary, *, response, status=200, auth=False, body=None, query=None, errors=None):
+def documented(
+    summary,
+    *,
+    response,
+    status=200,
+    auth=False,
+    body=None,
+    query=None,
+    errors=None,
+    tag="sessions",
+):
     """Attach an operation's documentation to a view.
 
     `response` is a schema class, or `[schema]` for an array; `errors` maps extra statuses
-    to a description of their messages. 400/401/413/415/500 are added from the inputs.
+    to a description of their messages (the body is the Error schema), or to a
+    `(description, schema)` pair. 400/401/413/415/500 are added from the inputs.
     """
 
     def decorate(view):
         view.openapi = {
             "summary": summary,
+            "tag": tag,
             "description": (view.__doc__ or "").strip(),
             "response": response,
             "status": status,
@@ -76,15 +88,17 @@ def _operation(doc, rule):
     if doc["body"] is not None:
         errors[413] = COMMON_ERRORS[413]
         errors[415] = COMMON_ERRORS[415]
-    errors[500] = " or ".join(filter(None, [doc["errors"].get(500), COMMON_ERRORS[500]]))
+    if not isinstance(errors.get(500), tuple):
+        errors[500] = " or ".join(filter(None, [doc["errors"].get(500), COMMON_ERRORS[500]]))
 
     responses = {str(doc["status"]): {"description": "Success", "content": _json(doc["response"])}}
-    for status, description in sorted(errors.items()):
-        responses[str(status)] = {"description": description, "content": _json(ErrorSchema)}
+    for status, error in sorted(errors.items()):
+        description, schema = error if isinstance(error, tuple) else (error, ErrorSchema)
+        responses[str(status)] = {"description": description, "content": _json(schema)}
     operation = {
         "summary": doc["summary"],
         "operationId": rule.endpoint.split(".")[-1],
-        "tags": ["sessions"],
+        "tags": [doc["tag"]],
         "responses": responses,
     }
     if doc["description"]:

@@ -460,3 +460,17 @@ class WebhookEventSchema(Schema):
 
 class WebhookAckSchema(ResponseSchema):
     received = fields.Boolean(required=True)
+
+
+class HealthSchema(ResponseSchema):
+    status = fields.String(required=True, metadata={"example": "ok"})
+
+
+class ReadySchema(ResponseSchema):
+    status = fields.String(required=True, metadata={"example": "ready"})
+    database = fields.String(required=True, metadata={"example": "up"})
+
+
+class NotReadySchema(ResponseSchema):
+    message = fields.String(required=True, metadata={"example": "Database unavailable"})
+    database = fields.String(required=True, metadata={"example": "down"})

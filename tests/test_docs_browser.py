@@ -1,5 +1,6 @@
 """/docs in a real headless Chromium (Debian's package; skipped where it isn't installed)."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,7 @@ def test_swagger_ui_lists_every_endpoint(tmp_path):
         timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "endpoints listed on /docs: 13 of 13" in result.stdout
+    listed = re.search(r"endpoints listed on /docs: (\d+) of (\d+)", result.stdout)
+    assert listed and listed[1] == listed[2] and int(listed[2]) >= 13
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert screenshot.stat().st_size > 20_000

@@ -119,6 +119,7 @@ def test_dev_server_runs_the_whole_flow_on_the_sandboxes(server_env):
         assert demo.json()["sessions"][0]["instructor"]["name"] == "Jane Smith"
         docs = requests.get(f"{base}/docs/", timeout=5)
         assert docs.status_code == 200 and "swagger-ui" in docs.text
+        assert docs.headers["Server"] == "livesessions"  # not Werkzeug/x.y Python/x.y
         assert "development stand-in" in requests.get(body["roomUrl"], timeout=5).text
 
         started = requests.post(
@@ -168,6 +169,9 @@ def test_gunicorn_serves_the_procfile_app(server_env):
         wait_for(f"{base}/sessions/course/x", process)
         body = walk_through(base)
         assert body["roomName"] in sandbox.rooms
+        probe = requests.get(f"{base}/readyz", timeout=5)
+        assert probe.json() == {"status": "ready", "database": "up"}
+        assert not re.search(r"\d", probe.headers["Server"])  # no version banner
     finally:
         output = stop(process)
         sandbox.stop()

@@ -1,0 +1,123 @@
+"""Request ids, JSON logs, security headers, and the health and readiness probes."""
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Blueprint, current_app, g, has_request_context, request
+from pythonjsonlogger.json import JsonFormatter
+
+from .openapi import documented
+from .schemas import HealthSchema, NotReadySchema, ReadySchema
+
+log = logging.getLogger("livesessions.requests")
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+LOG_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s"
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
+# Swagger UI's page needs its own scripts and styles (one inline bootstrap script).
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'"
+)
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamp every record logged while serving a request with that request's id."""
+
+    def filter(self, record):
+        if not hasattr(record, "request_id"):
+            record.request_id = g.get("request_id") if has_request_context() else None
+        return True
+
+
+def log_handler(log_format, stream=None):
+    """A handler writing JSON lines (or text) that carry the current request's id."""
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    if log_format == "json":
+        handler.setFormatter(
+            JsonFormatter(
+                LOG_FIELDS,
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        )
+    return handler
+
+
+def configure_logging(app):
+    """Send the package's logs to stderr at LOG_LEVEL, formatted as LOG_FORMAT says."""
+    package_log = logging.getLogger("livesessions")
+    package_log.setLevel(app.config["LOG_LEVEL"].upper())
+    if package_log.handlers or logging.getLogger().handlers:
+        return  # the host (pytest, an embedding app) has configured logging already
+    package_log.addHandler(log_handler(app.config["LOG_FORMAT"]))
+
+
+def register_request_hooks(app):
+    """Request id in and out, one log line per request, security headers on every answer."""
+
+    @app.before_request
+    def start_request():
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish_request(response):
+        response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("X-Frame-Options", "DENY")
+        docs_page = request.path.startswith("/docs")
+        headers.setdefault("Content-Security-Policy", DOCS_CSP if docs_page else JSON_CSP)
+        if not docs_page:
+            headers.setdefault("Cache-Control", "no-store")
+        headers["Server"] = "livesessions"  # replaces the server's name-and-version banner
+        if "started" in g:
+            log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - g.started) * 1000, 2),
+                },
+            )
+        return response
+
+
+bp = Blueprint("probes", __name__)
+
+
+@bp.get("/healthz")
+@documented("Liveness probe", response=HealthSchema, tag="operations")
+def healthz():
+    """The process is up (no dependency is checked)."""
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+@documented(
+    "Readiness probe",
+    response=ReadySchema,
+    tag="operations",
+    errors={503: ("`Database unavailable`", NotReadySchema)},
+)
+def readyz():
+    """Ready to serve: the database answers a ping within MONGODB_TIMEOUT_MS."""
+    try:
+        current_app.extensions["livesessions"].database.ping()
+    except Exception as error:  # any failure means "not ready"; the reason goes to the log
+        logging.getLogger(__name__).warning("readiness: database ping failed: %r", error)
+        return {"message": "Database unavailable", "database": "down"}, 503
+    return {"status": "ready", "database": "up"}
