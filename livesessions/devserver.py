@@ -4,7 +4,7 @@ import logging
 import os
 
 from dotenv import load_dotenv
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from . import create_app
 from .demo import ADA, JOHN, seed_demo
@@ -12,6 +12,13 @@ from .recordings import start_worker_thread
 from .sandbox import CloudinarySandbox, DailySandbox
 
 SANDBOX_API_KEY = "sandbox-key"
+
+
+class BannerlessHandler(WSGIRequestHandler):
+    """Werkzeug's handler without its `Server: Werkzeug/x Python/y` version banner."""
+
+    def version_string(self):
+        return "livesessions"
 
 
 def start_sandboxes(port):
@@ -73,7 +80,9 @@ def main():
     print("\n".join(f"livesessions | {line}" for line in lines), flush=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
-        run_simple(host, port, app, threaded=True, use_reloader=False)
+        run_simple(
+            host, port, app, threaded=True, use_reloader=False, request_handler=BannerlessHandler
+        )
     finally:
         stop_worker.set()
         for sandbox in sandboxes:

@@ -79,7 +79,6 @@ def register_request_hooks(app):
         headers.setdefault("Content-Security-Policy", DOCS_CSP if docs_page else JSON_CSP)
         if not docs_page:
             headers.setdefault("Cache-Control", "no-store")
-        headers["Server"] = "livesessions"  # replaces the server's name-and-version banner
         if "started" in g:
             log.info(
                 "%s %s %s",
