@@ -7,12 +7,18 @@ database, dropped afterwards) instead of the embedded mongomock store.
 import json
 import os
 import re
+import signal
+import socket
+import subprocess
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import jsonschema
 import pytest
+import requests
 import responses
 from flask.testing import FlaskClient
 from flask_jwt_extended import create_access_token
@@ -58,7 +64,7 @@ COURSE = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
 OTHER_COURSE = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 
 
-def test_database_uri():
+def database_uri_for_test():
     """mongomock by default; a fresh database on the real server when TEST_MONGODB_URI is set."""
     base = os.environ.get("TEST_MONGODB_URI")
     if not base:
@@ -79,7 +85,7 @@ def clean_environment(monkeypatch):
 def config():
     return {
         "TESTING": True,
-        "MONGODB_URI": test_database_uri(),
+        "MONGODB_URI": database_uri_for_test(),
         "MONGODB_TIMEOUT_MS": 2000,
         "JWT_SECRET_KEY": JWT_SECRET,
         "DAILY_API_KEY": "test-daily-key",
@@ -415,3 +421,60 @@ def queries(app, monkeypatch):
         Database, "__getitem__", lambda self, name: CountingCollection(self.db[name], log)
     )
     return log
+
+
+# -- real servers on loopback -----------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_SECRET = "server-test-secret-" + "x" * 48
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url, process, timeout=20):
+    """Poll `url` until the server answers; fail if the process dies first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early:\n{process.stdout.read()}")
+        try:
+            return requests.get(url, timeout=1)
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture
+def server_env():
+    """The environment for a server subprocess: none of the developer's own settings."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MONGO", "DAILY_", "JWT_", "APP_ENV", "CLOUD", "RECORDING_"))
+    }
+    return env | {"JWT_SECRET_KEY": SERVER_SECRET, "PYTHONUNBUFFERED": "1"}
+
+
+def start(command, env):
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def stop(process):
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        return process.communicate(timeout=20)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise

@@ -1,11 +1,8 @@
 """The real servers on loopback: `make run`'s dev server and the Procfile's gunicorn."""
 
-import os
 import re
 import shlex
 import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,61 +11,9 @@ import jwt as pyjwt
 import pytest
 import requests
 
-from tests.conftest import session_payload
+from tests.conftest import ROOT, SERVER_SECRET, free_port, session_payload, start, stop, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
-SECRET = "server-test-secret-" + "x" * 48
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url, process, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{process.stdout.read()}")
-        try:
-            return requests.get(url, timeout=1)
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
-
-
-@pytest.fixture
-def server_env(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("MONGO", "DAILY_", "JWT_", "APP_ENV", "CLOUD", "RECORDING_"))
-    }
-    env |= {"JWT_SECRET_KEY": SECRET, "PYTHONUNBUFFERED": "1"}
-    return env
-
-
-def start(command, env):
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    return process
-
-
-def stop(process):
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        return process.communicate(timeout=20)[0]
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        raise
+SECRET = SERVER_SECRET
 
 
 def bearer(user="instructor-1"):

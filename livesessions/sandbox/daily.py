@@ -45,6 +45,7 @@ class DailySandbox:
         self.webhook_secret = webhook_secret
         self.recording_bytes = recording_bytes
         self.ready_delay = ready_delay
+        self.latency = 0.0  # seconds added to every API answer (to test slow calls)
         self.rooms = {}
         self.recordings = {}
         self.webhook_deliveries = []
@@ -350,6 +351,7 @@ def _handler_for(sandbox):
             path, query = url.path, dict(parse_qsl(url.query))
             if not path.startswith("/v1/"):
                 return self._outside_api(method, path, query)
+            time.sleep(sandbox.latency)
             expected = f"Bearer {sandbox.api_key}" if sandbox.api_key else None
             if expected and self.headers.get("Authorization") != expected:
                 return self._send(401, _error("authentication-error", "bad API key"))
