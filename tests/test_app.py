@@ -198,3 +198,16 @@ def test_room_names_are_unique_in_the_database(db, app):
     seed_session(db, roomName="taken")
     with pytest.raises(DuplicateKeyError):
         seed_session(db, roomName="taken")
+
+
+def test_the_default_body_limit_is_one_mebibyte(client, auth, daily, db):
+    assert client.application.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
+    big = {"title": "x" * (1024 * 1024)}
+    response = client.post("/sessions", json=big, headers=auth)
+    assert (response.status_code, response.get_json()) == (
+        413,
+        {"message": "Request body is too large"},
+    )
+    webhook = client.post("/sessions/webhook/daily", json={"type": "x", "pad": "y" * 2**20})
+    assert webhook.status_code == 413
+    assert daily.calls() == [] and db.livesessions.count_documents({}) == 0
