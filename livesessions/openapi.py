@@ -12,7 +12,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app
 from flask_swagger_ui import get_swaggerui_blueprint
 
-from .schemas import ErrorSchema
+from .schemas import ErrorSchema, UpdateSessionSchema
 
 API_VERSION = "1.0.0"
 # Flask's variable names -> the spec's (`/sessions/:id`, `:courseId`, ...)
@@ -39,6 +39,7 @@ def documented(
     status=200,
     auth=False,
     body=None,
+    body_required=True,
     query=None,
     errors=None,
     tag="sessions",
@@ -59,6 +60,7 @@ def documented(
             "status": status,
             "auth": auth,
             "body": body,
+            "body_required": body_required,
             "query": query,
             "errors": errors or {},
         }
@@ -108,7 +110,10 @@ def _operation(doc, rule):
     if doc["query"] is not None:
         operation["parameters"] = [{"in": "query", "schema": doc["query"]}]
     if doc["body"] is not None:
-        operation["requestBody"] = {"required": True, "content": _json(doc["body"])}
+        operation["requestBody"] = {
+            "required": doc["body_required"],
+            "content": _json(doc["body"]),
+        }
     return operation
 
 
@@ -130,6 +135,8 @@ def build_spec(app):
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
     spec.components.schema("Error", schema=ErrorSchema)
+    # The update schema's "at least one key" rule lives in a schema validator.
+    spec.components.schema("UpdateSession", {"minProperties": 1}, schema=UpdateSessionSchema)
     paths = {}
     for rule in app.url_map.iter_rules():
         doc = getattr(app.view_functions[rule.endpoint], "openapi", None)

@@ -273,6 +273,7 @@ def stop_recording():
     "Receive a Daily.co webhook event",
     response=WebhookAckSchema,
     body=WebhookEventSchema,
+    body_required=False,  # an empty body is acknowledged (Daily's endpoint check)
     errors={
         400: "`Webhook body is not valid JSON`",
         401: "`Invalid webhook signature` (only when DAILY_WEBHOOK_SECRET is set)",

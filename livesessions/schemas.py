@@ -51,7 +51,7 @@ def parse_iso_date(text):
     normalized += "+00:00" if offset in (None, "Z") else offset
     try:
         return datetime.fromisoformat(normalized).astimezone(UTC)
-    except ValueError:  # out-of-range month, day, hour...
+    except (ValueError, OverflowError):  # month 13, day 31 of a 30-day month, year 0...
         return None
 
 
@@ -156,6 +156,16 @@ def not_in_past(value):
         raise ValidationError("must be greater than or equal to now")
 
 
+# Python's datetimes end with year 9999; a class must end (plus the room's grace) before.
+LATEST_SCHEDULE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def not_after_latest(value):
+    """Joi's `date().max(...)`, worded as Joi prints a date limit."""
+    if value > LATEST_SCHEDULE:
+        raise ValidationError('must be less than or equal to "9999-01-01T00:00:00.000Z"')
+
+
 def at_least(limit):
     return validate.Range(min=limit, error="must be greater than or equal to {min}")
 
@@ -188,7 +198,7 @@ class CreateSessionSchema(JoiSchema):
     description = JoiString(allow_empty=True, validate=[max_length(1000)])
     courseId = JoiGuid(required=True)
     instructorId = JoiGuid()
-    scheduledAt = JoiIsoDate(required=True, validate=[not_in_past])
+    scheduledAt = JoiIsoDate(required=True, validate=[not_in_past, not_after_latest])
     duration = JoiInteger(required=True, validate=[at_least(15), at_most(480)])
     maxParticipants = JoiInteger(load_default=100, validate=[at_least(1), at_most(1000)])
 
@@ -196,7 +206,7 @@ class CreateSessionSchema(JoiSchema):
 class UpdateSessionSchema(JoiSchema):
     title = JoiString(validate=[min_length(3), max_length(200)])
     description = JoiString(allow_empty=True, validate=[max_length(1000)])
-    scheduledAt = JoiIsoDate(validate=[not_in_past])
+    scheduledAt = JoiIsoDate(validate=[not_in_past, not_after_latest])
     duration = JoiInteger(validate=[at_least(15), at_most(480)])
     maxParticipants = JoiInteger(validate=[at_least(1), at_most(1000)])
 

@@ -53,6 +53,17 @@ CREATE_CASES = [
         "2020-01-01T10:00:00.000Z",
         '"scheduledAt" must be greater than or equal to now',
     ),
+    (
+        "scheduledAt",
+        "9999-12-31T23:00:00.000Z",
+        '"scheduledAt" must be less than or equal to "9999-01-01T00:00:00.000Z"',
+    ),
+    (
+        "scheduledAt",
+        "9999-12-31T23:59:59-12:00",  # past year 9999 in UTC
+        '"scheduledAt" must be in ISO 8601 date format',
+    ),
+    ("scheduledAt", "0001-01-01T00:00:00+01:00", '"scheduledAt" must be in ISO 8601 date format'),
     ("duration", MISSING, '"duration" is required'),
     ("duration", None, '"duration" must be a number'),
     ("duration", "abc", '"duration" must be a number'),
@@ -146,6 +157,11 @@ UPDATE_CASES = [
     ({"maxParticipants": 0}, '"maxParticipants" must be greater than or equal to 1'),
     ({"scheduledAt": "2001-01-01"}, '"scheduledAt" must be greater than or equal to now'),
     ({"scheduledAt": "soon"}, '"scheduledAt" must be in ISO 8601 date format'),
+    (
+        {"scheduledAt": "9999-12-31T23:00:00Z"},
+        '"scheduledAt" must be less than or equal to "9999-01-01T00:00:00.000Z"',
+    ),
+    ({"scheduledAt": "0001-01-01T00:00:00+01:00"}, '"scheduledAt" must be in ISO 8601 date format'),
     ({"description": {"$set": 1}}, '"description" must be a string'),
 ]
 
