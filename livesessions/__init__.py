@@ -51,6 +51,7 @@ def create_app(config=None):
     app.config.update(load_config(config))
     app.json.sort_keys = False  # keep the spec's key order
     app.url_map.strict_slashes = False  # Express matched `/sessions/` like `/sessions`
+    app.url_map.merge_slashes = False  # `//` is a 404 {"message"}, not an HTML redirect
     configure_logging(app)
     warn_about_development_defaults(app)
     register_extensions(app)

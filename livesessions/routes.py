@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 from flask import Blueprint, current_app, request
 from flask_jwt_extended import jwt_required
@@ -43,8 +44,34 @@ from .webhooks import parse_event, signature_is_valid
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _replace_lone_surrogates(value):
+    """Swap lone UTF-16 surrogates (legal as JSON escapes, not encodable as UTF-8/BSON) for
+    U+FFFD, as Node's UTF-8 encoder did."""
+    if isinstance(value, str):
+        return LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            _replace_lone_surrogates(key): _replace_lone_surrogates(item)
+            for key, item in value.items()
+        }
+    return value
+
+
+def parse_json(raw, message="Request body is not valid JSON"):
+    """Decode JSON as JavaScript's JSON.parse would: no NaN/Infinity, UTF-8-safe strings."""
+    try:
+        return _replace_lone_surrogates(json.loads(raw, parse_constant=_reject_constant))
+    except (ValueError, RecursionError):
+        raise ValidationFailed(message) from None
 
 
 def json_body():
@@ -54,10 +81,7 @@ def json_body():
         return {}
     if not request.is_json:
         raise UnsupportedMediaType()
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        raise ValidationFailed("Request body is not valid JSON") from None
+    return parse_json(raw)
 
 
 def query_args():
@@ -291,10 +315,7 @@ def daily_webhook():
         current_app.config["DAILY_WEBHOOK_TOLERANCE_SECONDS"],
     ):
         return error_response("Invalid webhook signature", 401)
-    try:
-        body = json.loads(raw, parse_constant=_reject_constant) if raw.strip() else {}
-    except (ValueError, RecursionError):
-        raise ValidationFailed("Webhook body is not valid JSON") from None
+    body = parse_json(raw, "Webhook body is not valid JSON") if raw.strip() else {}
     event = parse_event(body)
     if event is not None:  # anything else (e.g. Daily's {"test": "test"}) is just acknowledged
         recordings().handle(event, trusted=bool(secret))

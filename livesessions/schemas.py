@@ -217,7 +217,9 @@ class UpdateSessionSchema(JoiSchema):
 
 
 class ListQuerySchema(JoiSchema):
-    page = JoiInteger(load_default=1, validate=[at_least(1)])
+    page = JoiInteger(
+        load_default=1, validate=[at_least(1)], metadata={"maximum": MAX_SAFE_INTEGER}
+    )
     pageCount = JoiInteger(load_default=10, validate=[at_least(1), at_most(100)])
     search = JoiString(load_default="", allow_empty=True, validate=[max_length(200)])
 
@@ -464,7 +466,7 @@ class WebhookEventSchema(Schema):
     class Meta:
         unknown = INCLUDE
 
-    type = fields.String(required=True, metadata={"example": "recording.ready-to-download"})
+    type = fields.String(metadata={"example": "recording.ready-to-download"})
     payload = fields.Dict(metadata={"description": "Daily's envelope: the event's fields"})
 
 

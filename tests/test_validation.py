@@ -266,3 +266,39 @@ def test_guid_forms_joi_accepts(client, auth, daily):
         response = client.post("/sessions", json=session_payload(courseId=text), headers=auth)
         assert response.status_code == 201
         assert response.get_json()["course"] == text
+
+
+def test_lone_surrogates_are_stored_as_replacement_characters(client, auth, daily, db):
+    """JSON allows "\\ud800"; BSON (UTF-8) does not. Node's encoder wrote U+FFFD instead."""
+    raw = (
+        '{"title": "ab\\ud800c", "courseId": "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", '
+        f'"scheduledAt": "{session_payload()["scheduledAt"]}", "duration": 60}}'
+    )
+    response = client.post("/sessions", data=raw, content_type="application/json", headers=auth)
+    assert response.status_code == 201
+    assert response.get_json()["title"] == "ab\ufffdc"
+    stored = db.livesessions.find_one({"_id": response.get_json()["_id"]})
+    assert stored["title"] == "ab\ufffdc"
+    joined = client.post(
+        f"/sessions/{stored['_id']}/participants",
+        data='{"studentId": "s\\udc00"}',
+        content_type="application/json",
+    )
+    assert joined.get_json()["participants"] == ["s\ufffd"]
+    webhook = client.post(
+        "/sessions/webhook/daily",
+        data='{"type": "room.exp", "payload": {"room": "\\ud83d"}}',
+        content_type="application/json",
+    )
+    assert webhook.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/sessions//", "/sessions/%2F", "/sessions/course//", "//sessions"]
+)
+def test_doubled_slashes_are_json_404s(client, auth, path):
+    response = client.get(path, headers=auth)
+    assert response.status_code == 404
+    assert response.get_json() == {"message": "Resource not found"} or response.get_json() == {
+        "message": "Live session not found"
+    }
