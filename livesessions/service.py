@@ -3,6 +3,8 @@
 import logging
 from datetime import timedelta
 
+from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
+
 from .auth import require_owner
 from .errors import UpstreamFailed
 from .gateways.daily import DailyError
@@ -10,6 +12,10 @@ from .schemas import utcnow
 from .store import new_id, update_rejection
 
 log = logging.getLogger(__name__)
+
+# Insert failures that prove nothing was written: no server was reachable (pymongo
+# re-raises the first error if only a retry failed to find one), or the write was refused.
+NOT_WRITTEN = (ServerSelectionTimeoutError, DuplicateKeyError)
 
 CREATE_ROOM_FAILED = "Failed to create Daily.co room"
 UPDATE_ROOM_FAILED = "Failed to update Daily.co room"
@@ -59,9 +65,31 @@ class SessionService:
         }
         try:
             return self.store.insert(doc)
-        except Exception:
+        except NOT_WRITTEN:
             self._delete_room_quietly(room["name"])
             raise
+        except Exception:
+            stored = self._undo_room_unless_stored(doc)
+            if stored is not None:
+                return stored  # the write landed; only its acknowledgement was lost
+            raise
+
+    def _undo_room_unless_stored(self, doc):
+        """After an insert that may or may not have landed, look, and return the session if
+        it was stored after all.
+
+        The room is deleted only when the session is known to be absent. If the database
+        can't tell, the room is kept (it expires by itself): better an idle room than a
+        session whose room is gone.
+        """
+        try:
+            stored = self.store.find_any(doc["_id"])
+        except Exception as error:
+            log.error("session %s: insert outcome unknown, room kept: %r", doc["_id"], error)
+            return None
+        if stored is None:
+            self._delete_room_quietly(doc["roomName"])
+        return stored
 
     def update(self, session_id, changes):
         """Apply `changes`; move the room's expiry first when the schedule changes."""

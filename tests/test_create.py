@@ -219,3 +219,62 @@ def test_validation_happens_before_daily_is_called(client, auth, daily, db):
     assert response.get_json() == {"message": '"duration" must be greater than or equal to 15'}
     assert daily.calls() == []
     assert db.livesessions.count_documents({}) == 0
+
+
+def test_an_insert_whose_answer_was_lost_still_succeeds(client, auth, daily, db, app, monkeypatch):
+    from pymongo.errors import AutoReconnect
+
+    store = app.extensions["livesessions"].store
+    real_insert = store.insert
+
+    def stored_but_unacknowledged(doc):
+        real_insert(doc)
+        raise AutoReconnect("connection reset after the write")
+
+    monkeypatch.setattr(store, "insert", stored_but_unacknowledged)
+    response = client.post("/sessions", json=session_payload(), headers=auth)
+    assert response.status_code == 201
+    body = response.get_json()
+    assert db.livesessions.find_one({"_id": body["_id"]})["roomName"] == body["roomName"]
+    assert list(daily.rooms) == [body["roomName"]]  # the room was kept
+    assert daily.calls("DELETE") == []
+
+
+def test_the_room_is_kept_when_the_outcome_is_unknown(client, auth, daily, db, app, monkeypatch):
+    from pymongo.errors import NetworkTimeout, ServerSelectionTimeoutError
+
+    store = app.extensions["livesessions"].store
+
+    def timed_out(*args):
+        raise NetworkTimeout("no answer to the insert")
+
+    def down(*args):
+        raise ServerSelectionTimeoutError("no server")
+
+    monkeypatch.setattr(store, "insert", timed_out)
+    monkeypatch.setattr(store, "find_any", down)
+    response = client.post("/sessions", json=session_payload(), headers=auth)
+    assert (response.status_code, response.get_json()) == (
+        500,
+        {"message": "Database query failed"},
+    )
+    assert len(daily.rooms) == 1  # an idle room that expires, rather than a session without one
+    assert daily.calls("DELETE") == []
+
+
+def test_an_unacknowledged_insert_that_did_not_land_deletes_the_room(
+    client, auth, daily, db, app, monkeypatch
+):
+    from pymongo.errors import NetworkTimeout
+
+    def timed_out(*args):
+        raise NetworkTimeout("no answer to the insert")
+
+    monkeypatch.setattr(app.extensions["livesessions"].store, "insert", timed_out)
+    response = client.post("/sessions", json=session_payload(), headers=auth)
+    assert (response.status_code, response.get_json()) == (
+        500,
+        {"message": "Database query failed"},
+    )
+    assert daily.rooms == {}  # read back, not there: the room went too
+    assert len(daily.calls("DELETE")) == 1
