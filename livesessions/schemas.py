@@ -158,6 +158,10 @@ def not_in_past(value):
 
 # Python's datetimes end with year 9999; a class must end (plus the room's grace) before.
 LATEST_SCHEDULE = datetime(9999, 1, 1, tzinfo=UTC)
+# JSON Schema can't bound a date-time string, so the document says it in words.
+SCHEDULE_DOC = {
+    "description": "ISO 8601 (no offset = UTC); not in the past, at most 9999-01-01T00:00:00Z"
+}
 
 
 def not_after_latest(value):
@@ -198,7 +202,9 @@ class CreateSessionSchema(JoiSchema):
     description = JoiString(allow_empty=True, validate=[max_length(1000)])
     courseId = JoiGuid(required=True)
     instructorId = JoiGuid()
-    scheduledAt = JoiIsoDate(required=True, validate=[not_in_past, not_after_latest])
+    scheduledAt = JoiIsoDate(
+        required=True, validate=[not_in_past, not_after_latest], metadata=SCHEDULE_DOC
+    )
     duration = JoiInteger(required=True, validate=[at_least(15), at_most(480)])
     maxParticipants = JoiInteger(load_default=100, validate=[at_least(1), at_most(1000)])
 
@@ -206,7 +212,7 @@ class CreateSessionSchema(JoiSchema):
 class UpdateSessionSchema(JoiSchema):
     title = JoiString(validate=[min_length(3), max_length(200)])
     description = JoiString(allow_empty=True, validate=[max_length(1000)])
-    scheduledAt = JoiIsoDate(validate=[not_in_past, not_after_latest])
+    scheduledAt = JoiIsoDate(validate=[not_in_past, not_after_latest], metadata=SCHEDULE_DOC)
     duration = JoiInteger(validate=[at_least(15), at_most(480)])
     maxParticipants = JoiInteger(validate=[at_least(1), at_most(1000)])
 
