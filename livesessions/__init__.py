@@ -13,6 +13,7 @@ from .db import Database, connect
 from .errors import register_error_handlers
 from .gateways.cloudinary import CloudinaryClient
 from .gateways.daily import DailyClient
+from .jsonprovider import OrjsonProvider
 from .observability import bp as probes_bp
 from .observability import configure_logging, register_request_hooks
 from .openapi import register_docs
@@ -48,8 +49,8 @@ class Services:
 def create_app(config=None):
     """Build the Flask app; `config` values override environment variables of the same name."""
     app = Flask(__name__, static_folder=None)
+    app.json = OrjsonProvider(app)  # keeps the spec's key order (no sorting)
     app.config.update(load_config(config))
-    app.json.sort_keys = False  # keep the spec's key order
     app.url_map.strict_slashes = False  # Express matched `/sessions/` like `/sessions`
     app.url_map.merge_slashes = False  # `//` is a 404 {"message"}, not an HTML redirect
     configure_logging(app)

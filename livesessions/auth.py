@@ -1,7 +1,20 @@
-"""Bearer-token authentication (flask-jwt-extended) with `{"message"}` errors and roles."""
+"""Bearer-token authentication (flask-jwt-extended) with `{"message"}` errors and roles.
 
-from flask import current_app
-from flask_jwt_extended import JWTManager, get_jwt, get_jwt_identity
+flask-jwt-extended verifies tokens; `token_required` remembers each verified token (per
+app, bounded) so that the same token isn't decoded and re-verified on every request. A
+remembered token is still checked against its `exp` each time.
+"""
+
+import functools
+import time
+
+from flask import current_app, g, request
+from flask_jwt_extended import JWTManager, decode_token
+from flask_jwt_extended.exceptions import (
+    InvalidHeaderError,
+    NoAuthorizationError,
+    WrongTokenError,
+)
 
 from .errors import Forbidden, error_response
 
@@ -11,6 +24,7 @@ MISSING_TOKEN = "Authorization header with a Bearer token is required"
 INVALID_TOKEN = "Invalid token"
 EXPIRED_TOKEN = "Token has expired"
 NOT_OWNER = "You are not allowed to modify this live session"
+VERIFIED_TOKENS_KEPT = 4096
 
 
 def init_auth(app):
@@ -19,6 +33,9 @@ def init_auth(app):
     app.config["JWT_ALGORITHM"] = "HS256"
     app.config["JWT_DECODE_ALGORITHMS"] = ["HS256"]
     jwt.init_app(app)
+    app.extensions["livesessions.verified_tokens"] = functools.lru_cache(VERIFIED_TOKENS_KEPT)(
+        decode_token
+    )
 
     def unauthorized(*_):
         return error_response(MISSING_TOKEN, 401)
@@ -35,13 +52,46 @@ def init_auth(app):
     jwt.expired_token_loader(lambda *_: error_response(EXPIRED_TOKEN, 401))
 
 
+def bearer_token():
+    """The token of `Authorization: Bearer <token>`; the library's errors otherwise."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme != "Bearer":
+        raise NoAuthorizationError("Missing 'Bearer' type in 'Authorization' header")
+    token = token.strip()
+    if not token or " " in token:
+        raise InvalidHeaderError("Bad Authorization header. Expected 'Bearer <JWT>'")
+    return token
+
+
+def verified_claims(token):
+    """The token's claims, verified by flask-jwt-extended (signature, algorithm, claims)."""
+    claims = current_app.extensions["livesessions.verified_tokens"](token)
+    if claims.get("exp", float("inf")) <= time.time():
+        claims = decode_token(token)  # expired since it was remembered: let the library say so
+    if claims.get("type", "access") != "access":
+        raise WrongTokenError("Only access tokens are allowed")
+    return claims
+
+
+def token_required(view):
+    """Let the view run only with a valid access token; its claims go to `g.jwt_claims`."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        g.jwt_claims = verified_claims(bearer_token())
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 def current_user_id():
-    identity = get_jwt_identity()
+    identity = g.jwt_claims.get(current_app.config["JWT_IDENTITY_CLAIM"])
     return None if identity is None else str(identity)
 
 
 def current_roles():
-    roles = get_jwt().get(current_app.config["JWT_ROLE_CLAIM"])
+    roles = g.jwt_claims.get(current_app.config["JWT_ROLE_CLAIM"])
     if isinstance(roles, str):
         return {roles}
     if isinstance(roles, list):

@@ -5,10 +5,9 @@ import math
 import re
 
 from flask import Blueprint, current_app, request
-from flask_jwt_extended import jwt_required
 from werkzeug.exceptions import UnsupportedMediaType
 
-from .auth import current_user_id
+from .auth import current_user_id, token_required
 from .errors import ValidationFailed, error_response
 from .openapi import documented
 from .schemas import (
@@ -110,7 +109,7 @@ def recordings():
     body=CreateSessionSchema,
     errors={500: "`Failed to create Daily.co room`"},
 )
-@jwt_required()
+@token_required
 def create():
     """Create a live session and its Daily.co room."""
     data = load(create_session_schema, json_body())
@@ -120,7 +119,7 @@ def create():
 
 @bp.get("")
 @documented("List live sessions", response=SessionPageSchema, auth=True, query=ListQuerySchema)
-@jwt_required()
+@token_required
 def index():
     """List sessions a page at a time, optionally searching titles."""
     query = load(list_query_schema, query_args())
@@ -148,7 +147,7 @@ def index():
     auth=True,
     errors={404: "`Live session not found` (also for a malformed id)"},
 )
-@jwt_required()
+@token_required
 def get(session_id):
     """Return one session with its course and instructor."""
     doc = store().get(session_id)
@@ -186,7 +185,7 @@ def by_instructor(instructor_id):
         500: "`Failed to update Daily.co room`",
     },
 )
-@jwt_required()
+@token_required
 def update(session_id):
     """Change a session's title, description, schedule or capacity."""
     changes = load(update_session_schema, json_body())
@@ -204,7 +203,7 @@ def update(session_id):
         500: "`Failed to delete Daily.co room`",
     },
 )
-@jwt_required()
+@token_required
 def delete(session_id):
     """Cancel a session and delete its Daily.co room."""
     doc = service().delete(session_id)

@@ -11,9 +11,11 @@ SESSION_FIELDS = tuple(field.data_key or name for name, field in SessionSchema()
 
 def iso(value):
     """Format a datetime as Mongoose does: `2025-12-25T10:00:00.000Z` (naive means UTC)."""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(timespec="milliseconds") + "Z"
+    offset = value.utcoffset()
+    if offset:  # the driver gives UTC; anything else is converted first
+        value = value.astimezone(UTC)
+    text = value.isoformat(timespec="milliseconds")
+    return text[:23] + "Z"  # drop "+00:00" (aware) or nothing (naive)
 
 
 def session_json(doc):

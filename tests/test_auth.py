@@ -120,3 +120,31 @@ def test_public_endpoints_need_no_token(client, db):
     assert (
         client.patch(f"/sessions/{doc['_id']}/status", json={"status": "live"}).status_code == 200
     )
+
+
+def test_a_remembered_token_still_expires(client, db):
+    doc = seed_session(db)
+    token = pyjwt.encode(claims(exp=int(time.time()) + 1), JWT_SECRET, "HS256")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/sessions/{doc['_id']}", headers=headers).status_code == 200
+    time.sleep(1.1)
+    response = client.get(f"/sessions/{doc['_id']}", headers=headers)
+    assert (response.status_code, response.get_json()) == (401, EXPIRED)
+
+
+def test_remembered_tokens_are_per_app(client, make_app, db):
+    """A token verified by one app (one secret) is not trusted by another."""
+    token = pyjwt.encode(claims(), JWT_SECRET, "HS256")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/sessions", headers=headers).status_code == 200
+    other = make_app(JWT_SECRET_KEY="another-secret-" + "q" * 50).test_client()
+    assert other.get("/sessions", headers=headers).get_json() == INVALID
+
+
+def test_a_refresh_token_is_refused(client, app):
+    from flask_jwt_extended import create_refresh_token
+
+    with app.app_context():
+        refresh = create_refresh_token(identity=INSTRUCTOR)
+    response = client.get("/sessions", headers={"Authorization": f"Bearer {refresh}"})
+    assert (response.status_code, response.get_json()) == (401, INVALID)
