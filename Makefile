@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format clean bench-recordings docs-screenshot
+.PHONY: run test lint format clean bench bench-recordings docs-screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+bench: $(VENV)/.runtime
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
+	$(BIN)/python bench/http_bench.py
+	$(BIN)/python bench/changes.py
 
 bench-recordings: $(VENV)/.runtime
 	$(BIN)/python bench/recording_memory.py

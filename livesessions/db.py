@@ -13,6 +13,15 @@ EMBEDDED_SCHEME = "mongomock://"
 SESSION_INDEXES = [
     ([("roomName", pymongo.ASCENDING)], {"unique": True}),
     ([("scheduledAt", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)], {}),
+    # The list (not deleted, by schedule) and its count, without a collection scan.
+    (
+        [
+            ("deletedAt", pymongo.ASCENDING),
+            ("scheduledAt", pymongo.ASCENDING),
+            ("_id", pymongo.ASCENDING),
+        ],
+        {},
+    ),
     ([("course", pymongo.ASCENDING), ("scheduledAt", pymongo.ASCENDING)], {}),
     ([("instructor", pymongo.ASCENDING), ("scheduledAt", pymongo.ASCENDING)], {}),
     ([("status", pymongo.ASCENDING)], {}),

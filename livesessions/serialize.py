@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from .schemas import SessionSchema
 
+_ABSENT = object()
 # The spec's key order, from the one description of a session's JSON. Fields a document
 # lacks are left out; internal fields (the recording pipeline's) are never shown.
 SESSION_FIELDS = tuple(field.data_key or name for name, field in SessionSchema().fields.items())
@@ -19,13 +20,12 @@ def iso(value):
 
 
 def session_json(doc):
-    """Return the session's public fields, in order, with dates as ISO strings."""
-    out = {}
-    for key in SESSION_FIELDS:
-        if key in doc:
-            value = doc[key]
-            out[key] = iso(value) if isinstance(value, datetime) else value
-    return out
+    """Return the session's public fields, in order, with dates as ISO strings (one pass)."""
+    return {
+        key: iso(value) if isinstance(value, datetime) else value
+        for key in SESSION_FIELDS
+        if (value := doc.get(key, _ABSENT)) is not _ABSENT
+    }
 
 
 def _ms(value):

@@ -45,7 +45,7 @@ def gunicorn(server_env):
     command = shlex.split(
         procfile.replace("${PORT:-7000}", str(port))
         .replace("${WEB_CONCURRENCY:-2}", "2" if real_mongo else "1")
-        .replace("--threads 8", "--threads 8" if real_mongo else "--threads 32")
+        .replace("--threads 4", "--threads 4" if real_mongo else "--threads 32")
     )
     command[0] = str(Path(sys.executable).parent / "gunicorn")
     process = start(command, env)

@@ -21,6 +21,10 @@ BANNER = "Daily.co sandbox - a local development stand-in, not the real service"
 MARKER = "LIVESESSIONS-SANDBOX-RECORDING"
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # http.server's default of 5 drops connections under load
+
+
 class DailySandbox:
     """Rooms and recordings kept in memory, served under `/v1` like api.daily.co.
 
@@ -51,7 +55,7 @@ class DailySandbox:
         self.webhook_deliveries = []
         self.lock = threading.Lock()
         self._link_secret = secrets.token_bytes(32)  # signs download links, like S3 presigning
-        self.server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self.server = _Server((host, port), _handler_for(self))
         self.server.daemon_threads = True
         self._thread = None
 

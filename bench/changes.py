@@ -1,0 +1,97 @@
+"""What each optimization bought, in-process: µs per request with it, and without it.
+
+    .venv/bin/python bench/changes.py
+
+Runs the service (store double) through Flask's test client, so no network or server is
+involved, and undoes one change at a time: orjson (back to the stdlib JSON provider),
+remembered tokens (decode every time), the one-pass ISO date formatting, the one-pass
+session serializer.
+"""
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jwt
+from flask.json.provider import DefaultJSONProvider
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import livesessions.auth as auth
+import livesessions.serialize as serialize
+from bench.apps import JWT_SECRET, seed, service_app
+
+REQUESTS = 3000
+
+
+def old_iso(value):
+    """The first version: convert, drop the zone, format."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="milliseconds") + "Z"
+
+
+def old_session_json(doc):
+    """The first version: a loop with a membership test per field."""
+    out = {}
+    for key in serialize.SESSION_FIELDS:
+        if key in doc:
+            value = doc[key]
+            out[key] = serialize.iso(value) if isinstance(value, datetime) else value
+    return out
+
+
+def per_request_us(client, path, headers):
+    for _ in range(300):
+        client.get(path, headers=headers)
+    started = time.perf_counter()
+    for _ in range(REQUESTS):
+        client.get(path, headers=headers)
+    return (time.perf_counter() - started) / REQUESTS * 1e6
+
+
+def main():
+    sessions, courses, _ = seed()
+    token = jwt.encode({"sub": "bench-user", "role": "admin"}, JWT_SECRET, "HS256")
+    headers = {"Authorization": f"Bearer {token}"}
+    paths = {
+        "get by id": f"/sessions/{sessions[0]['_id']}",
+        "list page": "/sessions?page=1&pageCount=10",
+        "by course (50)": f"/sessions/course/{courses[0]['_id']}",
+    }
+
+    def measure(label, app):
+        client = app.test_client()
+        row = {name: per_request_us(client, path, headers) for name, path in paths.items()}
+        print(f"{label:<28}" + "".join(f"{row[name]:>16.0f}" for name in paths))
+
+    print(f"{'µs per request':<28}" + "".join(f"{name:>16}" for name in paths))
+    measure("all changes", service_app())
+
+    app = service_app()
+    app.json = DefaultJSONProvider(app)
+    app.json.sort_keys = False
+    measure("without orjson", app)
+
+    app = service_app()
+    app.extensions["livesessions.verified_tokens"] = auth.decode_token  # no memory
+    measure("without remembered tokens", app)
+
+    fast_iso, serialize.iso = serialize.iso, old_iso
+    try:
+        measure("without one-pass ISO dates", service_app())
+    finally:
+        serialize.iso = fast_iso
+
+    import livesessions.routes as routes
+
+    fast_json, routes.session_json = routes.session_json, old_session_json
+    try:
+        measure("without one-pass serializer", service_app())
+    finally:
+        routes.session_json = fast_json
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""HTTP benchmark: the service against bare Flask, both under the Procfile's gunicorn.
+
+    .venv/bin/python bench/http_bench.py [--duration 10] [--connections 32] [--only NAME,...]
+
+wrk (Debian's package) drives each endpoint for a fixed time at 32 connections, first on
+the service, then on a bare Flask app serving the same JSON bodies from memory (the limit
+for this stack); every figure is also given as a ratio to that limit. The service's store
+is an in-process double (BENCHMARK ONLY, see bench/apps.py) unless BENCH_MONGODB_URI is
+set, in which case it runs on that MongoDB, seeded first, and prints each query's plan.
+"""
+
+import argparse
+import json
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jwt
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.apps import JWT_SECRET, SEARCH, seed  # noqa: E402
+
+TARGETS = {"get by id": 0.70, "list page": 0.50, "participant add": 0.60}
+READS = {"get by id", "list page", "list search", "by course"}
+APPS = {"service": "bench.apps:service_app()", "bare": "bench.apps:bare_app()"}
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def gunicorn(target, port, env):
+    """Start `target` with the Procfile's web settings (2 workers unless WEB_CONCURRENCY)."""
+    web = (ROOT / "Procfile").read_text().splitlines()[0].removeprefix("web: ")
+    web = web.replace("wsgi:app", shlex.quote(target)).replace("${PORT:-7000}", str(port))
+    web = web.replace("${WEB_CONCURRENCY:-2}", os.environ.get("WEB_CONCURRENCY", "2"))
+    # BENCH_GUNICORN_ARGS="--worker-class sync --workers 4" tries other settings (later wins)
+    extra = shlex.split(os.environ.get("BENCH_GUNICORN_ARGS", ""))
+    command = [str(Path(sys.executable).parent / "gunicorn"), *shlex.split(web)[1:], *extra]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/sessions/course/x", timeout=1)
+            return process
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{target} did not start")
+
+
+def lua_script(directory, name, method, body_template, path_template, ids, token):
+    """A wrk script sending `method` with a fresh body per request (per-thread counters)."""
+    ids_lua = ", ".join(f'"{i}"' for i in ids)
+    script = f"""
+wrk.method = "{method}"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {token}"
+local ids = {{{ids_lua}}}
+local counter = 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+request = function()
+  counter = counter + 1
+  local id = ids[(counter % #ids) + 1]
+  local path = string.format("{path_template}", id)
+  local body = string.format('{body_template}', tid, counter)
+  return wrk.format(nil, path, nil, body)
+end
+"""
+    path = Path(directory) / f"{name}.lua"
+    path.write_text(script)
+    return str(path)
+
+
+LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def run_wrk(url, duration, connections, script=None, token=None):
+    """One wrk run: requests/s, p50 and p99 in ms, non-2xx answers."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    if script:
+        command += ["-s", script]
+    elif token:
+        command += ["-H", f"Authorization: Bearer {token}"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    latency = {pct: float(value) * TO_MS[unit] for pct, value, unit in LATENCY.findall(output)}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
+        "p50": latency["50"],
+        "p99": latency["99"],
+        "errors": int(errors[1]) if errors else 0,
+    }
+
+
+def seed_mongo(uri):
+    """Load the benchmark's documents into the MongoDB at `uri` (its collections replaced)."""
+    from livesessions.db import connect
+
+    database = connect(uri)
+    sessions, courses, users = seed()
+    for name, docs in (("livesessions", sessions), ("courses", courses), ("users", users)):
+        database[name].drop()
+        database[name].insert_many(docs)
+    database.ensure_indexes()
+    return database
+
+
+def plan_stages(plan):
+    stages = [plan.get("stage")]
+    for key in ("inputStage", "queryPlan"):
+        if isinstance(plan.get(key), dict):
+            stages += plan_stages(plan[key])
+    for child in plan.get("inputStages", []):
+        stages += plan_stages(child)
+    return [s for s in stages if s]
+
+
+def explain_plans(database):
+    """Print the winning plan of each query the endpoints make; return False on a COLLSCAN."""
+    sessions, courses, users = seed()
+    by_schedule = {"scheduledAt": 1, "_id": 1}
+    live = {"deletedAt": None}
+    search = {**live, "title": {"$regex": re.escape(SEARCH), "$options": "i"}}
+    queries = [
+        ("get by id", {"find": "livesessions", "filter": {"_id": sessions[0]["_id"], **live}}),
+        ("list count", {"count": "livesessions", "query": live}),
+        ("list page", {"find": "livesessions", "filter": live, "sort": by_schedule, "limit": 10}),
+        ("search count", {"count": "livesessions", "query": search}),
+        ("search page", {"find": "livesessions", "filter": search, "sort": by_schedule, "limit": 10}),  # noqa: E501
+        ("by course", {"find": "livesessions", "filter": {"course": courses[0]["_id"], **live}, "sort": by_schedule}),  # noqa: E501
+        ("populate course", {"find": "courses", "filter": {"_id": {"$in": [c["_id"] for c in courses]}}}),  # noqa: E501
+        ("populate user", {"find": "users", "filter": {"_id": {"$in": [u["_id"] for u in users]}}}),
+        ("participant add", {"find": "livesessions", "filter": {"_id": sessions[0]["_id"], **live, "participants": {"$ne": "x"}}}),  # noqa: E501
+    ]  # fmt: skip
+    ok = True
+    print("query plans (BENCH_MONGODB_URI):")
+    for name, command in queries:
+        explained = database.db.command("explain", command, verbosity="queryPlanner")
+        stages = plan_stages(explained["queryPlanner"]["winningPlan"])
+        scan = "COLLSCAN" in stages
+        ok &= not scan
+        print(f"  {name:<16} {' <- '.join(stages)}{'  COLLSCAN!' if scan else ''}")
+    return ok
+
+
+def endpoints(directory, token):
+    """(name, path, wrk script or None) for every endpoint measured."""
+    sessions, courses, _ = seed()
+    first = sessions[0]["_id"]
+    ids = [s["_id"] for s in sessions]
+    course = courses[0]["_id"]
+    create_body = (
+        '{"title":"Bench %d-%d","courseId":"' + course + '",'
+        '"scheduledAt":"2031-01-01T10:00:00Z","duration":60}'
+    )
+
+    def script(name, method, body, path, targets):
+        return lua_script(directory, name, method, body, path, targets, token)
+
+    join = '{"studentId":"bench-%d-%d"}'  # thread and counter: a new student each time
+    return [
+        ("get by id", f"/sessions/{first}", None),
+        ("list page", "/sessions?page=1&pageCount=10", None),
+        ("list search", f"/sessions?search={SEARCH.replace(' ', '%20')}", None),
+        ("by course", f"/sessions/course/{course}", None),
+        ("participant add", "/", script("join", "POST", join, "/sessions/%s/participants", ids)),
+        (
+            "status no-op",
+            "/",
+            script("status", "PATCH", '{"status":"scheduled"}', "/sessions/%s/status", [first]),
+        ),
+        ("create", "/", script("create", "POST", create_body, "/sessions", [""])),
+    ]
+
+
+def measure(todo, servers, args, token):
+    """Median of `rounds` runs per endpoint and app, after a warm-up, the apps alternating."""
+    results = {}
+    for name, path, script in todo:
+        runs = {label: [] for label in servers}
+        for port, _ in servers.values():  # warm-up, not counted
+            run_wrk(f"http://127.0.0.1:{port}{path}", 2, args.connections, script, token)
+        for _ in range(args.rounds):  # alternating, so the machine's drift hits both alike
+            for label, (port, _) in servers.items():
+                url = f"http://127.0.0.1:{port}{path}"
+                runs[label].append(run_wrk(url, args.duration, args.connections, script, token))
+        for label, measured in runs.items():
+            results[(label, name)] = sorted(measured, key=lambda r: r["rps"])[len(measured) // 2]
+    return results
+
+
+def report(todo, results, args):
+    """Print the table; return False if a target is missed."""
+    store = (
+        "MongoDB (BENCH_MONGODB_URI)"
+        if os.environ.get("BENCH_MONGODB_URI")
+        else "in-process store double (BENCHMARK ONLY: no query work)"
+    )
+    print(
+        f"store: {store}; gunicorn: Procfile settings; wrk: 2 threads, {args.connections} "
+        f"connections; median of {args.rounds} runs of {args.duration} s per endpoint, the two "
+        f"apps alternating; {os.cpu_count()} cores"
+    )
+    header = (
+        f"{'endpoint':<16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99/p50':>7} | "
+        f"{'bare req/s':>10} {'p50':>6} {'p99':>6} | {'ratio':>5} {'target':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    all_ok = True
+    for name, _, _ in todo:
+        s, b = results[("service", name)], results[("bare", name)]
+        ratio, tail = s["rps"] / b["rps"], s["p99"] / s["p50"]
+        target = TARGETS.get(name)
+        notes = []
+        if target is not None and ratio < target:
+            notes.append("BELOW TARGET")
+        if name in READS and tail > 3:
+            notes.append("p99 > 3x p50")
+        if s["errors"]:
+            notes.append(f"{s['errors']} non-2xx")
+        all_ok &= not notes or notes == [f"{s['errors']} non-2xx"]
+        print(
+            f"{name:<16} {s['rps']:>7.0f} {s['p50']:>7.2f} {s['p99']:>7.2f} {tail:>7.1f} | "
+            f"{b['rps']:>10.0f} {b['p50']:>6.2f} {b['p99']:>6.2f} | {ratio:>5.2f} "
+            f"{f'>= {target:.2f}' if target else '':>7}  {'; '.join(notes)}"
+        )
+    print(json.dumps({f"{k[0]}:{k[1]}": v for k, v in results.items()}), file=sys.stderr)
+    return all_ok
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="runs per app; the median counts")
+    parser.add_argument("--only", help="comma list of endpoint names")
+    args = parser.parse_args()
+    token = jwt.encode({"sub": "bench-user", "role": "admin"}, JWT_SECRET, "HS256")
+    daily_port, cloud_port = free_port(), free_port()
+    sandbox = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "livesessions.sandbox"),
+            *("--daily-port", str(daily_port), "--cloudinary-port", str(cloud_port)),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    env = dict(
+        os.environ, PYTHONPATH=str(ROOT), BENCH_DAILY_API_URL=f"http://127.0.0.1:{daily_port}/v1"
+    )
+    plans_ok = True
+    if os.environ.get("BENCH_MONGODB_URI"):
+        database = seed_mongo(os.environ["BENCH_MONGODB_URI"])
+        plans_ok = explain_plans(database)
+        database.close()
+    servers = {}
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            todo = endpoints(directory, token)
+            if args.only:
+                todo = [e for e in todo if e[0] in args.only.split(",")]
+            for label, target in APPS.items():
+                port = free_port()
+                servers[label] = (port, gunicorn(target, port, env))
+            results = measure(todo, servers, args, token)
+    finally:
+        for _, server in servers.values():
+            server.terminate()
+            server.wait(timeout=30)
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+    targets_ok = report(todo, results, args)
+    sys.exit(0 if targets_ok and plans_ok else 1)
+
+
+if __name__ == "__main__":
+    main()
