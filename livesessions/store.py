@@ -388,10 +388,6 @@ class RecordingStore:
             )
         return outcome.modified_count == 1
 
-    def get_job(self, job_id):
-        with self.database.serialized():
-            return self.jobs.find_one({"_id": job_id})
-
     def list_jobs(self, status=None, limit=100):
         """Return jobs, newest first, optionally of one status."""
         filter_ = {"status": status} if status else {}

@@ -162,16 +162,8 @@ def test_token_command_mints_a_usable_token(app, client, db):
     assert response.status_code == 200
 
 
-def test_token_command_is_refused_in_production(make_app):
-    app = make_app(
-        APP_ENV="production",
-        MONGODB_URI="mongodb://127.0.0.1:1/x",
-        MONGODB_TIMEOUT_MS=50,
-        CLOUD_NAME="c",
-        CLOUD_API_KEY="k",
-        CLOUD_API_SECRET="s",
-    )
-    result = app.test_cli_runner().invoke(args=["token", "someone"])
+def test_token_command_is_refused_in_production(production_app):
+    result = production_app.test_cli_runner().invoke(args=["token", "someone"])
     assert result.exit_code != 0
     assert "refusing" in result.output
 

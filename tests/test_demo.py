@@ -36,15 +36,7 @@ def test_seed_demo_twice_adds_the_sessions_once(app, daily, db):
     assert db.users.count_documents({}) == 5
 
 
-def test_seed_demo_is_refused_in_production(make_app, daily):
-    app = make_app(
-        APP_ENV="production",
-        MONGODB_URI="mongodb://127.0.0.1:1/x",
-        MONGODB_TIMEOUT_MS=50,
-        CLOUD_NAME="c",
-        CLOUD_API_KEY="k",
-        CLOUD_API_SECRET="s",
-    )
-    result = app.test_cli_runner().invoke(args=["db", "seed-demo"])
+def test_seed_demo_is_refused_in_production(production_app, daily):
+    result = production_app.test_cli_runner().invoke(args=["db", "seed-demo"])
     assert result.exit_code != 0
     assert "refusing" in result.output

@@ -38,6 +38,7 @@ from tests.conftest import (
     OTHER_INSTRUCTOR,
     future,
     iso,
+    register_tally,
     seed_session,
     session_payload,
 )
@@ -488,35 +489,16 @@ def check_response(response, sent):
 # -- plumbing -----------------------------------------------------------------------------
 
 
-class FuzzSummary:
-    """A pytest plugin, registered by the first test: prints the tally at the end."""
-
-    def pytest_terminal_summary(self, terminalreporter):
-        tests = sorted({test for test, _ in TALLY})
-        if not tests:
-            return
-        terminalreporter.write_sep("-", "hypothesis fuzzing (test_fuzz_properties.py)")
-        for test in tests:
-            answers = ", ".join(
-                f"{status}: {count}"
-                for (name, status), count in sorted(TALLY.items(), key=str)
-                if name == test and isinstance(status, int)
-            )
-            terminalreporter.write_line(
-                f"{test}: {TALLY[test, 'examples']} examples, "
-                f"{TALLY[test, 'requests']} requests ({answers})"
-            )
-        examples = sum(TALLY[test, "examples"] for test in tests)
-        requests = sum(TALLY[test, "requests"] for test in tests)
-        terminalreporter.write_line(f"total: {examples} examples, {requests} requests")
-
-
 @pytest.fixture(autouse=True)
 def tally(request):
     """Count this test's examples (tried, so aborted ones too) and requests; check them."""
-    manager = request.config.pluginmanager
-    if not manager.has_plugin("fuzz-properties-summary"):
-        manager.register(FuzzSummary(), "fuzz-properties-summary")
+    register_tally(
+        request.config,
+        "fuzz-properties-summary",
+        "hypothesis fuzzing (test_fuzz_properties.py)",
+        TALLY,
+        "examples",
+    )
     name = request.node.name
     TALLY[name, "examples"] = TALLY[name, "requests"] = 0
     failed = request.session.testsfailed

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from livesessions import create_app
-from tests.conftest import JWT_SECRET, seed_session
+from tests.conftest import JWT_SECRET, register_tally, seed_session
 
 MAX_EXAMPLES = 50
 NO_INPUTS = {"GET /healthz", "GET /readyz"}  # nothing to vary: a handful of cases each
@@ -138,35 +138,16 @@ def reset(db, daily):
     )
 
 
-class SchemathesisSummary:
-    """A pytest plugin, registered by the first test: prints the tally at the end."""
-
-    def pytest_terminal_summary(self, terminalreporter):
-        operations = sorted({operation for operation, _ in TALLY})
-        if not operations:
-            return
-        terminalreporter.write_sep("-", "schemathesis (test_schemathesis.py)")
-        for operation in operations:
-            answers = ", ".join(
-                f"{status}: {count}"
-                for (name, status), count in sorted(TALLY.items(), key=str)
-                if name == operation and isinstance(status, int)
-            )
-            terminalreporter.write_line(
-                f"{operation}: {TALLY[operation, 'cases']} cases, "
-                f"{TALLY[operation, 'requests']} requests ({answers})"
-            )
-        cases = sum(TALLY[operation, "cases"] for operation in operations)
-        requests = sum(TALLY[operation, "requests"] for operation in operations)
-        terminalreporter.write_line(f"total: {cases} cases, {requests} requests")
-
-
 @pytest.fixture
 def counted_app(request, app, monkeypatch):
     """The app, counting the requests that reach it (some checks send their own)."""
-    manager = request.config.pluginmanager
-    if not manager.has_plugin("schemathesis-summary"):
-        manager.register(SchemathesisSummary(), "schemathesis-summary")
+    register_tally(
+        request.config,
+        "schemathesis-summary",
+        "schemathesis (test_schemathesis.py)",
+        TALLY,
+        "cases",
+    )
     operation = request.node.name.partition("[")[2].rstrip("]")  # test_api[GET /sessions]
     wsgi_app = app.wsgi_app
 
