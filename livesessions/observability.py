@@ -22,6 +22,18 @@ DOCS_CSP = (
     "img-src 'self' data:; frame-ancestors 'none'"
 )
 
+SECURITY_HEADERS = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+]
+API_HEADERS = [
+    *SECURITY_HEADERS,
+    ("Content-Security-Policy", JSON_CSP),
+    ("Cache-Control", "no-store"),
+]
+DOCS_HEADERS = [*SECURITY_HEADERS, ("Content-Security-Policy", DOCS_CSP)]
+
 
 class RequestIdFilter(logging.Filter):
     """Stamp every record logged while serving a request with that request's id."""
@@ -70,15 +82,10 @@ def register_request_hooks(app):
 
     @app.after_request
     def finish_request(response):
-        response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
-        headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("X-Frame-Options", "DENY")
+        # No view sets these, so they are appended without looking for existing ones.
         docs_page = request.path.startswith("/docs")
-        headers.setdefault("Content-Security-Policy", DOCS_CSP if docs_page else JSON_CSP)
-        if not docs_page:
-            headers.setdefault("Cache-Control", "no-store")
+        response.headers.extend(DOCS_HEADERS if docs_page else API_HEADERS)
+        response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
         if "started" in g:
             log.info(
                 "%s %s %s",

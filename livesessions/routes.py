@@ -83,6 +83,9 @@ def json_body():
     return parse_json(raw)
 
 
+LIST_DEFAULTS = list_query_schema.load({})  # what an empty query string means (read-only)
+
+
 def query_args():
     """Query parameters as Express parsed them: repeated names become lists."""
     return {key: values[0] if len(values) == 1 else values for key, values in request.args.lists()}
@@ -122,7 +125,7 @@ def create():
 @token_required
 def index():
     """List sessions a page at a time, optionally searching titles."""
-    query = load(list_query_schema, query_args())
+    query = load(list_query_schema, query_args()) if request.args else LIST_DEFAULTS
     page, page_count = query["page"], query["pageCount"]
     docs, total = store().page(page, page_count, query["search"])
     store().populate(docs, "course", "instructor")
