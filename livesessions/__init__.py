@@ -83,7 +83,13 @@ def warn_about_development_defaults(app):
 
 def register_extensions(app):
     """Attach CORS and JWT authentication."""
-    CORS(app, origins=app.config["CORS_ORIGINS"], expose_headers=["X-Request-ID"])
+    # always_send=False: no CORS work for requests without an Origin (not from a browser)
+    CORS(
+        app,
+        origins=app.config["CORS_ORIGINS"],
+        expose_headers=["X-Request-ID"],
+        always_send=False,
+    )
     init_auth(app)
 
 
