@@ -36,6 +36,25 @@ API_HEADERS = [
 DOCS_HEADERS = [*SECURITY_HEADERS, ("Content-Security-Policy", DOCS_CSP)]
 
 
+class SecurityHeaders:
+    """WSGI middleware adding the security headers to every answer, errors included.
+
+    At this level they are appended to the header list as they are (Werkzeug's Headers
+    would re-validate each one on every request); no view sets them.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        extra = DOCS_HEADERS if environ.get("PATH_INFO", "").startswith("/docs") else API_HEADERS
+
+        def start(status, headers, exc_info=None):
+            return start_response(status, headers + extra, exc_info)
+
+        return self.wsgi_app(environ, start)
+
+
 class JsonLineFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id, then `extra`.
 
@@ -103,11 +122,10 @@ def register_request_hooks(app):
         g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
 
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)
+
     @app.after_request
     def finish_request(response):
-        # No view sets these, so they are appended without looking for existing ones.
-        docs_page = request.path.startswith("/docs")
-        response.headers.extend(DOCS_HEADERS if docs_page else API_HEADERS)
         response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
         if "started" in g:
             log.info(
