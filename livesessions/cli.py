@@ -73,7 +73,9 @@ def recordings_worker():
 
     def request_stop(signum, frame):
         click.echo(f"signal {signum}: stopping after the current job", err=True)
-        stop.set()
+        # Not stop.set() here: the handler runs on the main thread, which may be inside
+        # stop.wait() holding the event's lock; setting it from a thread can't deadlock.
+        threading.Thread(target=stop.set, daemon=True).start()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)

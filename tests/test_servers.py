@@ -3,6 +3,7 @@
 import re
 import shlex
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -135,7 +136,12 @@ def test_the_worker_command_stops_gracefully_on_sigterm(server_env):
         seen += process.stdout.readline()
     assert "recording worker" in seen and "started" in seen
     process.send_signal(signal.SIGTERM)
-    output = process.communicate(timeout=10)[0]
+    try:
+        output = process.communicate(timeout=10)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
     assert process.returncode == 0
     assert "stopping after the current job" in output
     assert "stopped" in output
