@@ -28,6 +28,14 @@ class PermanentJobError(Exception):
 class RecordingService:
     """Start and stop recordings, and turn webhook events into stored state and jobs."""
 
+    HANDLERS = {  # event type -> method
+        "recording.started": "_on_started",
+        "recording.stopped": "_on_stopped",
+        "recording.ready-to-download": "_on_ready",
+        "recording.error": "_on_error",
+        "room.exp": "_on_room_expired",
+    }
+
     def __init__(self, sessions, recordings, daily):
         self.sessions = sessions
         self.recordings = recordings
@@ -101,17 +109,11 @@ class RecordingService:
         `trusted` means the signature was verified: only then is a payload's download URL
         used (otherwise anyone could make the worker fetch an address of their choosing).
         """
-        handler = {
-            "recording.started": self._on_started,
-            "recording.stopped": self._on_stopped,
-            "recording.ready-to-download": self._on_ready,
-            "recording.error": self._on_error,
-            "room.exp": self._on_room_expired,
-        }.get(event.type)
+        handler = self.HANDLERS.get(event.type)
         if handler is None:
             log.info("webhook %s ignored", event.type)
             return
-        handler(event, trusted)
+        getattr(self, handler)(event, trusted)
 
     def _on_started(self, event, trusted):
         instance_id, daily_id = event.text("instance_id"), event.text("recording_id")

@@ -60,6 +60,29 @@ SESSION_KEYS = [
     "createdAt",
     "updatedAt",
 ]
+# mongoose-paginate-v2's keys, in the spec's order, and the page of an empty collection.
+PAGE_KEYS = [
+    "sessions",
+    "page",
+    "pageCount",
+    "totalItems",
+    "totalPages",
+    "hasPrevPage",
+    "hasNextPage",
+    "prevPage",
+    "nextPage",
+]
+EMPTY_PAGE = {
+    "sessions": [],
+    "page": 1,
+    "pageCount": 10,
+    "totalItems": 0,
+    "totalPages": 1,
+    "hasPrevPage": False,
+    "hasNextPage": False,
+    "prevPage": None,
+    "nextPage": None,
+}
 COURSE = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
 OTHER_COURSE = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 
@@ -387,6 +410,26 @@ def seed_session(db, **fields):
     }
     doc.update(fields)
     db.livesessions.insert_one(doc)
+    return doc
+
+
+def seed_recording(db, session, **fields):
+    """Insert a recording as `POST /sessions/recording/start` stores it."""
+    doc = {
+        "_id": str(uuid.uuid4()),
+        "session": session["_id"],
+        "room": session["roomName"],
+        "dailyId": None,
+        "status": "recording",
+        "startedAt": session["createdAt"],
+        "stoppedAt": None,
+        "duration": 0,
+        "error": None,
+        "createdAt": session["createdAt"],
+        "updatedAt": session["createdAt"],
+    }
+    doc.update(fields)
+    db.recordings.insert_one(doc)
     return doc
 
 

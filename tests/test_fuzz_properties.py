@@ -39,6 +39,7 @@ from tests.conftest import (
     future,
     iso,
     register_tally,
+    seed_recording,
     seed_session,
     session_payload,
 )
@@ -541,21 +542,7 @@ class Fuzzer:
             },
         )
         self.daily.rooms[doc["roomName"]] = {"name": doc["roomName"], "url": "u", "config": {}}
-        self.db.recordings.insert_one(
-            {
-                "_id": SEEDED_RECORDING,
-                "session": doc["_id"],
-                "room": doc["roomName"],
-                "dailyId": SEEDED_DAILY_RECORDING,
-                "status": "recording",
-                "startedAt": doc["createdAt"],
-                "stoppedAt": None,
-                "duration": 0,
-                "error": None,
-                "createdAt": doc["createdAt"],
-                "updatedAt": doc["createdAt"],
-            }
-        )
+        seed_recording(self.db, doc, _id=SEEDED_RECORDING, dailyId=SEEDED_DAILY_RECORDING)
         return doc
 
     def send(self, method, url, body=None, *, raw=None, auth="none", content_type=None, query=""):

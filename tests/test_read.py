@@ -6,25 +6,15 @@ import pytest
 
 from tests.conftest import (
     COURSE,
+    EMPTY_PAGE,
     INSTRUCTOR,
     OTHER_COURSE,
     OTHER_INSTRUCTOR,
+    PAGE_KEYS,
     future,
     iso,
     seed_session,
 )
-
-PAGE_KEYS = [
-    "sessions",
-    "page",
-    "pageCount",
-    "totalItems",
-    "totalPages",
-    "hasPrevPage",
-    "hasNextPage",
-    "prevPage",
-    "nextPage",
-]
 
 
 @pytest.fixture
@@ -146,17 +136,8 @@ def test_page_past_the_end(client, auth, db):
 
 def test_empty_collection(client, auth):
     body = client.get("/sessions", headers=auth).get_json()
-    assert body == {
-        "sessions": [],
-        "page": 1,
-        "pageCount": 10,
-        "totalItems": 0,
-        "totalPages": 1,
-        "hasPrevPage": False,
-        "hasNextPage": False,
-        "prevPage": None,
-        "nextPage": None,
-    }
+    assert body == EMPTY_PAGE
+    assert list(body) == PAGE_KEYS
 
 
 def test_numeric_strings_in_the_query_are_converted(client, auth, db):

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from livesessions import create_app
-from tests.conftest import JWT_SECRET, register_tally, seed_session
+from tests.conftest import JWT_SECRET, register_tally, seed_recording, seed_session
 
 MAX_EXAMPLES = 50
 NO_INPUTS = {"GET /healthz", "GET /readyz"}  # nothing to vary: a handful of cases each
@@ -121,21 +121,7 @@ def reset(db, daily):
     daily.rooms.clear()
     doc = seed_session(db, _id=SEEDED_ID, roomName=SEEDED_ROOM, participants=[SEEDED_STUDENT])
     daily.rooms[SEEDED_ROOM] = {"name": SEEDED_ROOM, "url": "u", "config": {}}
-    db.recordings.insert_one(
-        {
-            "_id": SEEDED_RECORDING,
-            "session": SEEDED_ID,
-            "room": SEEDED_ROOM,
-            "dailyId": None,
-            "status": "recording",
-            "startedAt": doc["createdAt"],
-            "stoppedAt": None,
-            "duration": 0,
-            "error": None,
-            "createdAt": doc["createdAt"],
-            "updatedAt": doc["createdAt"],
-        }
-    )
+    seed_recording(db, doc, _id=SEEDED_RECORDING)
 
 
 @pytest.fixture
