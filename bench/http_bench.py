@@ -31,6 +31,10 @@ from bench.apps import JWT_SECRET, SEARCH, seed  # noqa: E402
 
 TARGETS = {"get by id": 0.70, "list page": 0.50, "participant add": 0.60}
 READS = {"get by id", "list page", "list search", "by course"}
+# Where the load generator and the servers run: by default anywhere (they share the
+# cores); --pin gives wrk its own core and the servers the others, so wrk's bursts don't
+# steal the servers' CPU time in the middle of a measurement.
+PIN = {"wrk": [], "server": [], "wrk_threads": 2}
 APPS = {"service": "bench.apps:service_app()", "bare": "bench.apps:bare_app()"}
 
 
@@ -45,9 +49,11 @@ def gunicorn(target, port, env):
     web = (ROOT / "Procfile").read_text().splitlines()[0].removeprefix("web: ")
     web = web.replace("wsgi:app", shlex.quote(target)).replace("${PORT:-7000}", str(port))
     web = web.replace("${WEB_CONCURRENCY:-2}", os.environ.get("WEB_CONCURRENCY", "2"))
+    web = web.replace("${WEB_THREADS:-2}", os.environ.get("WEB_THREADS", "2"))
     # BENCH_GUNICORN_ARGS="--worker-class sync --workers 4" tries other settings (later wins)
     extra = shlex.split(os.environ.get("BENCH_GUNICORN_ARGS", ""))
     command = [str(Path(sys.executable).parent / "gunicorn"), *shlex.split(web)[1:], *extra]
+    command = [*PIN["server"], *command]
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -95,7 +101,8 @@ TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 def run_wrk(url, duration, connections, script=None, token=None):
     """One wrk run: requests/s, p50 and p99 in ms, non-2xx answers."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    command = [*PIN["wrk"], "wrk", f"-t{PIN['wrk_threads']}", f"-c{connections}"]
+    command += [f"-d{duration}s", "--latency", url]
     if script:
         command += ["-s", script]
     elif token:
@@ -253,8 +260,18 @@ def main():
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3, help="runs per app; the median counts")
+    parser.add_argument(
+        "--pin", action="store_true", help="wrk on the first core, the servers on the others"
+    )
     parser.add_argument("--only", help="comma list of endpoint names")
     args = parser.parse_args()
+    if args.pin:
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) < 2:
+            parser.error("--pin needs at least two cores")
+        servers = ",".join(map(str, cores[1:]))
+        PIN.update(wrk=["taskset", "-c", str(cores[0])], server=["taskset", "-c", servers])
+        PIN["wrk_threads"] = 1
     token = jwt.encode({"sub": "bench-user", "role": "admin"}, JWT_SECRET, "HS256")
     daily_port, cloud_port = free_port(), free_port()
     sandbox = subprocess.Popen(

@@ -7,9 +7,11 @@ database, dropped afterwards) instead of the embedded mongomock store.
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -500,6 +502,17 @@ def server_env():
         if not key.startswith(("MONGO", "DAILY_", "JWT_", "APP_ENV", "CLOUD", "RECORDING_"))
     }
     return env | {"JWT_SECRET_KEY": SERVER_SECRET, "PYTHONUNBUFFERED": "1"}
+
+
+def procfile_web_command(port, workers, threads):
+    """The Procfile's `web:` command (gunicorn from this venv) with its variables filled in."""
+    web = re.search(r"^web: (.+)$", (ROOT / "Procfile").read_text(), re.MULTILINE).group(1)
+    for name, value in (("PORT", port), ("WEB_CONCURRENCY", workers), ("WEB_THREADS", threads)):
+        web = re.sub(r"\$\{" + name + r":-\d+\}", str(value), web)
+    command = shlex.split(web)
+    assert command[0] == "gunicorn" and "$" not in web, web
+    command[0] = str(Path(sys.executable).parent / "gunicorn")
+    return command
 
 
 def start(command, env):

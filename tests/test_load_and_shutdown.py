@@ -5,20 +5,24 @@ many threads; with TEST_MONGODB_URI it runs two workers against that MongoDB.
 """
 
 import os
-import shlex
 import signal
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import jwt as pyjwt
 import pytest
 import requests
 
 from livesessions.sandbox import DailySandbox
-from tests.conftest import ROOT, database_uri_for_test, free_port, session_payload, start, wait_for
+from tests.conftest import (
+    database_uri_for_test,
+    free_port,
+    procfile_web_command,
+    session_payload,
+    start,
+    wait_for,
+)
 
 SECRET = "load-test-secret-" + "y" * 48
 OWNER = "owner-1"
@@ -41,13 +45,9 @@ def gunicorn(server_env):
         "MONGODB_URI": database_uri_for_test() if real_mongo else "mongomock://localhost/load",
         "LOG_LEVEL": "WARNING",
     }
-    procfile = (ROOT / "Procfile").read_text().splitlines()[0].removeprefix("web: ")
-    command = shlex.split(
-        procfile.replace("${PORT:-7000}", str(port))
-        .replace("${WEB_CONCURRENCY:-2}", "2" if real_mongo else "1")
-        .replace("--threads 4", "--threads 4" if real_mongo else "--threads 32")
+    command = procfile_web_command(
+        port, workers=2 if real_mongo else 1, threads=4 if real_mongo else 32
     )
-    command[0] = str(Path(sys.executable).parent / "gunicorn")
     process = start(command, env)
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/healthz", process)

@@ -1,7 +1,6 @@
 """The real servers on loopback: `make run`'s dev server and the Procfile's gunicorn."""
 
 import re
-import shlex
 import signal
 import subprocess
 import sys
@@ -12,7 +11,15 @@ import jwt as pyjwt
 import pytest
 import requests
 
-from tests.conftest import ROOT, SERVER_SECRET, free_port, session_payload, start, stop, wait_for
+from tests.conftest import (
+    SERVER_SECRET,
+    free_port,
+    procfile_web_command,
+    session_payload,
+    start,
+    stop,
+    wait_for,
+)
 
 SECRET = SERVER_SECRET
 
@@ -101,13 +108,7 @@ def test_gunicorn_serves_the_procfile_app(server_env):
 
     sandbox = DailySandbox(api_key="gunicorn-test").start()
     port = free_port()
-    procfile = (ROOT / "Procfile").read_text()
-    web = re.search(r"^web: (.+)$", procfile, re.MULTILINE).group(1)
-    command = shlex.split(
-        web.replace("${PORT:-7000}", str(port)).replace("${WEB_CONCURRENCY:-2}", "1")
-    )
-    assert command[0] == "gunicorn"
-    command[0] = str(Path(sys.executable).parent / "gunicorn")
+    command = procfile_web_command(port, workers=1, threads=2)
     env = server_env | {"DAILY_API_URL": sandbox.api_url, "DAILY_API_KEY": "gunicorn-test"}
     process = start(command, env)
     try:
