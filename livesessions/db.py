@@ -25,6 +25,16 @@ SESSION_INDEXES = [
     ([("course", pymongo.ASCENDING), ("scheduledAt", pymongo.ASCENDING)], {}),
     ([("instructor", pymongo.ASCENDING), ("scheduledAt", pymongo.ASCENDING)], {}),
     ([("status", pymongo.ASCENDING)], {}),
+    # The list filtered by status, in schedule order; the automatic-status sweep.
+    (
+        [
+            ("deletedAt", pymongo.ASCENDING),
+            ("status", pymongo.ASCENDING),
+            ("scheduledAt", pymongo.ASCENDING),
+            ("_id", pymongo.ASCENDING),
+        ],
+        {},
+    ),
 ]
 RECORDING_INDEXES = [
     ([("dailyId", pymongo.ASCENDING)], {}),

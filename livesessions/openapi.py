@@ -46,7 +46,8 @@ def documented(
 ):
     """Attach an operation's documentation to a view.
 
-    `response` is a schema class, or `[schema]` for an array; `errors` maps extra statuses
+    `response` is a schema class, `[schema]` for an array, or a media type (a text body);
+    `errors` maps extra statuses
     to a description of their messages (the body is the Error schema), or to a
     `(description, schema)` pair. 400/401/413/415/500 are added from the inputs.
     """
@@ -75,6 +76,8 @@ def openapi_path(rule):
 
 
 def _json(schema):
+    if isinstance(schema, str):  # a media type whose body is not JSON (text/calendar)
+        return {schema: {"schema": {"type": "string"}}}
     if isinstance(schema, list):
         return {"application/json": {"schema": {"type": "array", "items": schema[0]}}}
     return {"application/json": {"schema": schema}}

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from .auth import current_user_id, token_required
+from .calendar import sessions_calendar
 from .errors import ValidationFailed, error_response
 from .openapi import documented
 from .schemas import (
@@ -38,6 +39,7 @@ from .schemas import (
     update_session_schema,
 )
 from .serialize import recording_started_json, recording_stopped_json, session_json
+from .store import POPULATED_LABEL
 from .webhooks import parse_event, signature_is_valid
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
@@ -124,10 +126,19 @@ def create():
 @documented("List live sessions", response=SessionPageSchema, auth=True, query=ListQuerySchema)
 @token_required
 def index():
-    """List sessions a page at a time, optionally searching titles."""
+    """List sessions a page at a time, optionally searching titles and filtering."""
     query = load(list_query_schema, query_args()) if request.args else LIST_DEFAULTS
     page, page_count = query["page"], query["pageCount"]
-    docs, total = store().page(page, page_count, query["search"])
+    docs, total = store().page(
+        page,
+        page_count,
+        search=query["search"],
+        status=query.get("status"),
+        course=query.get("courseId"),
+        instructor=query.get("instructorId"),
+        scheduled_from=query.get("from_"),
+        scheduled_to=query.get("to"),
+    )
     store().populate(docs, "course", "instructor")
     total_pages = max(1, math.ceil(total / page_count))
     return {
@@ -172,6 +183,31 @@ def by_instructor(instructor_id):
     """List an instructor's sessions, with their courses."""
     docs = store().populate(store().by_field("instructor", instructor_id), "course")
     return [session_json(doc) for doc in docs]
+
+
+def calendar_feed(field, value):
+    """The sessions whose `field` (course or instructor) is `value`, as an iCalendar
+    response named after that course or instructor."""
+    docs = store().populate(store().by_field(field, value), field)
+    label = next((doc[field].get(POPULATED_LABEL[field]) for doc in docs if doc[field]), None)
+    name = f"Live sessions — {label}" if label else "Live sessions"
+    return sessions_calendar(name, docs), 200, {"Content-Type": "text/calendar; charset=utf-8"}
+
+
+@bp.get("/course/<course_id>/calendar.ics")
+@documented("A course's sessions as an iCalendar feed", response="text/calendar", tag="calendar")
+def course_calendar(course_id):
+    """Every session of the course as an RFC 5545 calendar (subscribe to its URL)."""
+    return calendar_feed("course", course_id)
+
+
+@bp.get("/instructor/<instructor_id>/calendar.ics")
+@documented(
+    "An instructor's sessions as an iCalendar feed", response="text/calendar", tag="calendar"
+)
+def instructor_calendar(instructor_id):
+    """Every session the instructor teaches as an RFC 5545 calendar (subscribe to its URL)."""
+    return calendar_feed("instructor", instructor_id)
 
 
 @bp.put("/<session_id>")

@@ -178,6 +178,10 @@ def at_most(limit):
     return validate.Range(max=limit, error="must be less than or equal to {max}")
 
 
+def one_of(choices):
+    return validate.OneOf(choices, error="must be one of [" + ", ".join(choices) + "]")
+
+
 def min_length(limit):
     return validate.Length(min=limit, error="length must be at least {min} characters long")
 
@@ -228,6 +232,22 @@ class ListQuerySchema(JoiSchema):
     )
     pageCount = JoiInteger(load_default=10, validate=[at_least(1), at_most(100)])
     search = JoiString(load_default="", allow_empty=True, validate=[max_length(200)])
+    status = JoiString(validate=[one_of(STATUSES)], metadata={"enum": list(STATUSES)})
+    courseId = JoiString(validate=[max_length(128)], metadata={"minLength": 1})
+    instructorId = JoiString(validate=[max_length(128)], metadata={"minLength": 1})
+    # `from` is a Python keyword: the attribute is `from_`, the query key `from`.
+    from_ = JoiIsoDate(
+        data_key="from", metadata={"description": "Sessions scheduled at or after this date"}
+    )
+    to = JoiIsoDate(
+        metadata={"description": "Sessions scheduled at or before this date (not before `from`)"}
+    )
+
+    @validates_schema
+    def check_range(self, data, **kwargs):
+        if "from_" in data and "to" in data and data["to"] < data["from_"]:
+            # Joi's wording for `date().min(Joi.ref('from'))`
+            raise ValidationError('must be greater than or equal to "ref:from"', field_name="to")
 
 
 def _is_falsy(value):

@@ -35,6 +35,7 @@ POPULATE = {
     "course": ("courses", "title"),
     "instructor": ("users", "name"),
 }
+POPULATED_LABEL = {field: selected for field, (_, selected) in POPULATE.items()}
 
 
 def new_id():
@@ -53,6 +54,28 @@ def update_rejection(doc, changes):
             f"participants ({taken})"
         )
     return None
+
+
+def list_filter(
+    search="", status=None, course=None, instructor=None, scheduled_from=None, scheduled_to=None
+):
+    """The list's query: not deleted, plus each criterion given (the range is inclusive)."""
+    filter_ = dict(NOT_DELETED)
+    if search:
+        filter_["title"] = {"$regex": re.escape(search), "$options": "i"}
+    if status is not None:
+        filter_["status"] = status
+    if course is not None:
+        filter_["course"] = course
+    if instructor is not None:
+        filter_["instructor"] = instructor
+    if scheduled_from is not None or scheduled_to is not None:
+        filter_["scheduledAt"] = {}
+        if scheduled_from is not None:
+            filter_["scheduledAt"]["$gte"] = scheduled_from
+        if scheduled_to is not None:
+            filter_["scheduledAt"]["$lte"] = scheduled_to
+    return filter_
 
 
 class SessionStore:
@@ -127,11 +150,10 @@ class SessionStore:
             {"$set": {"status": "ended", "updatedAt": utcnow()}},
         )
 
-    def page(self, page, page_count, search=""):
-        """Return one page of sessions (by schedule) and the total number that match."""
-        filter_ = dict(NOT_DELETED)
-        if search:
-            filter_["title"] = {"$regex": re.escape(search), "$options": "i"}
+    def page(self, page, page_count, **criteria):
+        """Return one page of sessions (by schedule) matching `list_filter(**criteria)`,
+        and how many match in all."""
+        filter_ = list_filter(**criteria)
         with self.database.serialized():
             total = self.sessions.count_documents(filter_)
             cursor = (

@@ -23,6 +23,10 @@ SPEC_ENDPOINTS = {
     ("post", "/sessions/webhook/daily"),
 }
 OPERATIONS_ENDPOINTS = {("get", "/healthz"), ("get", "/readyz")}
+BEYOND_SPEC_ENDPOINTS = {
+    ("get", "/sessions/course/{courseId}/calendar.ics"),
+    ("get", "/sessions/instructor/{instructorId}/calendar.ics"),
+}
 AUTHENTICATED = {
     ("post", "/sessions"),
     ("get", "/sessions"),
@@ -77,7 +81,7 @@ def test_the_document_is_valid_openapi_3_1(document):
 
 
 def test_every_endpoint_of_the_spec_is_documented(document):
-    assert set(operations(document)) == SPEC_ENDPOINTS | OPERATIONS_ENDPOINTS
+    assert set(operations(document)) == SPEC_ENDPOINTS | OPERATIONS_ENDPOINTS | BEYOND_SPEC_ENDPOINTS
 
 
 def test_bearer_auth_is_on_exactly_the_authenticated_endpoints(document):
@@ -132,7 +136,11 @@ def test_request_bodies_come_from_the_validating_schemas(document):
         "$ref": "#/components/schemas/CreateSession"
     }
     query = operations(document)[("get", "/sessions")]["parameters"]
-    assert [p["name"] for p in query] == ["page", "pageCount", "search"]
+    names = ["page", "pageCount", "search", "status", "courseId", "instructorId", "from", "to"]
+    assert [p["name"] for p in query] == names
+    by_name = {p["name"]: p["schema"] for p in query}
+    assert by_name["status"]["enum"] == ["scheduled", "live", "ended", "cancelled"]
+    assert by_name["from"]["format"] == by_name["to"]["format"] == "date-time"
 
 
 def test_response_schemas_match_the_spec_shapes(document):

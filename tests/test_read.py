@@ -168,6 +168,48 @@ def test_search_paginates_the_matches(client, auth, db):
     assert [s["title"] for s in body["sessions"]] == ["Session 10", "Session 11"]
 
 
+def test_filters_by_status_course_instructor_and_schedule(client, auth, db):
+    start = future()
+
+    def at(hours, **fields):
+        return seed_session(db, scheduledAt=start + timedelta(hours=hours), **fields)["_id"]
+
+    early = at(0, status="live")
+    middle = at(5, course=OTHER_COURSE)
+    late = at(10, instructor=OTHER_INSTRUCTOR, status="cancelled")
+    at(7, status="cancelled", deletedAt=start)  # deleted: never listed
+
+    def listed(**query):
+        body = client.get("/sessions", query_string=query, headers=auth).get_json()
+        assert body["totalItems"] == len(body["sessions"]), body
+        return [s["_id"] for s in body["sessions"]]
+
+    assert listed() == [early, middle, late]
+    assert listed(status="live") == [early]
+    assert listed(status="cancelled") == [late]
+    assert listed(courseId=OTHER_COURSE) == [middle]
+    assert listed(instructorId=OTHER_INSTRUCTOR) == [late]
+    assert listed(instructorId=INSTRUCTOR, courseId=COURSE) == [early]
+    # the range is inclusive at both ends; a date-time without offset is UTC
+    assert listed(**{"from": iso(start + timedelta(hours=5))}) == [middle, late]
+    assert listed(to=iso(start + timedelta(hours=5))) == [early, middle]
+    window = {"from": iso(start + timedelta(hours=1)), "to": iso(start + timedelta(hours=9))}
+    assert listed(**window) == [middle]
+    assert listed(**window, status="scheduled", search="seeded") == [middle]
+    assert listed(**window, status="live") == []
+    naive = (start + timedelta(hours=10)).strftime("%Y-%m-%dT%H:%M:%S")
+    assert listed(**{"from": naive}) == [late]
+
+
+def test_filters_combine_with_pagination(client, auth, db):
+    seed_many(db, 5, status="live")
+    seed_many(db, 3)
+    body = client.get("/sessions?status=live&pageCount=2&page=3", headers=auth).get_json()
+    assert (body["totalItems"], body["totalPages"], len(body["sessions"])) == (5, 3, 1)
+    assert body["sessions"][0]["status"] == "live"
+    assert (body["hasNextPage"], body["prevPage"]) == (False, 2)
+
+
 def test_missing_course_or_instructor_populates_as_null(client, auth, db, platform):
     doc = seed_session(db, course="cccccccc-cccc-4ccc-8ccc-cccccccccccc", instructor="ghost")
     body = client.get(f"/sessions/{doc['_id']}", headers=auth).get_json()

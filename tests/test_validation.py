@@ -189,6 +189,20 @@ LIST_CASES = [
     ("search=a&search=b", '"search" must be a string'),
     ("search=" + "s" * 201, '"search" length must be less than or equal to 200 characters long'),
     ("sort=title", '"sort" is not allowed'),
+    ("status=open", '"status" must be one of [scheduled, live, ended, cancelled]'),
+    ("status=", '"status" is not allowed to be empty'),
+    ("status=live&status=ended", '"status" must be a string'),
+    ("courseId=", '"courseId" is not allowed to be empty'),
+    (
+        "instructorId=" + "i" * 129,
+        '"instructorId" length must be less than or equal to 128 characters long',
+    ),  # noqa: E501
+    ("from=tomorrow", '"from" must be in ISO 8601 date format'),
+    ("from=2026-02-30", '"from" must be in ISO 8601 date format'),
+    ("to=2026-13-01", '"to" must be in ISO 8601 date format'),
+    ("from=2026-12-02&to=2026-12-01", '"to" must be greater than or equal to "ref:from"'),
+    ("from_=2026-12-01", '"from_" is not allowed'),
+    ("status=nope&from=bad", '"status" must be one of [scheduled, live, ended, cancelled]'),
 ]
 
 

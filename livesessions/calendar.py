@@ -1,0 +1,44 @@
+"""iCalendar (RFC 5545) feeds of sessions, for calendar apps to subscribe to."""
+
+from datetime import timedelta
+
+from icalendar import Calendar, Event
+
+from .schemas import utcnow
+
+PRODUCT_ID = "-//livesessions//Live sessions feed//EN"
+UID_DOMAIN = "livesessions"
+
+
+def session_event(doc):
+    """One VEVENT: its UID is the session's id, so every refresh updates the same event."""
+    event = Event()
+    changed = doc.get("updatedAt") or doc.get("createdAt") or utcnow()
+    event.add("uid", f"{doc['_id']}@{UID_DOMAIN}")
+    event.add("dtstamp", changed)
+    event.add("last-modified", changed)
+    if doc.get("createdAt"):
+        event.add("created", doc["createdAt"])
+    event.add("dtstart", doc["scheduledAt"])
+    event.add("dtend", doc["scheduledAt"] + timedelta(minutes=doc["duration"]))
+    event.add("summary", doc["title"])
+    if doc.get("description"):
+        event.add("description", doc["description"])
+    if doc.get("roomUrl"):
+        event.add("url", doc["roomUrl"])
+        event.add("location", doc["roomUrl"])  # what most calendar apps show as a link
+    event.add("status", "CANCELLED" if doc["status"] == "cancelled" else "CONFIRMED")
+    return event
+
+
+def sessions_calendar(name, docs):
+    """The iCalendar text (bytes, CRLF lines) of `docs`, titled `name`."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    for doc in docs:
+        calendar.add_component(session_event(doc))
+    return calendar.to_ical()
