@@ -88,6 +88,6 @@ def test_calendars_are_documented(client):
     for path in (
         "/sessions/course/{courseId}/calendar.ics",
         "/sessions/instructor/{instructorId}/calendar.ics",
-    ):  # noqa: E501
+    ):
         ok = paths[path]["get"]["responses"]["200"]
         assert list(ok["content"]) == ["text/calendar"]

@@ -81,7 +81,8 @@ def test_the_document_is_valid_openapi_3_1(document):
 
 
 def test_every_endpoint_of_the_spec_is_documented(document):
-    assert set(operations(document)) == SPEC_ENDPOINTS | OPERATIONS_ENDPOINTS | BEYOND_SPEC_ENDPOINTS
+    documented = SPEC_ENDPOINTS | OPERATIONS_ENDPOINTS | BEYOND_SPEC_ENDPOINTS
+    assert set(operations(document)) == documented
 
 
 def test_bearer_auth_is_on_exactly_the_authenticated_endpoints(document):

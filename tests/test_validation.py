@@ -196,7 +196,7 @@ LIST_CASES = [
     (
         "instructorId=" + "i" * 129,
         '"instructorId" length must be less than or equal to 128 characters long',
-    ),  # noqa: E501
+    ),
     ("from=tomorrow", '"from" must be in ISO 8601 date format'),
     ("from=2026-02-30", '"from" must be in ISO 8601 date format'),
     ("to=2026-13-01", '"to" must be in ISO 8601 date format'),
