@@ -11,16 +11,17 @@ from .cli import register_commands
 from .config import load_config
 from .db import Database, connect
 from .errors import register_error_handlers
+from .events import DailyEvents
 from .gateways.cloudinary import CloudinaryClient
 from .gateways.daily import DailyClient
 from .jsonprovider import OrjsonProvider
 from .observability import bp as probes_bp
 from .observability import configure_logging, register_request_hooks
 from .openapi import register_docs
-from .recordings import RecordingService, RecordingWorker
+from .recordings import PeriodicTask, RecordingService, RecordingWorker
 from .routes import bp as sessions_bp
 from .service import SessionService
-from .store import RecordingStore, SessionStore
+from .store import AttendanceStore, RecordingStore, SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,19 @@ class Services:
     recording_store: RecordingStore
     cloudinary: CloudinaryClient
     recordings: RecordingService
+    events: DailyEvents
     worker_settings: dict
+    sweep_seconds: float
 
     def make_worker(self, **overrides):
-        """A recording worker over this app's store and gateways."""
-        settings = {**self.worker_settings, **overrides}
+        """A recording worker over this app's store and gateways, with its periodic tasks."""
+        settings = {
+            "periodic": [
+                PeriodicTask("end overdue sessions", self.sweep_seconds, self.service.end_overdue)
+            ],
+            **self.worker_settings,
+            **overrides,
+        }
         return RecordingWorker(
             self.recording_store, self.store, self.daily, self.cloudinary, **settings
         )
@@ -101,14 +110,23 @@ def register_services(app):
     except Exception as error:  # the service still starts; `flask db init` retries
         log.error("could not create indexes at start-up: %r", error)
     store = SessionStore(database)
+    attendance = AttendanceStore(database)
     daily = DailyClient(
         app.config["DAILY_API_URL"],
         app.config["DAILY_API_KEY"],
         timeout=app.config["DAILY_TIMEOUT_SECONDS"],
         backoff=app.config["DAILY_RETRY_BACKOFF_SECONDS"],
     )
-    service = SessionService(store, daily, app.config["DAILY_ROOM_EXP_GRACE_MINUTES"])
+    service = SessionService(
+        store,
+        daily,
+        app.config["DAILY_ROOM_EXP_GRACE_MINUTES"],
+        attendance=attendance,
+        room_privacy=app.config["DAILY_ROOM_PRIVACY"],
+        join_early_minutes=app.config["JOIN_OPENS_MINUTES_BEFORE"],
+    )
     recording_store = RecordingStore(database)
+    recordings = RecordingService(store, recording_store, daily)
     cloudinary = CloudinaryClient(
         app.config["CLOUD_NAME"],
         app.config["CLOUD_API_KEY"],
@@ -124,7 +142,8 @@ def register_services(app):
         service=service,
         recording_store=recording_store,
         cloudinary=cloudinary,
-        recordings=RecordingService(store, recording_store, daily),
+        recordings=recordings,
+        events=DailyEvents(store, attendance, recordings),
         worker_settings={
             "lease_seconds": app.config["RECORDING_LEASE_SECONDS"],
             "max_attempts": app.config["RECORDING_MAX_ATTEMPTS"],
@@ -132,4 +151,5 @@ def register_services(app):
             "download_timeout": app.config["RECORDING_DOWNLOAD_TIMEOUT_SECONDS"],
             "poll_seconds": app.config["RECORDING_POLL_SECONDS"],
         },
+        sweep_seconds=app.config["SESSION_SWEEP_SECONDS"],
     )

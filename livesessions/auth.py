@@ -90,6 +90,11 @@ def current_user_id():
     return None if identity is None else str(identity)
 
 
+def current_user_name():
+    name = g.jwt_claims.get(current_app.config["JWT_NAME_CLAIM"])
+    return name if isinstance(name, str) and name else None
+
+
 def current_roles():
     roles = g.jwt_claims.get(current_app.config["JWT_ROLE_CLAIM"])
     if isinstance(roles, str):
@@ -103,7 +108,7 @@ def is_admin():
     return bool(current_roles() & set(current_app.config["ADMIN_ROLES"]))
 
 
-def require_owner(doc):
+def require_owner(doc, message=NOT_OWNER):
     """Allow only the session's instructor or an admin to go on."""
     if doc.get("instructor") != current_user_id() and not is_admin():
-        raise Forbidden(NOT_OWNER)
+        raise Forbidden(message)

@@ -68,7 +68,8 @@ def token(user_id, role, name, hours):
 
 @recordings_cli.command("worker")
 def recordings_worker():
-    """Process upload jobs until SIGTERM or Ctrl-C (the job in hand is finished first)."""
+    """Process upload jobs, and end sessions whose time is over, until SIGTERM or Ctrl-C (the
+    job in hand is finished first)."""
     stop = threading.Event()
 
     def request_stop(signum, frame):
@@ -86,11 +87,14 @@ def recordings_worker():
 @click.option("--once", is_flag=True, help="Process the jobs due now, then exit.")
 @click.pass_context
 def recordings_process(ctx, once):
-    """Process the due upload jobs and exit (--once), or keep going like `worker`."""
+    """Process the due upload jobs (and the periodic tasks) and exit (--once), or keep going
+    like `worker`."""
     if not once:
         ctx.invoke(recordings_worker)
         return
-    count = services().make_worker().drain()
+    worker = services().make_worker()
+    worker.run_periodic()  # e.g. end the sessions whose time is over, as the worker would
+    count = worker.drain()
     click.echo(f"processed {count} job(s)")
 
 

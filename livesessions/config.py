@@ -20,6 +20,7 @@ SETTINGS = {
     "JWT_IDENTITY_CLAIM": ((), "sub"),
     "JWT_ROLE_CLAIM": ((), "role"),
     "ADMIN_ROLES": ((), "admin"),
+    "JWT_NAME_CLAIM": ((), "name"),
     # Daily.co
     "DAILY_API_KEY": ((), None),
     "DAILY_API_URL": ((), "https://api.daily.co/v1"),
@@ -28,6 +29,8 @@ SETTINGS = {
     "DAILY_TIMEOUT_SECONDS": ((), "10"),
     "DAILY_RETRY_BACKOFF_SECONDS": ((), "0.5"),
     "DAILY_ROOM_EXP_GRACE_MINUTES": ((), "30"),
+    "DAILY_ROOM_PRIVACY": ((), "public"),
+    "JOIN_OPENS_MINUTES_BEFORE": ((), "15"),
     # Cloudinary
     "CLOUD_NAME": ((), None),
     "CLOUD_API_KEY": ((), None),
@@ -41,6 +44,7 @@ SETTINGS = {
     "RECORDING_LEASE_SECONDS": ((), "900"),
     "RECORDING_POLL_SECONDS": ((), "2"),
     "RECORDING_DOWNLOAD_TIMEOUT_SECONDS": ((), "60"),
+    "SESSION_SWEEP_SECONDS": ((), "60"),
 }
 
 INTEGER_SETTINGS = {
@@ -48,6 +52,7 @@ INTEGER_SETTINGS = {
     "MAX_CONTENT_LENGTH",
     "MONGODB_TIMEOUT_MS",
     "DAILY_ROOM_EXP_GRACE_MINUTES",
+    "JOIN_OPENS_MINUTES_BEFORE",
     "RECORDING_MAX_ATTEMPTS",
     "CLOUDINARY_CHUNK_SIZE",
     "DAILY_WEBHOOK_TOLERANCE_SECONDS",
@@ -60,6 +65,7 @@ FLOAT_SETTINGS = {
     "RECORDING_POLL_SECONDS",
     "RECORDING_DOWNLOAD_TIMEOUT_SECONDS",
     "CLOUDINARY_TIMEOUT_SECONDS",
+    "SESSION_SWEEP_SECONDS",
 }
 LIST_SETTINGS = {"CORS_ORIGINS", "ADMIN_ROLES"}
 
@@ -115,6 +121,10 @@ def load_config(overrides=None):
 
     if config["LOG_FORMAT"] not in ("json", "text"):
         raise ConfigError(f"LOG_FORMAT must be json or text, got {config['LOG_FORMAT']!r}")
+    if config["DAILY_ROOM_PRIVACY"] not in ("public", "private"):
+        raise ConfigError(
+            f"DAILY_ROOM_PRIVACY must be public or private, got {config['DAILY_ROOM_PRIVACY']!r}"
+        )
     if config["APP_ENV"] == "production":
         missing = [name for name in PRODUCTION_REQUIRED if name not in explicit]
         if missing:

@@ -40,6 +40,9 @@ RECORDING_INDEXES = [
     ([("dailyId", pymongo.ASCENDING)], {}),
     ([("session", pymongo.ASCENDING)], {}),
 ]
+ATTENDANCE_INDEXES = [
+    ([("session", pymongo.ASCENDING), ("joinedAt", pymongo.ASCENDING)], {}),
+]
 JOB_INDEXES = [
     ([("status", pymongo.ASCENDING), ("runAt", pymongo.ASCENDING)], {}),
     ([("createdAt", pymongo.DESCENDING)], {}),
@@ -75,6 +78,7 @@ class Database:
             "livesessions": SESSION_INDEXES,
             "recordings": RECORDING_INDEXES,
             "recording_jobs": JOB_INDEXES,
+            "attendance": ATTENDANCE_INDEXES,
         }
         with self.serialized():
             for collection, indexes in collections.items():

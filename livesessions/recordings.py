@@ -5,7 +5,10 @@ import os
 import socket
 import tempfile
 import threading
+import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from .errors import NotFound, UpstreamFailed
@@ -33,7 +36,6 @@ class RecordingService:
         "recording.stopped": "_on_stopped",
         "recording.ready-to-download": "_on_ready",
         "recording.error": "_on_error",
-        "room.exp": "_on_room_expired",
     }
 
     def __init__(self, sessions, recordings, daily):
@@ -160,14 +162,22 @@ class RecordingService:
             "recording %s of %s: %s", recording_id, room_name, "queued" if created else "known"
         )
 
-    def _on_room_expired(self, event, trusted):
-        room_name = event.text("room", "room_name")
-        if room_name and self.sessions.end_if_live(room_name):
-            log.info("room %s expired: its live session ended", room_name)
+
+@dataclass
+class PeriodicTask:
+    """Housekeeping the worker runs every `every_seconds` between jobs (first at start)."""
+
+    name: str
+    every_seconds: float
+    action: Callable[[], object]
+    due: float = 0.0  # time.monotonic() of the next run
 
 
 class RecordingWorker:
-    """Lease upload jobs and carry them out: download from Daily, upload to Cloudinary."""
+    """Lease upload jobs and carry them out: download from Daily, upload to Cloudinary.
+
+    Between jobs it also runs its periodic tasks (e.g. ending sessions whose time is over).
+    """
 
     def __init__(
         self,
@@ -182,6 +192,7 @@ class RecordingWorker:
         download_timeout=60,
         poll_seconds=2,
         worker_id=None,
+        periodic=(),
     ):
         self.recordings = recordings
         self.sessions = sessions
@@ -192,6 +203,7 @@ class RecordingWorker:
         self.retry_base_seconds = retry_base_seconds
         self.download_timeout = download_timeout
         self.poll_seconds = poll_seconds
+        self.periodic = list(periodic)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def process_next(self):
@@ -215,10 +227,24 @@ class RecordingWorker:
             count += 1
         return count
 
+    def run_periodic(self):
+        """Run the periodic tasks that are due; one that fails is logged and runs again at its
+        next turn."""
+        now = time.monotonic()
+        for task in self.periodic:
+            if now < task.due:
+                continue
+            task.due = now + task.every_seconds
+            try:
+                task.action()
+            except Exception:
+                log.exception("periodic task %r failed", task.name)
+
     def run(self, stop):
         """Process jobs until the `stop` event is set, finishing the job in hand first."""
         log.info("recording worker %s started", self.worker_id)
         while not stop.is_set():
+            self.run_periodic()
             try:
                 busy = self.process_next()
             except Exception:  # e.g. the database is down: wait and try again

@@ -7,15 +7,17 @@ import re
 from flask import Blueprint, current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from .auth import current_user_id, token_required
+from .auth import current_user_id, current_user_name, is_admin, token_required
 from .calendar import sessions_calendar
 from .errors import ValidationFailed, error_response
 from .openapi import documented
 from .schemas import (
+    AttendanceSchema,
     CourseSessionSchema,
     CreateSessionSchema,
     DeletedSessionSchema,
     InstructorSessionSchema,
+    JoinSchema,
     ListQuerySchema,
     ParticipantSchema,
     PopulatedSessionSchema,
@@ -249,6 +251,44 @@ def delete(session_id):
     return {"message": "Live session deleted successfully", "session": session_json(doc)}
 
 
+@bp.post("/<session_id>/join")
+@documented(
+    "Join a session's room",
+    response=JoinSchema,
+    auth=True,
+    errors={
+        400: "`Cannot join a session that is ended` (or cancelled), `This live session can be "
+        "joined from <date>`, or `This live session is over`",
+        403: "`You are not a participant of this live session`",
+        404: "`Live session not found`",
+        500: "`Failed to create Daily.co meeting token`",
+    },
+)
+@token_required
+def join(session_id):
+    """A Daily.co meeting token for the caller: an owner token for the session's instructor
+    or an admin, a participant token for a student in `participants`. Valid from
+    JOIN_OPENS_MINUTES_BEFORE before `scheduledAt` until `scheduledAt + duration`."""
+    return service().join(session_id, current_user_id(), current_user_name(), is_admin())
+
+
+@bp.get("/<session_id>/attendance")
+@documented(
+    "A session's attendance",
+    response=AttendanceSchema,
+    auth=True,
+    errors={
+        403: "`You are not allowed to view this live session's attendance`",
+        404: "`Live session not found`",
+    },
+)
+@token_required
+def attendance(session_id):
+    """Who joined the room, when, and for how long (from Daily.co's participant events);
+    for the session's instructor or an admin."""
+    return service().attendance(session_id)
+
+
 @bp.post("/<session_id>/participants")
 @documented(
     "Add a participant",
@@ -356,5 +396,5 @@ def daily_webhook():
     body = parse_json(raw, "Webhook body is not valid JSON") if raw.strip() else {}
     event = parse_event(body)
     if event is not None:  # anything else (e.g. Daily's {"test": "test"}) is just acknowledged
-        recordings().handle(event, trusted=bool(secret))
+        current_app.extensions["livesessions"].events.handle(event, trusted=bool(secret))
     return {"received": True}

@@ -486,6 +486,52 @@ class RecordingStopResultSchema(ResponseSchema):
     recording = fields.Nested(RecordingStoppedSchema, required=True)
 
 
+class JoinSchema(ResponseSchema):
+    """POST /sessions/:id/join: how the caller enters the room."""
+
+    roomUrl = fields.String(required=True)
+    token = fields.String(required=True, metadata={"description": "A Daily.co meeting token"})
+    joinUrl = fields.String(
+        required=True, metadata={"description": "`roomUrl?t=token`: opens the room directly"}
+    )
+    expiresAt = _timestamp("The token is refused after this (the end of the class)", required=True)
+
+
+class AttendeeSchema(ResponseSchema):
+    userId = fields.String(
+        required=True, allow_none=True, metadata={"description": "null for an anonymous guest"}
+    )
+    userName = fields.String(required=True, allow_none=True)
+    role = fields.String(
+        required=True, validate=validate.OneOf(("instructor", "participant", "guest"))
+    )
+    firstJoinedAt = _timestamp(required=True)
+    lastLeftAt = _timestamp("null while still in the room", required=True, allow_none=True)
+    present = fields.Boolean(required=True, metadata={"description": "In the room now"})
+    minutesPresent = fields.Float(
+        required=True, metadata={"description": "Time in the room, overlaps counted once"}
+    )
+    visits = fields.Integer(required=True, metadata={"description": "Times the user joined"})
+
+
+class AttendanceTotalsSchema(ResponseSchema):
+    attendees = fields.Integer(required=True)
+    participantsAttended = fields.Integer(
+        required=True, metadata={"description": "Admitted students who joined at least once"}
+    )
+    participantsAdmitted = fields.Integer(required=True)
+    minutesPresent = fields.Float(required=True)
+    averageMinutesPresent = fields.Float(required=True)
+
+
+class AttendanceSchema(ResponseSchema):
+    """GET /sessions/:id/attendance."""
+
+    sessionId = fields.String(required=True, metadata={"format": "uuid"})
+    attendees = fields.List(fields.Nested(AttendeeSchema), required=True)
+    totals = fields.Nested(AttendanceTotalsSchema, required=True)
+
+
 class WebhookEventSchema(Schema):
     """Daily's envelope (`payload` holds the event's fields) or the spec's flat payload."""
 

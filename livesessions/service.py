@@ -5,11 +5,13 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 
+from .attendance import summarize
 from .auth import require_owner
-from .errors import UpstreamFailed
-from .gateways.daily import DailyError
+from .errors import ApiError, Forbidden, UpstreamFailed
+from .gateways.daily import DailyError, daily_user_id
 from .schemas import utcnow
-from .store import new_id, update_rejection
+from .serialize import iso
+from .store import OPEN_STATUSES, new_id, update_rejection
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +22,29 @@ NOT_WRITTEN = (ServerSelectionTimeoutError, DuplicateKeyError)
 CREATE_ROOM_FAILED = "Failed to create Daily.co room"
 UPDATE_ROOM_FAILED = "Failed to update Daily.co room"
 DELETE_ROOM_FAILED = "Failed to delete Daily.co room"
+TOKEN_FAILED = "Failed to create Daily.co meeting token"
+NOT_A_PARTICIPANT = "You are not a participant of this live session"
+SESSION_OVER = "This live session is over"
+ATTENDANCE_FORBIDDEN = "You are not allowed to view this live session's attendance"
 
 
 class SessionService:
-    def __init__(self, store, daily, room_grace_minutes):
+    def __init__(
+        self,
+        store,
+        daily,
+        room_grace_minutes,
+        *,
+        attendance=None,
+        room_privacy="public",
+        join_early_minutes=15,
+    ):
         self.store = store
         self.daily = daily
+        self.attendance_store = attendance
         self.room_grace = timedelta(minutes=room_grace_minutes)
+        self.room_privacy = room_privacy
+        self.join_early = timedelta(minutes=join_early_minutes)
 
     def room_exp(self, scheduled_at, duration):
         """Unix seconds at which the room closes: end of the class plus a grace period."""
@@ -39,6 +57,7 @@ class SessionService:
                 data["title"],
                 exp=self.room_exp(data["scheduledAt"], data["duration"]),
                 max_participants=data["maxParticipants"],
+                privacy=self.room_privacy,
             )
         except DailyError as error:
             log.error("creating a Daily room failed: %s", error)
@@ -90,6 +109,56 @@ class SessionService:
         if stored is None:
             self._delete_room_quietly(doc["roomName"])
         return stored
+
+    def join(self, session_id, user_id, user_name, admin):
+        """A Daily meeting token for the caller: an owner token for the session's instructor
+        or an admin, a participant token for an admitted student; valid from a while before
+        the start until the end of the class."""
+        doc = self.store.get(session_id)
+        owner = admin or doc.get("instructor") == user_id
+        if not owner and user_id not in (doc.get("participants") or []):
+            raise Forbidden(NOT_A_PARTICIPANT)
+        if doc["status"] not in OPEN_STATUSES:
+            raise ApiError(f"Cannot join a session that is {doc['status']}")
+        opens = doc["scheduledAt"] - self.join_early
+        closes = doc["scheduledAt"] + timedelta(minutes=doc["duration"])
+        now = utcnow()
+        if now < opens:
+            raise ApiError(f"This live session can be joined from {iso(opens)}")
+        if now >= closes:
+            raise ApiError(SESSION_OVER)
+        try:
+            token = self.daily.create_meeting_token(
+                doc["roomName"],
+                nbf=int(opens.timestamp()),
+                exp=int(closes.timestamp()),
+                is_owner=owner,
+                user_id=daily_user_id(user_id),
+                user_name=user_name or user_id,
+            )
+        except DailyError as error:
+            log.error("a meeting token for %s failed: %s", doc["roomName"], error)
+            raise UpstreamFailed(TOKEN_FAILED) from None
+        return {
+            "roomUrl": doc["roomUrl"],
+            "token": token,
+            "joinUrl": f"{doc['roomUrl']}?t={token}",
+            "expiresAt": iso(closes),
+        }
+
+    def attendance(self, session_id):
+        """Who attended the session, for its instructor or an admin."""
+        doc = self.store.get(session_id)
+        require_owner(doc, ATTENDANCE_FORBIDDEN)
+        closes_at = doc["scheduledAt"] + timedelta(minutes=doc["duration"]) + self.room_grace
+        return summarize(doc, self.attendance_store.of_session(session_id), utcnow(), closes_at)
+
+    def end_overdue(self):
+        """End the open sessions whose class is over by more than the room's grace."""
+        ended = self.store.end_overdue(utcnow(), self.room_grace)
+        if ended:
+            log.info("ended %d session(s) whose time was over: %s", len(ended), ", ".join(ended))
+        return ended
 
     def update(self, session_id, changes):
         """Apply `changes`; move the room's expiry first when the schedule changes."""

@@ -143,12 +143,44 @@ class SessionStore:
                 {"$set": {"status": "ended", "updatedAt": now}},
             )
 
+    def start_if_scheduled(self, room_name):
+        """Mark the room's scheduled session live (its meeting started); return it, or None."""
+        return self._one(
+            {"roomName": room_name, **NOT_DELETED, "status": "scheduled"},
+            {"$set": {"status": "live", "updatedAt": utcnow()}},
+        )
+
     def end_if_live(self, room_name):
-        """End the live session of an expired room; return it, or None if none was live."""
+        """End the room's live session (meeting over, room expired); return it, or None."""
         return self._one(
             {"roomName": room_name, **NOT_DELETED, "status": "live"},
             {"$set": {"status": "ended", "updatedAt": utcnow()}},
         )
+
+    def end_overdue(self, now, grace):
+        """End every open session whose class ended more than `grace` ago; return their ids.
+
+        Candidates come from the index (open, scheduled before now); the end time depends on
+        each one's duration, so it is checked here, and the update is again conditional on
+        the status, so a session cancelled meanwhile stays cancelled.
+        """
+        filter_ = {**NOT_DELETED, "status": {"$in": list(OPEN_STATUSES)}}
+        with self.database.serialized():
+            candidates = self.sessions.find(
+                {**filter_, "scheduledAt": {"$lt": now - grace}},
+                {"scheduledAt": 1, "duration": 1},
+            )
+            overdue = [
+                doc["_id"]
+                for doc in candidates
+                if doc["scheduledAt"] + timedelta(minutes=doc.get("duration") or 0) + grace < now
+            ]
+            if overdue:
+                self.sessions.update_many(
+                    {**filter_, "_id": {"$in": overdue}},
+                    {"$set": {"status": "ended", "updatedAt": now}},
+                )
+        return overdue
 
     def page(self, page, page_count, **criteria):
         """Return one page of sessions (by schedule) matching `list_filter(**criteria)`,
@@ -270,6 +302,39 @@ class SessionStore:
         if current["status"] == status:
             return current
         raise ApiError(f"Cannot change status from {current['status']} to {status}")
+
+
+class AttendanceStore:
+    """Visits to sessions' rooms: one document per Daily participant session (one join).
+
+    Written with `$min`/`$max` on the join and leave times, so duplicate and out-of-order
+    `participant.joined` / `participant.left` events converge on the same document.
+    """
+
+    def __init__(self, database):
+        self.database = database
+        self.visits = database["attendance"]
+
+    def record_visit(self, visit_id, fields, joined_at, left_at=None):
+        update = {
+            "$setOnInsert": fields,
+            "$min": {"joinedAt": joined_at},
+            "$set": {"updatedAt": utcnow()},
+        }
+        if left_at is not None:
+            update["$max"] = {"leftAt": left_at}
+        for attempt in (1, 2):
+            try:
+                with self.database.serialized():
+                    self.visits.update_one({"_id": visit_id}, update, upsert=True)
+                return
+            except DuplicateKeyError:  # two deliveries upserted at once: the retry updates
+                if attempt == 2:
+                    raise
+
+    def of_session(self, session_id):
+        with self.database.serialized():
+            return list(self.visits.find({"session": session_id}).sort([("joinedAt", ASCENDING)]))
 
 
 def upsert_documents(database, collection, docs):

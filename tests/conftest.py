@@ -37,6 +37,7 @@ ROOM_URL = re.compile(re.escape(ROOMS_URL) + r"/[^/]+$")
 RECORDING_START_URL = re.compile(re.escape(ROOMS_URL) + r"/[^/]+/recordings/start$")
 RECORDING_STOP_URL = re.compile(re.escape(ROOMS_URL) + r"/[^/]+/recordings/stop$")
 ACCESS_LINK_URL = re.compile(re.escape(DAILY_URL) + r"/recordings/[^/]+/access-link$")
+TOKENS_URL = f"{DAILY_URL}/meeting-tokens"
 DOWNLOAD_URL = "https://download.daily.test/recordings"
 INSTRUCTOR = "11111111-1111-4111-8111-111111111111"
 OTHER_INSTRUCTOR = "22222222-2222-4222-8222-222222222222"
@@ -223,7 +224,7 @@ class FakeDaily:
     """Daily.co answered by `responses`: rooms kept in a dict, recordings, downloads.
 
     `fail(kind, ...)` makes the next calls of one kind ("create", "update", "delete",
-    "start", "stop", "access", "download") answer an error status or raise a `requests`
+    "start", "stop", "access", "download", "token") answer an error status or raise a `requests`
     exception instead. `files[recording_id]` is what the download link of a recording serves.
     """
 
@@ -233,7 +234,9 @@ class FakeDaily:
         self.failures = {}
         self.recordings = []  # (room, body) of each start call
         self.files = {}
+        self.tokens = []  # properties of each meeting token made
         routes = [
+            (responses.POST, TOKENS_URL, "token", self._token),
             (responses.POST, ROOMS_URL, "create", self._create),
             (responses.POST, ROOM_URL, "update", self._update),
             (responses.DELETE, ROOM_URL, "delete", self._delete),
@@ -304,6 +307,11 @@ class FakeDaily:
             return _json(404, {"error": "not-found", "info": "no such room"})
         return _json(200, {"deleted": True, "name": name})
 
+    def _token(self, request):
+        properties = json.loads(request.body)["properties"]
+        self.tokens.append(properties)
+        return _json(200, {"token": f"token-{len(self.tokens)}"})
+
     def _start(self, request):
         self.recordings.append((request.url.split("/")[-3], json.loads(request.body)))
         return _json(200, {"status": "sent"})
@@ -331,6 +339,7 @@ class FakeDaily:
             "start": RECORDING_START_URL,
             "stop": RECORDING_STOP_URL,
             "access": ACCESS_LINK_URL,
+            "token": re.compile(re.escape(TOKENS_URL) + "$"),
         }
         return [
             c

@@ -24,6 +24,8 @@ SPEC_ENDPOINTS = {
 }
 OPERATIONS_ENDPOINTS = {("get", "/healthz"), ("get", "/readyz")}
 BEYOND_SPEC_ENDPOINTS = {
+    ("post", "/sessions/{id}/join"),
+    ("get", "/sessions/{id}/attendance"),
     ("get", "/sessions/course/{courseId}/calendar.ics"),
     ("get", "/sessions/instructor/{instructorId}/calendar.ics"),
 }
@@ -33,6 +35,8 @@ AUTHENTICATED = {
     ("get", "/sessions/{id}"),
     ("put", "/sessions/{id}"),
     ("delete", "/sessions/{id}"),
+    ("post", "/sessions/{id}/join"),
+    ("get", "/sessions/{id}/attendance"),
 }
 # Every status and message the spec documents, per endpoint.
 SPEC_ERRORS = [

@@ -139,7 +139,13 @@ def reset(db, daily):
     for collection in ("livesessions", "recordings", "recording_jobs"):
         db[collection].delete_many({})
     daily.rooms.clear()
-    doc = seed_session(db, _id=SEEDED_ID, roomName=SEEDED_ROOM, participants=[SEEDED_STUDENT])
+    doc = seed_session(
+        db,
+        _id=SEEDED_ID,
+        roomName=SEEDED_ROOM,
+        participants=[SEEDED_STUDENT],
+        scheduledAt=datetime.now(UTC) + timedelta(minutes=5),  # joinable now
+    )
     daily.rooms[SEEDED_ROOM] = {"name": SEEDED_ROOM, "url": "u", "config": {}}
     seed_recording(db, doc, _id=SEEDED_RECORDING)
 

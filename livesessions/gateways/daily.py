@@ -1,5 +1,6 @@
-"""Daily.co REST client (rooms, recordings) with timeouts and one retry on transient failures."""
+"""Daily.co REST client (rooms, recordings, meeting tokens): timeouts, one retry if transient."""
 
+import hashlib
 import logging
 import re
 import time
@@ -15,6 +16,7 @@ DOWNLOAD_PIECE_BYTES = 1024 * 1024
 RETRY_AFTER_CAP_SECONDS = 5.0
 CONNECT_TIMEOUT_SECONDS = 3.05
 NAME_ATTEMPTS = 3
+USER_ID_MAX = 36  # Daily's limit on a meeting token's user_id
 
 
 class DailyError(Exception):
@@ -30,6 +32,14 @@ def slugify(title):
     """Lower-case ASCII slug of `title` using only the characters Daily allows in names."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-") or "session"
+
+
+def daily_user_id(user_id):
+    """The platform's user id as Daily can carry it: unchanged up to 36 characters, else a
+    stable digest (attendance maps it back with this same function)."""
+    if len(user_id) <= USER_ID_MAX:
+        return user_id
+    return "h-" + hashlib.sha256(user_id.encode()).hexdigest()[: USER_ID_MAX - 2]
 
 
 def room_name(title, timestamp_ms):
@@ -151,6 +161,22 @@ class DailyClient:
         if not isinstance(link, str) or not link:
             raise DailyError("Daily.co gave no download link")
         return link
+
+    def create_meeting_token(self, room_name, *, nbf, exp, is_owner, user_id, user_name):
+        """Return a meeting token for one room, valid from `nbf` to `exp` (Unix seconds)."""
+        properties = {
+            "room_name": room_name,  # without it the token would open every room of the domain
+            "nbf": nbf,
+            "exp": exp,
+            "is_owner": is_owner,
+            "user_id": user_id,
+            "user_name": user_name,
+        }
+        body = self._json("POST", "/meeting-tokens", {"properties": properties})
+        token = body.get("token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise DailyError("Daily.co gave no meeting token")
+        return token
 
 
 def download(url, destination, timeout):
