@@ -157,6 +157,9 @@ def explain_plans(database):
         ("populate course", {"find": "courses", "filter": {"_id": {"$in": [c["_id"] for c in courses]}}}),  # noqa: E501
         ("populate user", {"find": "users", "filter": {"_id": {"$in": [u["_id"] for u in users]}}}),
         ("participant add", {"find": "livesessions", "filter": {"_id": sessions[0]["_id"], **live, "participants": {"$ne": "x"}}}),  # noqa: E501
+        ("status filter", {"find": "livesessions", "filter": {**live, "status": "live"}, "sort": by_schedule, "limit": 10}),  # noqa: E501
+        ("course filter", {"find": "livesessions", "filter": {**live, "course": courses[0]["_id"], "scheduledAt": {"$gte": sessions[0]["scheduledAt"]}}, "sort": by_schedule, "limit": 10}),  # noqa: E501
+        ("overdue sweep", {"find": "livesessions", "filter": {**live, "status": {"$in": ["scheduled", "live"]}, "scheduledAt": {"$lt": sessions[0]["scheduledAt"]}}}),  # noqa: E501
     ]  # fmt: skip
     ok = True
     print("query plans (BENCH_MONGODB_URI):")

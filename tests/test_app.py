@@ -179,7 +179,10 @@ def test_db_init_creates_the_indexes(app, db):
         "instructor_1_scheduledAt_1",
         "status_1",
         "scheduledAt_1__id_1",
+        "deletedAt_1_scheduledAt_1__id_1",
+        "deletedAt_1_status_1_scheduledAt_1__id_1",
     } <= set(indexes)
+    assert "session_1_joinedAt_1" in db.attendance.index_information()
     again = app.test_cli_runner().invoke(args=["db", "init"])
     assert again.exit_code == 0
 
