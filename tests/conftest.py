@@ -4,6 +4,7 @@ Set TEST_MONGODB_URI to run every test against a real MongoDB (each test gets it
 database, dropped afterwards) instead of the embedded mongomock store.
 """
 
+import base64
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -25,10 +27,12 @@ import responses
 from flask.testing import FlaskClient
 from flask_jwt_extended import create_access_token
 from werkzeug.exceptions import HTTPException
+from werkzeug.serving import make_server
 
 from livesessions import create_app
 from livesessions.config import SETTINGS
 from livesessions.openapi import build_spec, openapi_path
+from livesessions.sandbox import CloudinarySandbox, DailySandbox
 
 JWT_SECRET = "test-secret-" + "0123456789abcdef" * 4  # 76 bytes: long enough for HS512
 DAILY_URL = "https://api.daily.test/v1"
@@ -591,3 +595,56 @@ def production_app(make_app):
         CLOUD_API_KEY="k",
         CLOUD_API_SECRET="s",
     )
+
+
+# -- end to end over loopback: the API on a real server, both sandboxes --------------------
+
+WEBHOOK_SECRET = base64.b64encode(b"e2e-webhook-secret").decode()
+
+
+@pytest.fixture
+def stack_config():
+    """Extra settings of the `stack` app (a test module may override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def stack(make_app, tmp_path, token_for, stack_config):
+    """Daily sandbox -> API (real HTTP server) <- worker -> Cloudinary sandbox."""
+    daily = DailySandbox(
+        api_key="e2e-daily", webhook_secret=WEBHOOK_SECRET, recording_bytes=300_000, ready_delay=0
+    )
+    cloud = CloudinarySandbox(storage_dir=str(tmp_path / "cloud"), min_chunk_bytes=64 * 1024)
+    daily.start()
+    cloud.start()
+    app = make_app(
+        DAILY_API_URL=daily.api_url,
+        DAILY_API_KEY="e2e-daily",
+        DAILY_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        CLOUD_NAME=cloud.cloud_name,
+        CLOUD_API_KEY=cloud.api_key,
+        CLOUD_API_SECRET=cloud.api_secret,
+        CLOUDINARY_UPLOAD_PREFIX=cloud.url,
+        CLOUDINARY_CHUNK_SIZE=100_000,
+        RECORDING_RETRY_BASE_SECONDS=0,
+        **stack_config,
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    daily.webhook_url = f"{base}/sessions/webhook/daily"
+    auth = {"Authorization": f"Bearer {token_for()}"}
+    yield base, auth, daily, cloud, app
+    server.shutdown()
+    daily.stop()
+    cloud.stop()
+
+
+def wait_until(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out")

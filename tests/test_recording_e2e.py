@@ -4,61 +4,12 @@ create session -> start recording -> stop -> Daily fires the webhook -> worker -
 session carries the Cloudinary URL, whose bytes are the recording's.
 """
 
-import base64
 import hashlib
-import threading
-import time
 
-import pytest
 import requests
-from werkzeug.serving import make_server
 
-from livesessions.sandbox import CloudinarySandbox, DailySandbox
 from livesessions.sandbox.daily import recording_content
-from tests.conftest import session_payload
-
-WEBHOOK_SECRET = base64.b64encode(b"e2e-webhook-secret").decode()
-
-
-@pytest.fixture
-def stack(make_app, tmp_path, token_for):
-    """Daily sandbox -> API (real HTTP server) <- worker -> Cloudinary sandbox."""
-    daily = DailySandbox(
-        api_key="e2e-daily", webhook_secret=WEBHOOK_SECRET, recording_bytes=300_000, ready_delay=0
-    )
-    cloud = CloudinarySandbox(storage_dir=str(tmp_path / "cloud"), min_chunk_bytes=64 * 1024)
-    daily.start()
-    cloud.start()
-    app = make_app(
-        DAILY_API_URL=daily.api_url,
-        DAILY_API_KEY="e2e-daily",
-        DAILY_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        CLOUD_NAME=cloud.cloud_name,
-        CLOUD_API_KEY=cloud.api_key,
-        CLOUD_API_SECRET=cloud.api_secret,
-        CLOUDINARY_UPLOAD_PREFIX=cloud.url,
-        CLOUDINARY_CHUNK_SIZE=100_000,
-        RECORDING_RETRY_BASE_SECONDS=0,
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    daily.webhook_url = f"{base}/sessions/webhook/daily"
-    auth = {"Authorization": f"Bearer {token_for()}"}
-    yield base, auth, daily, cloud, app
-    server.shutdown()
-    daily.stop()
-    cloud.stop()
-
-
-def wait_until(predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out")
+from tests.conftest import session_payload, wait_until
 
 
 def test_a_class_is_recorded_and_published(stack):
