@@ -2,6 +2,7 @@
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import Flask
 from flask_cors import CORS
@@ -9,6 +10,7 @@ from flask_cors import CORS
 from .auth import init_auth
 from .cli import register_commands
 from .config import load_config
+from .daily_webhook import check_webhook
 from .db import Database, connect
 from .errors import register_error_handlers
 from .events import DailyEvents
@@ -20,8 +22,9 @@ from .observability import configure_logging, register_request_hooks
 from .openapi import register_docs
 from .recordings import PeriodicTask, RecordingService, RecordingWorker
 from .routes import bp as sessions_bp
+from .schemas import utcnow
 from .service import SessionService
-from .store import AttendanceStore, RecordingStore, SessionStore
+from .store import AttendanceStore, RecordingStore, SessionStore, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +41,26 @@ class Services:
     cloudinary: CloudinaryClient
     recordings: RecordingService
     events: DailyEvents
+    state: StateStore
     worker_settings: dict
     sweep_seconds: float
+    reconcile_seconds: float
+    reconcile_lookback: timedelta
+
+    def reconcile(self, since=None):
+        """Find finished recordings whose webhook never came (see RecordingService)."""
+        return self.recordings.reconcile(since or utcnow() - self.reconcile_lookback)
+
+    def check_webhook(self):
+        return check_webhook(self.daily, self.state)
 
     def make_worker(self, **overrides):
         """A recording worker over this app's store and gateways, with its periodic tasks."""
         settings = {
             "periodic": [
-                PeriodicTask("end overdue sessions", self.sweep_seconds, self.service.end_overdue)
+                PeriodicTask("end overdue sessions", self.sweep_seconds, self.service.end_overdue),
+                PeriodicTask("reconcile recordings", self.reconcile_seconds, self.reconcile),
+                PeriodicTask("check the Daily webhook", self.reconcile_seconds, self.check_webhook),
             ],
             **self.worker_settings,
             **overrides,
@@ -143,6 +158,7 @@ def register_services(app):
         recording_store=recording_store,
         cloudinary=cloudinary,
         recordings=recordings,
+        state=StateStore(database),
         events=DailyEvents(store, attendance, recordings),
         worker_settings={
             "lease_seconds": app.config["RECORDING_LEASE_SECONDS"],
@@ -152,4 +168,6 @@ def register_services(app):
             "poll_seconds": app.config["RECORDING_POLL_SECONDS"],
         },
         sweep_seconds=app.config["SESSION_SWEEP_SECONDS"],
+        reconcile_seconds=app.config["RECORDING_RECONCILE_SECONDS"],
+        reconcile_lookback=timedelta(hours=app.config["RECORDING_RECONCILE_LOOKBACK_HOURS"]),
     )

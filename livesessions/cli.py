@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app wsgi db ...`, `token ...`, `recordings ...`."""
+"""Command-line tools: `flask --app wsgi db ...`, `token ...`, `recordings ...`, `daily ...`."""
 
 import signal
 import threading
@@ -8,11 +8,17 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_jwt_extended import create_access_token
 
+from .daily_webhook import ensure_webhook, webhook_health
 from .demo import seed_demo
+from .gateways.daily import DailyError
+from .schemas import parse_iso_date
 from .serialize import iso
 
 db_cli = AppGroup("db", help="Database maintenance.")
 recordings_cli = AppGroup("recordings", help="Recording upload jobs.")
+daily_cli = AppGroup("daily", help="Daily.co set-up.")
+webhook_cli = AppGroup("webhook", help="The Daily.co webhook this service listens to.")
+daily_cli.add_command(webhook_cli)
 JOB_STATUSES = ("pending", "processing", "done", "failed")
 
 
@@ -120,10 +126,68 @@ def recordings_list(status, limit):
 @click.argument("job_id")
 def recordings_retry(job_id):
     """Queue a failed job again, with a fresh set of attempts."""
-    job = services().recording_store.retry(job_id)
+    job = services().recordings.retry_job(job_id)
     if job is None:
         raise click.ClickException(f"no failed job {job_id}")
     click.echo(f"job {job_id} queued again")
+
+
+@recordings_cli.command("reconcile")
+@click.option(
+    "--since",
+    metavar="ISO_DATE",
+    help="Look at sessions from this date on (default: RECORDING_RECONCILE_LOOKBACK_HOURS ago).",
+)
+def recordings_reconcile(since):
+    """Ask Daily.co for the finished recordings of recent sessions and queue those whose
+    webhook never came (the worker does this every RECORDING_RECONCILE_SECONDS)."""
+    start = None
+    if since is not None:
+        start = parse_iso_date(since)
+        if start is None:
+            raise click.BadParameter("must be an ISO 8601 date", param_hint="--since")
+    checked, queued = services().reconcile(start)
+    click.echo(f"checked {checked} session(s), queued {queued} recording(s)")
+
+
+def _echo_webhook(health):
+    click.echo(f"state: {health['state']}")
+    if health.get("url"):
+        click.echo(f"url: {health['url']}")
+        click.echo(f"failedCount: {health['failedCount']}")
+        click.echo(f"eventTypes: {', '.join(health.get('eventTypes') or []) or 'all'}")
+
+
+@webhook_cli.command("status")
+def webhook_status():
+    """Show Daily's webhook; exit 1 unless it is ACTIVE (usable as a monitoring check)."""
+    try:
+        health = webhook_health(services().daily)
+    except DailyError as error:
+        raise click.ClickException(f"Daily.co: {error}") from None
+    _echo_webhook(health)
+    if health["state"] != "ACTIVE":
+        click.echo("events are not being delivered: run `daily webhook ensure URL`", err=True)
+        raise SystemExit(1)
+
+
+@webhook_cli.command("ensure")
+@click.argument("url")
+def webhook_ensure(url):
+    """Create Daily's webhook for URL (this service's /sessions/webhook/daily), or update and
+    re-activate it, signed with DAILY_WEBHOOK_SECRET, for the events the service handles."""
+    secret = current_app.config["DAILY_WEBHOOK_SECRET"]
+    if not secret:
+        raise click.ClickException("DAILY_WEBHOOK_SECRET must be set: the webhook is signed")
+    if not url.startswith(("https://", "http://")):
+        raise click.BadParameter("must be an http(s) URL", param_hint="URL")
+    try:
+        action, _ = ensure_webhook(services().daily, url, secret)
+        health = webhook_health(services().daily)
+    except DailyError as error:
+        raise click.ClickException(f"Daily.co: {error}") from None
+    click.echo(f"webhook {action}")
+    _echo_webhook(health)
 
 
 def register_commands(app):
@@ -131,3 +195,4 @@ def register_commands(app):
     app.cli.add_command(db_cli)
     app.cli.add_command(token)
     app.cli.add_command(recordings_cli)
+    app.cli.add_command(daily_cli)

@@ -39,6 +39,7 @@ SESSION_INDEXES = [
 RECORDING_INDEXES = [
     ([("dailyId", pymongo.ASCENDING)], {}),
     ([("session", pymongo.ASCENDING)], {}),
+    ([("createdAt", pymongo.ASCENDING)], {}),  # the reconciler's recent recordings
 ]
 ATTENDANCE_INDEXES = [
     ([("session", pymongo.ASCENDING), ("joinedAt", pymongo.ASCENDING)], {}),

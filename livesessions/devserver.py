@@ -2,12 +2,17 @@
 
 import logging
 import os
+import threading
+import time
+import urllib.request
 
 from dotenv import load_dotenv
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from . import create_app
+from .daily_webhook import ensure_webhook
 from .demo import ADA, JOHN, seed_demo
+from .gateways.daily import DailyError
 from .recordings import start_worker_thread
 from .sandbox import CloudinarySandbox, DailySandbox
 
@@ -49,6 +54,29 @@ def start_sandboxes(port):
     return overrides, lines, sandboxes
 
 
+def register_webhook_then_work(services, config, port, daily_sandboxed, stop):
+    """Once the API answers, register its webhook on the Daily sandbox the way production
+    does (`daily webhook ensure`), then start the worker thread (whose webhook check then
+    finds it ACTIVE)."""
+    base = f"http://127.0.0.1:{port}"
+    if daily_sandboxed and config["DAILY_WEBHOOK_SECRET"]:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        try:
+            ensure_webhook(
+                services.daily, f"{base}/sessions/webhook/daily", config["DAILY_WEBHOOK_SECRET"]
+            )
+        except DailyError as error:
+            logging.getLogger(__name__).warning("could not register the sandbox webhook: %s", error)
+    worker_stop = start_worker_thread(services.make_worker())
+    stop.wait()
+    worker_stop.set()
+
+
 def main():
     load_dotenv()
     host = os.environ.get("HOST") or "127.0.0.1"
@@ -56,7 +84,13 @@ def main():
     overrides, sandbox_lines, sandboxes = start_sandboxes(port)
     app = create_app(overrides)
     services = app.extensions["livesessions"]
-    stop_worker = start_worker_thread(services.make_worker())
+    stop_worker = threading.Event()
+    threading.Thread(
+        target=register_webhook_then_work,
+        args=(services, app.config, port, "DAILY_API_URL" in overrides, stop_worker),
+        name="devserver-start",
+        daemon=True,
+    ).start()
     embedded = services.database.embedded
     lines = [
         f"API         http://localhost:{port}/sessions",

@@ -8,6 +8,7 @@ import uuid
 import orjson
 from flask import Blueprint, current_app, g, has_request_context, request
 
+from .daily_webhook import last_known_state
 from .openapi import documented
 from .schemas import HealthSchema, NotReadySchema, ReadySchema
 
@@ -161,10 +162,15 @@ def healthz():
     errors={503: ("`Database unavailable`", NotReadySchema)},
 )
 def readyz():
-    """Ready to serve: the database answers a ping within MONGODB_TIMEOUT_MS."""
+    """Ready to serve: the database answers a ping within MONGODB_TIMEOUT_MS.
+
+    `webhook` is the Daily webhook's state as the worker last saw it (`active`, `failed`,
+    `missing`, or `unknown` before its first check); it never makes the service unready."""
+    services = current_app.extensions["livesessions"]
     try:
-        current_app.extensions["livesessions"].database.ping()
+        services.database.ping()
+        webhook = last_known_state(services.state)
     except Exception as error:  # any failure means "not ready"; the reason goes to the log
         logging.getLogger(__name__).warning("readiness: database ping failed: %r", error)
         return {"message": "Database unavailable", "database": "down"}, 503
-    return {"status": "ready", "database": "up"}
+    return {"status": "ready", "database": "up", "webhook": webhook}

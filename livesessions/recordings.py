@@ -1,5 +1,6 @@
 """The recording pipeline: start/stop on Daily.co, webhook events, and the upload worker."""
 
+import contextlib
 import logging
 import os
 import socket
@@ -73,6 +74,7 @@ class RecordingService:
             log.error("starting a recording of %s failed: %s", room_name, error)
             self.recordings.delete_recording(recording_id)
             raise UpstreamFailed(START_FAILED) from None
+        self.sessions.set_recording_status(session["_id"], "recording")
         return self.recordings.update_recording(recording_id, {"status": "recording"})
 
     def stop(self, recording_id):
@@ -97,11 +99,16 @@ class RecordingService:
         now = utcnow()
         if duration is None:
             duration = max(0, round((now - recording["startedAt"]).total_seconds()))
-        return self.recordings.update_recording(
+        finished = self.recordings.update_recording(
             recording_id,
             {"status": "finished", "stoppedAt": now, "duration": duration},
             only_if_status="recording",
         )
+        if finished is not None:  # Daily now prepares the file: "processing" until uploaded
+            self.sessions.set_recording_status(
+                recording["session"], "processing", only_if="recording"
+            )
+        return finished
 
     # -- webhook events -------------------------------------------------------------------------
 
@@ -133,7 +140,11 @@ class RecordingService:
         recording_id = event.text("instance_id", "recording_id")
         message = event.text("error_msg") or "recording error"
         if recording_id:
-            self.recordings.update_recording(recording_id, {"status": "error", "error": message})
+            failed = self.recordings.update_recording(
+                recording_id, {"status": "error", "error": message}
+            )
+            if failed is not None:
+                self.sessions.set_recording_status(failed["session"], "failed", only_if="recording")
         log.warning("recording error in %s: %s", event.text("room_name", "room"), message)
 
     def _on_ready(self, event, trusted):
@@ -149,18 +160,59 @@ class RecordingService:
         download_url = event.text("download_url") if trusted else None
         if download_url and not download_url.startswith(("https://", "http://")):
             download_url = None
+        self.queue_upload(recording_id, session, room_name, event.number("duration"), download_url)
+
+    def queue_upload(self, recording_id, session, room_name, duration, download_url=None):
+        """Create the upload job of a finished recording unless it exists (webhook and
+        reconciler alike: the job's id is Daily's recording id, so never two uploads)."""
         created = self.recordings.enqueue(
             recording_id,
             {
                 "session": session["_id"],
                 "room": room_name,
-                "duration": event.number("duration"),
+                "duration": duration,
                 "downloadUrl": download_url,
             },
         )
+        if created:
+            self.sessions.set_recording_status(session["_id"], "processing")
         log.info(
             "recording %s of %s: %s", recording_id, room_name, "queued" if created else "known"
         )
+        return created
+
+    def retry_job(self, job_id):
+        """Queue a failed upload job again (fresh attempts); return it, or None."""
+        job = self.recordings.retry(job_id)
+        if job is not None:
+            self.sessions.set_recording_status(job["session"], "processing")
+        return job
+
+    # -- reconciliation with Daily ---------------------------------------------------------
+
+    def reconcile(self, since):
+        """Queue every finished recording Daily has for sessions that may have one we never
+        heard of (a lost webhook): sessions with a recording started since `since`, and
+        sessions scheduled since then that ended without a recording.
+
+        Returns (sessions checked, jobs queued). A session whose listing fails is logged and
+        left for the next run; the others are still checked.
+        """
+        started = self.recordings.sessions_recorded_since(since)
+        checked = queued = 0
+        for session in self.sessions.reconcile_candidates(since, started):
+            checked += 1
+            try:
+                for recording in self.daily.list_recordings(session["roomName"]):
+                    if recording.get("status") != "finished" or not recording.get("duration"):
+                        continue  # in progress, canceled, or empty (Daily never sends those)
+                    duration = recording["duration"]
+                    if self.queue_upload(recording["id"], session, session["roomName"], duration):
+                        queued += 1
+            except DailyError as error:
+                log.warning("reconcile: listing %s failed: %s", session["roomName"], error)
+        log.info("reconcile: %d session(s) checked, %d recording(s) queued", checked, queued)
+        return checked, queued
 
 
 @dataclass
@@ -212,13 +264,41 @@ class RecordingWorker:
         if job is None:
             return False
         try:
-            result = self.upload(job)
+            with self._lease_kept(job):
+                result = self.upload(job)
         except Exception as error:  # every failure is recorded on the job, never lost
             self._record_failure(job, error)
         else:
             self.recordings.complete(job["_id"], self.worker_id, result)
             log.info("recording %s uploaded to %s", job["_id"], result["recordingUrl"])
         return True
+
+    @contextlib.contextmanager
+    def _lease_kept(self, job):
+        """Renew the job's lease every third of its length while the block runs, so a long
+        upload is not taken over by another worker; stop if the lease was lost anyway."""
+        done = threading.Event()
+
+        def renew():
+            while not done.wait(self.lease_seconds / 3):
+                try:
+                    kept = self.recordings.renew_lease(
+                        job["_id"], self.worker_id, self.lease_seconds
+                    )
+                except Exception as error:  # the database may be back before the lease ends
+                    log.warning("recording job %s: lease renewal failed: %r", job["_id"], error)
+                    continue
+                if not kept:
+                    log.warning("recording job %s: lease lost to another worker", job["_id"])
+                    return
+
+        renewer = threading.Thread(target=renew, name=f"lease-{job['_id']}", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            done.set()
+            renewer.join()
 
     def drain(self):
         """Process jobs until none is due; return how many were processed."""
@@ -291,7 +371,8 @@ class RecordingWorker:
             isinstance(error, DailyError) and error.status == 404
         )
         if permanent or job["attempts"] >= self.max_attempts:
-            self.recordings.fail(job["_id"], self.worker_id, reason)
+            if self.recordings.fail(job["_id"], self.worker_id, reason):
+                self.sessions.set_recording_status(job["session"], "failed")
             log.error("recording job %s failed for good: %s", job["_id"], reason)
             return
         delay = self.retry_base_seconds * 2 ** (job["attempts"] - 1)

@@ -20,11 +20,11 @@ from .schemas import (
     JoinSchema,
     ListQuerySchema,
     ParticipantSchema,
-    PopulatedSessionSchema,
     RecordingStartResultSchema,
     RecordingStartSchema,
     RecordingStopResultSchema,
     RecordingStopSchema,
+    SessionDetailSchema,
     SessionPageSchema,
     SessionSchema,
     StatusSchema,
@@ -40,7 +40,12 @@ from .schemas import (
     status_schema,
     update_session_schema,
 )
-from .serialize import recording_started_json, recording_stopped_json, session_json
+from .serialize import (
+    recording_started_json,
+    recording_status,
+    recording_stopped_json,
+    session_json,
+)
 from .store import POPULATED_LABEL
 from .webhooks import parse_event, signature_is_valid
 
@@ -159,16 +164,16 @@ def index():
 @bp.get("/<session_id>")
 @documented(
     "Get a live session",
-    response=PopulatedSessionSchema,
+    response=SessionDetailSchema,
     auth=True,
     errors={404: "`Live session not found` (also for a malformed id)"},
 )
 @token_required
 def get(session_id):
-    """Return one session with its course and instructor."""
+    """Return one session with its course and instructor, and its `recordingStatus`."""
     doc = store().get(session_id)
     store().populate([doc], "course", "instructor")
-    return session_json(doc)
+    return {**session_json(doc), "recordingStatus": recording_status(doc)}
 
 
 @bp.get("/course/<course_id>")
@@ -378,23 +383,26 @@ def stop_recording():
     body_required=False,  # an empty body is acknowledged (Daily's endpoint check)
     errors={
         400: "`Webhook body is not valid JSON`",
-        401: "`Invalid webhook signature` (only when DAILY_WEBHOOK_SECRET is set)",
+        401: "`Invalid webhook signature` (only when DAILY_WEBHOOK_SECRET is set; a body "
+        "that is not an event, such as Daily's set-up check, is acknowledged unsigned)",
     },
 )
 def daily_webhook():
     """Take a Daily.co event: check its signature, record it, queue uploads; answer at once."""
     raw = request.get_data(cache=False)
     secret = current_app.config["DAILY_WEBHOOK_SECRET"]
-    if secret and not signature_is_valid(
+    signed = not secret or signature_is_valid(
         secret,
         request.headers.get("X-Webhook-Timestamp", ""),
         request.headers.get("X-Webhook-Signature", ""),
         raw,
         current_app.config["DAILY_WEBHOOK_TOLERANCE_SECONDS"],
-    ):
-        return error_response("Invalid webhook signature", 401)
+    )
     body = parse_json(raw, "Webhook body is not valid JSON") if raw.strip() else {}
     event = parse_event(body)
-    if event is not None:  # anything else (e.g. Daily's {"test": "test"}) is just acknowledged
-        current_app.extensions["livesessions"].events.handle(event, trusted=bool(secret))
+    if event is None:  # not an event (e.g. Daily's {"test": "test"}): acknowledged, unused.
+        return {"received": True}  # Signed or not: Daily's set-up check must get its 200.
+    if not signed:
+        return error_response("Invalid webhook signature", 401)
+    current_app.extensions["livesessions"].events.handle(event, trusted=bool(secret))
     return {"received": True}

@@ -429,6 +429,23 @@ class PopulatedSessionSchema(SessionSchema):
     instructor = fields.Nested(UserRefSchema, required=True, allow_none=True)
 
 
+RECORDING_STATUSES = ("none", "recording", "processing", "ready", "failed")
+
+
+class SessionDetailSchema(PopulatedSessionSchema):
+    """GET /sessions/:id: populated, plus where the session's latest recording is."""
+
+    recordingStatus = fields.String(
+        required=True,
+        validate=validate.OneOf(RECORDING_STATUSES),
+        metadata={
+            "description": "none (never recorded), recording, processing (stopped: Daily "
+            "prepares the file, or it is being uploaded), ready (recordingUrl is set), failed "
+            "(the upload gave up; an operator can retry it)"
+        },
+    )
+
+
 class CourseSessionSchema(SessionSchema):
     """GET /sessions/course/:courseId: the instructor populated."""
 
@@ -553,6 +570,14 @@ class HealthSchema(ResponseSchema):
 class ReadySchema(ResponseSchema):
     status = fields.String(required=True, metadata={"example": "ready"})
     database = fields.String(required=True, metadata={"example": "up"})
+    webhook = fields.String(
+        required=True,
+        metadata={
+            "example": "active",
+            "description": "The Daily webhook as the worker last saw it: active, failed, "
+            "missing or unknown (informational; never makes the service unready)",
+        },
+    )
 
 
 class NotReadySchema(ResponseSchema):

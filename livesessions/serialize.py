@@ -52,3 +52,9 @@ def recording_stopped_json(recording):
         "duration": recording["duration"],
         "end_ts": _ms(recording["stoppedAt"]),
     }
+
+
+def recording_status(doc):
+    """The session's `recordingStatus`; documents from before it existed are `ready` when
+    recorded, else `none`."""
+    return doc.get("recordingStatus") or ("ready" if doc.get("isRecorded") else "none")

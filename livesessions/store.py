@@ -120,6 +120,28 @@ class SessionStore:
         with self.database.serialized():
             return self.sessions.find_one({"_id": session_id})
 
+    def set_recording_status(self, session_id, status, only_if=None):
+        """Set `recordingStatus` (none, recording, processing, ready, failed): where the
+        session's latest recording is, kept on the session so that reading it is free."""
+        filter_ = {"_id": session_id}
+        if only_if is not None:
+            filter_["recordingStatus"] = only_if
+        with self.database.serialized():
+            self.sessions.update_one(filter_, {"$set": {"recordingStatus": status}})
+
+    def reconcile_candidates(self, since, session_ids):
+        """Sessions whose recordings are worth checking on Daily: those in `session_ids`
+        (a recording was started), and those scheduled since `since` that ended without
+        one. Only `_id`, `roomName` and `course` are read."""
+        filter_ = {
+            "$or": [
+                {"_id": {"$in": list(session_ids)}},
+                {"status": "ended", "isRecorded": {"$ne": True}, "scheduledAt": {"$gte": since}},
+            ]
+        }
+        with self.database.serialized():
+            return list(self.sessions.find(filter_, {"roomName": 1, "course": 1}))
+
     def record_upload(self, session_id, recording_url, duration):
         """Attach the uploaded recording; end the session unless it was cancelled.
 
@@ -134,6 +156,7 @@ class SessionStore:
                         "recordingUrl": recording_url,
                         "recordingDuration": duration,
                         "isRecorded": True,
+                        "recordingStatus": "ready",
                         "updatedAt": now,
                     }
                 },
@@ -337,6 +360,23 @@ class AttendanceStore:
             return list(self.visits.find({"session": session_id}).sort([("joinedAt", ASCENDING)]))
 
 
+class StateStore:
+    """Small named documents the worker leaves for the web processes (e.g. the Daily
+    webhook's last known state, shown by /readyz)."""
+
+    def __init__(self, database):
+        self.database = database
+        self.state = database["service_state"]
+
+    def put(self, key, value):
+        with self.database.serialized():
+            self.state.replace_one({"_id": key}, {"_id": key, **value}, upsert=True)
+
+    def get(self, key):
+        with self.database.serialized():
+            return self.state.find_one({"_id": key})
+
+
 def upsert_documents(database, collection, docs):
     """Insert or replace `docs` by `_id` in one of the platform's collections (demo data)."""
     with database.serialized():
@@ -472,6 +512,20 @@ class RecordingStore:
             outcome = self.jobs.update_one(
                 {"_id": job_id, "worker": worker_id, "status": "processing"},
                 {"$set": {**changes, "leaseUntil": None, "updatedAt": utcnow()}},
+            )
+        return outcome.modified_count == 1
+
+    def sessions_recorded_since(self, since):
+        """Ids of the sessions with a recording started through the API since `since`."""
+        with self.database.serialized():
+            return self.recordings.distinct("session", {"createdAt": {"$gte": since}})
+
+    def renew_lease(self, job_id, worker_id, lease_seconds):
+        """Extend this worker's lease on a job it is still processing; False if it lost it."""
+        with self.database.serialized():
+            outcome = self.jobs.update_one(
+                {"_id": job_id, "worker": worker_id, "status": "processing"},
+                {"$set": {"leaseUntil": utcnow() + timedelta(seconds=lease_seconds)}},
             )
         return outcome.modified_count == 1
 

@@ -22,7 +22,7 @@ from tests.conftest import EMPTY_PAGE, seed_session, session_payload
 
 DB_FAILED = {"message": "Database query failed"}
 NOT_READY = {"message": "Database unavailable", "database": "down"}
-READY = {"status": "ready", "database": "up"}
+READY = {"status": "ready", "database": "up", "webhook": "unknown"}
 # Nothing of the driver's error may reach a client.
 LEAK_MARKERS = (
     "27017",

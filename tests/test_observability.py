@@ -52,7 +52,11 @@ def test_healthz(client):
 
 
 def test_readyz_reports_the_database(client, app, monkeypatch):
-    assert client.get("/readyz").get_json() == {"status": "ready", "database": "up"}
+    assert client.get("/readyz").get_json() == {
+        "status": "ready",
+        "database": "up",
+        "webhook": "unknown",
+    }
 
     def down():
         raise TimeoutError("no server")

@@ -266,6 +266,7 @@ def test_get_by_id_returns_the_full_populated_session(client, auth, db, platform
         "recordingDuration": None,
         "createdAt": iso(doc["createdAt"]),
         "updatedAt": iso(doc["updatedAt"]),
+        "recordingStatus": "none",  # beyond the spec: appended after its fields
     }
 
 

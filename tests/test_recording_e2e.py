@@ -8,6 +8,7 @@ import hashlib
 
 import requests
 
+from livesessions.recordings import start_worker_thread
 from livesessions.sandbox.daily import recording_content
 from tests.conftest import session_payload, wait_until
 
@@ -72,3 +73,38 @@ def test_a_background_worker_thread_picks_the_job_up(stack):
         assert url.startswith(cloud.url)
     finally:
         stop.set()
+
+
+def test_a_recording_whose_webhooks_are_all_lost_still_reaches_the_session(stack):
+    """Daily delivers nothing (webhook down); the worker's reconciler finds the recording."""
+    base, auth, daily, cloud, app = stack
+    assert cloud.uploads == []
+    daily.webhook_url = None  # every event from now on is lost
+    session = requests.post(f"{base}/sessions", json=session_payload(), headers=auth).json()
+    url = f"{base}/sessions/{session['_id']}"
+    started = requests.post(
+        f"{base}/sessions/recording/start", json={"roomName": session["roomName"]}
+    ).json()
+    assert requests.get(url, headers=auth).json()["recordingStatus"] == "recording"
+    requests.post(
+        f"{base}/sessions/recording/stop", json={"recordingId": started["recording"]["id"]}
+    ).raise_for_status()
+    assert requests.get(url, headers=auth).json()["recordingStatus"] == "processing"
+    assert daily.webhook_deliveries == []
+
+    services = app.extensions["livesessions"]
+    services.reconcile_seconds = 0.1
+    stop = start_worker_thread(services.make_worker(poll_seconds=0.05))
+    try:
+        done = wait_until(
+            lambda: (body := requests.get(url, headers=auth).json())["isRecorded"] and body
+        )
+    finally:
+        stop.set()
+    assert done["recordingStatus"] == "ready"
+    assert done["status"] == "ended"
+    (recording,) = daily.recordings.values()
+    expected = b"".join(recording_content(recording, 300_000))
+    assert requests.get(done["recordingUrl"], timeout=5).content == expected
+    job = services.recording_store.list_jobs()[0]
+    assert (job["_id"], job["status"], job["attempts"]) == (recording["id"], "done", 1)

@@ -4,6 +4,7 @@ import hashlib
 import os
 import tempfile
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -164,6 +165,56 @@ def test_concurrent_workers_process_each_job_once(client, daily, db, cloud, serv
     assert {job["attempts"] for job in jobs} == {1}
 
 
+def test_a_long_upload_keeps_its_lease(client, daily, db, cloud, services, session, monkeypatch):
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    slow = services.make_worker(worker_id="slow", lease_seconds=0.3)
+    other = services.make_worker(worker_id="other", lease_seconds=0.3)
+    upload = slow.upload
+    others_tries = []
+
+    def long_upload(job):
+        for _ in range(4):  # 1.2 s: four times the lease
+            time.sleep(0.3)
+            others_tries.append(other.process_next())
+        return upload(job)
+
+    monkeypatch.setattr(slow, "upload", long_upload)
+    assert slow.process_next() is True
+    assert others_tries == [False] * 4  # the renewed lease kept the job from the other worker
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert (job["status"], job["worker"], job["attempts"]) == ("done", "slow", 1)
+    assert len(cloud.uploads) == 1
+
+
+def test_workers_with_short_leases_and_slow_uploads_do_each_job_exactly_once(
+    client, daily, db, cloud, services, session, monkeypatch
+):
+    for n in range(9):
+        daily.files[f"rec-{n}"] = content(CHUNK, seed=str(n).encode())
+        deliver(client, recording_id=f"rec-{n}")
+    uploaded = []
+    workers = [services.make_worker(worker_id=f"w{i}", lease_seconds=0.15) for i in range(3)]
+    for worker in workers:
+        upload = worker.upload
+
+        def slow_upload(job, upload=upload, worker=worker):
+            time.sleep(0.25)  # longer than the lease: only renewal keeps it
+            uploaded.append((job["_id"], worker.worker_id))
+            return upload(job)
+
+        monkeypatch.setattr(worker, "upload", slow_upload)
+    threads = [threading.Thread(target=worker.drain) for worker in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(job for job, _ in uploaded) == sorted(f"rec-{n}" for n in range(9))
+    assert len({w for _, w in uploaded}) > 1  # the work was shared
+    jobs = list(db.recording_jobs.find())
+    assert {(job["status"], job["attempts"]) for job in jobs} == {("done", 1)}
+
+
 def test_a_job_whose_worker_died_is_taken_over_after_its_lease(
     client, daily, db, cloud, services, worker, session
 ):
@@ -225,7 +276,11 @@ def test_cloudinary_failing_always_fails_the_job_and_leaves_the_session(
     assert job["status"] == "failed"
     assert job["attempts"] == 3
     assert "GeneralError" in job["error"] and "cloud on fire" in job["error"]
-    assert db.livesessions.find_one({"_id": session["_id"]}) == session
+    # nothing of the recording is set, and the instructor can see that it failed
+    assert db.livesessions.find_one({"_id": session["_id"]}) == {
+        **session,
+        "recordingStatus": "failed",
+    }
 
 
 def test_retries_back_off_exponentially(make_app, cloud, daily):

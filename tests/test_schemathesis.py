@@ -116,6 +116,20 @@ def half(value):
     return zlib.crc32(repr(value).encode("utf-8", "surrogatepass")) % 2 == 0
 
 
+# `/sessions/course/...` and `/sessions/instructor/...` are other routes (as in Express), so
+# a session id spelled "course" or "instructor" reaches them instead. Ids are UUIDs.
+RESERVED_IDS = {"course", "instructor", "recording", "webhook"}
+
+
+@schema.hook("map_case")
+def avoid_reserved_ids(ctx, case):
+    """Keep generated session ids off the words that are routes of their own."""
+    parameters = case.path_parameters or {}
+    if parameters.get("id") in RESERVED_IDS:
+        case.path_parameters = {**parameters, "id": parameters["id"] + "-x"}
+    return case
+
+
 @schema.hook("map_case")
 def use_seeded_ids(ctx, case):
     """Point about half of the valid cases at the seeded session, room and recording (the

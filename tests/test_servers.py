@@ -117,7 +117,7 @@ def test_gunicorn_serves_the_procfile_app(server_env):
         body = walk_through(base)
         assert body["roomName"] in sandbox.rooms
         probe = requests.get(f"{base}/readyz", timeout=5)
-        assert probe.json() == {"status": "ready", "database": "up"}
+        assert probe.json() == {"status": "ready", "database": "up", "webhook": "unknown"}
         assert not re.search(r"\d", probe.headers["Server"])  # no version banner
     finally:
         output = stop(process)

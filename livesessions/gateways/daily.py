@@ -5,7 +5,7 @@ import logging
 import re
 import time
 import unicodedata
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 
@@ -17,6 +17,10 @@ RETRY_AFTER_CAP_SECONDS = 5.0
 CONNECT_TIMEOUT_SECONDS = 3.05
 NAME_ATTEMPTS = 3
 USER_ID_MAX = 36  # Daily's limit on a meeting token's user_id
+DEFAULT_BACKOFF = 0.5
+# Waits after a 429 of the rate-limited list call, in seconds at the default backoff (the
+# retry delays scale with DAILY_RETRY_BACKOFF_SECONDS, so tests can make them short).
+RATE_LIMIT_DELAYS = (1, 2, 4, 8)
 
 
 class DailyError(Exception):
@@ -52,7 +56,7 @@ def room_name(title, timestamp_ms):
 class DailyClient:
     """The Daily.co calls the service makes. Every call has a timeout and at most one retry."""
 
-    def __init__(self, base_url, api_key, timeout=10.0, backoff=0.5, http=None):
+    def __init__(self, base_url, api_key, timeout=10.0, backoff=DEFAULT_BACKOFF, http=None):
         self.base_url = base_url.rstrip("/")
         self.timeout = (CONNECT_TIMEOUT_SECONDS, timeout)
         self.backoff = backoff
@@ -161,6 +165,53 @@ class DailyClient:
         if not isinstance(link, str) or not link:
             raise DailyError("Daily.co gave no download link")
         return link
+
+    def list_recordings(self, room_name, page_size=100):
+        """Yield the room's recordings (Daily's objects, newest first), a page at a time.
+
+        Daily allows about 2 list calls a second: a 429 is retried with exponential backoff
+        (RATE_LIMIT_DELAYS), then raised.
+        """
+        cursor = None
+        while True:
+            query = {"room_name": room_name, "limit": page_size}
+            if cursor:
+                query["starting_after"] = cursor
+            body = self._json_with_backoff("GET", f"/recordings?{urlencode(query)}")
+            page = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(page, list):
+                raise DailyError("Daily.co's recordings list has no data array")
+            recordings = [r for r in page if isinstance(r, dict) and isinstance(r.get("id"), str)]
+            yield from recordings
+            if len(page) < page_size or not recordings:
+                return
+            cursor = recordings[-1]["id"]
+
+    def _json_with_backoff(self, method, path, body=None):
+        for delay in (*RATE_LIMIT_DELAYS, None):
+            try:
+                return self._json(method, path, body)
+            except DailyError as error:
+                if error.status != 429 or delay is None:
+                    raise
+                log.warning("Daily %s %s rate-limited; retrying in %ss", method, path, delay)
+                time.sleep(delay * self.backoff / DEFAULT_BACKOFF)
+        raise AssertionError("unreachable")
+
+    def webhooks(self):
+        """The domain's webhooks (Daily allows one): a list of Daily's webhook objects."""
+        body = self._json("GET", "/webhooks")
+        if not isinstance(body, list):
+            raise DailyError("Daily.co's webhooks answer is not a list")
+        return [hook for hook in body if isinstance(hook, dict)]
+
+    def create_webhook(self, settings):
+        """Create the domain's webhook (Daily first sends it a test request)."""
+        return self._json("POST", "/webhooks", settings)
+
+    def update_webhook(self, uuid, settings):
+        """Change the webhook; this also re-activates one that Daily marked FAILED."""
+        return self._json("POST", f"/webhooks/{quote(uuid, safe='')}", settings)
 
     def create_meeting_token(self, room_name, *, nbf, exp, is_owner, user_id, user_name):
         """Return a meeting token for one room, valid from `nbf` to `exp` (Unix seconds)."""
