@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format clean bench bench-recordings docs-screenshot
+.PHONY: run test lint format clean bench bench-recordings bench-workers docs-screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ bench: $(VENV)/.runtime
 
 bench-recordings: $(VENV)/.runtime
 	$(BIN)/python bench/recording_memory.py
+
+bench-workers: $(VENV)/.runtime
+	$(BIN)/python bench/workers.py
 
 docs-screenshot: $(VENV)/.runtime
 	$(BIN)/python scripts/docs_screenshot.py

@@ -477,3 +477,47 @@ def test_a_database_failure_asks_daily_to_deliver_again(app, client, live_sessio
         500,
         {"message": "Database query failed"},
     )
+
+
+# -- recordingStatus on GET /sessions/:id ----------------------------------------------------
+
+
+def recording_status(client, auth, session):
+    return client.get(f"/sessions/{session['_id']}", headers=auth).get_json()["recordingStatus"]
+
+
+def test_recording_status_follows_the_pipeline(client, auth, daily, db, live_session):
+    assert recording_status(client, auth, live_session) == "none"
+    recording = start(client)
+    assert recording_status(client, auth, live_session) == "recording"
+    client.post("/sessions/recording/stop", json={"recordingId": recording["id"]})
+    assert recording_status(client, auth, live_session) == "processing"
+    client.post("/sessions/webhook/daily", json=ready_envelope())  # the job is queued
+    assert recording_status(client, auth, live_session) == "processing"
+    # a failed job, then an operator's retry
+    db.recording_jobs.update_one({"_id": "daily-rec-1"}, {"$set": {"status": "failed"}})
+    db.livesessions.update_one(
+        {"_id": live_session["_id"]}, {"$set": {"recordingStatus": "failed"}}
+    )
+    result = client.application.test_cli_runner().invoke(
+        args=["recordings", "retry", "daily-rec-1"]
+    )
+    assert result.exit_code == 0
+    assert recording_status(client, auth, live_session) == "processing"
+
+
+def test_a_recording_error_marks_the_recording_failed(client, auth, daily, db, live_session):
+    recording = start(client)
+    error = {"error_msg": "disk full", "instance_id": recording["id"], "room_name": "room-a"}
+    client.post("/sessions/webhook/daily", json={"type": "recording.error", "payload": error})
+    assert recording_status(client, auth, live_session) == "failed"
+
+
+def test_sessions_from_before_recording_status_are_ready_when_recorded(client, auth, db):
+    recorded = seed_session(db, isRecorded=True, recordingUrl="https://cdn.example/x.mp4")
+    plain = seed_session(db)
+    assert recording_status(client, auth, recorded) == "ready"
+    assert recording_status(client, auth, plain) == "none"
+    # lists keep the spec's fields only
+    listed = client.get("/sessions", headers=auth).get_json()["sessions"]
+    assert all("recordingStatus" not in session for session in listed)

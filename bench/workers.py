@@ -1,0 +1,136 @@
+"""Several worker processes on one real MongoDB: every job processed exactly once.
+
+    BENCH_MONGODB_URI=mongodb://localhost:27017/livesessions_bench \\
+        .venv/bin/python bench/workers.py [--jobs 40] [--workers 2] [--lease 3]
+
+Queues `--jobs` upload jobs (finished recordings on the Daily sandbox, whose webhooks are
+never sent) in that database, then runs `--workers` processes of
+`flask --app wsgi recordings worker` against it and the sandboxes, with a short lease so
+that renewal matters (each download is slowed by the sandbox's latency). Waits until every
+job is done, then checks: each job done once (one attempt), one Cloudinary asset per
+recording, and how the jobs were shared. Prints the time taken. Exits 1 on any failure.
+
+Needs a real MongoDB: the embedded store (mongomock) lives inside one process, so worker
+processes can't share it. Its collections `livesessions`, `recordings` and
+`recording_jobs` in that database are emptied first.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from livesessions import create_app  # noqa: E402
+from livesessions.sandbox import CloudinarySandbox, DailySandbox  # noqa: E402
+from livesessions.schemas import utcnow  # noqa: E402
+from livesessions.store import new_id  # noqa: E402
+
+COURSE = "c0000000-0000-4000-8000-000000000001"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--lease", type=float, default=3.0, help="RECORDING_LEASE_SECONDS")
+    parser.add_argument("--timeout", type=float, default=300.0)
+    args = parser.parse_args()
+    uri = os.environ.get("BENCH_MONGODB_URI")
+    if not uri:
+        sys.exit("bench/workers.py needs BENCH_MONGODB_URI (a real MongoDB shared by processes)")
+
+    storage = tempfile.mkdtemp(prefix="bench-workers-")
+    daily = DailySandbox(api_key="bench", recording_bytes=2_000_000).start()
+    cloud = CloudinarySandbox(storage_dir=storage).start()
+    daily.latency = args.lease * 1.5  # each access-link call outlasts a lease: only renewal
+    # keeps another worker from taking the job over (which would show as attempts == 2)
+    settings = {
+        "MONGODB_URI": uri,
+        "DAILY_API_URL": daily.api_url,
+        "DAILY_API_KEY": "bench",
+        "CLOUD_NAME": cloud.cloud_name,
+        "CLOUD_API_KEY": cloud.api_key,
+        "CLOUD_API_SECRET": cloud.api_secret,
+        "CLOUDINARY_UPLOAD_PREFIX": cloud.url,
+        "RECORDING_LEASE_SECONDS": str(args.lease),
+        "RECORDING_POLL_SECONDS": "0.2",
+        "LOG_LEVEL": "WARNING",
+    }
+    app = create_app(settings)
+    services = app.extensions["livesessions"]
+    database = services.database.db
+    for name in ("livesessions", "recordings", "recording_jobs"):
+        database[name].delete_many({})
+    now = utcnow()
+    for n in range(args.jobs):
+        room = f"bench-workers-{n}"
+        session = {
+            "_id": new_id(),
+            "title": f"Workers {n}",
+            "description": "",
+            "course": COURSE,
+            "instructor": "bench",
+            "roomName": room,
+            "roomUrl": f"{daily.url}/{room}",
+            "scheduledAt": now - timedelta(hours=1),
+            "duration": 30,
+            "status": "ended",
+            "maxParticipants": 10,
+            "participants": [],
+            "isRecorded": False,
+            "recordingUrl": None,
+            "recordingDuration": None,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        services.store.insert(session)
+        recording_id = daily.add_finished_recording(room, duration=30)
+        services.recordings.queue_upload(recording_id, session, room, 30)
+
+    env = {**os.environ, **settings, "PYTHONPATH": str(ROOT)}
+    flask = str(Path(sys.executable).parent / "flask")
+    started = time.monotonic()
+    workers = [
+        subprocess.Popen([flask, "--app", "wsgi", "recordings", "worker"], cwd=ROOT, env=env)
+        for _ in range(args.workers)
+    ]
+    try:
+        while database.recording_jobs.count_documents({"status": "done"}) < args.jobs:
+            if time.monotonic() - started > args.timeout:
+                sys.exit(
+                    f"timed out: {Counter(j['status'] for j in database.recording_jobs.find())}"
+                )
+            time.sleep(0.2)
+        elapsed = time.monotonic() - started
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=60)
+        daily.stop()
+        cloud.stop()
+
+    jobs = list(database.recording_jobs.find())
+    attempts = Counter(job["attempts"] for job in jobs)
+    shared = Counter(job["worker"].rsplit(":", 2)[1] for job in jobs)  # by process id
+    recorded = database.livesessions.count_documents({"isRecorded": True})
+    print(
+        f"{args.jobs} jobs, {args.workers} worker processes, lease {args.lease} s: {elapsed:.1f} s"
+    )
+    print(f"attempts per job: {dict(attempts)}; jobs per worker process: {dict(shared)}")
+    print(f"Cloudinary assets: {len(cloud.assets)}; sessions recorded: {recorded}")
+    ok = attempts == {1: args.jobs} and len(cloud.assets) == args.jobs == recorded
+    print("OK: each job processed exactly once" if ok else "FAILED")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
