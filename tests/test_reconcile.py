@@ -74,6 +74,7 @@ def services(app, monkeypatch):
     delays = []
     monkeypatch.setattr("livesessions.gateways.daily.time.sleep", delays.append)
     services.backoff_delays = delays
+    services.daily.list_interval = 0  # pacing has its own test
     return services
 
 
@@ -102,6 +103,22 @@ def test_a_rate_limited_list_backs_off_exponentially_then_succeeds(services, lis
     # the client's own quick retry waits DAILY_RETRY_BACKOFF_SECONDS (0.5); between
     # attempts the list backs off 1 s, then 2 s (then 4 and 8 if still limited)
     assert services.backoff_delays == [0.5, 1.0, 0.5, 2.0, 0.5]
+
+
+def test_list_calls_are_spaced_under_dailys_rate_limit(services, listed, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("livesessions.gateways.daily.time.monotonic", lambda: clock[0])
+
+    def sleep(seconds):  # time passes only while the client waits
+        services.backoff_delays.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr("livesessions.gateways.daily.time.sleep", sleep)
+    services.daily.list_interval = 0.6
+    for room in ("room-a", "room-b", "room-c"):
+        listed.add(room)
+        assert len(list(services.daily.list_recordings(room))) == 1
+    assert services.backoff_delays == [pytest.approx(0.6), pytest.approx(0.6)]
 
 
 def test_a_list_that_stays_rate_limited_gives_up_with_an_error(services, listed):

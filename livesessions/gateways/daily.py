@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import re
+import threading
 import time
 import unicodedata
 from urllib.parse import quote, urlencode
@@ -21,6 +22,8 @@ DEFAULT_BACKOFF = 0.5
 # Waits after a 429 of the rate-limited list call, in seconds at the default backoff (the
 # retry delays scale with DAILY_RETRY_BACKOFF_SECONDS, so tests can make them short).
 RATE_LIMIT_DELAYS = (1, 2, 4, 8)
+# Daily allows GET /recordings about 50 times in 30 s: list calls are spaced by this much.
+LIST_INTERVAL_SECONDS = 0.6
 
 
 class DailyError(Exception):
@@ -62,6 +65,9 @@ class DailyClient:
         self.backoff = backoff
         self.http = http or requests.Session()
         self.http.headers["Authorization"] = f"Bearer {api_key or ''}"
+        self.list_interval = LIST_INTERVAL_SECONDS
+        self._list_lock = threading.Lock()
+        self._next_list_at = 0.0
 
     def _request(self, method, path, body=None):
         url = f"{self.base_url}{path}"
@@ -177,6 +183,7 @@ class DailyClient:
             query = {"room_name": room_name, "limit": page_size}
             if cursor:
                 query["starting_after"] = cursor
+            self._pace_list()
             body = self._json_with_backoff("GET", f"/recordings?{urlencode(query)}")
             page = body.get("data") if isinstance(body, dict) else None
             if not isinstance(page, list):
@@ -186,6 +193,14 @@ class DailyClient:
             if len(page) < page_size or not recordings:
                 return
             cursor = recordings[-1]["id"]
+
+    def _pace_list(self):
+        """Keep list calls (from any thread of this client) under Daily's rate limit."""
+        with self._list_lock:
+            wait = self._next_list_at - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._next_list_at = max(time.monotonic(), self._next_list_at) + self.list_interval
 
     def _json_with_backoff(self, method, path, body=None):
         for delay in (*RATE_LIMIT_DELAYS, None):
