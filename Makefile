@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format clean bench bench-recordings bench-workers docs-screenshot
+.PHONY: run serve-fast test lint format clean bench bench-recordings bench-workers docs-screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The same app under granian (a Rust WSGI server), for hosts that don't need gunicorn.
+serve-fast: $(VENV)/.runtime .env
+	$(BIN)/granian --interface wsgi --workers $${WEB_CONCURRENCY:-2} --blocking-threads $${WEB_THREADS:-2} --host 0.0.0.0 --port $${PORT:-7000} --no-ws wsgi:app
 
 bench: $(VENV)/.runtime
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }

@@ -35,13 +35,42 @@ READS = {"get by id", "list page", "list search", "by course"}
 # cores); --pin gives wrk its own core and the servers the others, so wrk's bursts don't
 # steal the servers' CPU time in the middle of a measurement.
 PIN = {"wrk": [], "server": [], "wrk_threads": 2}
-APPS = {"service": "bench.apps:service_app()", "bare": "bench.apps:bare_app()"}
+APPS = {  # label -> (server, app)
+    "service": ("gunicorn", "bench.apps:service_app()"),
+    "bare": ("gunicorn", "bench.apps:bare_app()"),
+    "granian": ("granian", "bench.apps:service_app"),  # the service under `make serve-fast`
+}
 
 
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def start_server(server, target, port, env):
+    """Start `target` under gunicorn (the Procfile's settings) or granian (`serve-fast`'s)."""
+    if server == "granian":
+        return wait_until_serving(granian(target, port, env), target, port)
+    return wait_until_serving(gunicorn(target, port, env), target, port)
+
+
+def granian(factory, port, env):
+    """The Makefile's `serve-fast` command, with `factory` as the app."""
+    make = (ROOT / "Makefile").read_text()
+    line = re.search(r"^serve-fast:.*\n\t(.+)$", make, re.MULTILINE).group(1)
+    line = line.replace("$(BIN)/", str(Path(sys.executable).parent) + "/")
+    line = line.replace("$${PORT:-7000}", str(port)).replace("wsgi:app", f"--factory {factory}")
+    line = line.replace("$${WEB_CONCURRENCY:-2}", os.environ.get("WEB_CONCURRENCY", "2"))
+    line = line.replace("$${WEB_THREADS:-2}", os.environ.get("WEB_THREADS", "2"))
+    line = line.replace("--host 0.0.0.0", "--host 127.0.0.1")
+    return subprocess.Popen(
+        [*PIN["server"], *shlex.split(line)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def gunicorn(target, port, env):
@@ -54,9 +83,12 @@ def gunicorn(target, port, env):
     extra = shlex.split(os.environ.get("BENCH_GUNICORN_ARGS", ""))
     command = [str(Path(sys.executable).parent / "gunicorn"), *shlex.split(web)[1:], *extra]
     command = [*PIN["server"], *command]
-    process = subprocess.Popen(
+    return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+
+
+def wait_until_serving(process, target, port):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -226,19 +258,23 @@ def report(todo, results, args):
         else "in-process store double (BENCHMARK ONLY: no query work)"
     )
     print(
-        f"store: {store}; gunicorn: Procfile settings; wrk: 2 threads, {args.connections} "
-        f"connections; median of {args.rounds} runs of {args.duration} s per endpoint, the two "
-        f"apps alternating; {os.cpu_count()} cores"
+        f"store: {store}; gunicorn: Procfile settings; granian: make serve-fast's; wrk: "
+        f"{PIN['wrk_threads']} threads, {args.connections} connections; median of {args.rounds} "
+        f"runs of {args.duration} s per endpoint, the three apps alternating; "
+        f"{os.cpu_count()} cores. Targets: the service under gunicorn against bare Flask under "
+        "gunicorn; the granian column is the same service under granian (ratio to the same "
+        "bare Flask under gunicorn)"
     )
     header = (
         f"{'endpoint':<16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99/p50':>7} | "
-        f"{'bare req/s':>10} {'p50':>6} {'p99':>6} | {'ratio':>5} {'target':>7}"
+        f"{'bare req/s':>10} {'p50':>6} {'p99':>6} | {'ratio':>5} {'target':>7} | "
+        f"{'granian':>7} {'p99/p50':>7} {'ratio':>5}"
     )
     print(header)
     print("-" * len(header))
     all_ok = True
     for name, _, _ in todo:
-        s, b = results[("service", name)], results[("bare", name)]
+        s, b, g = (results[(label, name)] for label in ("service", "bare", "granian"))
         ratio, tail = s["rps"] / b["rps"], s["p99"] / s["p50"]
         target = TARGETS.get(name)
         notes = []
@@ -252,7 +288,8 @@ def report(todo, results, args):
         print(
             f"{name:<16} {s['rps']:>7.0f} {s['p50']:>7.2f} {s['p99']:>7.2f} {tail:>7.1f} | "
             f"{b['rps']:>10.0f} {b['p50']:>6.2f} {b['p99']:>6.2f} | {ratio:>5.2f} "
-            f"{f'>= {target:.2f}' if target else '':>7}  {'; '.join(notes)}"
+            f"{f'>= {target:.2f}' if target else '':>7} | {g['rps']:>7.0f} "
+            f"{g['p99'] / g['p50']:>7.1f} {g['rps'] / b['rps']:>5.2f}  {'; '.join(notes)}"
         )
     print(json.dumps({f"{k[0]}:{k[1]}": v for k, v in results.items()}), file=sys.stderr)
     return all_ok
@@ -299,9 +336,9 @@ def main():
             todo = endpoints(directory, token)
             if args.only:
                 todo = [e for e in todo if e[0] in args.only.split(",")]
-            for label, target in APPS.items():
+            for label, (server, target) in APPS.items():
                 port = free_port()
-                servers[label] = (port, gunicorn(target, port, env))
+                servers[label] = (port, start_server(server, target, port, env))
             results = measure(todo, servers, args, token)
     finally:
         for _, server in servers.values():

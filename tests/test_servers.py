@@ -1,6 +1,7 @@
 """The real servers on loopback: `make run`'s dev server and the Procfile's gunicorn."""
 
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 import requests
 
 from tests.conftest import (
+    ROOT,
     SERVER_SECRET,
     free_port,
     procfile_web_command,
@@ -123,6 +125,44 @@ def test_gunicorn_serves_the_procfile_app(server_env):
         output = stop(process)
         sandbox.stop()
     assert "Booting worker" in output
+
+
+def serve_fast_command(port, workers, threads):
+    """The Makefile's `serve-fast` command (granian from this venv), variables filled in."""
+    make = (ROOT / "Makefile").read_text()
+    line = re.search(r"^serve-fast:.*\n\t(.+)$", make, re.MULTILINE).group(1)
+    line = line.replace("$(BIN)/", str(Path(sys.executable).parent) + "/")
+    for name, value in (("PORT", port), ("WEB_CONCURRENCY", workers), ("WEB_THREADS", threads)):
+        line = re.sub(r"\$\$\{" + name + r":-\d+\}", str(value), line)
+    assert "$" not in line, line
+    return shlex.split(line)
+
+
+@pytest.mark.slow
+def test_granian_serves_the_same_app(server_env):
+    """`make serve-fast`: the app under granian behaves as under gunicorn (one worker: the
+    embedded store lives in one process)."""
+    from livesessions.sandbox import DailySandbox
+
+    sandbox = DailySandbox(api_key="granian-test").start()
+    port = free_port()
+    env = server_env | {"DAILY_API_URL": sandbox.api_url, "DAILY_API_KEY": "granian-test"}
+    process = start(serve_fast_command(port, workers=1, threads=2), env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/sessions/course/x", process)
+        body = walk_through(base)
+        assert body["roomName"] in sandbox.rooms
+        missing = requests.get(f"{base}/sessions/nope", headers=bearer(), timeout=5)
+        assert (missing.status_code, missing.json()) == (404, {"message": "Live session not found"})
+        assert missing.headers["X-Content-Type-Options"] == "nosniff"
+        assert re.fullmatch(r"[0-9a-f]{32}", missing.headers["X-Request-ID"])
+        echoed = requests.get(f"{base}/healthz", headers={"X-Request-ID": "abc-1"}, timeout=5)
+        assert echoed.headers["X-Request-ID"] == "abc-1"
+    finally:
+        output = stop(process)
+        sandbox.stop()
+    assert "granian" in output.lower()
 
 
 @pytest.mark.slow
