@@ -25,7 +25,7 @@ def _moment(seconds):
 
 
 class DailyEvents:
-    HANDLERS = {  # event type -> method (recording events are the pipeline's)
+    HANDLERS = {  # event type -> method of this class (recording events: the pipeline's)
         "meeting.started": "_on_meeting_started",
         "meeting.ended": "_on_meeting_ended",
         "room.exp": "_on_room_expired",
@@ -36,34 +36,36 @@ class DailyEvents:
     def __init__(self, sessions, attendance, recordings):
         self.sessions = sessions
         self.attendance = attendance
-        self.recordings = recordings
+        self.handlers = {  # one table, built once: event type -> bound method
+            **{kind: getattr(recordings, name) for kind, name in recordings.HANDLERS.items()},
+            **{kind: getattr(self, name) for kind, name in self.HANDLERS.items()},
+        }
 
     def handle(self, event, trusted):
-        """Act on one event; unknown types are acknowledged and ignored."""
-        if event.type in self.recordings.HANDLERS:
-            return self.recordings.handle(event, trusted)
-        handler = self.HANDLERS.get(event.type)
+        """Act on one event; unknown types are acknowledged and ignored. `trusted`: the
+        signature was verified."""
+        handler = self.handlers.get(event.type)
         if handler is None:
             log.info("webhook %s ignored", event.type)
-            return None
-        return getattr(self, handler)(event)
+            return
+        handler(event, trusted)
 
-    def _on_meeting_started(self, event):
+    def _on_meeting_started(self, event, trusted):
         room_name = event.text("room", "room_name")
         if room_name and self.sessions.start_if_scheduled(room_name):
             log.info("meeting started in %s: its session is live", room_name)
 
-    def _on_meeting_ended(self, event):
+    def _on_meeting_ended(self, event, trusted):
         room_name = event.text("room", "room_name")
         if room_name and self.sessions.end_if_live(room_name):
             log.info("meeting ended in %s: its session ended", room_name)
 
-    def _on_room_expired(self, event):
+    def _on_room_expired(self, event, trusted):
         room_name = event.text("room", "room_name")
         if room_name and self.sessions.end_if_live(room_name):
             log.info("room %s expired: its live session ended", room_name)
 
-    def _on_participant(self, event):
+    def _on_participant(self, event, trusted):
         """Record one visit: its join time, and its leave time once Daily reports it."""
         room_name, visit_id = event.text("room", "room_name"), event.text("session_id")
         joined_at = _moment(event.number("joined_at"))

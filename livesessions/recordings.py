@@ -32,11 +32,11 @@ class PermanentJobError(Exception):
 class RecordingService:
     """Start and stop recordings, and turn webhook events into stored state and jobs."""
 
-    HANDLERS = {  # event type -> method
-        "recording.started": "_on_started",
-        "recording.stopped": "_on_stopped",
-        "recording.ready-to-download": "_on_ready",
-        "recording.error": "_on_error",
+    HANDLERS = {  # webhook event type -> method (dispatched by events.DailyEvents)
+        "recording.started": "on_started",
+        "recording.stopped": "on_stopped",
+        "recording.ready-to-download": "on_ready",
+        "recording.error": "on_error",
     }
 
     def __init__(self, sessions, recordings, daily):
@@ -112,31 +112,19 @@ class RecordingService:
 
     # -- webhook events -------------------------------------------------------------------------
 
-    def handle(self, event, trusted):
-        """Act on one event; unknown types are acknowledged and ignored.
-
-        `trusted` means the signature was verified: only then is a payload's download URL
-        used (otherwise anyone could make the worker fetch an address of their choosing).
-        """
-        handler = self.HANDLERS.get(event.type)
-        if handler is None:
-            log.info("webhook %s ignored", event.type)
-            return
-        getattr(self, handler)(event, trusted)
-
-    def _on_started(self, event, trusted):
+    def on_started(self, event, trusted):
         instance_id, daily_id = event.text("instance_id"), event.text("recording_id")
         if instance_id and daily_id:
             self.recordings.update_recording(instance_id, {"dailyId": daily_id})
         log.info("recording started: %s (Daily %s)", instance_id, daily_id)
 
-    def _on_stopped(self, event, trusted):
+    def on_stopped(self, event, trusted):
         recording_id = event.text("instance_id", "recording_id")
         if recording_id:
             self._mark_finished(recording_id, event.number("duration"))
         log.info("recording stopped: %s", recording_id)
 
-    def _on_error(self, event, trusted):
+    def on_error(self, event, trusted):
         recording_id = event.text("instance_id", "recording_id")
         message = event.text("error_msg") or "recording error"
         if recording_id:
@@ -147,7 +135,9 @@ class RecordingService:
                 self.sessions.set_recording_status(failed["session"], "failed", only_if="recording")
         log.warning("recording error in %s: %s", event.text("room_name", "room"), message)
 
-    def _on_ready(self, event, trusted):
+    def on_ready(self, event, trusted):
+        """Queue the upload. `trusted` (a verified signature) is required before a payload's
+        download URL is used: otherwise anyone could make the worker fetch any address."""
         recording_id = event.text("recording_id")
         room_name = event.text("room_name", "room")
         if not recording_id or not room_name:
