@@ -219,6 +219,28 @@ def database_calls(auth):
         ("record start", "post", "/sessions/recording/start", {"json": {"roomName": ROOM}}),
         ("record stop", "post", "/sessions/recording/stop", {"json": {"recordingId": "r-1"}}),
         ("webhook", "post", "/sessions/webhook/daily", {"json": ready_envelope()}),
+        ("filtered list", "get", "/sessions?status=live&from=2026-01-01", {"headers": auth}),
+        ("join room", "post", f"/sessions/{sid}/join", {"headers": auth}),
+        ("attendance", "get", f"/sessions/{sid}/attendance", {"headers": auth}),
+        ("course calendar", "get", "/sessions/course/c-1/calendar.ics", {}),
+        ("instructor calendar", "get", "/sessions/instructor/i-1/calendar.ics", {}),
+        (
+            "participant event",
+            "post",
+            "/sessions/webhook/daily",
+            {
+                "json": {
+                    "type": "participant.joined",
+                    "payload": {"room": ROOM, "session_id": "v", "joined_at": 1},
+                }
+            },
+        ),
+        (
+            "meeting event",
+            "post",
+            "/sessions/webhook/daily",
+            {"json": {"type": "meeting.started", "payload": {"room": ROOM}}},
+        ),
     ]
 
 
