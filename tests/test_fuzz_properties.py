@@ -21,6 +21,7 @@ of examples and requests of each test is asserted and printed at the end of the 
 import contextlib
 import json
 import math
+import os
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -44,7 +45,7 @@ from tests.conftest import (
     session_payload,
 )
 
-MAX_EXAMPLES = 200
+MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
@@ -762,7 +763,10 @@ def test_webhook(fuzzer):
                     "recording.ready-to-download",
                     "recording.error",
                     "room.exp",
+                    "meeting.started",
                     "meeting.ended",
+                    "participant.joined",
+                    "participant.left",
                 ]
             ),
         ),
@@ -782,6 +786,11 @@ def test_webhook(fuzzer):
             "start_ts",
             "end_ts",
             "status",
+            "session_id",
+            "joined_at",
+            "user_id",
+            "user_name",
+            "owner",
         ]
     )
     payload_values = weighted(
@@ -794,6 +803,8 @@ def test_webhook(fuzzer):
                     SEEDED_DAILY_RECORDING,
                     "https://example.test/x.mp4",
                     12,
+                    1_800_000_000,
+                    "visit-1",
                 ]
             ),
         ),
@@ -818,6 +829,7 @@ def test_webhook(fuzzer):
         fuzzer.send("POST", "/sessions/webhook/daily", body)
         # What the webhook did must still be consistent (checked by send) and visible.
         fuzzer.send("GET", f"/sessions/{SEEDED_ID}", auth="owner")
+        fuzzer.send("GET", f"/sessions/{SEEDED_ID}/attendance", auth="owner")
 
     run()
 

@@ -20,6 +20,7 @@ fails under pytest 9.2 ("'Function' object has no attribute '_nodeid'"), so the 
 is loaded once, at import, from an app of its own; the cases go to each test's `app`.
 """
 
+import os
 import zlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from livesessions import create_app
 from tests.conftest import JWT_SECRET, register_tally, seed_recording, seed_session
 
-MAX_EXAMPLES = 50
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "50"))
 NO_INPUTS = {"GET /healthz", "GET /readyz"}  # nothing to vary: a handful of cases each
 SEEDED_ID = "5eed0000-0000-4000-8000-000000000001"
 SEEDED_ROOM = "seeded-room"
