@@ -5,6 +5,8 @@ database, dropped afterwards) instead of the embedded mongomock store.
 """
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -17,6 +19,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -648,3 +651,113 @@ def wait_until(predicate, timeout=10):
             return value
         time.sleep(0.02)
     raise AssertionError("timed out")
+
+
+# -- the Daily sandbox over loopback, and a webhook endpoint to receive its events ------------
+
+SANDBOX_API_KEY = "sandbox-test-key"
+SANDBOX_AUTH = {"Authorization": f"Bearer {SANDBOX_API_KEY}"}
+
+
+class WebhookReceiver:
+    """A webhook endpoint on loopback: keeps each POST as (arrival, headers, raw body) and
+    answers with `status`."""
+
+    def __init__(self):
+        self.posts = []
+        self.status = 200
+        self.arrived = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                with receiver.arrived:
+                    receiver.posts.append((time.monotonic(), self.headers, raw))
+                    receiver.arrived.notify_all()
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/daily"
+        serve = {"poll_interval": 0.05}  # so that shutdown() returns at once
+        threading.Thread(target=self.server.serve_forever, kwargs=serve, daemon=True).start()
+
+    def wait_for(self, count, timeout=3):
+        """The posts so far, once there are at least `count`."""
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.posts) >= count, timeout)
+            return list(self.posts)
+
+    def bodies(self):
+        with self.arrived:
+            return [json.loads(raw) for _, _, raw in self.posts]
+
+    def events(self, count=0):
+        """The event envelopes received (not Daily's `{"test": "test"}` requests), after
+        waiting for `count` posts."""
+        self.wait_for(count)
+        return [body for body in self.bodies() if "type" in body]
+
+    def types(self):
+        return [event["type"] for event in self.events()]
+
+
+@pytest.fixture
+def make_receiver():
+    made = []
+
+    def make():
+        made.append(WebhookReceiver())
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
+@pytest.fixture
+def receiver(make_receiver):
+    return make_receiver()
+
+
+@pytest.fixture
+def make_sandbox():
+    """Start Daily sandboxes (API key SANDBOX_API_KEY, quick `ready` events); stop them after."""
+    started = []
+
+    def make(**options):
+        options.setdefault("ready_delay", 0.05)
+        started.append(DailySandbox(api_key=SANDBOX_API_KEY, **options).start())
+        return started[-1]
+
+    yield make
+    for sandbox in started:
+        sandbox.stop()
+
+
+def make_room(sandbox, name="lesson", **body):
+    """Create a room on the sandbox; return Daily's room object."""
+    answer = sandbox_api(sandbox, "POST", "/rooms", json={"name": name, **body})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def signed_with(secret, headers, raw):
+    """Whether a delivery carries Daily's signature of `raw` with the base64 `secret`."""
+    message = headers["X-Webhook-Timestamp"].encode() + b"." + raw
+    expected = hmac.new(base64.b64decode(secret), message, hashlib.sha256).digest()
+    return hmac.compare_digest(base64.b64decode(headers["X-Webhook-Signature"]), expected)
+
+
+def sandbox_api(sandbox, method, path, headers=SANDBOX_AUTH, **kwargs):
+    """One call to the sandbox's `/v1` API."""
+    return requests.request(
+        method, f"{sandbox.api_url}{path}", headers=headers, timeout=5, **kwargs
+    )

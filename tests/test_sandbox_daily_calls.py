@@ -2,105 +2,26 @@
 webhooks configuration, over real loopback HTTP."""
 
 import base64
-import hashlib
-import hmac
 import json
-import socket
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
 import requests
 
 from livesessions.sandbox import daily
-from livesessions.sandbox.daily import DailySandbox
+from tests.conftest import (
+    free_port,
+    make_room,
+    sandbox_api,
+    signed_with,
+    wait_until,
+)
 
-API_KEY = "calls-key"
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
 SECRET = base64.b64encode(b"the constructor's webhook secret").decode()
 HOOK_SECRET = base64.b64encode(b"the secret given to POST /webhooks").decode()
 PERMISSIONS = {"hasPresence": True, "canSend": True, "canReceive": {"base": True}}
-
-
-class Receiver:
-    """A webhook endpoint on loopback: keeps (headers, raw body, JSON) of each POST and answers
-    with `status`."""
-
-    def __init__(self):
-        self.posts = []
-        self.status = 200
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver.lock:
-                    receiver.posts.append((self.headers, raw, json.loads(raw)))
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        serve = {"poll_interval": 0.05}  # so that shutdown() returns at once
-        threading.Thread(target=self.server.serve_forever, kwargs=serve, daemon=True).start()
-
-    def bodies(self):
-        with self.lock:
-            return [body for _, _, body in self.posts]
-
-    def events(self):
-        """The event envelopes received (not Daily's `{"test": "test"}` requests)."""
-        return [body for body in self.bodies() if "type" in body]
-
-    def types(self):
-        return [event["type"] for event in self.events()]
-
-
-@pytest.fixture
-def make_receiver():
-    made = []
-
-    def make():
-        made.append(Receiver())
-        return made[-1]
-
-    yield make
-    for receiver in made:
-        receiver.server.shutdown()
-        receiver.server.server_close()
-
-
-@pytest.fixture
-def receiver(make_receiver):
-    return make_receiver()
-
-
-@pytest.fixture
-def make_sandbox():
-    started = []
-
-    def make(**options):
-        started.append(DailySandbox(api_key=API_KEY, **options).start())
-        return started[-1]
-
-    yield make
-    for sandbox in started:
-        sandbox.stop()
-
-
-def api(sandbox, method, path, headers=AUTH, **kwargs):
-    return requests.request(
-        method, f"{sandbox.api_url}{path}", headers=headers, timeout=5, **kwargs
-    )
 
 
 def ok(answer):
@@ -113,12 +34,10 @@ def refused(answer):
     return answer.status_code, answer.json()["error"]
 
 
-def make_room(sandbox, name="lesson", **body):
-    return ok(api(sandbox, "POST", "/rooms", json={"name": name, **body}))
-
-
 def meeting_token(sandbox, **properties):
-    return ok(api(sandbox, "POST", "/meeting-tokens", json={"properties": properties}))["token"]
+    return ok(sandbox_api(sandbox, "POST", "/meeting-tokens", json={"properties": properties}))[
+        "token"
+    ]
 
 
 def join(sandbox, room="lesson", **body):
@@ -135,26 +54,6 @@ def page(sandbox, room, token=None):
     return requests.get(f"{sandbox.url}/{room}", params=params, timeout=5)
 
 
-def signed_with(secret, headers, raw):
-    """Whether the request carries Daily's signature of `raw` with the base64 `secret`."""
-    message = headers["X-Webhook-Timestamp"].encode() + b"." + raw
-    expected = hmac.new(base64.b64decode(secret), message, hashlib.sha256).digest()
-    return hmac.compare_digest(base64.b64decode(headers["X-Webhook-Signature"]), expected)
-
-
-def unused_port():
-    with socket.socket() as probe:  # nothing listens on it once closed
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(condition, timeout=3):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-
-
 # -- meeting tokens and private rooms ------------------------------------------------------------
 
 
@@ -169,7 +68,7 @@ def test_a_meeting_token_is_a_jwt_of_its_properties(make_sandbox, monkeypatch):
         "nbf": now - 5,
         "exp": now + 3600,
     }
-    answer = ok(api(sandbox, "POST", "/meeting-tokens", json={"properties": properties}))
+    answer = ok(sandbox_api(sandbox, "POST", "/meeting-tokens", json={"properties": properties}))
     assert set(answer) == {"token"}
     token = answer["token"]
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
@@ -208,10 +107,10 @@ def test_meeting_token_properties_are_validated(make_sandbox):
         ({"properties": room | {"exp": int(time.time()) - 1}}, "exp"),
     ]
     for body, field in bad:
-        answer = api(sandbox, "POST", "/meeting-tokens", json=body)
+        answer = sandbox_api(sandbox, "POST", "/meeting-tokens", json=body)
         assert refused(answer) == (400, "invalid-request-error"), body
         assert field in answer.json()["info"], body
-    no_key = api(sandbox, "POST", "/meeting-tokens", headers={}, json={"properties": room})
+    no_key = sandbox_api(sandbox, "POST", "/meeting-tokens", headers={}, json={"properties": room})
     assert refused(no_key) == (401, "authentication-error")
     assert sandbox.meeting_tokens == []
     assert meeting_token(sandbox, room_name="lesson", exp=time.time() + 60.5)
@@ -322,7 +221,7 @@ def test_joins_and_leaves_fire_the_call_events_in_order(make_sandbox, receiver):
         "room": "lesson",
     }
     assert started["start_ts"] <= ended["end_ts"] <= time.time()
-    assert all(signed_with(SECRET, headers, raw) for headers, raw, _ in receiver.posts)
+    assert all(signed_with(SECRET, headers, raw) for _, headers, raw in receiver.posts)
     assert sandbox.meetings == {}
 
     assert refused(leave(sandbox, owner["session_id"])) == (404, "not-found")
@@ -369,12 +268,12 @@ def test_refused_joins_and_leaves(make_sandbox, receiver):
 def test_in_process_calls_and_room_expiry(make_sandbox, receiver):
     sandbox = make_sandbox()  # no webhook_url: nothing is delivered, nothing fails
     make_room(sandbox)
-    assert ok(api(sandbox, "POST", "/rooms/lesson/recordings/start")) == {"status": "sent"}
+    assert ok(sandbox_api(sandbox, "POST", "/rooms/lesson/recordings/start")) == {"status": "sent"}
     session_id = sandbox.join_call("lesson", user_name="Ada")
     [participant] = sandbox.meetings["lesson"]["participants"].values()
     assert participant["user_id"] == participant["session_id"] == session_id  # as on Daily
     instance = {"instanceId": str(uuid.uuid4())}
-    assert ok(api(sandbox, "POST", "/rooms/lesson/recordings/start", json=instance))
+    assert ok(sandbox_api(sandbox, "POST", "/rooms/lesson/recordings/start", json=instance))
     assert sandbox.leave_call("lesson", session_id) is None
     assert sandbox.meetings == {} and sandbox.webhook_deliveries == []
 
@@ -410,7 +309,10 @@ def test_deleting_a_room_ejects_the_participants(make_sandbox, receiver):
     make_room(sandbox)
     first = sandbox.join_call("lesson", user_id="a")
     second = sandbox.join_call("lesson", user_id="b")
-    assert ok(api(sandbox, "DELETE", "/rooms/lesson")) == {"deleted": True, "name": "lesson"}
+    assert ok(sandbox_api(sandbox, "DELETE", "/rooms/lesson")) == {
+        "deleted": True,
+        "name": "lesson",
+    }
     wait_until(lambda: len(receiver.events()) == 6)  # sent after the answer, in a thread
     events = receiver.events()
     assert [event["type"] for event in events[3:]] == [
@@ -432,7 +334,7 @@ def test_deleting_a_room_ejects_the_participants(make_sandbox, receiver):
 
 
 def list_recordings(sandbox, **params):
-    return api(sandbox, "GET", "/recordings", params=params)
+    return sandbox_api(sandbox, "GET", "/recordings", params=params)
 
 
 def test_recordings_are_listed_newest_first_with_cursors(make_sandbox, receiver):
@@ -451,7 +353,7 @@ def test_recordings_are_listed_newest_first_with_cursors(make_sandbox, receiver)
     assert everything["total_count"] == 5
     assert [recording["id"] for recording in everything["data"]] == newest_first
     for recording in everything["data"]:
-        assert recording == ok(api(sandbox, "GET", f"/recordings/{recording['id']}"))
+        assert recording == ok(sandbox_api(sandbox, "GET", f"/recordings/{recording['id']}"))
         assert recording["status"] == "finished" and recording["duration"] == 7
     room_a = ok(list_recordings(sandbox, room_name="room-a"))
     assert room_a["total_count"] == 3
@@ -485,7 +387,7 @@ def test_recordings_are_listed_newest_first_with_cursors(make_sandbox, receiver)
     assert refused(unknown) == (400, "invalid-request-error")
     assert receiver.posts == [] and sandbox.webhook_deliveries == []  # lost webhooks
 
-    link = ok(api(sandbox, "GET", f"/recordings/{ids['a1']}/access-link"))["download_link"]
+    link = ok(sandbox_api(sandbox, "GET", f"/recordings/{ids['a1']}/access-link"))["download_link"]
     download = requests.get(link, timeout=5)
     assert download.status_code == 200 and len(download.content) == 200
     assert download.content.startswith(b"LIVESESSIONS-SANDBOX-RECORDING duration=7\n")
@@ -495,7 +397,7 @@ def test_a_lost_recording_defaults_to_a_finished_10_seconds(make_sandbox):
     sandbox = make_sandbox()
     before = int(time.time())
     recording_id = sandbox.add_finished_recording("lesson")
-    recording = ok(api(sandbox, "GET", f"/recordings/{recording_id}"))
+    recording = ok(sandbox_api(sandbox, "GET", f"/recordings/{recording_id}"))
     assert recording == {
         "id": recording_id,
         "room_name": "lesson",
@@ -515,7 +417,9 @@ def test_the_recordings_list_can_be_rate_limited(make_sandbox):
     sandbox = make_sandbox()
     recording_id = sandbox.add_finished_recording("lesson")
     sandbox.rate_limit_list = 2
-    assert ok(api(sandbox, "GET", f"/recordings/{recording_id}"))  # only the list is limited
+    assert ok(
+        sandbox_api(sandbox, "GET", f"/recordings/{recording_id}")
+    )  # only the list is limited
     for _ in range(2):
         limited = list_recordings(sandbox)
         assert limited.status_code == 429
@@ -529,14 +433,15 @@ def test_the_recordings_list_can_be_rate_limited(make_sandbox):
 
 
 def create_webhook(sandbox, url, **body):
-    return api(sandbox, "POST", "/webhooks", json={"url": url, **body})
+    return sandbox_api(sandbox, "POST", "/webhooks", json={"url": url, **body})
 
 
 def test_a_webhook_is_created_after_a_test_request(make_sandbox, receiver):
     sandbox = make_sandbox()
     before = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 1))
     hook = ok(create_webhook(sandbox, receiver.url, hmac=HOOK_SECRET, eventTypes=["meeting.ended"]))
-    [(headers, raw, test)] = receiver.posts
+    [(_, headers, raw)] = receiver.posts
+    test = json.loads(raw)
     assert test == {"test": "test"} and signed_with(HOOK_SECRET, headers, raw)
     assert uuid.UUID(hook["uuid"]) and hook["createdAt"] == hook["updatedAt"] >= before
     assert hook == {
@@ -553,31 +458,34 @@ def test_a_webhook_is_created_after_a_test_request(make_sandbox, receiver):
         "createdAt": hook["createdAt"],
         "updatedAt": hook["updatedAt"],
     }
-    assert ok(api(sandbox, "GET", "/webhooks")) == [hook]
-    assert ok(api(sandbox, "GET", f"/webhooks/{hook['uuid']}")) == hook
-    assert refused(api(sandbox, "GET", f"/webhooks/{uuid.uuid4()}")) == (404, "not-found")
+    assert ok(sandbox_api(sandbox, "GET", "/webhooks")) == [hook]
+    assert ok(sandbox_api(sandbox, "GET", f"/webhooks/{hook['uuid']}")) == hook
+    assert refused(sandbox_api(sandbox, "GET", f"/webhooks/{uuid.uuid4()}")) == (404, "not-found")
 
     second = create_webhook(sandbox, receiver.url)  # one webhook per domain
     assert refused(second) == (400, "invalid-request-error")
     assert "already exists" in second.json()["info"] and len(receiver.posts) == 1
-    deleted = ok(api(sandbox, "DELETE", f"/webhooks/{hook['uuid']}"))
+    deleted = ok(sandbox_api(sandbox, "DELETE", f"/webhooks/{hook['uuid']}"))
     assert deleted == {"deleted": True, "uuid": hook["uuid"]}
-    assert ok(api(sandbox, "GET", "/webhooks")) == []
-    assert refused(api(sandbox, "DELETE", f"/webhooks/{hook['uuid']}")) == (404, "not-found")
+    assert ok(sandbox_api(sandbox, "GET", "/webhooks")) == []
+    assert refused(sandbox_api(sandbox, "DELETE", f"/webhooks/{hook['uuid']}")) == (
+        404,
+        "not-found",
+    )
 
     receiver.status = 500
     failing = create_webhook(sandbox, receiver.url)
     assert refused(failing) == (400, "invalid-request-error")
     assert len(receiver.posts) == 2 and "500" in failing.json()["info"]
-    unreachable = create_webhook(sandbox, f"http://127.0.0.1:{unused_port()}/hook")
+    unreachable = create_webhook(sandbox, f"http://127.0.0.1:{free_port()}/hook")
     assert refused(unreachable) == (400, "invalid-request-error")
-    assert ok(api(sandbox, "GET", "/webhooks")) == []
+    assert ok(sandbox_api(sandbox, "GET", "/webhooks")) == []
 
     receiver.status = 200
     generated = ok(create_webhook(sandbox, receiver.url, retryType="exponential"))
     assert len(base64.b64decode(generated["hmac"], validate=True)) == 32
     assert (generated["retryType"], generated["eventTypes"]) == ("exponential", [])
-    assert signed_with(generated["hmac"], *receiver.posts[-1][:2])
+    assert signed_with(generated["hmac"], *receiver.posts[-1][1:])
 
 
 def test_webhook_bodies_are_validated_before_any_test_request(make_sandbox, receiver):
@@ -592,12 +500,14 @@ def test_webhook_bodies_are_validated_before_any_test_request(make_sandbox, rece
         {"url": receiver.url, "eventTypes": "meeting.ended"},
         {"url": receiver.url, "eventTypes": [1]},
     ):
-        answer = api(sandbox, "POST", "/webhooks", json=body)
+        answer = sandbox_api(sandbox, "POST", "/webhooks", json=body)
         assert refused(answer) == (400, "invalid-request-error"), body
     hook = ok(create_webhook(sandbox, receiver.url))
-    bad_update = api(sandbox, "POST", f"/webhooks/{hook['uuid']}", json={"retryType": "never"})
+    bad_update = sandbox_api(
+        sandbox, "POST", f"/webhooks/{hook['uuid']}", json={"retryType": "never"}
+    )
     assert refused(bad_update) == (400, "invalid-request-error")
-    missing = api(sandbox, "POST", f"/webhooks/{uuid.uuid4()}", json={})
+    missing = sandbox_api(sandbox, "POST", f"/webhooks/{uuid.uuid4()}", json={})
     assert refused(missing) == (404, "not-found")
     assert receiver.bodies() == [{"test": "test"}]
 
@@ -619,19 +529,19 @@ def test_events_go_to_the_configured_webhook_signed_with_its_hmac(make_sandbox, 
     ok(leave(sandbox, session_id))
     assert configured.types() == ["participant.joined", "participant.left"]
     assert [e["payload"]["session_id"] for e in configured.events()] == [session_id] * 2
-    for headers, raw, _ in configured.posts:
+    for _, headers, raw in configured.posts:
         assert signed_with(HOOK_SECRET, headers, raw) and not signed_with(SECRET, headers, raw)
     assert legacy.types() == ["meeting.started"]  # only what was sent before
     assert sandbox.webhook_deliveries[1:] == [
         {"type": "participant.joined", "status": 200},
         {"type": "participant.left", "status": 200},
     ]
-    assert ok(api(sandbox, "GET", f"/webhooks/{hook['uuid']}"))["lastMomentPushed"]
+    assert ok(sandbox_api(sandbox, "GET", f"/webhooks/{hook['uuid']}"))["lastMomentPushed"]
 
-    ok(api(sandbox, "DELETE", f"/webhooks/{hook['uuid']}"))
+    ok(sandbox_api(sandbox, "DELETE", f"/webhooks/{hook['uuid']}"))
     assert sandbox.fire_webhook("meeting.ended", {"room": "lesson"}) == 200
     assert legacy.types() == ["meeting.started", "meeting.ended"]  # the constructor's again
-    assert signed_with(SECRET, *legacy.posts[-1][:2])
+    assert signed_with(SECRET, *legacy.posts[-1][1:])
 
 
 def test_the_circuit_breaker_fails_the_webhook_until_it_is_updated(make_sandbox, make_receiver):
@@ -646,7 +556,7 @@ def test_the_circuit_breaker_fails_the_webhook_until_it_is_updated(make_sandbox,
         return requests.post(url, json=event, timeout=5).json()["delivered"]
 
     def state():
-        current = ok(api(sandbox, "GET", path))
+        current = ok(sandbox_api(sandbox, "GET", path))
         return current["state"], current["failedCount"]
 
     receiver.status = 500
@@ -660,11 +570,11 @@ def test_the_circuit_breaker_fails_the_webhook_until_it_is_updated(make_sandbox,
     events = len(receiver.events())
     assert fire() is None and len(receiver.events()) == events  # nothing more is sent
 
-    refused_update = api(sandbox, "POST", path, json={})  # the test request fails too
+    refused_update = sandbox_api(sandbox, "POST", path, json={})  # the test request fails too
     assert refused(refused_update) == (400, "invalid-request-error")
     assert state() == ("FAILED", 3)
     receiver.status = 200
-    updated = ok(api(sandbox, "POST", path, json={"url": elsewhere.url}))
+    updated = ok(sandbox_api(sandbox, "POST", path, json={"url": elsewhere.url}))
     assert (updated["state"], updated["failedCount"], updated["url"]) == (
         "ACTIVE",
         0,
@@ -678,14 +588,14 @@ def test_the_circuit_breaker_fails_the_webhook_until_it_is_updated(make_sandbox,
 
     sandbox.fail_webhook()
     assert state() == ("FAILED", 3) and fire() is None
-    assert ok(api(sandbox, "POST", path, json={"eventTypes": []}))["state"] == "ACTIVE"
+    assert ok(sandbox_api(sandbox, "POST", path, json={"eventTypes": []}))["state"] == "ACTIVE"
     assert fire() == 200 and elsewhere.types() == ["meeting.ended"] * 2
 
-    ok(api(sandbox, "DELETE", path))
+    ok(sandbox_api(sandbox, "DELETE", path))
     with pytest.raises(LookupError):
         sandbox.fail_webhook()
     exponential = ok(create_webhook(sandbox, receiver.url, retryType="exponential"))
     receiver.status = 500
     assert [fire() for _ in range(4)] == [500] * 4
-    current = ok(api(sandbox, "GET", f"/webhooks/{exponential['uuid']}"))
+    current = ok(sandbox_api(sandbox, "GET", f"/webhooks/{exponential['uuid']}"))
     assert (current["state"], current["failedCount"]) == ("ACTIVE", 4)  # never FAILED

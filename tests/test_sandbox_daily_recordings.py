@@ -2,14 +2,10 @@
 
 import base64
 import hashlib
-import hmac
 import json
-import socket
-import threading
 import time
 import tracemalloc
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -17,103 +13,36 @@ import requests
 
 from livesessions.sandbox import daily
 from livesessions.sandbox.daily import DailySandbox, recording_content
+from tests.conftest import (
+    free_port,
+    make_room,
+    sandbox_api,
+    signed_with,
+    wait_until,
+)
 
-API_KEY = "k"
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
 SECRET = base64.b64encode(b"a webhook secret of 32 bytes....").decode()
 INSTANCE = "5f0c3a4e-8a8e-4d9c-9a57-0b6f2f1c9e11"
 MIB = 1024 * 1024
 
 
-class Receiver:
-    """A webhook endpoint on loopback: keeps (arrival, headers, body) of each POST."""
-
-    def __init__(self):
-        self.received = []
-        self.status = 200
-        self.arrived = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver.arrived:
-                    receiver.received.append((time.monotonic(), self.headers, body))
-                    receiver.arrived.notify_all()
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/daily"
-        serve = {"poll_interval": 0.05}  # so that shutdown() returns at once
-        threading.Thread(target=self.server.serve_forever, kwargs=serve, daemon=True).start()
-
-    def wait_for(self, count, timeout=3):
-        with self.arrived:
-            assert self.arrived.wait_for(lambda: len(self.received) >= count, timeout)
-            return list(self.received)
-
-    def events(self, count):
-        return [json.loads(body) for _, _, body in self.wait_for(count)]
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
-
-
-@pytest.fixture
-def make_sandbox():
-    started = []
-
-    def make(**options):
-        options.setdefault("ready_delay", 0.05)
-        started.append(DailySandbox(api_key=API_KEY, **options).start())
-        return started[-1]
-
-    yield make
-    for sandbox in started:
-        sandbox.stop()
-
-
-def call(sandbox, method, path, headers=AUTH, **kwargs):
-    return requests.request(
-        method, f"{sandbox.api_url}{path}", headers=headers, timeout=5, **kwargs
-    )
-
-
-def make_room(sandbox, name="lesson"):
-    assert call(sandbox, "POST", "/rooms", json={"name": name}).status_code == 200
-
-
 def finished_recording(sandbox, name="lesson"):
     """Record for a moment in a new room; return the recording's id."""
     make_room(sandbox, name)
-    assert call(sandbox, "POST", f"/rooms/{name}/recordings/start").json() == {"status": "sent"}
-    assert call(sandbox, "POST", f"/rooms/{name}/recordings/stop").json() == {"status": "sent"}
+    assert sandbox_api(sandbox, "POST", f"/rooms/{name}/recordings/start").json() == {
+        "status": "sent"
+    }
+    assert sandbox_api(sandbox, "POST", f"/rooms/{name}/recordings/stop").json() == {
+        "status": "sent"
+    }
     [recording_id] = [key for key, rec in sandbox.recordings.items() if rec["room_name"] == name]
     return recording_id
 
 
 def access_link(sandbox, recording_id, **params):
-    answer = call(sandbox, "GET", f"/recordings/{recording_id}/access-link", params=params)
+    answer = sandbox_api(sandbox, "GET", f"/recordings/{recording_id}/access-link", params=params)
     assert answer.status_code == 200, answer.text
     return answer.json()
-
-
-def wait_until(condition, timeout=3):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
 
 
 def sha256(pieces):
@@ -127,7 +56,7 @@ def test_start_and_stop_a_recording(make_sandbox, receiver):
     sandbox = make_sandbox(webhook_url=receiver.url)
     make_room(sandbox)
     before = int(time.time())
-    started = call(
+    started = sandbox_api(
         sandbox,
         "POST",
         "/rooms/lesson/recordings/start",
@@ -135,7 +64,7 @@ def test_start_and_stop_a_recording(make_sandbox, receiver):
     )
     assert (started.status_code, started.json()) == (200, {"status": "sent"})
     [recording_id] = sandbox.recordings
-    recording = call(sandbox, "GET", f"/recordings/{recording_id}").json()
+    recording = sandbox_api(sandbox, "GET", f"/recordings/{recording_id}").json()
     assert before <= recording["start_ts"] <= time.time()
     uuid.UUID(recording["mtgSessionId"])
     assert recording == {
@@ -164,9 +93,11 @@ def test_start_and_stop_a_recording(make_sandbox, receiver):
 
     with sandbox.lock:  # as if it had started a minute and a half ago
         sandbox.recordings[recording_id]["start_ts"] -= 90
-    stopped = call(sandbox, "POST", "/rooms/lesson/recordings/stop", json={"instanceId": INSTANCE})
+    stopped = sandbox_api(
+        sandbox, "POST", "/rooms/lesson/recordings/stop", json={"instanceId": INSTANCE}
+    )
     assert (stopped.status_code, stopped.json()) == (200, {"status": "sent"})
-    finished = call(sandbox, "GET", f"/recordings/{recording_id}").json()
+    finished = sandbox_api(sandbox, "GET", f"/recordings/{recording_id}").json()
     assert finished["duration"] in (90, 91)  # start_ts is whole seconds
     assert finished == recording | {
         "start_ts": recording["start_ts"] - 90,
@@ -179,18 +110,20 @@ def test_recording_errors(make_sandbox):
     sandbox = make_sandbox()
 
     def post(path, **kwargs):
-        answer = call(sandbox, "POST", path, **kwargs)
+        answer = sandbox_api(sandbox, "POST", path, **kwargs)
         return answer.status_code, answer.json()["error"]
 
     assert post("/rooms/ghost/recordings/start") == (404, "not-found")
     assert post("/rooms/ghost/recordings/stop") == (404, "not-found")
     make_room(sandbox)
     assert post("/rooms/lesson/recordings/stop") == (400, "invalid-request-error")
-    assert call(sandbox, "POST", "/rooms/lesson/recordings/start").status_code == 200
+    assert sandbox_api(sandbox, "POST", "/rooms/lesson/recordings/start").status_code == 200
     assert post("/rooms/lesson/recordings/start") == (400, "invalid-request-error")
     other = {"json": {"instanceId": INSTANCE}}
     assert post("/rooms/lesson/recordings/stop", **other) == (400, "invalid-request-error")
-    assert call(sandbox, "POST", "/rooms/lesson/recordings/start", **other).status_code == 200
+    assert (
+        sandbox_api(sandbox, "POST", "/rooms/lesson/recordings/start", **other).status_code == 200
+    )
     assert post("/rooms/lesson/recordings/start", **other) == (400, "invalid-request-error")
     assert post("/rooms/lesson/recordings/start", json={"instanceId": 7}) == (
         400,
@@ -199,16 +132,16 @@ def test_recording_errors(make_sandbox):
     assert len(sandbox.recordings) == 2
 
     [recording_id, _] = sandbox.recordings
-    early = call(sandbox, "GET", f"/recordings/{recording_id}/access-link")
+    early = sandbox_api(sandbox, "GET", f"/recordings/{recording_id}/access-link")
     assert (early.status_code, early.json()["error"]) == (400, "invalid-request-error")
-    assert call(sandbox, "POST", "/rooms/lesson/recordings/stop").status_code == 200
+    assert sandbox_api(sandbox, "POST", "/rooms/lesson/recordings/stop").status_code == 200
     for valid_for in ("0", "soon"):
-        bad = call(
+        bad = sandbox_api(
             sandbox, "GET", f"/recordings/{recording_id}/access-link?valid_for_secs={valid_for}"
         )
         assert (bad.status_code, bad.json()["error"]) == (400, "invalid-request-error")
     for path in ("/recordings/nope", "/recordings/nope/access-link"):
-        missing = call(sandbox, "GET", path)
+        missing = sandbox_api(sandbox, "GET", path)
         assert (missing.status_code, missing.json()["error"]) == (404, "not-found")
 
     wrong = {"Authorization": "Bearer wrong"}
@@ -217,7 +150,7 @@ def test_recording_errors(make_sandbox):
         ("GET", f"/recordings/{recording_id}"),
         ("GET", f"/recordings/{recording_id}/access-link"),
     ]:
-        refused = call(sandbox, method, path, headers=wrong)
+        refused = sandbox_api(sandbox, method, path, headers=wrong)
         assert (refused.status_code, refused.json()["error"]) == (401, "authentication-error")
     assert len(sandbox.recordings) == 2
 
@@ -225,10 +158,10 @@ def test_recording_errors(make_sandbox):
 def test_ready_to_download_arrives_after_the_stop_without_a_url(make_sandbox, receiver):
     sandbox = make_sandbox(webhook_url=receiver.url, ready_delay=0.2)
     make_room(sandbox)
-    assert call(sandbox, "POST", "/rooms/lesson/recordings/start").status_code == 200
+    assert sandbox_api(sandbox, "POST", "/rooms/lesson/recordings/start").status_code == 200
     receiver.wait_for(1)
     asked = time.monotonic()
-    assert call(sandbox, "POST", "/rooms/lesson/recordings/stop").status_code == 200
+    assert sandbox_api(sandbox, "POST", "/rooms/lesson/recordings/stop").status_code == 200
     started, ready = receiver.wait_for(2)
     assert ready[0] - asked >= 0.2
 
@@ -263,12 +196,9 @@ def test_webhooks_are_signed_with_the_secret(make_sandbox, receiver):
     sandbox = make_sandbox(webhook_url=receiver.url, webhook_secret=SECRET)
     finished_recording(sandbox)
     deliveries = receiver.wait_for(2)
-    key = base64.b64decode(SECRET)
     for _, headers, body in deliveries:
-        timestamp = headers["X-Webhook-Timestamp"]
-        assert abs(int(timestamp) - time.time()) < 5
-        expected = hmac.new(key, timestamp.encode() + b"." + body, hashlib.sha256).digest()
-        assert base64.b64decode(headers["X-Webhook-Signature"]) == expected
+        assert abs(int(headers["X-Webhook-Timestamp"]) - time.time()) < 5
+        assert signed_with(SECRET, headers, body)
     with pytest.raises(ValueError):
         DailySandbox(webhook_secret="not base64!")
 
@@ -370,7 +300,7 @@ def test_sandbox_webhook_endpoint_delivers_any_event(make_sandbox, receiver):
 
     sandbox.webhook_url = receiver.url
     assert requests.post(url, json=event, timeout=5).json() == {"delivered": 200}
-    [(_, _, body)] = receiver.received  # already there: delivered before the answer
+    [(_, _, body)] = receiver.posts  # already there: delivered before the answer
     assert json.loads(body)["type"] == "meeting.ended"
     assert json.loads(body)["payload"] == event["payload"]
     receiver.status = 500
@@ -387,13 +317,10 @@ def test_failed_deliveries_are_recorded_not_raised(make_sandbox):
     sandbox = make_sandbox()
     assert sandbox.fire_webhook("meeting.started", {}) is None
     assert sandbox.webhook_deliveries == []
-    with socket.socket() as probe:  # a port that nothing listens on once closed
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sandbox.webhook_url = f"http://127.0.0.1:{port}/hook"
+    sandbox.webhook_url = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
     assert sandbox.fire_webhook("meeting.started", {}) is None
     make_room(sandbox)
-    assert call(sandbox, "POST", "/rooms/lesson/recordings/start").status_code == 200
+    assert sandbox_api(sandbox, "POST", "/rooms/lesson/recordings/start").status_code == 200
     wait_until(lambda: len(sandbox.webhook_deliveries) == 2)
     assert sandbox.webhook_deliveries == [
         {"type": "meeting.started", "status": None},
