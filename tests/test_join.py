@@ -64,7 +64,9 @@ def test_a_participant_gets_a_participant_token_with_their_name(client, daily, t
 
 def test_an_admin_gets_an_owner_token(client, daily, token_for, session):
     token = token_for(user_id="admin-7", role="admin")
-    assert client.post(f"/sessions/{session['_id']}/join", headers=bearer(token)).status_code == 200
+    response = client.post(f"/sessions/{session['_id']}/join", headers=bearer(token))
+    assert response.status_code == 200
+    assert response.get_json()["joinUrl"] == f"{session['roomUrl']}?t=token-1"
     assert (daily.tokens[0]["is_owner"], daily.tokens[0]["user_id"]) == (True, "admin-7")
 
 
@@ -100,7 +102,9 @@ def test_the_window_opens_before_the_start_and_closes_at_the_end(client, auth, d
         {"message": f"This live session can be joined from {iso(opens)}"},
     )
     live = seed_session(db, scheduledAt=soon(minutes=-59), duration=60, status="live")
-    assert client.post(f"/sessions/{live['_id']}/join", headers=auth).status_code == 200
+    response = client.post(f"/sessions/{live['_id']}/join", headers=auth)
+    assert response.status_code == 200  # a minute left: the token expires with the class
+    assert response.get_json()["expiresAt"] == iso(live["scheduledAt"] + timedelta(minutes=60))
     over = seed_session(db, scheduledAt=soon(minutes=-61), duration=60, status="live")
     response = client.post(f"/sessions/{over['_id']}/join", headers=auth)
     assert (response.status_code, response.get_json()) == (
