@@ -31,7 +31,6 @@ sys.path.insert(0, str(ROOT))
 from livesessions import create_app  # noqa: E402
 from livesessions.sandbox import CloudinarySandbox, DailySandbox  # noqa: E402
 from livesessions.schemas import utcnow  # noqa: E402
-from livesessions.store import new_id  # noqa: E402
 
 COURSE = "c0000000-0000-4000-8000-000000000001"
 
@@ -69,31 +68,21 @@ def main():
     database = services.database.db
     for name in ("livesessions", "recordings", "recording_jobs"):
         database[name].delete_many({})
-    now = utcnow()
+    # Sessions made the way the API makes them (room on the Daily sandbox included), each
+    # with a finished recording whose webhook is never sent, queued as the reconciler would.
     for n in range(args.jobs):
-        room = f"bench-workers-{n}"
-        session = {
-            "_id": new_id(),
-            "title": f"Workers {n}",
-            "description": "",
-            "course": COURSE,
-            "instructor": "bench",
-            "roomName": room,
-            "roomUrl": f"{daily.url}/{room}",
-            "scheduledAt": now - timedelta(hours=1),
-            "duration": 30,
-            "status": "ended",
-            "maxParticipants": 10,
-            "participants": [],
-            "isRecorded": False,
-            "recordingUrl": None,
-            "recordingDuration": None,
-            "createdAt": now,
-            "updatedAt": now,
-        }
-        services.store.insert(session)
-        recording_id = daily.add_finished_recording(room, duration=30)
-        services.recordings.queue_upload(recording_id, session, room, 30)
+        session = services.service.create(
+            {
+                "title": f"Workers {n}",
+                "courseId": COURSE,
+                "scheduledAt": utcnow() + timedelta(hours=1),
+                "duration": 30,
+                "maxParticipants": 10,
+            },
+            "bench",
+        )
+        recording_id = daily.add_finished_recording(session["roomName"], duration=30)
+        services.recordings.queue_upload(recording_id, session, 30)
 
     env = {**os.environ, **settings, "PYTHONPATH": str(ROOT)}
     flask = str(Path(sys.executable).parent / "flask")

@@ -11,16 +11,13 @@ from .serialize import iso
 
 def _merged_seconds(intervals):
     """Total length of the union of (start, end) intervals: two tabs open count once."""
-    total, current_start, current_end = 0.0, None, None
+    total, covered_until = 0.0, None
     for start, end in sorted(intervals):
-        if current_end is None or start > current_end:
-            if current_end is not None:
-                total += (current_end - current_start).total_seconds()
-            current_start, current_end = start, end
-        else:
-            current_end = max(current_end, end)
-    if current_end is not None:
-        total += (current_end - current_start).total_seconds()
+        if covered_until is not None:
+            start = max(start, covered_until)  # what overlaps is already counted
+        if end > start:
+            total += (end - start).total_seconds()
+            covered_until = end
     return total
 
 
@@ -44,11 +41,8 @@ def summarize(session, visits, now, closes_at):
     limit = min(now, closes_at)
     attendees = []
     for user_id, user_visits in by_user.items():
-        open_visits = [v for v in user_visits if v.get("leftAt") is None]
-        intervals = [
-            (v["joinedAt"], max(v["joinedAt"], v.get("leftAt") or limit)) for v in user_visits
-        ]
-        left = [v["leftAt"] for v in user_visits if v.get("leftAt") is not None]
+        still_in = any(v.get("leftAt") is None for v in user_visits)
+        intervals = [(v["joinedAt"], v.get("leftAt") or limit) for v in user_visits]
         names = [v["userName"] for v in user_visits if v.get("userName")]
         if user_id is not None and user_id == instructor:
             role = "instructor"
@@ -62,8 +56,8 @@ def summarize(session, visits, now, closes_at):
                 "userName": names[-1] if names else None,
                 "role": role,
                 "firstJoinedAt": iso(min(v["joinedAt"] for v in user_visits)),
-                "lastLeftAt": None if open_visits or not left else iso(max(left)),
-                "present": bool(open_visits) and now < closes_at,
+                "lastLeftAt": None if still_in else iso(max(v["leftAt"] for v in user_visits)),
+                "present": still_in and now < closes_at,
                 "minutesPresent": round(_merged_seconds(intervals) / 60, 2),
                 "visits": len(user_visits),
             }

@@ -108,7 +108,12 @@ def is_admin():
     return bool(current_roles() & set(current_app.config["ADMIN_ROLES"]))
 
 
+def owns(doc):
+    """Whether the caller is the session's instructor or an admin."""
+    return doc.get("instructor") == current_user_id() or is_admin()
+
+
 def require_owner(doc, message=NOT_OWNER):
     """Allow only the session's instructor or an admin to go on."""
-    if doc.get("instructor") != current_user_id() and not is_admin():
+    if not owns(doc):
         raise Forbidden(message)

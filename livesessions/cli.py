@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_jwt_extended import create_access_token
 
-from .daily_webhook import ensure_webhook, webhook_health
+from .daily_webhook import ensure_webhook, health_of, webhook_health
 from .demo import seed_demo
 from .gateways.daily import DailyError
 from .schemas import parse_iso_date
@@ -182,12 +182,11 @@ def webhook_ensure(url):
     if not url.startswith(("https://", "http://")):
         raise click.BadParameter("must be an http(s) URL", param_hint="URL")
     try:
-        action, _ = ensure_webhook(services().daily, url, secret)
-        health = webhook_health(services().daily)
+        action, hook = ensure_webhook(services().daily, url, secret)
     except DailyError as error:
         raise click.ClickException(f"Daily.co: {error}") from None
     click.echo(f"webhook {action}")
-    _echo_webhook(health)
+    _echo_webhook(health_of(hook))
 
 
 def register_commands(app):

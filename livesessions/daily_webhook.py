@@ -19,13 +19,10 @@ RETRY_TYPE = "exponential"
 STATE_KEY = "daily_webhook"
 
 
-def webhook_health(daily):
-    """The domain's webhook as `{state, failedCount, url, uuid, eventTypes}`; state
-    `missing` when there is none."""
-    hooks = daily.webhooks()
-    if not hooks:
-        return {"state": "missing", "failedCount": None, "url": None, "uuid": None}
-    hook = hooks[0]
+def health_of(hook):
+    """What matters of Daily's webhook object: `{state, failedCount, url, uuid, eventTypes}`
+    (state `missing` when there is none)."""
+    hook = hook or {"state": "missing"}
     return {
         "state": str(hook.get("state") or "unknown"),
         "failedCount": hook.get("failedCount"),
@@ -35,26 +32,24 @@ def webhook_health(daily):
     }
 
 
-def desired_settings(url, secret):
-    return {"url": url, "hmac": secret, "eventTypes": HANDLED_EVENTS, "retryType": RETRY_TYPE}
+def webhook_health(daily):
+    """The domain's webhook (Daily allows one), as `health_of` gives it."""
+    hooks = daily.webhooks()
+    return health_of(hooks[0] if hooks else None)
 
 
 def ensure_webhook(daily, url, secret):
     """Create the webhook, or update it when it differs or is not ACTIVE.
 
-    Returns ("created" | "updated" | "unchanged", Daily's webhook object).
+    Returns ("created" | "updated" | "unchanged", Daily's webhook object as it now is).
     """
-    wanted = desired_settings(url, secret)
+    wanted = {"url": url, "hmac": secret, "eventTypes": HANDLED_EVENTS, "retryType": RETRY_TYPE}
     hooks = daily.webhooks()
     if not hooks:
         return "created", daily.create_webhook(wanted)
     hook = hooks[0]
-    current = {
-        "url": hook.get("url"),
-        "hmac": hook.get("hmac"),
-        "eventTypes": sorted(hook.get("eventTypes") or []),
-        "retryType": hook.get("retryType"),
-    }
+    current = {key: hook.get(key) for key in wanted}
+    current["eventTypes"] = sorted(current["eventTypes"] or [])
     if current == wanted and hook.get("state") == "ACTIVE":
         return "unchanged", hook
     return "updated", daily.update_webhook(hook["uuid"], wanted)

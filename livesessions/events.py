@@ -27,8 +27,8 @@ def _moment(seconds):
 class DailyEvents:
     HANDLERS = {  # event type -> method of this class (recording events: the pipeline's)
         "meeting.started": "_on_meeting_started",
-        "meeting.ended": "_on_meeting_ended",
-        "room.exp": "_on_room_expired",
+        "meeting.ended": "_on_meeting_over",
+        "room.exp": "_on_meeting_over",
         "participant.joined": "_on_participant",
         "participant.left": "_on_participant",
     }
@@ -55,15 +55,10 @@ class DailyEvents:
         if room_name and self.sessions.start_if_scheduled(room_name):
             log.info("meeting started in %s: its session is live", room_name)
 
-    def _on_meeting_ended(self, event, trusted):
+    def _on_meeting_over(self, event, trusted):
         room_name = event.text("room", "room_name")
         if room_name and self.sessions.end_if_live(room_name):
-            log.info("meeting ended in %s: its session ended", room_name)
-
-    def _on_room_expired(self, event, trusted):
-        room_name = event.text("room", "room_name")
-        if room_name and self.sessions.end_if_live(room_name):
-            log.info("room %s expired: its live session ended", room_name)
+            log.info("%s in %s: its live session ended", event.type, room_name)
 
     def _on_participant(self, event, trusted):
         """Record one visit: its join time, and its leave time once Daily reports it."""
@@ -81,10 +76,8 @@ class DailyEvents:
             # Daily gives the visit's length; without it, now is close enough (Daily sends
             # the event within seconds).
             duration = event.number("duration")
-            left_at = (
-                utcnow() if duration is None else _moment(event.number("joined_at") + duration)
-            )
-            left_at = max(joined_at, left_at or joined_at)
+            left_at = utcnow() if duration is None else _moment(joined_at.timestamp() + duration)
+            left_at = max(joined_at, left_at or joined_at)  # an absurd duration: no time
         fields = {
             "session": session["_id"],
             "room": room_name,

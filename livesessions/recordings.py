@@ -150,25 +150,24 @@ class RecordingService:
         download_url = event.text("download_url") if trusted else None
         if download_url and not download_url.startswith(("https://", "http://")):
             download_url = None
-        self.queue_upload(recording_id, session, room_name, event.number("duration"), download_url)
+        self.queue_upload(recording_id, session, event.number("duration"), download_url)
 
-    def queue_upload(self, recording_id, session, room_name, duration, download_url=None):
+    def queue_upload(self, recording_id, session, duration, download_url=None):
         """Create the upload job of a finished recording unless it exists (webhook and
         reconciler alike: the job's id is Daily's recording id, so never two uploads)."""
         created = self.recordings.enqueue(
             recording_id,
             {
                 "session": session["_id"],
-                "room": room_name,
+                "room": session["roomName"],
                 "duration": duration,
                 "downloadUrl": download_url,
             },
         )
         if created:
             self.sessions.set_recording_status(session["_id"], "processing")
-        log.info(
-            "recording %s of %s: %s", recording_id, room_name, "queued" if created else "known"
-        )
+        state = "queued" if created else "known"
+        log.info("recording %s of %s: %s", recording_id, session["roomName"], state)
         return created
 
     def retry_job(self, job_id):
@@ -196,8 +195,7 @@ class RecordingService:
                 for recording in self.daily.list_recordings(session["roomName"]):
                     if recording.get("status") != "finished" or not recording.get("duration"):
                         continue  # in progress, canceled, or empty (Daily never sends those)
-                    duration = recording["duration"]
-                    if self.queue_upload(recording["id"], session, session["roomName"], duration):
+                    if self.queue_upload(recording["id"], session, recording["duration"]):
                         queued += 1
             except DailyError as error:
                 log.warning("reconcile: listing %s failed: %s", session["roomName"], error)

@@ -423,7 +423,7 @@ class SessionSchema(ResponseSchema):
 
 
 class PopulatedSessionSchema(SessionSchema):
-    """GET /sessions and GET /sessions/:id: course and instructor populated (null if missing)."""
+    """GET /sessions: course and instructor populated (null if missing)."""
 
     course = fields.Nested(CourseRefSchema, required=True, allow_none=True)
     instructor = fields.Nested(UserRefSchema, required=True, allow_none=True)

@@ -6,12 +6,12 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 
 from .attendance import summarize
-from .auth import require_owner
+from .auth import current_user_id, current_user_name, owns, require_owner
 from .errors import ApiError, Forbidden, UpstreamFailed
 from .gateways.daily import DailyError, daily_user_id
 from .schemas import utcnow
 from .serialize import iso
-from .store import OPEN_STATUSES, new_id, update_rejection
+from .store import OPEN_STATUSES, class_ends_at, new_id, update_rejection
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +46,20 @@ class SessionService:
         self.room_privacy = room_privacy
         self.join_early = timedelta(minutes=join_early_minutes)
 
-    def room_exp(self, scheduled_at, duration):
-        """Unix seconds at which the room closes: end of the class plus a grace period."""
-        return int((scheduled_at + timedelta(minutes=duration) + self.room_grace).timestamp())
+    def room_closes_at(self, doc):
+        """When the room of `doc` closes: the end of the class plus a grace period."""
+        return class_ends_at(doc) + self.room_grace
+
+    def room_exp(self, doc):
+        """The room's `exp` for Daily, in Unix seconds."""
+        return int(self.room_closes_at(doc).timestamp())
 
     def create(self, data, instructor_id):
         """Create the Daily room, then the session; no session without a room, nor the reverse."""
         try:
             room = self.daily.create_room(
                 data["title"],
-                exp=self.room_exp(data["scheduledAt"], data["duration"]),
+                exp=self.room_exp(data),
                 max_participants=data["maxParticipants"],
                 privacy=self.room_privacy,
             )
@@ -110,18 +114,18 @@ class SessionService:
             self._delete_room_quietly(doc["roomName"])
         return stored
 
-    def join(self, session_id, user_id, user_name, admin):
+    def join(self, session_id):
         """A Daily meeting token for the caller: an owner token for the session's instructor
         or an admin, a participant token for an admitted student; valid from a while before
         the start until the end of the class."""
         doc = self.store.get(session_id)
-        owner = admin or doc.get("instructor") == user_id
+        user_id, owner = current_user_id(), owns(doc)
         if not owner and user_id not in (doc.get("participants") or []):
             raise Forbidden(NOT_A_PARTICIPANT)
         if doc["status"] not in OPEN_STATUSES:
             raise ApiError(f"Cannot join a session that is {doc['status']}")
         opens = doc["scheduledAt"] - self.join_early
-        closes = doc["scheduledAt"] + timedelta(minutes=doc["duration"])
+        closes = class_ends_at(doc)
         now = utcnow()
         if now < opens:
             raise ApiError(f"This live session can be joined from {iso(opens)}")
@@ -134,7 +138,7 @@ class SessionService:
                 exp=int(closes.timestamp()),
                 is_owner=owner,
                 user_id=daily_user_id(user_id),
-                user_name=user_name or user_id,
+                user_name=current_user_name() or user_id,
             )
         except DailyError as error:
             log.error("a meeting token for %s failed: %s", doc["roomName"], error)
@@ -150,8 +154,8 @@ class SessionService:
         """Who attended the session, for its instructor or an admin."""
         doc = self.store.get(session_id)
         require_owner(doc, ATTENDANCE_FORBIDDEN)
-        closes_at = doc["scheduledAt"] + timedelta(minutes=doc["duration"]) + self.room_grace
-        return summarize(doc, self.attendance_store.of_session(session_id), utcnow(), closes_at)
+        visits = self.attendance_store.of_session(session_id)
+        return summarize(doc, visits, utcnow(), self.room_closes_at(doc))
 
     def end_overdue(self):
         """End the open sessions whose class is over by more than the room's grace."""
@@ -167,11 +171,7 @@ class SessionService:
         rejection = update_rejection(current, changes)
         if rejection:
             raise rejection
-        old_exp = self.room_exp(current["scheduledAt"], current["duration"])
-        new_exp = self.room_exp(
-            changes.get("scheduledAt", current["scheduledAt"]),
-            changes.get("duration", current["duration"]),
-        )
+        old_exp, new_exp = self.room_exp(current), self.room_exp({**current, **changes})
         if new_exp != old_exp:
             self._set_room_exp(current["roomName"], new_exp)
         try:

@@ -1,4 +1,4 @@
-"""Every MongoDB query: live sessions, recordings and recording jobs.
+"""Every MongoDB query: live sessions, recordings, recording jobs, attendance, worker state.
 
 Writes that depend on a session's state (capacity, status, not deleted) are single
 conditional updates, so they are atomic on a real MongoDB whatever else runs at the same
@@ -36,6 +36,11 @@ POPULATE = {
     "instructor": ("users", "name"),
 }
 POPULATED_LABEL = {field: selected for field, (_, selected) in POPULATE.items()}
+
+
+def class_ends_at(doc):
+    """When the class of `doc` (anything with `scheduledAt` and `duration`) is over."""
+    return doc["scheduledAt"] + timedelta(minutes=doc.get("duration") or 0)
 
 
 def new_id():
@@ -132,7 +137,7 @@ class SessionStore:
     def reconcile_candidates(self, since, session_ids):
         """Sessions whose recordings are worth checking on Daily: those in `session_ids`
         (a recording was started), and those scheduled since `since` that ended without
-        one. Only `_id`, `roomName` and `course` are read."""
+        one. Only `_id` and `roomName` are read."""
         filter_ = {
             "$or": [
                 {"_id": {"$in": list(session_ids)}},
@@ -140,7 +145,7 @@ class SessionStore:
             ]
         }
         with self.database.serialized():
-            return list(self.sessions.find(filter_, {"roomName": 1, "course": 1}))
+            return list(self.sessions.find(filter_, {"roomName": 1}))
 
     def record_upload(self, session_id, recording_url, duration):
         """Attach the uploaded recording; end the session unless it was cancelled.
@@ -193,11 +198,7 @@ class SessionStore:
                 {**filter_, "scheduledAt": {"$lt": now - grace}},
                 {"scheduledAt": 1, "duration": 1},
             )
-            overdue = [
-                doc["_id"]
-                for doc in candidates
-                if doc["scheduledAt"] + timedelta(minutes=doc.get("duration") or 0) + grace < now
-            ]
+            overdue = [doc["_id"] for doc in candidates if class_ends_at(doc) + grace < now]
             if overdue:
                 self.sessions.update_many(
                     {**filter_, "_id": {"$in": overdue}},
@@ -364,13 +365,14 @@ class StateStore:
     """Small named documents the worker leaves for the web processes (e.g. the Daily
     webhook's last known state, shown by /readyz)."""
 
+    COLLECTION = "service_state"
+
     def __init__(self, database):
         self.database = database
-        self.state = database["service_state"]
+        self.state = database[self.COLLECTION]
 
     def put(self, key, value):
-        with self.database.serialized():
-            self.state.replace_one({"_id": key}, {"_id": key, **value}, upsert=True)
+        upsert_documents(self.database, self.COLLECTION, [{"_id": key, **value}])
 
     def get(self, key):
         with self.database.serialized():
@@ -427,6 +429,11 @@ class RecordingStore:
                 {"$set": {**changes, "updatedAt": utcnow()}},
                 return_document=ReturnDocument.AFTER,
             )
+
+    def sessions_recorded_since(self, since):
+        """Ids of the sessions with a recording started through the API since `since`."""
+        with self.database.serialized():
+            return self.recordings.distinct("session", {"createdAt": {"$gte": since}})
 
     # -- jobs ---------------------------------------------------------------------------------
 
@@ -508,24 +515,20 @@ class RecordingStore:
         return self._finish(job_id, worker_id, {"status": "failed", "error": error})
 
     def _finish(self, job_id, worker_id, changes):
-        with self.database.serialized():
-            outcome = self.jobs.update_one(
-                {"_id": job_id, "worker": worker_id, "status": "processing"},
-                {"$set": {**changes, "leaseUntil": None, "updatedAt": utcnow()}},
-            )
-        return outcome.modified_count == 1
-
-    def sessions_recorded_since(self, since):
-        """Ids of the sessions with a recording started through the API since `since`."""
-        with self.database.serialized():
-            return self.recordings.distinct("session", {"createdAt": {"$gte": since}})
+        return self._update_held(
+            job_id, worker_id, {**changes, "leaseUntil": None, "updatedAt": utcnow()}
+        )
 
     def renew_lease(self, job_id, worker_id, lease_seconds):
         """Extend this worker's lease on a job it is still processing; False if it lost it."""
+        lease_until = utcnow() + timedelta(seconds=lease_seconds)
+        return self._update_held(job_id, worker_id, {"leaseUntil": lease_until})
+
+    def _update_held(self, job_id, worker_id, changes):
+        """Set `changes` on the job only while this worker holds it; True if it did."""
         with self.database.serialized():
             outcome = self.jobs.update_one(
-                {"_id": job_id, "worker": worker_id, "status": "processing"},
-                {"$set": {"leaseUntil": utcnow() + timedelta(seconds=lease_seconds)}},
+                {"_id": job_id, "worker": worker_id, "status": "processing"}, {"$set": changes}
             )
         return outcome.modified_count == 1
 
