@@ -18,10 +18,11 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask, request
 
 from livesessions import create_app
-from livesessions.errors import ApiError, NotFound
-from livesessions.jsonprovider import OrjsonProvider
-from livesessions.serialize import session_json
-from livesessions.store import OPEN_STATUSES, SESSION_FULL, SessionStore
+from livesessions.errors import CANNOT_CHANGE_STATUS, CANNOT_JOIN, SESSION_FULL, ApiError, NotFound
+from livesessions.http import OrjsonProvider
+from livesessions.lifecycle import is_open
+from livesessions.sessions.serialize import session_json
+from livesessions.store import SessionStore
 
 SESSIONS, COURSES, INSTRUCTORS = 1000, 20, 10
 JWT_SECRET = "bench-secret-" + "z" * 52
@@ -65,7 +66,8 @@ def seed():
 
 
 class MemoryStore(SessionStore):
-    """BENCHMARK-ONLY double of SessionStore: the seeded documents in dicts, no query work."""
+    """BENCHMARK-ONLY double of SessionStore (and of PlatformStore's populate): the seeded
+    documents in dicts, no query work."""
 
     def __init__(self, database, sessions, courses, users):
         # No collection: every method the benchmark reaches is answered from memory.
@@ -115,8 +117,8 @@ class MemoryStore(SessionStore):
                 raise NotFound()
             if student_id in doc["participants"]:
                 return dict(doc)
-            if doc["status"] not in OPEN_STATUSES:
-                raise ApiError(f"Cannot join a session that is {doc['status']}")
+            if not is_open(doc):
+                raise ApiError(CANNOT_JOIN.format(status=doc["status"]))
             if len(doc["participants"]) >= doc["maxParticipants"]:
                 raise ApiError(SESSION_FULL)
             doc["participants"] = [*doc["participants"], student_id]
@@ -127,7 +129,7 @@ class MemoryStore(SessionStore):
         doc = self.get(session_id)
         if doc["status"] == status:
             return doc
-        raise ApiError(f"Cannot change status from {doc['status']} to {status}")
+        raise ApiError(CANNOT_CHANGE_STATUS.format(current=doc["status"], new=status))
 
 
 def service_app():
@@ -146,8 +148,9 @@ def service_app():
     if not real_mongo:
         services = app.extensions["livesessions"]
         store = MemoryStore(services.database, *seed())
-        services.store = store
-        services.service.store = store
+        services.session_store = services.platform_store = store
+        services.session_service.session_store = store
+        services.session_service.platform_store = store
     return app
 
 

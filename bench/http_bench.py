@@ -153,13 +153,14 @@ def run_wrk(url, duration, connections, script=None, token=None):
 def seed_mongo(uri):
     """Load the benchmark's documents into the MongoDB at `uri` (its collections replaced)."""
     from livesessions.db import connect
+    from livesessions.store import ensure_indexes
 
     database = connect(uri)
     sessions, courses, users = seed()
     for name, docs in (("livesessions", sessions), ("courses", courses), ("users", users)):
         database[name].drop()
         database[name].insert_many(docs)
-    database.ensure_indexes()
+    ensure_indexes(database)
     return database
 
 

@@ -130,7 +130,7 @@ def run(size_mb, scratch):
             "/sessions/recording/start", json={"roomName": session["roomName"]}
         ).get_json()["recording"]
         client.post("/sessions/recording/stop", json={"recordingId": recording["id"]})
-        wait_until(lambda: services.recording_store.list_jobs("pending"))
+        wait_until(lambda: services.job_store.list("pending"))
 
         worker = services.make_worker()
         gc.collect()
@@ -152,7 +152,7 @@ def run(size_mb, scratch):
         sampler.join()
         peak = max(max(sampled), rss_kib("VmHWM") if hwm_reset else 0)
 
-        stored = services.store.get(session["_id"])
+        stored = services.session_store.get(session["_id"])
         uploaded = requests.head(stored["recordingUrl"], timeout=10)
         ok = processed == 1 and int(uploaded.headers["Content-Length"]) == size
         server.shutdown()

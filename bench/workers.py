@@ -29,8 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from livesessions import create_app  # noqa: E402
+from livesessions.auth import Caller  # noqa: E402
+from livesessions.clock import utcnow  # noqa: E402
 from livesessions.sandbox import CloudinarySandbox, DailySandbox  # noqa: E402
-from livesessions.schemas import utcnow  # noqa: E402
 
 COURSE = "c0000000-0000-4000-8000-000000000001"
 
@@ -71,7 +72,7 @@ def main():
     # Sessions made the way the API makes them (room on the Daily sandbox included), each
     # with a finished recording whose webhook is never sent, queued as the reconciler would.
     for n in range(args.jobs):
-        session = services.service.create(
+        session = services.session_service.create(
             {
                 "title": f"Workers {n}",
                 "courseId": COURSE,
@@ -79,10 +80,10 @@ def main():
                 "duration": 30,
                 "maxParticipants": 10,
             },
-            "bench",
+            Caller("bench"),
         )
         recording_id = daily.add_finished_recording(session["roomName"], duration=30)
-        services.recordings.queue_upload(recording_id, session, 30)
+        services.recording_service.queue_upload(recording_id, session, 30)
 
     env = {**os.environ, **settings, "PYTHONPATH": str(ROOT)}
     flask = str(Path(sys.executable).parent / "flask")

@@ -2,77 +2,73 @@
 
 import os
 import secrets
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
-# name -> (aliases, default). Every name here is documented in .env.example and the README.
+
+def comma_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+class Setting(NamedTuple):
+    """One setting: its default (as the environment would give it), how it is read, and the
+    other names it may be given under."""
+
+    default: str | None
+    type: Callable = str
+    aliases: tuple[str, ...] = ()
+
+
+# Every name here is documented in .env.example and the README.
 SETTINGS = {
     # Server
-    "PORT": ((), "7000"),
-    "APP_ENV": ((), "development"),
-    "LOG_LEVEL": ((), "INFO"),
-    "LOG_FORMAT": ((), "json"),
-    "CORS_ORIGINS": ((), "*"),
-    "MAX_CONTENT_LENGTH": ((), str(1024 * 1024)),
+    "PORT": Setting("7000", int),
+    "APP_ENV": Setting("development"),
+    "LOG_LEVEL": Setting("INFO"),
+    "LOG_FORMAT": Setting("json"),
+    "CORS_ORIGINS": Setting("*", comma_list),
+    "MAX_CONTENT_LENGTH": Setting(str(1024 * 1024), int),
     # Database
-    "MONGODB_URI": (("MONGO_URI",), "mongomock://localhost/livesessions"),
-    "MONGODB_TIMEOUT_MS": ((), "5000"),
+    "MONGODB_URI": Setting("mongomock://localhost/livesessions", aliases=("MONGO_URI",)),
+    "MONGODB_TIMEOUT_MS": Setting("5000", int),
     # Authentication
-    "JWT_SECRET_KEY": (("JWT_SECRET",), None),
-    "JWT_IDENTITY_CLAIM": ((), "sub"),
-    "JWT_ROLE_CLAIM": ((), "role"),
-    "ADMIN_ROLES": ((), "admin"),
-    "JWT_NAME_CLAIM": ((), "name"),
+    "JWT_SECRET_KEY": Setting(None, aliases=("JWT_SECRET",)),
+    "JWT_IDENTITY_CLAIM": Setting("sub"),
+    "JWT_ROLE_CLAIM": Setting("role"),
+    "ADMIN_ROLES": Setting("admin", comma_list),
+    "JWT_NAME_CLAIM": Setting("name"),
     # Daily.co
-    "DAILY_API_KEY": ((), None),
-    "DAILY_API_URL": ((), "https://api.daily.co/v1"),
-    "DAILY_WEBHOOK_SECRET": ((), None),
-    "DAILY_WEBHOOK_TOLERANCE_SECONDS": ((), "300"),
-    "DAILY_TIMEOUT_SECONDS": ((), "10"),
-    "DAILY_RETRY_BACKOFF_SECONDS": ((), "0.5"),
-    "DAILY_ROOM_EXP_GRACE_MINUTES": ((), "30"),
-    "DAILY_ROOM_PRIVACY": ((), "public"),
-    "JOIN_OPENS_MINUTES_BEFORE": ((), "15"),
+    "DAILY_API_KEY": Setting(None),
+    "DAILY_API_URL": Setting("https://api.daily.co/v1"),
+    "DAILY_WEBHOOK_SECRET": Setting(None),
+    "DAILY_WEBHOOK_TOLERANCE_SECONDS": Setting("300", int),
+    "DAILY_TIMEOUT_SECONDS": Setting("10", float),
+    "DAILY_RETRY_BACKOFF_SECONDS": Setting("0.5", float),
+    "DAILY_ROOM_EXP_GRACE_MINUTES": Setting("30", int),
+    "DAILY_ROOM_PRIVACY": Setting("public"),
+    "JOIN_OPENS_MINUTES_BEFORE": Setting("15", int),
     # Cloudinary
-    "CLOUD_NAME": ((), None),
-    "CLOUD_API_KEY": ((), None),
-    "CLOUD_API_SECRET": ((), None),
-    "CLOUDINARY_UPLOAD_PREFIX": ((), None),
-    "CLOUDINARY_CHUNK_SIZE": ((), "6000000"),
-    "CLOUDINARY_TIMEOUT_SECONDS": ((), "60"),
+    "CLOUD_NAME": Setting(None),
+    "CLOUD_API_KEY": Setting(None),
+    "CLOUD_API_SECRET": Setting(None),
+    "CLOUDINARY_UPLOAD_PREFIX": Setting(None),
+    "CLOUDINARY_CHUNK_SIZE": Setting("6000000", int),
+    "CLOUDINARY_TIMEOUT_SECONDS": Setting("60", float),
     # Recording jobs
-    "RECORDING_RETRY_BASE_SECONDS": ((), "30"),
-    "RECORDING_MAX_ATTEMPTS": ((), "6"),
-    "RECORDING_LEASE_SECONDS": ((), "900"),
-    "RECORDING_POLL_SECONDS": ((), "2"),
-    "RECORDING_DOWNLOAD_TIMEOUT_SECONDS": ((), "60"),
-    "SESSION_SWEEP_SECONDS": ((), "60"),
-    "RECORDING_RECONCILE_SECONDS": ((), "600"),
-    "RECORDING_RECONCILE_LOOKBACK_HOURS": ((), "48"),
+    "RECORDING_RETRY_BASE_SECONDS": Setting("30", float),
+    "RECORDING_MAX_ATTEMPTS": Setting("6", int),
+    "RECORDING_LEASE_SECONDS": Setting("900", float),
+    "RECORDING_POLL_SECONDS": Setting("2", float),
+    "RECORDING_DOWNLOAD_TIMEOUT_SECONDS": Setting("60", float),
+    "SESSION_SWEEP_SECONDS": Setting("60", float),
+    "RECORDING_RECONCILE_SECONDS": Setting("600", float),
+    "RECORDING_RECONCILE_LOOKBACK_HOURS": Setting("48", float),
 }
-
-INTEGER_SETTINGS = {
-    "PORT",
-    "MAX_CONTENT_LENGTH",
-    "MONGODB_TIMEOUT_MS",
-    "DAILY_ROOM_EXP_GRACE_MINUTES",
-    "JOIN_OPENS_MINUTES_BEFORE",
-    "RECORDING_MAX_ATTEMPTS",
-    "CLOUDINARY_CHUNK_SIZE",
-    "DAILY_WEBHOOK_TOLERANCE_SECONDS",
+# Settings that take one of a few words.
+CHOICES = {
+    "LOG_FORMAT": ("json", "text"),
+    "DAILY_ROOM_PRIVACY": ("public", "private"),
 }
-FLOAT_SETTINGS = {
-    "DAILY_TIMEOUT_SECONDS",
-    "DAILY_RETRY_BACKOFF_SECONDS",
-    "RECORDING_RETRY_BASE_SECONDS",
-    "RECORDING_LEASE_SECONDS",
-    "RECORDING_POLL_SECONDS",
-    "RECORDING_DOWNLOAD_TIMEOUT_SECONDS",
-    "CLOUDINARY_TIMEOUT_SECONDS",
-    "SESSION_SWEEP_SECONDS",
-    "RECORDING_RECONCILE_SECONDS",
-    "RECORDING_RECONCILE_LOOKBACK_HOURS",
-}
-LIST_SETTINGS = {"CORS_ORIGINS", "ADMIN_ROLES"}
-
 # Settings that must be given explicitly when APP_ENV=production.
 PRODUCTION_REQUIRED = (
     "JWT_SECRET_KEY",
@@ -96,39 +92,35 @@ def _from_environ(name, aliases):
     return None
 
 
-def _convert(name, value):
-    try:
-        if name in INTEGER_SETTINGS:
-            return int(value)
-        if name in FLOAT_SETTINGS:
-            return float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"Setting {name} must be a number, got {value!r}") from None
-    if name in LIST_SETTINGS and isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
+def _convert(name, setting, value):
+    """Read `value` as the setting's type; values already typed (from `overrides`) pass."""
+    if setting.type in (int, float):
+        try:
+            return setting.type(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"Setting {name} must be a number, got {value!r}") from None
+    if setting.type is not str and isinstance(value, str):
+        return setting.type(value)
     return value
 
 
-def load_config(overrides=None):
+def load_config(overrides: Mapping | None = None) -> dict:
     """Return the settings: `overrides`, else the environment (or an alias), else the default."""
     overrides = dict(overrides or {})
     config = {}
     explicit = set()
-    for name, (aliases, default) in SETTINGS.items():
-        value = overrides.pop(name) if name in overrides else _from_environ(name, aliases)
+    for name, setting in SETTINGS.items():
+        value = overrides.pop(name) if name in overrides else _from_environ(name, setting.aliases)
         if value is None:
-            value = default
+            value = setting.default
         else:
             explicit.add(name)
-        config[name] = _convert(name, value) if value is not None else None
+        config[name] = _convert(name, setting, value) if value is not None else None
     config.update(overrides)  # Flask settings such as TESTING pass through untouched
 
-    if config["LOG_FORMAT"] not in ("json", "text"):
-        raise ConfigError(f"LOG_FORMAT must be json or text, got {config['LOG_FORMAT']!r}")
-    if config["DAILY_ROOM_PRIVACY"] not in ("public", "private"):
-        raise ConfigError(
-            f"DAILY_ROOM_PRIVACY must be public or private, got {config['DAILY_ROOM_PRIVACY']!r}"
-        )
+    for name, choices in CHOICES.items():
+        if config[name] not in choices:
+            raise ConfigError(f"{name} must be {' or '.join(choices)}, got {config[name]!r}")
     if config["APP_ENV"] == "production":
         missing = [name for name in PRODUCTION_REQUIRED if name not in explicit]
         if missing:
@@ -139,3 +131,24 @@ def load_config(overrides=None):
     if config["JWT_SECRET_IS_GENERATED"]:
         config["JWT_SECRET_KEY"] = secrets.token_urlsafe(32)
     return config
+
+
+def development_warnings(config: Mapping) -> list[str]:
+    """What to say loudly about the stand-ins in use, so nobody ships them by accident."""
+    warnings = []
+    if config["JWT_SECRET_IS_GENERATED"]:
+        warnings.append(
+            "JWT_SECRET_KEY is not set: using a random secret valid for this process only"
+        )
+    if config["MONGODB_URI"].startswith("mongomock://"):
+        warnings.append("MONGODB_URI is the embedded in-memory store: data is lost on exit")
+    if not config["DAILY_WEBHOOK_SECRET"]:
+        warnings.append(
+            "DAILY_WEBHOOK_SECRET is not set: webhooks are accepted without a signature"
+        )
+    if not config["DAILY_API_KEY"]:
+        warnings.append(
+            "DAILY_API_KEY is not set: Daily.co calls go unauthenticated to "
+            + config["DAILY_API_URL"]
+        )
+    return warnings

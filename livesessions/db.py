@@ -1,6 +1,5 @@
-"""MongoDB client creation and index management."""
+"""The MongoDB client: a real server through pymongo, or the embedded mongomock store."""
 
-import contextlib
 import threading
 from urllib.parse import urlsplit
 
@@ -8,89 +7,80 @@ import pymongo
 
 EMBEDDED_SCHEME = "mongomock://"
 
-# Default index names (`roomName_1`, ...) are the ones Mongoose creates, so an index the
-# Node service already made is recognised instead of clashing under another name.
-SESSION_INDEXES = [
-    ([("roomName", pymongo.ASCENDING)], {"unique": True}),
-    ([("scheduledAt", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)], {}),
-    # The list (not deleted, by schedule) and its count, without a collection scan.
-    (
-        [
-            ("deletedAt", pymongo.ASCENDING),
-            ("scheduledAt", pymongo.ASCENDING),
-            ("_id", pymongo.ASCENDING),
-        ],
-        {},
-    ),
-    ([("course", pymongo.ASCENDING), ("scheduledAt", pymongo.ASCENDING)], {}),
-    ([("instructor", pymongo.ASCENDING), ("scheduledAt", pymongo.ASCENDING)], {}),
-    ([("status", pymongo.ASCENDING)], {}),
-    # The list filtered by status, in schedule order; the automatic-status sweep.
-    (
-        [
-            ("deletedAt", pymongo.ASCENDING),
-            ("status", pymongo.ASCENDING),
-            ("scheduledAt", pymongo.ASCENDING),
-            ("_id", pymongo.ASCENDING),
-        ],
-        {},
-    ),
-]
-RECORDING_INDEXES = [
-    ([("dailyId", pymongo.ASCENDING)], {}),
-    ([("session", pymongo.ASCENDING)], {}),
-    ([("createdAt", pymongo.ASCENDING)], {}),  # the reconciler's recent recordings
-]
-ATTENDANCE_INDEXES = [
-    ([("session", pymongo.ASCENDING), ("joinedAt", pymongo.ASCENDING)], {}),
-]
-JOB_INDEXES = [
-    ([("status", pymongo.ASCENDING), ("runAt", pymongo.ASCENDING)], {}),
-    ([("createdAt", pymongo.DESCENDING)], {}),
-]
+
+class LockedCursor:
+    """A cursor of the embedded store, read under the store's lock (mongomock computes
+    results lazily, as they are iterated)."""
+
+    def __init__(self, cursor, lock):
+        self._cursor = cursor
+        self._lock = lock
+
+    def sort(self, *args, **kwargs):
+        return LockedCursor(self._cursor.sort(*args, **kwargs), self._lock)
+
+    def skip(self, count):
+        return LockedCursor(self._cursor.skip(count), self._lock)
+
+    def limit(self, count):
+        return LockedCursor(self._cursor.limit(count), self._lock)
+
+    def __iter__(self):
+        with self._lock:
+            return iter(list(self._cursor))
+
+
+class LockedCollection:
+    """A collection of the embedded store whose every operation holds one process-wide lock.
+
+    A real MongoDB applies each operation atomically. mongomock does not (its updates read
+    and write in separate steps), so when it is in use each call, and the reading of each
+    cursor, is serialized here, once for every store.
+    """
+
+    def __init__(self, collection, lock):
+        self._collection = collection
+        self._lock = lock
+
+    @property
+    def name(self):
+        return self._collection.name
+
+    def __getattr__(self, name):
+        method = getattr(self._collection, name)
+
+        def locked(*args, **kwargs):
+            with self._lock:
+                result = method(*args, **kwargs)
+            if name in ("find", "aggregate"):
+                return LockedCursor(result, self._lock)
+            return result
+
+        return locked
 
 
 class Database:
-    """The service's database handle plus the lock that makes the embedded store safe.
-
-    A real MongoDB applies each operation atomically. The embedded mongomock store does
-    not (its updates read and write in separate steps), so when it is in use every store
-    operation holds one process-wide lock; with a real server `serialized()` is a no-op.
-    """
+    """The service's database handle; `database[name]` is a collection ready to use."""
 
     def __init__(self, client, name, embedded):
         self.client = client
         self.db = client[name]
         self.embedded = embedded
-        self._lock = threading.RLock() if embedded else None
+        self._lock = threading.Lock() if embedded else None
 
     def __getitem__(self, collection):
-        return self.db[collection]
-
-    def serialized(self):
-        return self._lock if self._lock is not None else contextlib.nullcontext()
+        if self._lock is None:
+            return self.db[collection]
+        return LockedCollection(self.db[collection], self._lock)
 
     def ping(self):
         self.client.admin.command("ping")
-
-    def ensure_indexes(self):
-        """Create the indexes the queries need; safe to call on every start."""
-        collections = {
-            "livesessions": SESSION_INDEXES,
-            "recordings": RECORDING_INDEXES,
-            "recording_jobs": JOB_INDEXES,
-            "attendance": ATTENDANCE_INDEXES,
-        }
-        with self.serialized():
-            for collection, indexes in collections.items():
-                for keys, options in indexes:
-                    self.db[collection].create_index(keys, **options)
 
     def close(self):
         self.client.close()
 
 
-def connect(uri, timeout_ms=5000):
+def connect(uri: str, timeout_ms: int = 5000) -> Database:
     """Open a client for `uri`: a real MongoDB, or the embedded store for `mongomock://`."""
     if uri.startswith(EMBEDDED_SCHEME):
         import mongomock  # development and test dependency only

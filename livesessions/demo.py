@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from .schemas import utcnow
-from .store import upsert_documents
+from .auth import Caller
+from .clock import utcnow
 
 JS, REACT, PYTHON = (f"c0000000-0000-4000-8000-00000000000{n}" for n in (1, 2, 3))
 JOHN, JANE = (f"10000000-0000-4000-8000-00000000000{n}" for n in (1, 2))
@@ -41,13 +41,13 @@ SESSIONS = [
 
 def seed_demo(services):
     """Add the demo courses, users and sessions; sessions only once. Return what was added."""
-    upsert_documents(services.database, "courses", COURSES)
-    upsert_documents(services.database, "users", USERS)
-    if services.store.count(course={"$in": [JS, REACT, PYTHON]}):
+    services.platform_store.upsert("courses", COURSES)
+    services.platform_store.upsert("users", USERS)
+    if services.session_store.count(course={"$in": [JS, REACT, PYTHON]}):
         return {"courses": len(COURSES), "users": len(USERS), "sessions": 0}
     start = utcnow().replace(second=0, microsecond=0)
     for title, description, course, instructor, delay, minutes, seats, status, people in SESSIONS:
-        doc = services.service.create(
+        doc = services.session_service.create(
             {
                 "title": title,
                 "description": description,
@@ -56,10 +56,10 @@ def seed_demo(services):
                 "duration": minutes,
                 "maxParticipants": seats,
             },
-            instructor,
+            Caller(instructor),
         )
         for student in people:
-            services.store.add_participant(doc["_id"], student)
+            services.session_store.add_participant(doc["_id"], student)
         if status != "scheduled":
-            services.store.set_status(doc["_id"], status)
+            services.session_store.set_status(doc["_id"], status)
     return {"courses": len(COURSES), "users": len(USERS), "sessions": len(SESSIONS)}

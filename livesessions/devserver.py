@@ -10,10 +10,11 @@ from dotenv import load_dotenv
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from . import create_app
-from .daily_webhook import ensure_webhook
+from .daily.setup import ensure_webhook
 from .demo import ADA, JOHN, seed_demo
+from .extensions import SERVICES_KEY
 from .gateways.daily import DailyError
-from .recordings import start_worker_thread
+from .recordings.worker import start_worker_thread
 from .sandbox import CloudinarySandbox, DailySandbox
 
 SANDBOX_API_KEY = "sandbox-key"
@@ -68,7 +69,10 @@ def register_webhook_then_work(services, config, port, daily_sandboxed, stop):
                 time.sleep(0.05)
         try:
             ensure_webhook(
-                services.daily, f"{base}/sessions/webhook/daily", config["DAILY_WEBHOOK_SECRET"]
+                services.daily,
+                f"{base}/sessions/webhook/daily",
+                config["DAILY_WEBHOOK_SECRET"],
+                services.events.types(),
             )
         except DailyError as error:
             logging.getLogger(__name__).warning("could not register the sandbox webhook: %s", error)
@@ -83,7 +87,7 @@ def main():
     port = int(os.environ.get("PORT") or 7000)
     overrides, sandbox_lines, sandboxes = start_sandboxes(port)
     app = create_app(overrides)
-    services = app.extensions["livesessions"]
+    services = app.extensions[SERVICES_KEY]
     stop_worker = threading.Event()
     threading.Thread(
         target=register_webhook_then_work,

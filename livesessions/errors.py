@@ -1,4 +1,6 @@
-"""One error shape for the whole service: `{"message": "..."}` with the right status."""
+"""One error shape for the whole service, `{"message": "..."}`, and every message a client
+can read, each defined once (the views, the services and the OpenAPI document use these).
+"""
 
 import logging
 
@@ -8,10 +10,52 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
-SESSION_NOT_FOUND = "Live session not found"
-DATABASE_FAILED = "Database query failed"
-INTERNAL_ERROR = "Internal server error"
+# -- Messages ---------------------------------------------------------------------------------
+# Templates take their values with str.format: CANNOT_JOIN.format(status="ended").
 
+# Sessions
+SESSION_NOT_FOUND = "Live session not found"
+NOT_OWNER = "You are not allowed to modify this live session"
+SESSION_DELETED = "Live session deleted successfully"
+CANNOT_UPDATE = "Cannot update a session that is {status}"
+CAPACITY_BELOW_PARTICIPANTS = (
+    '"maxParticipants" must be greater than or equal to the current number of participants '
+    "({taken})"
+)
+CANNOT_CHANGE_STATUS = "Cannot change status from {current} to {new}"
+STATUS_REQUIRED = "Status is required"
+INVALID_STATUS = "Invalid status value. Must be one of: {statuses}"
+# Participants and joining
+STUDENT_ID_REQUIRED = "Student ID is required"
+STUDENT_NOT_FOUND = "Student not found in session participants"
+SESSION_FULL = "Session has reached maximum participants"
+CANNOT_JOIN = "Cannot join a session that is {status}"
+NOT_A_PARTICIPANT = "You are not a participant of this live session"
+JOIN_NOT_YET = "This live session can be joined from {opens}"
+SESSION_OVER = "This live session is over"
+ATTENDANCE_FORBIDDEN = "You are not allowed to view this live session's attendance"
+# Recordings
+ROOM_NAME_REQUIRED = "Room name is required"
+RECORDING_ID_REQUIRED = "Recording ID is required"
+RECORDING_NOT_FOUND = "Recording not found"
+# Daily.co and Cloudinary
+CREATE_ROOM_FAILED = "Failed to create Daily.co room"
+UPDATE_ROOM_FAILED = "Failed to update Daily.co room"
+DELETE_ROOM_FAILED = "Failed to delete Daily.co room"
+TOKEN_FAILED = "Failed to create Daily.co meeting token"
+START_FAILED = "Failed to start recording on Daily.co"
+STOP_FAILED = "Failed to stop recording on Daily.co"
+# The Daily.co webhook
+WEBHOOK_NOT_JSON = "Webhook body is not valid JSON"
+INVALID_SIGNATURE = "Invalid webhook signature"
+# Authentication
+MISSING_TOKEN = "Authorization header with a Bearer token is required"
+INVALID_TOKEN = "Invalid token"
+EXPIRED_TOKEN = "Token has expired"
+# Requests
+BODY_NOT_JSON = "Request body is not valid JSON"
+BODY_NOT_OBJECT = '"value" must be of type object'
+INVALID_REQUEST = "Invalid request"
 # Short, stable texts instead of Werkzeug's paragraph-long descriptions.
 HTTP_MESSAGES = {
     400: "Bad request",
@@ -20,6 +64,13 @@ HTTP_MESSAGES = {
     413: "Request body is too large",
     415: "Content-Type must be application/json",
 }
+# The service itself
+DATABASE_FAILED = "Database query failed"
+DATABASE_UNAVAILABLE = "Database unavailable"
+INTERNAL_ERROR = "Internal server error"
+
+
+# -- Exceptions -------------------------------------------------------------------------------
 
 
 class ApiError(Exception):
@@ -27,7 +78,7 @@ class ApiError(Exception):
 
     status_code = 400
 
-    def __init__(self, message, status_code=None):
+    def __init__(self, message: str, status_code: int | None = None):
         super().__init__(message)
         self.message = message
         if status_code is not None:
@@ -41,12 +92,16 @@ class ValidationFailed(ApiError):
 class NotFound(ApiError):
     status_code = 404
 
-    def __init__(self, message=SESSION_NOT_FOUND):
+    def __init__(self, message: str = SESSION_NOT_FOUND):
         super().__init__(message)
 
 
 class Forbidden(ApiError):
     status_code = 403
+
+
+class Unauthorized(ApiError):
+    status_code = 401
 
 
 class UpstreamFailed(ApiError):

@@ -1,4 +1,4 @@
-"""Request ids, JSON logs, security headers, and the health and readiness probes."""
+"""Request ids, JSON logs, and security headers on every answer."""
 
 import logging
 import re
@@ -6,11 +6,7 @@ import time
 import uuid
 
 import orjson
-from flask import Blueprint, current_app, g, has_request_context, request
-
-from .daily_webhook import last_known_state
-from .openapi import documented
-from .schemas import HealthSchema, NotReadySchema, ReadySchema
+from flask import g, has_request_context, request
 
 log = logging.getLogger("livesessions.requests")
 
@@ -142,35 +138,3 @@ def register_request_hooks(app):
                 },
             )
         return response
-
-
-bp = Blueprint("probes", __name__)
-
-
-@bp.get("/healthz")
-@documented("Liveness probe", response=HealthSchema, tag="operations")
-def healthz():
-    """The process is up (no dependency is checked)."""
-    return {"status": "ok"}
-
-
-@bp.get("/readyz")
-@documented(
-    "Readiness probe",
-    response=ReadySchema,
-    tag="operations",
-    errors={503: ("`Database unavailable`", NotReadySchema)},
-)
-def readyz():
-    """Ready to serve: the database answers a ping within MONGODB_TIMEOUT_MS.
-
-    `webhook` is the Daily webhook's state as the worker last saw it (`active`, `failed`,
-    `missing`, or `unknown` before its first check); it never makes the service unready."""
-    services = current_app.extensions["livesessions"]
-    try:
-        services.database.ping()
-        webhook = last_known_state(services.state)
-    except Exception as error:  # any failure means "not ready"; the reason goes to the log
-        logging.getLogger(__name__).warning("readiness: database ping failed: %r", error)
-        return {"message": "Database unavailable", "database": "down"}, 503
-    return {"status": "ready", "database": "up", "webhook": webhook}

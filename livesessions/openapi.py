@@ -12,6 +12,14 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app
 from flask_swagger_ui import get_swaggerui_blueprint
 
+from .errors import (
+    DATABASE_FAILED,
+    EXPIRED_TOKEN,
+    HTTP_MESSAGES,
+    INTERNAL_ERROR,
+    INVALID_TOKEN,
+    MISSING_TOKEN,
+)
 from .schemas import ErrorSchema, UpdateSessionSchema
 
 API_VERSION = "1.0.0"
@@ -22,14 +30,38 @@ PATH_PARAMETERS = {
     "instructor_id": ("instructorId", "The instructor's user id"),
     "student_id": ("studentId", "The student's id"),
 }
-VALIDATION = 'Validation error, worded like Joi (first error only), e.g. `"title" is required`'
+
+
+class Note(str):
+    """Prose in an error's description, as opposed to a message the API sends (which the
+    description quotes); a note in parentheses qualifies the message before it."""
+
+
+VALIDATION = Note(
+    'Validation error, worded like Joi (first error only), e.g. `"title" is required`'
+)
+TYPE_ERROR = Note("a type error")
 COMMON_ERRORS = {
-    401: "No valid Bearer token: `Authorization header with a Bearer token is required`, "
-    "`Invalid token`, `Token has expired`",
-    413: "`Request body is too large` (over MAX_CONTENT_LENGTH)",
-    415: "`Content-Type must be application/json`",
-    500: "`Database query failed`, or `Internal server error`",
+    401: (MISSING_TOKEN, INVALID_TOKEN, EXPIRED_TOKEN),
+    413: (HTTP_MESSAGES[413], Note("(over MAX_CONTENT_LENGTH)")),
+    415: (HTTP_MESSAGES[415],),
+    500: (DATABASE_FAILED, INTERNAL_ERROR),
 }
+
+
+def describe(items) -> str:
+    """`("A", "B {x}", Note("a type error"))` -> "`A`, `B <x>`, or a type error"."""
+    parts = []
+    for item in items:
+        if isinstance(item, Note) and item.startswith("(") and parts:
+            parts[-1] += f" {item}"
+        elif isinstance(item, Note):
+            parts.append(str(item))
+        else:
+            parts.append("`" + re.sub(r"\{(\w+)\}", r"<\1>", item) + "`")
+    if len(parts) <= 2:
+        return " or ".join(parts)
+    return ", ".join(parts[:-1]) + ", or " + parts[-1]
 
 
 def documented(
@@ -42,14 +74,15 @@ def documented(
     body_required=True,
     query=None,
     errors=None,
+    error_schemas=None,
     tag="sessions",
 ):
     """Attach an operation's documentation to a view.
 
-    `response` is a schema class, `[schema]` for an array, or a media type (a text body);
-    `errors` maps extra statuses
-    to a description of their messages (the body is the Error schema), or to a
-    `(description, schema)` pair. 400/401/413/415/500 are added from the inputs.
+    `response` is a schema class, `[schema]` for an array, or a media type (a text body).
+    `errors` maps extra statuses to what the API answers with them: the messages (the
+    constants of errors.py, quoted) and `Note`s; their body is the Error schema unless
+    `error_schemas` names another. 400/401/413/415/500 are added from the inputs.
     """
 
     def decorate(view):
@@ -64,6 +97,7 @@ def documented(
             "body_required": body_required,
             "query": query,
             "errors": errors or {},
+            "error_schemas": error_schemas or {},
         }
         return view
 
@@ -86,20 +120,20 @@ def _json(schema):
 def _operation(doc, rule):
     errors = {}
     if doc["body"] is not None or doc["query"] is not None:
-        errors[400] = VALIDATION
+        errors[400] = (VALIDATION,)
     if doc["auth"]:
         errors[401] = COMMON_ERRORS[401]
     errors.update(doc["errors"])
     if doc["body"] is not None:
         errors[413] = COMMON_ERRORS[413]
         errors[415] = COMMON_ERRORS[415]
-    if not isinstance(errors.get(500), tuple):
-        errors[500] = " or ".join(filter(None, [doc["errors"].get(500), COMMON_ERRORS[500]]))
+    if 500 not in doc["error_schemas"]:
+        errors[500] = (*doc["errors"].get(500, ()), *COMMON_ERRORS[500])
 
     responses = {str(doc["status"]): {"description": "Success", "content": _json(doc["response"])}}
-    for status, error in sorted(errors.items()):
-        description, schema = error if isinstance(error, tuple) else (error, ErrorSchema)
-        responses[str(status)] = {"description": description, "content": _json(schema)}
+    for status, items in sorted(errors.items()):
+        schema = doc["error_schemas"].get(status, ErrorSchema)
+        responses[str(status)] = {"description": describe(items), "content": _json(schema)}
     operation = {
         "summary": doc["summary"],
         "operationId": rule.endpoint.split(".")[-1],

@@ -109,8 +109,8 @@ def database_uri_for_test():
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
     """Keep the developer's own settings (APP_ENV, DAILY_API_KEY...) out of the tests."""
-    for name, (aliases, _) in SETTINGS.items():
-        for key in (name, *aliases):
+    for name, setting in SETTINGS.items():
+        for key in (name, *setting.aliases):
             monkeypatch.delenv(key, raising=False)
 
 
@@ -476,7 +476,7 @@ def queries(app, monkeypatch):
     from livesessions.db import Database
 
     log = []
-    store = app.extensions["livesessions"].store
+    store = app.extensions["livesessions"].session_store
     monkeypatch.setattr(store, "sessions", CountingCollection(store.sessions, log))
     monkeypatch.setattr(
         Database, "__getitem__", lambda self, name: CountingCollection(self.db[name], log)

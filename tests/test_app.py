@@ -52,7 +52,7 @@ def test_an_empty_body_counts_as_an_empty_object(client, db):
 
 
 def test_unexpected_errors_are_a_bare_500(client, app, auth, monkeypatch):
-    store = app.extensions["livesessions"].store
+    store = app.extensions["livesessions"].session_store
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals /etc/passwd")
@@ -67,7 +67,7 @@ def test_unexpected_errors_are_a_bare_500(client, app, auth, monkeypatch):
 
 
 def test_database_errors_are_database_query_failed(client, app, monkeypatch):
-    store = app.extensions["livesessions"].store
+    store = app.extensions["livesessions"].session_store
 
     def down(*args, **kwargs):
         raise ServerSelectionTimeoutError("localhost:27017: [Errno 111] Connection refused")

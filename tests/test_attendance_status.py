@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from livesessions.gateways.daily import daily_user_id
-from livesessions.recordings import start_worker_thread
+from livesessions.recordings.worker import start_worker_thread
 from tests.conftest import INSTRUCTOR, iso, seed_session
 
 STUDENT = "student-1"
@@ -242,7 +242,7 @@ def test_the_sweep_ends_open_sessions_whose_time_is_over(app, db):
     running = seed_session(db, scheduledAt=ago(30), duration=60, status="live")
     cancelled = seed_session(db, scheduledAt=ago(300), status="cancelled")
     deleted = seed_session(db, scheduledAt=ago(300), status="live", deletedAt=ago(250))
-    store = app.extensions["livesessions"].store
+    store = app.extensions["livesessions"].session_store
     ended = store.end_overdue(now, timedelta(minutes=30))
     assert sorted(ended) == sorted([overdue_live["_id"], overdue_scheduled["_id"]])
     status = {d["_id"]: (d["status"], d["updatedAt"]) for d in db.livesessions.find()}
@@ -257,7 +257,7 @@ def test_the_worker_sweeps_periodically_and_survives_a_failing_sweep(app, db, mo
     services = app.extensions["livesessions"]
     now = datetime.now(UTC)
     calls = []
-    real_end_overdue = services.store.end_overdue
+    real_end_overdue = services.session_store.end_overdue
 
     def flaky(*args):
         calls.append(args)
@@ -265,7 +265,7 @@ def test_the_worker_sweeps_periodically_and_survives_a_failing_sweep(app, db, mo
             raise RuntimeError("database hiccup")
         return real_end_overdue(*args)
 
-    monkeypatch.setattr(services.store, "end_overdue", flaky)
+    monkeypatch.setattr(services.session_store, "end_overdue", flaky)
     services.sweep_seconds = 0.05
     overdue = seed_session(db, scheduledAt=now - timedelta(hours=3), status="live")
     stop = start_worker_thread(services.make_worker(poll_seconds=0.01))

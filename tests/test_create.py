@@ -187,7 +187,7 @@ def test_the_room_is_deleted_when_the_database_write_fails(
 ):
     from pymongo.errors import ServerSelectionTimeoutError
 
-    store = app.extensions["livesessions"].store
+    store = app.extensions["livesessions"].session_store
 
     def broken_insert(doc):
         raise ServerSelectionTimeoutError("no server")
@@ -224,7 +224,7 @@ def test_validation_happens_before_daily_is_called(client, auth, daily, db):
 def test_an_insert_whose_answer_was_lost_still_succeeds(client, auth, daily, db, app, monkeypatch):
     from pymongo.errors import AutoReconnect
 
-    store = app.extensions["livesessions"].store
+    store = app.extensions["livesessions"].session_store
     real_insert = store.insert
 
     def stored_but_unacknowledged(doc):
@@ -243,7 +243,7 @@ def test_an_insert_whose_answer_was_lost_still_succeeds(client, auth, daily, db,
 def test_the_room_is_kept_when_the_outcome_is_unknown(client, auth, daily, db, app, monkeypatch):
     from pymongo.errors import NetworkTimeout, ServerSelectionTimeoutError
 
-    store = app.extensions["livesessions"].store
+    store = app.extensions["livesessions"].session_store
 
     def timed_out(*args):
         raise NetworkTimeout("no answer to the insert")
@@ -270,7 +270,7 @@ def test_an_unacknowledged_insert_that_did_not_land_deletes_the_room(
     def timed_out(*args):
         raise NetworkTimeout("no answer to the insert")
 
-    monkeypatch.setattr(app.extensions["livesessions"].store, "insert", timed_out)
+    monkeypatch.setattr(app.extensions["livesessions"].session_store, "insert", timed_out)
     response = client.post("/sessions", json=session_payload(), headers=auth)
     assert (response.status_code, response.get_json()) == (
         500,

@@ -22,9 +22,9 @@ def test_slugs_keep_only_what_daily_allows():
 
 
 @responses.activate
-def test_retry_after_is_honoured_but_capped(client, monkeypatch):
+def test_retry_after_is_honoured_but_capped(client):
     slept = []
-    monkeypatch.setattr("livesessions.gateways.daily.time.sleep", slept.append)
+    client.sleep = slept.append
     responses.add(responses.DELETE, f"{ROOMS_URL}/r", status=429, headers={"Retry-After": "2"})
     responses.add(responses.DELETE, f"{ROOMS_URL}/r", status=429, headers={"Retry-After": "999"})
     with pytest.raises(DailyError) as error:
@@ -35,9 +35,9 @@ def test_retry_after_is_honoured_but_capped(client, monkeypatch):
 
 
 @responses.activate
-def test_a_huge_retry_after_is_capped(client, monkeypatch):
+def test_a_huge_retry_after_is_capped(client):
     slept = []
-    monkeypatch.setattr("livesessions.gateways.daily.time.sleep", slept.append)
+    client.sleep = slept.append
     responses.add(responses.DELETE, f"{ROOMS_URL}/r", status=503, headers={"Retry-After": "3600"})
     responses.add(responses.DELETE, f"{ROOMS_URL}/r", json={"deleted": True, "name": "r"})
     client.delete_room("r")

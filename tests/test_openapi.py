@@ -161,14 +161,14 @@ def test_response_schemas_match_the_spec_shapes(document):
 
 def test_responses_that_break_the_document_are_caught(client, db, auth, monkeypatch):
     """The validating test client is what makes every other test check its responses."""
-    import livesessions.routes as routes
+    import livesessions.sessions.serialize as serialize
 
     doc = seed_session(db)
-    real = routes.session_json
-    monkeypatch.setattr(routes, "session_json", lambda d: {**real(d), "internal": True})
+    real = serialize.session_json
+    monkeypatch.setattr(serialize, "session_json", lambda d: {**real(d), "internal": True})
     with pytest.raises(AssertionError, match="Additional properties"):
         client.get(f"/sessions/{doc['_id']}", headers=auth)
-    monkeypatch.setattr(routes, "session_json", lambda d: {**real(d), "duration": "60"})
+    monkeypatch.setattr(serialize, "session_json", lambda d: {**real(d), "duration": "60"})
     with pytest.raises(AssertionError, match="is not of type 'integer'"):
         client.get(f"/sessions/{doc['_id']}", headers=auth)
 
@@ -179,7 +179,7 @@ def test_an_undocumented_status_is_caught(client, app, monkeypatch):
     def teapot(*args):
         raise ApiError("short and stout", 418)
 
-    monkeypatch.setattr(app.extensions["livesessions"].store, "by_field", teapot)
+    monkeypatch.setattr(app.extensions["livesessions"].session_store, "by_field", teapot)
     with pytest.raises(AssertionError, match="does not list"):
         client.get("/sessions/course/x")
 

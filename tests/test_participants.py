@@ -91,7 +91,7 @@ def test_add_to_an_unknown_session_is_404(client):
 def test_the_capacity_check_is_in_the_write_itself(client, db, app, monkeypatch):
     """Seat taken between any read and the write: the conditional update still refuses."""
     doc = seed_session(db, participants=["a"], maxParticipants=2)
-    sessions = app.extensions["livesessions"].store.sessions
+    sessions = app.extensions["livesessions"].session_store.sessions
     real = sessions.find_one_and_update
 
     def competing_write_first(filter_, update, **kwargs):

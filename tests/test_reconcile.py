@@ -9,13 +9,25 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from livesessions.daily_webhook import HANDLED_EVENTS
 from livesessions.gateways.daily import DailyError
 from tests.conftest import DAILY_URL, seed_recording, seed_session
 
 LIST_URL = re.compile(re.escape(f"{DAILY_URL}/recordings") + r"(\?.*)?$")
 WEBHOOKS_URL = f"{DAILY_URL}/webhooks"
 SECRET = "c2VjcmV0LWZvci10aGUtd2ViaG9vaw=="
+# Every event type the service acts on, written out here: `daily webhook ensure` must
+# subscribe to exactly these, and the dispatch table must handle exactly these.
+HANDLED_EVENTS = [
+    "meeting.ended",
+    "meeting.started",
+    "participant.joined",
+    "participant.left",
+    "recording.error",
+    "recording.ready-to-download",
+    "recording.started",
+    "recording.stopped",
+    "room.exp",
+]
 
 
 class DailyRecordings:
@@ -69,10 +81,10 @@ def app(make_app):
 
 
 @pytest.fixture
-def services(app, monkeypatch):
+def services(app):
     services = app.extensions["livesessions"]
     delays = []
-    monkeypatch.setattr("livesessions.gateways.daily.time.sleep", delays.append)
+    services.daily.sleep = delays.append
     services.backoff_delays = delays
     services.daily.list_interval = 0  # pacing has its own test
     return services
@@ -105,15 +117,15 @@ def test_a_rate_limited_list_backs_off_exponentially_then_succeeds(services, lis
     assert services.backoff_delays == [0.5, 1.0, 0.5, 2.0, 0.5]
 
 
-def test_list_calls_are_spaced_under_dailys_rate_limit(services, listed, monkeypatch):
+def test_list_calls_are_spaced_under_dailys_rate_limit(services, listed):
     clock = [1000.0]
-    monkeypatch.setattr("livesessions.gateways.daily.time.monotonic", lambda: clock[0])
+    services.daily.monotonic = lambda: clock[0]
 
     def sleep(seconds):  # time passes only while the client waits
         services.backoff_delays.append(seconds)
         clock[0] += seconds
 
-    monkeypatch.setattr("livesessions.gateways.daily.time.sleep", sleep)
+    services.daily.sleep = sleep
     services.daily.list_interval = 0.6
     for room in ("room-a", "room-b", "room-c"):
         listed.add(room)
@@ -282,9 +294,7 @@ def test_ensure_creates_the_webhook_with_the_secret_and_handled_events(signed_ap
         "eventTypes": HANDLED_EVENTS,
         "retryType": "exponential",
     }
-    assert {"recording.ready-to-download", "participant.joined", "meeting.ended"} <= set(
-        HANDLED_EVENTS
-    )
+    assert signed_app.extensions["livesessions"].events.types() == HANDLED_EVENTS
 
 
 def test_ensure_reactivates_a_failed_webhook_and_leaves_a_good_one(signed_app, hooks):

@@ -471,7 +471,7 @@ def test_a_database_failure_asks_daily_to_deliver_again(app, client, live_sessio
     def down(*args):
         raise AutoReconnect("primary stepped down")
 
-    monkeypatch.setattr(app.extensions["livesessions"].recording_store, "enqueue", down)
+    monkeypatch.setattr(app.extensions["livesessions"].job_store, "enqueue", down)
     response = client.post("/sessions/webhook/daily", json=ready_envelope())
     assert (response.status_code, response.get_json()) == (
         500,

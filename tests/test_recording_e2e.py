@@ -8,7 +8,7 @@ import hashlib
 
 import requests
 
-from livesessions.recordings import start_worker_thread
+from livesessions.recordings.worker import start_worker_thread
 from livesessions.sandbox.daily import recording_content
 from tests.conftest import session_payload, wait_until
 
@@ -33,9 +33,7 @@ def test_a_class_is_recorded_and_published(stack):
     assert ready[0]["status"] == 200  # the signature was accepted
     services = app.extensions["livesessions"]
     (daily_id,) = daily.recordings
-    assert (
-        services.recording_store.find_recording(started["recording"]["id"])["dailyId"] == daily_id
-    )
+    assert services.recording_store.find(started["recording"]["id"])["dailyId"] == daily_id
 
     assert services.make_worker().drain() == 1
     published = requests.get(f"{base}/sessions/{session['_id']}", headers=auth).json()
@@ -54,7 +52,7 @@ def test_a_class_is_recorded_and_published(stack):
 
 def test_a_background_worker_thread_picks_the_job_up(stack):
     base, auth, _, cloud, app = stack
-    from livesessions.recordings import start_worker_thread
+    from livesessions.recordings.worker import start_worker_thread
 
     stop = start_worker_thread(app.extensions["livesessions"].make_worker(poll_seconds=0.05))
     try:
@@ -106,5 +104,5 @@ def test_a_recording_whose_webhooks_are_all_lost_still_reaches_the_session(stack
     (recording,) = daily.recordings.values()
     expected = b"".join(recording_content(recording, 300_000))
     assert requests.get(done["recordingUrl"], timeout=5).content == expected
-    job = services.recording_store.list_jobs()[0]
+    job = services.job_store.list()[0]
     assert (job["_id"], job["status"], job["attempts"]) == (recording["id"], "done", 1)

@@ -137,8 +137,10 @@ def test_five_deliveries_make_one_upload_and_one_session_update(
 ):
     daily.files[RECORDING] = content(CHUNK)
     updates = []
-    real = services.store.record_upload
-    monkeypatch.setattr(services.store, "record_upload", lambda *a: updates.append(a) or real(*a))
+    real = services.session_store.record_upload
+    monkeypatch.setattr(
+        services.session_store, "record_upload", lambda *a: updates.append(a) or real(*a)
+    )
     for _ in range(5):
         deliver(client)
     assert worker.drain() == 1
@@ -220,7 +222,7 @@ def test_a_job_whose_worker_died_is_taken_over_after_its_lease(
 ):
     daily.files[RECORDING] = content(CHUNK)
     deliver(client)
-    store = services.recording_store
+    store = services.job_store
     dead = store.lease("dead-worker", lease_seconds=600, max_attempts=3)
     assert dead["_id"] == RECORDING
     assert worker.drain() == 0  # leased: not due for anyone else
@@ -307,7 +309,7 @@ def test_retries_back_off_exponentially(make_app, cloud, daily):
 
 
 def db_now():
-    from livesessions.schemas import utcnow
+    from livesessions.clock import utcnow
 
     return utcnow()
 

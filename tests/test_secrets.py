@@ -47,7 +47,7 @@ def test_a_full_flow_logs_no_secret(make_app, token_for, tmp_path, caplog):
         ).json()["recording"]
         requests.post(f"{base}/sessions/recording/stop", json={"recordingId": started["id"]})
         for _ in range(200):  # the ready-to-download webhook arrives
-            if app.extensions["livesessions"].recording_store.list_jobs():
+            if app.extensions["livesessions"].job_store.list():
                 break
             threading.Event().wait(0.02)
         cloud.fail_next(1)  # one failed upload, logged with its reason, then success

@@ -74,7 +74,7 @@ def test_status_of_an_unknown_session_is_404(client):
 
 def test_the_transition_check_is_in_the_write_itself(client, db, app, monkeypatch):
     doc = seed_session(db, status="live")
-    sessions = app.extensions["livesessions"].store.sessions
+    sessions = app.extensions["livesessions"].session_store.sessions
     real = sessions.find_one_and_update
 
     def ended_meanwhile(filter_, update, **kwargs):

@@ -110,7 +110,7 @@ def test_capacity_cannot_drop_below_the_participants(client, auth, db, daily):
 def test_capacity_check_is_part_of_the_write(client, auth, db, daily, app, monkeypatch):
     """A student admitted between the check and the write still makes the update fail."""
     doc = seed_session(db, participants=["a"])
-    store = app.extensions["livesessions"].store
+    store = app.extensions["livesessions"].session_store
     real_update = store.update
 
     def update_after_a_join(session_id, changes):
@@ -148,7 +148,7 @@ def test_a_database_failure_on_reschedule_restores_the_room_expiry(
 
     created = create_session()
     original_exp = daily.rooms[created["roomName"]]["config"]["exp"]
-    store = app.extensions["livesessions"].store
+    store = app.extensions["livesessions"].session_store
 
     def broken(*args):
         raise AutoReconnect("connection lost")

@@ -6,6 +6,7 @@ import re
 import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from urllib.parse import quote, urlencode
 
 import requests
@@ -59,8 +60,20 @@ def room_name(title, timestamp_ms):
 class DailyClient:
     """The Daily.co calls the service makes. Every call has a timeout and at most one retry."""
 
-    def __init__(self, base_url, api_key, timeout=10.0, backoff=DEFAULT_BACKOFF, http=None):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        timeout: float = 10.0,
+        backoff: float = DEFAULT_BACKOFF,
+        http: requests.Session | None = None,
+        *,
+        sleep: Callable[[float], object] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.base_url = base_url.rstrip("/")
+        self.sleep = sleep  # waits between retries; tests pass their own clock
+        self.monotonic = monotonic
         self.timeout = (CONNECT_TIMEOUT_SECONDS, timeout)
         self.backoff = backoff
         self.http = http or requests.Session()
@@ -79,12 +92,12 @@ class DailyClient:
                     log.warning(
                         "Daily %s %s failed (%s); retrying", method, path, type(error).__name__
                     )
-                    time.sleep(self.backoff)
+                    self.sleep(self.backoff)
                     continue
                 raise DailyError(f"Daily.co unreachable: {type(error).__name__}") from None
             if (response.status_code == 429 or response.status_code >= 500) and attempt == 1:
                 log.warning("Daily %s %s answered %s; retrying", method, path, response.status_code)
-                time.sleep(self._retry_delay(response))
+                self.sleep(self._retry_delay(response))
                 continue
             return response
         return response  # unreachable: the second attempt always returns or raises
@@ -197,10 +210,10 @@ class DailyClient:
     def _pace_list(self):
         """Keep list calls (from any thread of this client) under Daily's rate limit."""
         with self._list_lock:
-            wait = self._next_list_at - time.monotonic()
+            wait = self._next_list_at - self.monotonic()
             if wait > 0:
-                time.sleep(wait)
-            self._next_list_at = max(time.monotonic(), self._next_list_at) + self.list_interval
+                self.sleep(wait)
+            self._next_list_at = max(self.monotonic(), self._next_list_at) + self.list_interval
 
     def _json_with_backoff(self, method, path, body=None):
         for delay in RATE_LIMIT_DELAYS:
@@ -210,7 +223,7 @@ class DailyClient:
                 if error.status != 429:
                     raise
                 log.warning("Daily %s %s rate-limited; retrying in %ss", method, path, delay)
-                time.sleep(delay * self.backoff / DEFAULT_BACKOFF)
+                self.sleep(delay * self.backoff / DEFAULT_BACKOFF)
         return self._json(method, path, body)  # the last try: a 429 now is raised
 
     def webhooks(self):

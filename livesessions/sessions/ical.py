@@ -1,10 +1,8 @@
 """iCalendar (RFC 5545) feeds of sessions, for calendar apps to subscribe to."""
 
-from datetime import timedelta
-
 from icalendar import Calendar, Event
 
-from .schemas import utcnow
+from ..clock import class_ends_at, utcnow
 
 PRODUCT_ID = "-//livesessions//Live sessions feed//EN"
 UID_DOMAIN = "livesessions"
@@ -20,7 +18,7 @@ def session_event(doc):
     if doc.get("createdAt"):
         event.add("created", doc["createdAt"])
     event.add("dtstart", doc["scheduledAt"])
-    event.add("dtend", doc["scheduledAt"] + timedelta(minutes=doc["duration"]))
+    event.add("dtend", class_ends_at(doc))
     event.add("summary", doc["title"])
     if doc.get("description"):
         event.add("description", doc["description"])
@@ -42,3 +40,8 @@ def sessions_calendar(name, docs):
     for doc in docs:
         calendar.add_component(session_event(doc))
     return calendar.to_ical()
+
+
+def feed_name(label: str | None) -> str:
+    """The calendar's title: after its course or instructor when known."""
+    return f"Live sessions — {label}" if label else "Live sessions"

@@ -1,17 +1,36 @@
-"""Session operations that touch both the store and Daily.co, so neither is left half-done."""
+"""Session operations that touch both the store and Daily.co, so neither is left half-done.
+
+The caller is passed in (an `auth.Caller`), so these run the same from a view, the CLI,
+the demo seeder or a plain test.
+"""
 
 import logging
 from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 
+from ..auth import Caller
+from ..clock import class_ends_at, iso, to_seconds, utcnow
+from ..errors import (
+    ATTENDANCE_FORBIDDEN,
+    CANNOT_JOIN,
+    CREATE_ROOM_FAILED,
+    DELETE_ROOM_FAILED,
+    JOIN_NOT_YET,
+    NOT_A_PARTICIPANT,
+    SESSION_OVER,
+    TOKEN_FAILED,
+    UPDATE_ROOM_FAILED,
+    ApiError,
+    Forbidden,
+    UpstreamFailed,
+)
+from ..gateways.daily import DailyClient, DailyError, daily_user_id
+from ..lifecycle import is_open, update_rejection
+from ..store import AttendanceStore, PlatformStore, SessionStore, new_id
+from ..store.platform import POPULATED_LABEL
 from .attendance import summarize
-from .auth import current_user_id, current_user_name, owns, require_owner
-from .errors import ApiError, Forbidden, UpstreamFailed
-from .gateways.daily import DailyError, daily_user_id
-from .schemas import utcnow
-from .serialize import iso
-from .store import OPEN_STATUSES, class_ends_at, new_id, update_rejection
+from .ical import feed_name, sessions_calendar
 
 log = logging.getLogger(__name__)
 
@@ -19,29 +38,23 @@ log = logging.getLogger(__name__)
 # re-raises the first error if only a retry failed to find one), or the write was refused.
 NOT_WRITTEN = (ServerSelectionTimeoutError, DuplicateKeyError)
 
-CREATE_ROOM_FAILED = "Failed to create Daily.co room"
-UPDATE_ROOM_FAILED = "Failed to update Daily.co room"
-DELETE_ROOM_FAILED = "Failed to delete Daily.co room"
-TOKEN_FAILED = "Failed to create Daily.co meeting token"
-NOT_A_PARTICIPANT = "You are not a participant of this live session"
-SESSION_OVER = "This live session is over"
-ATTENDANCE_FORBIDDEN = "You are not allowed to view this live session's attendance"
-
 
 class SessionService:
     def __init__(
         self,
-        store,
-        daily,
-        room_grace_minutes,
+        session_store: SessionStore,
+        daily: DailyClient,
+        room_grace_minutes: float,
         *,
-        attendance=None,
-        room_privacy="public",
-        join_early_minutes=15,
+        attendance_store: AttendanceStore | None = None,
+        platform_store: PlatformStore | None = None,
+        room_privacy: str = "public",
+        join_early_minutes: float = 15,
     ):
-        self.store = store
+        self.session_store = session_store
         self.daily = daily
-        self.attendance_store = attendance
+        self.attendance_store = attendance_store
+        self.platform_store = platform_store
         self.room_grace = timedelta(minutes=room_grace_minutes)
         self.room_privacy = room_privacy
         self.join_early = timedelta(minutes=join_early_minutes)
@@ -50,11 +63,11 @@ class SessionService:
         """When the room of `doc` closes: the end of the class plus a grace period."""
         return class_ends_at(doc) + self.room_grace
 
-    def room_exp(self, doc):
+    def room_exp(self, doc) -> int:
         """The room's `exp` for Daily, in Unix seconds."""
-        return int(self.room_closes_at(doc).timestamp())
+        return to_seconds(self.room_closes_at(doc))
 
-    def create(self, data, instructor_id):
+    def create(self, data: dict, caller: Caller) -> dict:
         """Create the Daily room, then the session; no session without a room, nor the reverse."""
         try:
             room = self.daily.create_room(
@@ -72,7 +85,7 @@ class SessionService:
             "title": data["title"],
             "description": data.get("description", ""),
             "course": data["courseId"],
-            "instructor": data.get("instructorId") or instructor_id,
+            "instructor": data.get("instructorId") or caller.user_id,
             "roomName": room["name"],
             "roomUrl": room["url"],
             "scheduledAt": data["scheduledAt"],
@@ -87,7 +100,7 @@ class SessionService:
             "updatedAt": now,
         }
         try:
-            return self.store.insert(doc)
+            return self.session_store.insert(doc)
         except NOT_WRITTEN:
             self._delete_room_quietly(room["name"])
             raise
@@ -106,7 +119,7 @@ class SessionService:
         session whose room is gone.
         """
         try:
-            stored = self.store.find_any(doc["_id"])
+            stored = self.session_store.find_any(doc["_id"])
         except Exception as error:
             log.error("session %s: insert outcome unknown, room kept: %r", doc["_id"], error)
             return None
@@ -114,31 +127,31 @@ class SessionService:
             self._delete_room_quietly(doc["roomName"])
         return stored
 
-    def join(self, session_id):
+    def join(self, session_id: str, caller: Caller) -> dict:
         """A Daily meeting token for the caller: an owner token for the session's instructor
         or an admin, a participant token for an admitted student; valid from a while before
         the start until the end of the class."""
-        doc = self.store.get(session_id)
-        user_id, owner = current_user_id(), owns(doc)
-        if not owner and user_id not in (doc.get("participants") or []):
+        doc = self.session_store.get(session_id)
+        owner = caller.owns(doc)
+        if not owner and caller.user_id not in (doc.get("participants") or []):
             raise Forbidden(NOT_A_PARTICIPANT)
-        if doc["status"] not in OPEN_STATUSES:
-            raise ApiError(f"Cannot join a session that is {doc['status']}")
+        if not is_open(doc):
+            raise ApiError(CANNOT_JOIN.format(status=doc["status"]))
         opens = doc["scheduledAt"] - self.join_early
         closes = class_ends_at(doc)
         now = utcnow()
         if now < opens:
-            raise ApiError(f"This live session can be joined from {iso(opens)}")
+            raise ApiError(JOIN_NOT_YET.format(opens=iso(opens)))
         if now >= closes:
             raise ApiError(SESSION_OVER)
         try:
             token = self.daily.create_meeting_token(
                 doc["roomName"],
-                nbf=int(opens.timestamp()),
-                exp=int(closes.timestamp()),
+                nbf=to_seconds(opens),
+                exp=to_seconds(closes),
                 is_owner=owner,
-                user_id=daily_user_id(user_id),
-                user_name=current_user_name() or user_id,
+                user_id=daily_user_id(caller.user_id),
+                user_name=caller.name or caller.user_id,
             )
         except DailyError as error:
             log.error("a meeting token for %s failed: %s", doc["roomName"], error)
@@ -150,24 +163,31 @@ class SessionService:
             "expiresAt": iso(closes),
         }
 
-    def attendance(self, session_id):
+    def attendance(self, session_id: str, caller: Caller) -> dict:
         """Who attended the session, for its instructor or an admin."""
-        doc = self.store.get(session_id)
-        require_owner(doc, ATTENDANCE_FORBIDDEN)
+        doc = self.session_store.get(session_id)
+        caller.require_owner(doc, ATTENDANCE_FORBIDDEN)
         visits = self.attendance_store.of_session(session_id)
         return summarize(doc, visits, utcnow(), self.room_closes_at(doc))
 
-    def end_overdue(self):
+    def calendar(self, field: str, value: str) -> bytes:
+        """The sessions whose `field` (course or instructor) is `value` as an iCalendar feed
+        named after that course or instructor."""
+        docs = self.platform_store.populate(self.session_store.by_field(field, value), field)
+        label = next((doc[field].get(POPULATED_LABEL[field]) for doc in docs if doc[field]), None)
+        return sessions_calendar(feed_name(label), docs)
+
+    def end_overdue(self) -> list[str]:
         """End the open sessions whose class is over by more than the room's grace."""
-        ended = self.store.end_overdue(utcnow(), self.room_grace)
+        ended = self.session_store.end_overdue(utcnow(), self.room_grace)
         if ended:
             log.info("ended %d session(s) whose time was over: %s", len(ended), ", ".join(ended))
         return ended
 
-    def update(self, session_id, changes):
+    def update(self, session_id: str, changes: dict, caller: Caller) -> dict:
         """Apply `changes`; move the room's expiry first when the schedule changes."""
-        current = self.store.get(session_id)
-        require_owner(current)
+        current = self.session_store.get(session_id)
+        caller.require_owner(current)
         rejection = update_rejection(current, changes)
         if rejection:
             raise rejection
@@ -175,21 +195,21 @@ class SessionService:
         if new_exp != old_exp:
             self._set_room_exp(current["roomName"], new_exp)
         try:
-            return self.store.update(session_id, changes)
+            return self.session_store.update(session_id, changes)
         except Exception:
             if new_exp != old_exp:
                 self._restore_room_exp(current["roomName"], old_exp)
             raise
 
-    def delete(self, session_id):
+    def delete(self, session_id: str, caller: Caller) -> dict:
         """Soft-delete the session and delete its room; undo the first if Daily refuses."""
-        require_owner(self.store.get(session_id))
-        before, deleted = self.store.soft_delete(session_id)
+        caller.require_owner(self.session_store.get(session_id))
+        before, deleted = self.session_store.soft_delete(session_id)
         try:
             self.daily.delete_room(before["roomName"])
         except DailyError as error:
             log.error("deleting Daily room %s failed: %s", before["roomName"], error)
-            self.store.undelete(before)
+            self.session_store.undelete(before)
             raise UpstreamFailed(DELETE_ROOM_FAILED) from None
         return deleted
 

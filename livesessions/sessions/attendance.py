@@ -5,8 +5,8 @@ from `participant.joined` / `participant.left`; this module only summarizes them
 answer is the same whatever order or how many times the events arrived.
 """
 
-from .gateways.daily import daily_user_id
-from .serialize import iso
+from ..clock import iso
+from ..gateways.daily import daily_user_id
 
 
 def _merged_seconds(intervals):

@@ -1,4 +1,4 @@
-"""Daily.co webhook events: each type goes to what it changes.
+"""Daily.co webhook events: each type goes to what it changes, by one explicit table.
 
 Recording events go to the recording pipeline; meeting and room events move a session's
 status (never out of `cancelled`); participant events record attendance. Every handler is
@@ -6,42 +6,42 @@ idempotent, because Daily may deliver an event twice or out of order.
 """
 
 import logging
-from datetime import UTC, datetime
 
-from .schemas import utcnow
+from ..clock import from_seconds, utcnow
+from ..recordings.service import RecordingService
+from ..store import AttendanceStore, SessionStore
 
 log = logging.getLogger(__name__)
 
 
-LATEST_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z, the last second datetime holds
-
-
-def _moment(seconds):
-    """A Unix timestamp from an event as an aware datetime (milliseconds, like BSON), or None
-    when it is out of range."""
-    if seconds is None or seconds > LATEST_TIMESTAMP:
-        return None
-    return datetime.fromtimestamp(round(seconds, 3), UTC)
-
-
 class DailyEvents:
-    HANDLERS = {  # event type -> method of this class (recording events: the pipeline's)
-        "meeting.started": "_on_meeting_started",
-        "meeting.ended": "_on_meeting_over",
-        "room.exp": "_on_meeting_over",
-        "participant.joined": "_on_participant",
-        "participant.left": "_on_participant",
-    }
+    """Dispatch events to their handlers; `types()` is what the webhook subscribes to."""
 
-    def __init__(self, sessions, attendance, recordings):
-        self.sessions = sessions
-        self.attendance = attendance
-        self.handlers = {  # one table, built once: event type -> bound method
-            **{kind: getattr(recordings, name) for kind, name in recordings.HANDLERS.items()},
-            **{kind: getattr(self, name) for kind, name in self.HANDLERS.items()},
+    def __init__(
+        self,
+        session_store: SessionStore,
+        attendance_store: AttendanceStore,
+        recording_service: RecordingService,
+    ):
+        self.sessions = session_store
+        self.attendance = attendance_store
+        self.handlers = {
+            "meeting.started": self.on_meeting_started,
+            "meeting.ended": self.on_meeting_over,
+            "room.exp": self.on_meeting_over,
+            "participant.joined": self.on_participant,
+            "participant.left": self.on_participant,
+            "recording.started": recording_service.on_started,
+            "recording.stopped": recording_service.on_stopped,
+            "recording.ready-to-download": recording_service.on_ready,
+            "recording.error": recording_service.on_error,
         }
 
-    def handle(self, event, trusted):
+    def types(self) -> list[str]:
+        """The event types handled, sorted (the webhook's `eventTypes`)."""
+        return sorted(self.handlers)
+
+    def handle(self, event, trusted: bool) -> None:
         """Act on one event; unknown types are acknowledged and ignored. `trusted`: the
         signature was verified."""
         handler = self.handlers.get(event.type)
@@ -50,20 +50,22 @@ class DailyEvents:
             return
         handler(event, trusted)
 
-    def _on_meeting_started(self, event, trusted):
+    def on_meeting_started(self, event, trusted):
+        """The room's scheduled session goes live."""
         room_name = event.text("room", "room_name")
         if room_name and self.sessions.start_if_scheduled(room_name):
             log.info("meeting started in %s: its session is live", room_name)
 
-    def _on_meeting_over(self, event, trusted):
+    def on_meeting_over(self, event, trusted):
+        """The room's live session ends (meeting over, room expired)."""
         room_name = event.text("room", "room_name")
         if room_name and self.sessions.end_if_live(room_name):
             log.info("%s in %s: its live session ended", event.type, room_name)
 
-    def _on_participant(self, event, trusted):
+    def on_participant(self, event, trusted):
         """Record one visit: its join time, and its leave time once Daily reports it."""
         room_name, visit_id = event.text("room", "room_name"), event.text("session_id")
-        joined_at = _moment(event.number("joined_at"))
+        joined_at = from_seconds(event.number("joined_at"))
         if not room_name or not visit_id or joined_at is None:
             log.warning("%s without room, session_id or joined_at: ignored", event.type)
             return
@@ -76,7 +78,9 @@ class DailyEvents:
             # Daily gives the visit's length; without it, now is close enough (Daily sends
             # the event within seconds).
             duration = event.number("duration")
-            left_at = utcnow() if duration is None else _moment(joined_at.timestamp() + duration)
+            left_at = (
+                utcnow() if duration is None else from_seconds(joined_at.timestamp() + duration)
+            )
             left_at = max(joined_at, left_at or joined_at)  # an absurd duration: no time
         fields = {
             "session": session["_id"],

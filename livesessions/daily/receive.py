@@ -1,4 +1,4 @@
-"""Daily.co webhooks: signature check and turning either payload shape into one event."""
+"""The Daily.co webhook endpoint: check the signature, read the event, hand it on, answer."""
 
 import base64
 import binascii
@@ -6,6 +6,16 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass, field
+
+from flask import Blueprint, current_app, request
+
+from ..errors import INVALID_SIGNATURE, WEBHOOK_NOT_JSON, error_response
+from ..extensions import services
+from ..http import parse_json
+from ..openapi import Note, documented
+from ..schemas import WebhookAckSchema, WebhookEventSchema
+
+bp = Blueprint("daily", __name__, url_prefix="/sessions/webhook")
 
 MAX_FIELD_LENGTH = 512
 
@@ -66,3 +76,41 @@ def parse_event(body):
     if isinstance(payload, dict):
         return Event(body["type"], payload)
     return Event(body["type"], {k: v for k, v in body.items() if k != "type"})
+
+
+@bp.post("/daily")
+@documented(
+    "Receive a Daily.co webhook event",
+    response=WebhookAckSchema,
+    body=WebhookEventSchema,
+    body_required=False,  # an empty body is acknowledged (Daily's endpoint check)
+    errors={
+        400: (WEBHOOK_NOT_JSON,),
+        401: (
+            INVALID_SIGNATURE,
+            Note(
+                "(only when DAILY_WEBHOOK_SECRET is set; a body that is not an event, such as "
+                "Daily's set-up check, is acknowledged unsigned)"
+            ),
+        ),
+    },
+)
+def daily_webhook():
+    """Take a Daily.co event: check its signature, record it, queue uploads; answer at once."""
+    raw = request.get_data(cache=False)
+    secret = current_app.config["DAILY_WEBHOOK_SECRET"]
+    signed = not secret or signature_is_valid(
+        secret,
+        request.headers.get("X-Webhook-Timestamp", ""),
+        request.headers.get("X-Webhook-Signature", ""),
+        raw,
+        current_app.config["DAILY_WEBHOOK_TOLERANCE_SECONDS"],
+    )
+    body = parse_json(raw, WEBHOOK_NOT_JSON) if raw.strip() else {}
+    event = parse_event(body)
+    if event is None:  # not an event (e.g. Daily's {"test": "test"}): acknowledged, unused.
+        return {"received": True}  # Signed or not: Daily's set-up check must get its 200.
+    if not signed:
+        return error_response(INVALID_SIGNATURE, 401)
+    services().events.handle(event, trusted=bool(secret))
+    return {"received": True}

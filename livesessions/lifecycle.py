@@ -1,0 +1,31 @@
+"""A session's lifecycle: its statuses, the transitions allowed, and when it may change."""
+
+from .errors import CANNOT_UPDATE, CAPACITY_BELOW_PARTICIPANTS, ApiError
+
+STATUSES = ("scheduled", "live", "ended", "cancelled")
+OPEN_STATUSES = ("scheduled", "live")
+# new status -> statuses it may be reached from (same -> same is a no-op, handled apart).
+STATUS_SOURCES = {
+    "scheduled": (),
+    "live": ("scheduled",),
+    "ended": ("live",),
+    "cancelled": ("scheduled", "live"),
+}
+# A session's `recordingStatus`: where its latest recording is.
+RECORDING_STATUSES = ("none", "recording", "processing", "ready", "failed")
+
+
+def is_open(doc) -> bool:
+    """Whether the session still takes changes and participants."""
+    return doc["status"] in OPEN_STATUSES
+
+
+def update_rejection(doc, changes) -> ApiError | None:
+    """Return why `changes` can't be applied to `doc` (an ApiError), or None."""
+    if not is_open(doc):
+        return ApiError(CANNOT_UPDATE.format(status=doc["status"]))
+    capacity = changes.get("maxParticipants")
+    taken = len(doc.get("participants") or [])
+    if capacity is not None and capacity < taken:
+        return ApiError(CAPACITY_BELOW_PARTICIPANTS.format(taken=taken))
+    return None

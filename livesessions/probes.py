@@ -1,0 +1,44 @@
+"""The health and readiness probes: `/healthz` and `/readyz`."""
+
+import logging
+
+from flask import Blueprint
+
+from .daily.setup import last_known_state
+from .errors import DATABASE_UNAVAILABLE
+from .extensions import services
+from .openapi import documented
+from .schemas import HealthSchema, NotReadySchema, ReadySchema
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("probes", __name__)
+
+
+@bp.get("/healthz")
+@documented("Liveness probe", response=HealthSchema, tag="operations")
+def healthz():
+    """The process is up (no dependency is checked)."""
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+@documented(
+    "Readiness probe",
+    response=ReadySchema,
+    tag="operations",
+    errors={503: (DATABASE_UNAVAILABLE,)},
+    error_schemas={503: NotReadySchema},
+)
+def readyz():
+    """Ready to serve: the database answers a ping within MONGODB_TIMEOUT_MS.
+
+    `webhook` is the Daily webhook's state as the worker last saw it (`active`, `failed`,
+    `missing`, or `unknown` before its first check); it never makes the service unready."""
+    try:
+        services().database.ping()
+        webhook = last_known_state(services().state_store)
+    except Exception as error:  # any failure means "not ready"; the reason goes to the log
+        log.warning("readiness: database ping failed: %r", error)
+        return {"message": DATABASE_UNAVAILABLE, "database": "down"}, 503
+    return {"status": "ready", "database": "up", "webhook": webhook}

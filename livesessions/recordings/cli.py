@@ -1,0 +1,91 @@
+"""`flask --app wsgi recordings ...`: the worker, one-off processing, and the jobs' state."""
+
+import signal
+import threading
+
+import click
+from flask.cli import AppGroup
+
+from ..clock import iso, parse_iso
+from ..extensions import services
+from ..store.jobs import STATUSES as JOB_STATUSES
+
+recordings_cli = AppGroup("recordings", help="Recording upload jobs.")
+
+
+@recordings_cli.command("worker")
+def recordings_worker():
+    """Process upload jobs, and end sessions whose time is over, until SIGTERM or Ctrl-C (the
+    job in hand is finished first)."""
+    stop = threading.Event()
+
+    def request_stop(signum, frame):
+        click.echo(f"signal {signum}: stopping after the current job", err=True)
+        # Not stop.set() here: the handler runs on the main thread, which may be inside
+        # stop.wait() holding the event's lock; setting it from a thread can't deadlock.
+        threading.Thread(target=stop.set, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    services().make_worker().run(stop)
+
+
+@recordings_cli.command("process")
+@click.option("--once", is_flag=True, help="Process the jobs due now, then exit.")
+@click.pass_context
+def recordings_process(ctx, once):
+    """Process the due upload jobs (and the periodic tasks) and exit (--once), or keep going
+    like `worker`."""
+    if not once:
+        ctx.invoke(recordings_worker)
+        return
+    worker = services().make_worker()
+    worker.run_periodic()  # e.g. end the sessions whose time is over, as the worker would
+    count = worker.drain()
+    click.echo(f"processed {count} job(s)")
+
+
+@recordings_cli.command("list")
+@click.option("--status", type=click.Choice(JOB_STATUSES), help="Only jobs in this state.")
+@click.option("--limit", default=50, show_default=True)
+def recordings_list(status, limit):
+    """Show upload jobs, newest first."""
+    jobs = services().job_store.list(status, limit)
+    if not jobs:
+        click.echo("no jobs")
+    for job in jobs:
+        line = (
+            f"{job['_id']}  {job['status']:<10} attempts={job['attempts']}  "
+            f"session={job['session']}  updated={iso(job['updatedAt'])}"
+        )
+        if job.get("error"):
+            line += f"  error={job['error']}"
+        click.echo(line)
+
+
+@recordings_cli.command("retry")
+@click.argument("job_id")
+def recordings_retry(job_id):
+    """Queue a failed job again, with a fresh set of attempts."""
+    job = services().recording_service.retry_job(job_id)
+    if job is None:
+        raise click.ClickException(f"no failed job {job_id}")
+    click.echo(f"job {job_id} queued again")
+
+
+@recordings_cli.command("reconcile")
+@click.option(
+    "--since",
+    metavar="ISO_DATE",
+    help="Look at sessions from this date on (default: RECORDING_RECONCILE_LOOKBACK_HOURS ago).",
+)
+def recordings_reconcile(since):
+    """Ask Daily.co for the finished recordings of recent sessions and queue those whose
+    webhook never came (the worker does this every RECORDING_RECONCILE_SECONDS)."""
+    start = None
+    if since is not None:
+        start = parse_iso(since)
+        if start is None:
+            raise click.BadParameter("must be an ISO 8601 date", param_hint="--since")
+    checked, queued = services().reconcile(start)
+    click.echo(f"checked {checked} session(s), queued {queued} recording(s)")

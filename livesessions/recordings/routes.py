@@ -1,0 +1,63 @@
+"""Recording start and stop under `/sessions/recording/`: parse, call the service, reply."""
+
+from flask import Blueprint
+
+from ..errors import (
+    RECORDING_ID_REQUIRED,
+    RECORDING_NOT_FOUND,
+    ROOM_NAME_REQUIRED,
+    SESSION_NOT_FOUND,
+    START_FAILED,
+    STOP_FAILED,
+)
+from ..extensions import services
+from ..http import json_body
+from ..openapi import TYPE_ERROR, Note, documented
+from ..schemas import (
+    RecordingStartResultSchema,
+    RecordingStartSchema,
+    RecordingStopResultSchema,
+    RecordingStopSchema,
+    recording_start_schema,
+    recording_stop_schema,
+)
+from ..validation import load
+from .serialize import recording_started_json, recording_stopped_json
+
+bp = Blueprint("recordings", __name__, url_prefix="/sessions/recording")
+
+
+@bp.post("/start")
+@documented(
+    "Start recording a session's room",
+    response=RecordingStartResultSchema,
+    body=RecordingStartSchema,
+    errors={
+        400: (ROOM_NAME_REQUIRED, TYPE_ERROR),
+        404: (SESSION_NOT_FOUND, Note("(no session has this room)")),
+        500: (START_FAILED,),
+    },
+)
+def start_recording():
+    """Start a cloud recording of a session's room."""
+    data = load(recording_start_schema, json_body())
+    recording = services().recording_service.start(data["roomName"])
+    return {"success": True, "recording": recording_started_json(recording)}
+
+
+@bp.post("/stop")
+@documented(
+    "Stop a recording",
+    response=RecordingStopResultSchema,
+    body=RecordingStopSchema,
+    errors={
+        400: (RECORDING_ID_REQUIRED, TYPE_ERROR),
+        404: (RECORDING_NOT_FOUND,),
+        500: (STOP_FAILED,),
+    },
+)
+def stop_recording():
+    """Stop a recording, by the id the start endpoint returned (or Daily's)."""
+    data = load(recording_stop_schema, json_body())
+    recording = services().recording_service.stop(data["recordingId"])
+    return {"success": True, "recording": recording_stopped_json(recording)}

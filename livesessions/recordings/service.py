@@ -1,0 +1,190 @@
+"""Recordings on Daily.co: start and stop, what their webhook events change, the upload
+jobs of finished ones, and the reconciliation that finds those whose webhook was lost."""
+
+import logging
+from datetime import datetime
+
+from ..clock import seconds_between, utcnow
+from ..errors import RECORDING_NOT_FOUND, START_FAILED, STOP_FAILED, NotFound, UpstreamFailed
+from ..gateways.daily import DailyClient, DailyError
+from ..store import JobStore, RecordingStore, SessionStore, new_id
+
+log = logging.getLogger(__name__)
+
+
+class RecordingService:
+    """Start and stop recordings, and turn webhook events into stored state and jobs.
+
+    The `on_*` methods are the recording events' handlers (daily/events.py maps them).
+    """
+
+    def __init__(
+        self,
+        session_store: SessionStore,
+        recording_store: RecordingStore,
+        job_store: JobStore,
+        daily: DailyClient,
+    ):
+        self.sessions = session_store
+        self.recordings = recording_store
+        self.jobs = job_store
+        self.daily = daily
+
+    def start(self, room_name: str) -> dict:
+        """Start a cloud recording of the session's room; return the stored recording."""
+        session = self.sessions.find_by_room(room_name)
+        if session is None:
+            raise NotFound()
+        recording_id = new_id()  # Daily returns no id: ours travels as its instanceId
+        now = utcnow()
+        # Stored before Daily is asked, so that a `recording.started` webhook arriving
+        # before Daily's answer finds the recording to link.
+        self.recordings.insert(
+            {
+                "_id": recording_id,
+                "session": session["_id"],
+                "room": room_name,
+                "dailyId": None,
+                "status": "starting",
+                "startedAt": now,
+                "stoppedAt": None,
+                "duration": 0,
+                "error": None,
+                "createdAt": now,
+                "updatedAt": now,
+            }
+        )
+        try:
+            self.daily.start_recording(room_name, recording_id)
+        except DailyError as error:
+            log.error("starting a recording of %s failed: %s", room_name, error)
+            self.recordings.delete(recording_id)
+            raise UpstreamFailed(START_FAILED) from None
+        self.sessions.set_recording_status(session["_id"], "recording")
+        return self.recordings.update(recording_id, {"status": "recording"})
+
+    def stop(self, recording_id: str) -> dict:
+        """Stop a recording found by our id or Daily's; stopping a stopped one changes nothing."""
+        recording = self.recordings.find(recording_id)
+        if recording is None:
+            raise NotFound(RECORDING_NOT_FOUND)
+        if recording["status"] != "recording":
+            return recording
+        try:
+            self.daily.stop_recording(recording["room"], recording["_id"])
+        except DailyError as error:
+            log.error("stopping recording %s failed: %s", recording["_id"], error)
+            raise UpstreamFailed(STOP_FAILED) from None
+        finished = self._mark_finished(recording["_id"])
+        return finished or self.recordings.find(recording["_id"])
+
+    def _mark_finished(self, recording_id, duration=None):
+        recording = self.recordings.find(recording_id)
+        if recording is None or recording["status"] != "recording":
+            return None
+        now = utcnow()
+        if duration is None:
+            duration = seconds_between(recording["startedAt"], now)
+        finished = self.recordings.update(
+            recording_id,
+            {"status": "finished", "stoppedAt": now, "duration": duration},
+            only_if_status="recording",
+        )
+        if finished is not None:  # Daily now prepares the file: "processing" until uploaded
+            self.sessions.set_recording_status(
+                recording["session"], "processing", only_if="recording"
+            )
+        return finished
+
+    # -- webhook events -------------------------------------------------------------------------
+
+    def on_started(self, event, trusted):
+        """Learn Daily's id of a recording we started."""
+        instance_id, daily_id = event.text("instance_id"), event.text("recording_id")
+        if instance_id and daily_id:
+            self.recordings.update(instance_id, {"dailyId": daily_id})
+        log.info("recording started: %s (Daily %s)", instance_id, daily_id)
+
+    def on_stopped(self, event, trusted):
+        """Mark the recording finished; Daily now prepares the file."""
+        recording_id = event.text("instance_id", "recording_id")
+        if recording_id:
+            self._mark_finished(recording_id, event.number("duration"))
+        log.info("recording stopped: %s", recording_id)
+
+    def on_error(self, event, trusted):
+        """Mark the recording (and the session's recordingStatus) failed."""
+        recording_id = event.text("instance_id", "recording_id")
+        message = event.text("error_msg") or "recording error"
+        if recording_id:
+            failed = self.recordings.update(recording_id, {"status": "error", "error": message})
+            if failed is not None:
+                self.sessions.set_recording_status(failed["session"], "failed", only_if="recording")
+        log.warning("recording error in %s: %s", event.text("room_name", "room"), message)
+
+    def on_ready(self, event, trusted):
+        """Queue the upload. `trusted` (a verified signature) is required before a payload's
+        download URL is used: otherwise anyone could make the worker fetch any address."""
+        recording_id = event.text("recording_id")
+        room_name = event.text("room_name", "room")
+        if not recording_id or not room_name:
+            log.warning("ready-to-download without recording id or room: ignored")
+            return
+        session = self.sessions.find_by_room(room_name, include_deleted=True)
+        if session is None:
+            log.warning("ready-to-download for unknown room %s: ignored", room_name)
+            return
+        download_url = event.text("download_url") if trusted else None
+        if download_url and not download_url.startswith(("https://", "http://")):
+            download_url = None
+        self.queue_upload(recording_id, session, event.number("duration"), download_url)
+
+    def queue_upload(self, recording_id, session, duration, download_url=None):
+        """Create the upload job of a finished recording unless it exists (webhook and
+        reconciler alike: the job's id is Daily's recording id, so never two uploads)."""
+        created = self.jobs.enqueue(
+            recording_id,
+            {
+                "session": session["_id"],
+                "room": session["roomName"],
+                "duration": duration,
+                "downloadUrl": download_url,
+            },
+        )
+        if created:
+            self.sessions.set_recording_status(session["_id"], "processing")
+        state = "queued" if created else "known"
+        log.info("recording %s of %s: %s", recording_id, session["roomName"], state)
+        return created
+
+    def retry_job(self, job_id: str) -> dict | None:
+        """Queue a failed upload job again (fresh attempts); return it, or None."""
+        job = self.jobs.retry(job_id)
+        if job is not None:
+            self.sessions.set_recording_status(job["session"], "processing")
+        return job
+
+    # -- reconciliation with Daily ---------------------------------------------------------
+
+    def reconcile(self, since: datetime) -> tuple[int, int]:
+        """Queue every finished recording Daily has for sessions that may have one we never
+        heard of (a lost webhook): sessions with a recording started since `since`, and
+        sessions scheduled since then that ended without a recording.
+
+        Returns (sessions checked, jobs queued). A session whose listing fails is logged and
+        left for the next run; the others are still checked.
+        """
+        started = self.recordings.sessions_recorded_since(since)
+        checked = queued = 0
+        for session in self.sessions.reconcile_candidates(since, started):
+            checked += 1
+            try:
+                for recording in self.daily.list_recordings(session["roomName"]):
+                    if recording.get("status") != "finished" or not recording.get("duration"):
+                        continue  # in progress, canceled, or empty (Daily never sends those)
+                    if self.queue_upload(recording["id"], session, recording["duration"]):
+                        queued += 1
+            except DailyError as error:
+                log.warning("reconcile: listing %s failed: %s", session["roomName"], error)
+        log.info("reconcile: %d session(s) checked, %d recording(s) queued", checked, queued)
+        return checked, queued

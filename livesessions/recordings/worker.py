@@ -1,0 +1,203 @@
+"""The upload worker: lease jobs, download from Daily.co, upload to Cloudinary, and run the
+periodic housekeeping between jobs."""
+
+import contextlib
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..clock import utcnow
+from ..gateways.cloudinary import CloudinaryClient, CloudinaryError
+from ..gateways.daily import DailyClient, DailyError, download
+from ..store import JobStore, SessionStore
+
+log = logging.getLogger(__name__)
+
+
+class PermanentJobError(Exception):
+    """Retrying cannot help (e.g. the session is gone): fail the job at once."""
+
+
+@dataclass
+class PeriodicTask:
+    """Housekeeping the worker runs every `every_seconds` between jobs (first at start)."""
+
+    name: str
+    every_seconds: float
+    action: Callable[[], object]
+    due: float = 0.0  # time.monotonic() of the next run
+
+
+class RecordingWorker:
+    """Lease upload jobs and carry them out: download from Daily, upload to Cloudinary.
+
+    Between jobs it also runs its periodic tasks (e.g. ending sessions whose time is over).
+    """
+
+    def __init__(
+        self,
+        job_store: JobStore,
+        session_store: SessionStore,
+        daily: DailyClient,
+        cloudinary: CloudinaryClient,
+        *,
+        lease_seconds=900,
+        max_attempts=6,
+        retry_base_seconds=30,
+        download_timeout=60,
+        poll_seconds=2,
+        worker_id=None,
+        periodic=(),
+    ):
+        self.jobs = job_store
+        self.sessions = session_store
+        self.daily = daily
+        self.cloudinary = cloudinary
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self.download_timeout = download_timeout
+        self.poll_seconds = poll_seconds
+        self.periodic = list(periodic)
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def process_next(self) -> bool:
+        """Lease and process one due job; return False when none is due."""
+        job = self.jobs.lease(self.worker_id, self.lease_seconds, self.max_attempts)
+        if job is None:
+            return False
+        try:
+            with self._lease_kept(job):
+                result = self.upload(job)
+        except Exception as error:  # every failure is recorded on the job, never lost
+            self._record_failure(job, error)
+        else:
+            self.jobs.complete(job["_id"], self.worker_id, result)
+            log.info("recording %s uploaded to %s", job["_id"], result["recordingUrl"])
+        return True
+
+    @contextlib.contextmanager
+    def _lease_kept(self, job):
+        """Renew the job's lease every third of its length while the block runs, so a long
+        upload is not taken over by another worker; stop if the lease was lost anyway."""
+        done = threading.Event()
+
+        def renew():
+            while not done.wait(self.lease_seconds / 3):
+                try:
+                    kept = self.jobs.renew_lease(job["_id"], self.worker_id, self.lease_seconds)
+                except Exception as error:  # the database may be back before the lease ends
+                    log.warning("recording job %s: lease renewal failed: %r", job["_id"], error)
+                    continue
+                if not kept:
+                    log.warning("recording job %s: lease lost to another worker", job["_id"])
+                    return
+
+        renewer = threading.Thread(target=renew, name=f"lease-{job['_id']}", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            done.set()
+            renewer.join()
+
+    def drain(self) -> int:
+        """Process jobs until none is due; return how many were processed."""
+        count = 0
+        while self.process_next():
+            count += 1
+        return count
+
+    def run_periodic(self):
+        """Run the periodic tasks that are due; one that fails is logged and runs again at its
+        next turn."""
+        now = time.monotonic()
+        for task in self.periodic:
+            if now < task.due:
+                continue
+            task.due = now + task.every_seconds
+            try:
+                task.action()
+            except Exception:
+                log.exception("periodic task %r failed", task.name)
+
+    def run(self, stop):
+        """Process jobs until the `stop` event is set, finishing the job in hand first."""
+        log.info("recording worker %s started", self.worker_id)
+        while not stop.is_set():
+            self.run_periodic()
+            try:
+                busy = self.process_next()
+            except Exception:  # e.g. the database is down: wait and try again
+                log.exception("recording worker could not lease a job")
+                busy = False
+            if not busy:
+                stop.wait(self.poll_seconds)
+        log.info("recording worker %s stopped", self.worker_id)
+
+    def upload(self, job: dict) -> dict:
+        """Download the recording to a temporary file and upload it; update the session."""
+        session = self.sessions.find_any(job["session"])
+        if session is None:
+            raise PermanentJobError(f"session {job['session']} no longer exists")
+        url = job.get("downloadUrl") or self.daily.access_link(job["_id"])
+        with tempfile.NamedTemporaryFile(prefix="recording-", suffix=".mp4", delete=False) as tmp:
+            path = tmp.name
+        try:
+            with open(path, "wb") as destination:
+                size = download(url, destination, self.download_timeout)
+            if size == 0:
+                raise DailyError("the recording download was empty")
+            uploaded = self.cloudinary.upload_video(
+                path,
+                folder=f"live-sessions/{session['course']}",
+                public_id=f"{session['_id']}-recording",
+            )
+        finally:
+            os.remove(path)
+        duration = uploaded.get("duration")
+        if duration is None:
+            duration = job.get("duration")
+        self.sessions.record_upload(session["_id"], uploaded["secure_url"], duration)
+        return {
+            "recordingUrl": uploaded["secure_url"],
+            "publicId": uploaded.get("public_id"),
+            "bytes": size,
+            "duration": duration,
+        }
+
+    def _record_failure(self, job, error):
+        reason = f"{type(error).__name__}: {error}"
+        permanent = isinstance(error, PermanentJobError) or (
+            isinstance(error, DailyError) and error.status == 404
+        )
+        if permanent or job["attempts"] >= self.max_attempts:
+            if self.jobs.fail(job["_id"], self.worker_id, reason):
+                self.sessions.set_recording_status(job["session"], "failed")
+            log.error("recording job %s failed for good: %s", job["_id"], reason)
+            return
+        delay = self.retry_base_seconds * 2 ** (job["attempts"] - 1)
+        run_at = utcnow() + timedelta(seconds=delay)
+        self.jobs.reschedule(job["_id"], self.worker_id, reason, run_at)
+        expected = isinstance(error, DailyError | CloudinaryError)
+        (log.warning if expected else log.exception)(
+            "recording job %s attempt %s failed (%s); retry in %ss",
+            job["_id"],
+            job["attempts"],
+            reason,
+            delay,
+        )
+
+
+def start_worker_thread(worker: RecordingWorker) -> threading.Event:
+    """Run `worker` in a daemon thread (single-process setups); return its stop event."""
+    stop = threading.Event()
+    threading.Thread(target=worker.run, args=(stop,), name="recording-worker", daemon=True).start()
+    return stop

@@ -1,0 +1,126 @@
+"""The service container: every store, gateway and domain service of one app, wired once."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .clock import utcnow
+from .daily.events import DailyEvents
+from .daily.setup import check_webhook
+from .db import Database, connect
+from .gateways.cloudinary import CloudinaryClient
+from .gateways.daily import DailyClient
+from .recordings.service import RecordingService
+from .recordings.worker import PeriodicTask, RecordingWorker
+from .sessions.service import SessionService
+from .store import (
+    AttendanceStore,
+    JobStore,
+    PlatformStore,
+    RecordingStore,
+    SessionStore,
+    StateStore,
+)
+
+
+@dataclass
+class Services:
+    """What the views, commands and workers use, built once per app."""
+
+    database: Database
+    session_store: SessionStore
+    recording_store: RecordingStore
+    job_store: JobStore
+    attendance_store: AttendanceStore
+    platform_store: PlatformStore
+    state_store: StateStore
+    daily: DailyClient
+    cloudinary: CloudinaryClient
+    session_service: SessionService
+    recording_service: RecordingService
+    events: DailyEvents
+    worker_settings: dict = field(default_factory=dict)
+    sweep_seconds: float = 60
+    reconcile_seconds: float = 600
+    reconcile_lookback: timedelta = timedelta(hours=48)
+
+    def reconcile(self, since: datetime | None = None) -> tuple[int, int]:
+        """Find finished recordings whose webhook never came (see RecordingService)."""
+        return self.recording_service.reconcile(since or utcnow() - self.reconcile_lookback)
+
+    def check_webhook(self) -> dict:
+        return check_webhook(self.daily, self.state_store)
+
+    def make_worker(self, **overrides) -> RecordingWorker:
+        """A recording worker over this app's stores and gateways, with its periodic tasks."""
+        settings = {
+            "periodic": [
+                PeriodicTask(
+                    "end overdue sessions", self.sweep_seconds, self.session_service.end_overdue
+                ),
+                PeriodicTask("reconcile recordings", self.reconcile_seconds, self.reconcile),
+                PeriodicTask("check the Daily webhook", self.reconcile_seconds, self.check_webhook),
+            ],
+            **self.worker_settings,
+            **overrides,
+        }
+        return RecordingWorker(
+            self.job_store, self.session_store, self.daily, self.cloudinary, **settings
+        )
+
+
+def build_services(config) -> Services:
+    """Connect to MongoDB and build the stores, gateways and services `config` describes."""
+    database = connect(config["MONGODB_URI"], config["MONGODB_TIMEOUT_MS"])
+    session_store = SessionStore(database)
+    recording_store = RecordingStore(database)
+    job_store = JobStore(database)
+    attendance_store = AttendanceStore(database)
+    platform_store = PlatformStore(database)
+    daily = DailyClient(
+        config["DAILY_API_URL"],
+        config["DAILY_API_KEY"],
+        timeout=config["DAILY_TIMEOUT_SECONDS"],
+        backoff=config["DAILY_RETRY_BACKOFF_SECONDS"],
+    )
+    cloudinary = CloudinaryClient(
+        config["CLOUD_NAME"],
+        config["CLOUD_API_KEY"],
+        config["CLOUD_API_SECRET"],
+        upload_prefix=config["CLOUDINARY_UPLOAD_PREFIX"],
+        chunk_size=config["CLOUDINARY_CHUNK_SIZE"],
+        timeout=config["CLOUDINARY_TIMEOUT_SECONDS"],
+    )
+    session_service = SessionService(
+        session_store,
+        daily,
+        config["DAILY_ROOM_EXP_GRACE_MINUTES"],
+        attendance_store=attendance_store,
+        platform_store=platform_store,
+        room_privacy=config["DAILY_ROOM_PRIVACY"],
+        join_early_minutes=config["JOIN_OPENS_MINUTES_BEFORE"],
+    )
+    recording_service = RecordingService(session_store, recording_store, job_store, daily)
+    return Services(
+        database=database,
+        session_store=session_store,
+        recording_store=recording_store,
+        job_store=job_store,
+        attendance_store=attendance_store,
+        platform_store=platform_store,
+        state_store=StateStore(database),
+        daily=daily,
+        cloudinary=cloudinary,
+        session_service=session_service,
+        recording_service=recording_service,
+        events=DailyEvents(session_store, attendance_store, recording_service),
+        worker_settings={
+            "lease_seconds": config["RECORDING_LEASE_SECONDS"],
+            "max_attempts": config["RECORDING_MAX_ATTEMPTS"],
+            "retry_base_seconds": config["RECORDING_RETRY_BASE_SECONDS"],
+            "download_timeout": config["RECORDING_DOWNLOAD_TIMEOUT_SECONDS"],
+            "poll_seconds": config["RECORDING_POLL_SECONDS"],
+        },
+        sweep_seconds=config["SESSION_SWEEP_SECONDS"],
+        reconcile_seconds=config["RECORDING_RECONCILE_SECONDS"],
+        reconcile_lookback=timedelta(hours=config["RECORDING_RECONCILE_LOOKBACK_HOURS"]),
+    )

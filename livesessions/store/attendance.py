@@ -1,0 +1,44 @@
+"""Visits to sessions' rooms, in the `attendance` collection: one per Daily participant
+session (one join, one leave)."""
+
+from datetime import datetime
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from ..clock import utcnow
+from .documents import VisitDoc
+
+COLLECTION = "attendance"
+INDEXES = [
+    ([("session", ASCENDING), ("joinedAt", ASCENDING)], {}),
+]
+
+
+class AttendanceStore:
+    """Written with `$min`/`$max` on the join and leave times, so duplicate and out-of-order
+    `participant.joined` / `participant.left` events converge on the same document."""
+
+    def __init__(self, database):
+        self.visits = database[COLLECTION]
+
+    def record_visit(
+        self, visit_id: str, fields: dict, joined_at: datetime, left_at: datetime | None = None
+    ) -> None:
+        update = {
+            "$setOnInsert": fields,
+            "$min": {"joinedAt": joined_at},
+            "$set": {"updatedAt": utcnow()},
+        }
+        if left_at is not None:
+            update["$max"] = {"leftAt": left_at}
+        for attempt in (1, 2):
+            try:
+                self.visits.update_one({"_id": visit_id}, update, upsert=True)
+                return
+            except DuplicateKeyError:  # two deliveries upserted at once: the retry updates
+                if attempt == 2:
+                    raise
+
+    def of_session(self, session_id: str) -> list[VisitDoc]:
+        return list(self.visits.find({"session": session_id}).sort([("joinedAt", ASCENDING)]))

@@ -1,0 +1,77 @@
+"""The stored documents' shapes, for readers and type checkers (MongoDB enforces none)."""
+
+from datetime import datetime
+from typing import TypedDict
+
+
+class SessionDoc(TypedDict, total=False):
+    """`livesessions`: one live session, with the spec's field names."""
+
+    _id: str
+    title: str
+    description: str
+    course: str
+    instructor: str
+    roomName: str
+    roomUrl: str
+    scheduledAt: datetime
+    duration: int
+    status: str  # lifecycle.STATUSES
+    maxParticipants: int
+    participants: list[str]
+    isRecorded: bool
+    recordingUrl: str | None
+    recordingDuration: float | None
+    recordingStatus: str  # lifecycle.RECORDING_STATUSES
+    createdAt: datetime
+    updatedAt: datetime
+    deletedAt: datetime | None
+
+
+class RecordingDoc(TypedDict, total=False):
+    """`recordings`: a recording started through the API (`_id` ours, `dailyId` Daily's)."""
+
+    _id: str
+    session: str
+    room: str
+    dailyId: str | None
+    status: str  # starting, recording, finished, error
+    startedAt: datetime
+    stoppedAt: datetime | None
+    duration: float
+    error: str | None
+    createdAt: datetime
+    updatedAt: datetime
+
+
+class JobDoc(TypedDict, total=False):
+    """`recording_jobs`: the durable upload job of a finished recording (`_id` Daily's id)."""
+
+    _id: str
+    session: str
+    room: str
+    duration: float | None
+    downloadUrl: str | None
+    status: str  # pending, processing, done, failed
+    attempts: int
+    runAt: datetime
+    leaseUntil: datetime | None
+    worker: str | None
+    error: str | None
+    result: dict | None
+    createdAt: datetime
+    updatedAt: datetime
+
+
+class VisitDoc(TypedDict, total=False):
+    """`attendance`: one visit to a room (`_id` Daily's participant session id)."""
+
+    _id: str
+    session: str
+    room: str
+    userId: str | None
+    userName: str | None
+    owner: bool
+    joinedAt: datetime
+    leftAt: datetime | None
+    updatedAt: datetime

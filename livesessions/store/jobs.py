@@ -1,0 +1,134 @@
+"""Durable upload jobs of finished recordings, in the `recording_jobs` collection.
+
+A job's `_id` is Daily's recording id, so every delivery of the same webhook (and any
+other path that finds the recording) lands on the same job: one upload per recording.
+Workers lease a job with one conditional update; a lease that expires (worker killed)
+makes the job available again.
+"""
+
+from datetime import datetime, timedelta
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from ..clock import utcnow
+from .documents import JobDoc
+
+COLLECTION = "recording_jobs"
+INDEXES = [
+    ([("status", ASCENDING), ("runAt", ASCENDING)], {}),
+    ([("createdAt", DESCENDING)], {}),
+]
+STATUSES = ("pending", "processing", "done", "failed")
+WORKER_VANISHED = "the worker stopped during the last attempt"
+
+
+class JobStore:
+    """Enqueue, lease, renew, finish and retry upload jobs."""
+
+    def __init__(self, database):
+        self.jobs = database[COLLECTION]
+
+    def enqueue(self, job_id: str, fields: dict) -> bool:
+        """Create the job unless it exists; return True if created."""
+        now = utcnow()
+        job = {
+            **fields,
+            "status": "pending",
+            "attempts": 0,
+            "runAt": now,
+            "leaseUntil": None,
+            "worker": None,
+            "error": None,
+            "result": None,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        try:
+            outcome = self.jobs.update_one({"_id": job_id}, {"$setOnInsert": job}, upsert=True)
+        except DuplicateKeyError:  # a concurrent delivery inserted it first
+            return False
+        return outcome.upserted_id is not None
+
+    def lease(self, worker_id: str, lease_seconds: float, max_attempts: int) -> JobDoc | None:
+        """Take the most overdue job that is due and not leased; return it, or None."""
+        now = utcnow()
+        # Jobs whose worker vanished during their last allowed attempt can't be retried.
+        self.jobs.update_many(
+            {
+                "status": "processing",
+                "leaseUntil": {"$lt": now},
+                "attempts": {"$gte": max_attempts},
+            },
+            {
+                "$set": {
+                    "status": "failed",
+                    "leaseUntil": None,
+                    "updatedAt": now,
+                    "error": WORKER_VANISHED,
+                }
+            },
+        )
+        return self.jobs.find_one_and_update(
+            {
+                "attempts": {"$lt": max_attempts},
+                "$or": [
+                    {"status": "pending", "runAt": {"$lte": now}},
+                    {"status": "processing", "leaseUntil": {"$lt": now}},
+                ],
+            },
+            {
+                "$set": {
+                    "status": "processing",
+                    "worker": worker_id,
+                    "leaseUntil": now + timedelta(seconds=lease_seconds),
+                    "updatedAt": now,
+                },
+                "$inc": {"attempts": 1},
+            },
+            sort=[("runAt", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def complete(self, job_id: str, worker_id: str, result: dict) -> bool:
+        """Mark the job done, if this worker still holds it."""
+        return self._finish(job_id, worker_id, {"status": "done", "result": result, "error": None})
+
+    def reschedule(self, job_id: str, worker_id: str, error: str, run_at: datetime) -> bool:
+        return self._finish(
+            job_id, worker_id, {"status": "pending", "error": error, "runAt": run_at}
+        )
+
+    def fail(self, job_id: str, worker_id: str, error: str) -> bool:
+        return self._finish(job_id, worker_id, {"status": "failed", "error": error})
+
+    def _finish(self, job_id, worker_id, changes):
+        return self._update_held(
+            job_id, worker_id, {**changes, "leaseUntil": None, "updatedAt": utcnow()}
+        )
+
+    def renew_lease(self, job_id: str, worker_id: str, lease_seconds: float) -> bool:
+        """Extend this worker's lease on a job it is still processing; False if it lost it."""
+        lease_until = utcnow() + timedelta(seconds=lease_seconds)
+        return self._update_held(job_id, worker_id, {"leaseUntil": lease_until})
+
+    def _update_held(self, job_id, worker_id, changes):
+        """Set `changes` on the job only while this worker holds it; True if it did."""
+        outcome = self.jobs.update_one(
+            {"_id": job_id, "worker": worker_id, "status": "processing"}, {"$set": changes}
+        )
+        return outcome.modified_count == 1
+
+    def list(self, status: str | None = None, limit: int = 100) -> list[JobDoc]:
+        """Return jobs, newest first, optionally of one status."""
+        filter_ = {"status": status} if status else {}
+        return list(self.jobs.find(filter_).sort([("createdAt", DESCENDING)]).limit(limit))
+
+    def retry(self, job_id: str) -> JobDoc | None:
+        """Make a failed job due again with a fresh set of attempts; return it, or None."""
+        now = utcnow()
+        return self.jobs.find_one_and_update(
+            {"_id": job_id, "status": "failed"},
+            {"$set": {"status": "pending", "attempts": 0, "runAt": now, "updatedAt": now}},
+            return_document=ReturnDocument.AFTER,
+        )

@@ -1,0 +1,290 @@
+"""Live sessions in the `livesessions` collection.
+
+Writes that depend on a session's state (capacity, status, not deleted) are single
+conditional updates, so they are atomic on a real MongoDB whatever else runs at the same
+time. When one matches nothing, the session is read again only to say why.
+"""
+
+import re
+import uuid
+from datetime import datetime, timedelta
+
+from pymongo import ASCENDING, ReturnDocument
+
+from ..clock import class_ends_at, utcnow
+from ..errors import (
+    CANNOT_CHANGE_STATUS,
+    CANNOT_JOIN,
+    SESSION_FULL,
+    STUDENT_NOT_FOUND,
+    ApiError,
+    NotFound,
+)
+from ..lifecycle import OPEN_STATUSES, STATUS_SOURCES, is_open, update_rejection
+from .documents import SessionDoc
+
+COLLECTION = "livesessions"
+# Default index names (`roomName_1`, ...) are the ones Mongoose creates, so an index the
+# Node service already made is recognised instead of clashing under another name.
+INDEXES = [
+    ([("roomName", ASCENDING)], {"unique": True}),
+    ([("scheduledAt", ASCENDING), ("_id", ASCENDING)], {}),
+    # The list (not deleted, by schedule) and its count, without a collection scan.
+    ([("deletedAt", ASCENDING), ("scheduledAt", ASCENDING), ("_id", ASCENDING)], {}),
+    ([("course", ASCENDING), ("scheduledAt", ASCENDING)], {}),
+    ([("instructor", ASCENDING), ("scheduledAt", ASCENDING)], {}),
+    ([("status", ASCENDING)], {}),
+    # The list filtered by status, in schedule order; the automatic-status sweep.
+    (
+        [
+            ("deletedAt", ASCENDING),
+            ("status", ASCENDING),
+            ("scheduledAt", ASCENDING),
+            ("_id", ASCENDING),
+        ],
+        {},
+    ),
+]
+
+NOT_DELETED = {"deletedAt": None}
+OPEN = {"$in": list(OPEN_STATUSES)}
+# Documents written by older code may lack `participants`; count those as empty.
+PARTICIPANT_COUNT = {"$size": {"$ifNull": ["$participants", []]}}
+SORT_BY_SCHEDULE = [("scheduledAt", ASCENDING), ("_id", ASCENDING)]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def list_filter(
+    search="", status=None, course=None, instructor=None, scheduled_from=None, scheduled_to=None
+) -> dict:
+    """The list's query: not deleted, plus each criterion given (the range is inclusive)."""
+    filter_ = dict(NOT_DELETED)
+    if search:
+        filter_["title"] = {"$regex": re.escape(search), "$options": "i"}
+    if status is not None:
+        filter_["status"] = status
+    if course is not None:
+        filter_["course"] = course
+    if instructor is not None:
+        filter_["instructor"] = instructor
+    if scheduled_from is not None or scheduled_to is not None:
+        filter_["scheduledAt"] = {}
+        if scheduled_from is not None:
+            filter_["scheduledAt"]["$gte"] = scheduled_from
+        if scheduled_to is not None:
+            filter_["scheduledAt"]["$lte"] = scheduled_to
+    return filter_
+
+
+class SessionStore:
+    """Live sessions: reads, conditional writes, and the status changes events make."""
+
+    def __init__(self, database):
+        self.sessions = database[COLLECTION]
+
+    def _one(self, filter_, update) -> SessionDoc | None:
+        return self.sessions.find_one_and_update(
+            filter_, update, return_document=ReturnDocument.AFTER
+        )
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get(self, session_id: str) -> SessionDoc:
+        """Return the session, or raise NotFound (also for deleted sessions)."""
+        doc = self.sessions.find_one({"_id": session_id, **NOT_DELETED})
+        if doc is None:
+            raise NotFound()
+        return doc
+
+    def find_by_room(self, room_name: str, include_deleted: bool = False) -> SessionDoc | None:
+        """Return the session that owns the Daily room, or None."""
+        filter_ = (
+            {"roomName": room_name} if include_deleted else {"roomName": room_name, **NOT_DELETED}
+        )
+        return self.sessions.find_one(filter_)
+
+    def find_any(self, session_id: str) -> SessionDoc | None:
+        """Return the session even if it was deleted, or None (for the recording pipeline)."""
+        return self.sessions.find_one({"_id": session_id})
+
+    def page(self, page: int, page_count: int, **criteria) -> tuple[list[SessionDoc], int]:
+        """Return one page of sessions (by schedule) matching `list_filter(**criteria)`,
+        and how many match in all."""
+        filter_ = list_filter(**criteria)
+        total = self.sessions.count_documents(filter_)
+        cursor = (
+            self.sessions.find(filter_)
+            .sort(SORT_BY_SCHEDULE)
+            .skip((page - 1) * page_count)
+            .limit(page_count)
+        )
+        return list(cursor), total
+
+    def count(self, **filter_) -> int:
+        return self.sessions.count_documents(filter_)
+
+    def by_field(self, field: str, value: str) -> list[SessionDoc]:
+        """Return every session whose `field` (course or instructor) is `value`, by schedule."""
+        return list(self.sessions.find({field: value, **NOT_DELETED}).sort(SORT_BY_SCHEDULE))
+
+    def reconcile_candidates(self, since: datetime, session_ids) -> list[SessionDoc]:
+        """Sessions whose recordings are worth checking on Daily: those in `session_ids`
+        (a recording was started), and those scheduled since `since` that ended without
+        one. Only `_id` and `roomName` are read."""
+        filter_ = {
+            "$or": [
+                {"_id": {"$in": list(session_ids)}},
+                {"status": "ended", "isRecorded": {"$ne": True}, "scheduledAt": {"$gte": since}},
+            ]
+        }
+        return list(self.sessions.find(filter_, {"roomName": 1}))
+
+    # -- writes of the API -------------------------------------------------------------------
+
+    def insert(self, doc: SessionDoc) -> SessionDoc:
+        self.sessions.insert_one(doc)
+        return doc
+
+    def update(self, session_id: str, changes: dict) -> SessionDoc:
+        """Apply `changes` if the session is still open and big enough for its participants."""
+        filter_ = {"_id": session_id, **NOT_DELETED, "status": OPEN}
+        if changes.get("maxParticipants") is not None:
+            filter_["$expr"] = {"$lte": [PARTICIPANT_COUNT, changes["maxParticipants"]]}
+        doc = self._one(filter_, {"$set": {**changes, "updatedAt": utcnow()}})
+        if doc is None:
+            raise update_rejection(self.get(session_id), changes) or NotFound()
+        return doc
+
+    def soft_delete(self, session_id: str) -> tuple[SessionDoc, SessionDoc]:
+        """Mark the session cancelled and deleted; return it as it was before and is now."""
+        now = utcnow()
+        before = self.sessions.find_one_and_update(
+            {"_id": session_id, **NOT_DELETED},
+            {"$set": {"status": "cancelled", "deletedAt": now, "updatedAt": now}},
+            return_document=ReturnDocument.BEFORE,
+        )
+        if before is None:
+            raise NotFound()
+        return before, {**before, "status": "cancelled", "deletedAt": now, "updatedAt": now}
+
+    def undelete(self, before: SessionDoc) -> None:
+        """Put back a session that `soft_delete` removed (used when Daily refuses the delete)."""
+        self.sessions.update_one(
+            {"_id": before["_id"], "deletedAt": {"$ne": None}},
+            {
+                "$set": {"status": before["status"], "updatedAt": before["updatedAt"]},
+                "$unset": {"deletedAt": ""},
+            },
+        )
+
+    def add_participant(self, session_id: str, student_id: str) -> SessionDoc:
+        """Admit a student atomically: open session, not yet in, below capacity. Idempotent."""
+        doc = self._one(
+            {
+                "_id": session_id,
+                **NOT_DELETED,
+                "status": OPEN,
+                "participants": {"$ne": student_id},
+                "$expr": {"$lt": [PARTICIPANT_COUNT, "$maxParticipants"]},
+            },
+            {"$push": {"participants": student_id}, "$set": {"updatedAt": utcnow()}},
+        )
+        if doc is not None:
+            return doc
+        current = self.get(session_id)
+        if student_id in current.get("participants", []):
+            return current
+        if not is_open(current):
+            raise ApiError(CANNOT_JOIN.format(status=current["status"]))
+        raise ApiError(SESSION_FULL)
+
+    def remove_participant(self, session_id: str, student_id: str) -> SessionDoc:
+        doc = self._one(
+            {"_id": session_id, **NOT_DELETED, "participants": student_id},
+            {"$pull": {"participants": student_id}, "$set": {"updatedAt": utcnow()}},
+        )
+        if doc is not None:
+            return doc
+        self.get(session_id)
+        raise NotFound(STUDENT_NOT_FOUND)
+
+    def set_status(self, session_id: str, status: str) -> SessionDoc:
+        """Move the session to `status` if the transition is allowed (same -> same is a no-op)."""
+        doc = self._one(
+            {"_id": session_id, **NOT_DELETED, "status": {"$in": list(STATUS_SOURCES[status])}},
+            {"$set": {"status": status, "updatedAt": utcnow()}},
+        )
+        if doc is not None:
+            return doc
+        current = self.get(session_id)
+        if current["status"] == status:
+            return current
+        raise ApiError(CANNOT_CHANGE_STATUS.format(current=current["status"], new=status))
+
+    # -- writes of events, the worker and the sweep ------------------------------------------
+
+    def start_if_scheduled(self, room_name: str) -> SessionDoc | None:
+        """Mark the room's scheduled session live (its meeting started); return it, or None."""
+        return self._one(
+            {"roomName": room_name, **NOT_DELETED, "status": "scheduled"},
+            {"$set": {"status": "live", "updatedAt": utcnow()}},
+        )
+
+    def end_if_live(self, room_name: str) -> SessionDoc | None:
+        """End the room's live session (meeting over, room expired); return it, or None."""
+        return self._one(
+            {"roomName": room_name, **NOT_DELETED, "status": "live"},
+            {"$set": {"status": "ended", "updatedAt": utcnow()}},
+        )
+
+    def end_overdue(self, now: datetime, grace: timedelta) -> list[str]:
+        """End every open session whose class ended more than `grace` ago; return their ids.
+
+        Candidates come from the index (open, scheduled before now); the end time depends on
+        each one's duration, so it is checked here, and the update is again conditional on
+        the status, so a session cancelled meanwhile stays cancelled.
+        """
+        filter_ = {**NOT_DELETED, "status": OPEN}
+        candidates = self.sessions.find(
+            {**filter_, "scheduledAt": {"$lt": now - grace}}, {"scheduledAt": 1, "duration": 1}
+        )
+        overdue = [doc["_id"] for doc in candidates if class_ends_at(doc) + grace < now]
+        if overdue:
+            self.sessions.update_many(
+                {**filter_, "_id": {"$in": overdue}},
+                {"$set": {"status": "ended", "updatedAt": now}},
+            )
+        return overdue
+
+    def set_recording_status(self, session_id: str, status: str, only_if: str | None = None):
+        """Set `recordingStatus` (none, recording, processing, ready, failed): where the
+        session's latest recording is, kept on the session so that reading it is free."""
+        filter_ = {"_id": session_id}
+        if only_if is not None:
+            filter_["recordingStatus"] = only_if
+        self.sessions.update_one(filter_, {"$set": {"recordingStatus": status}})
+
+    def record_upload(self, session_id: str, recording_url: str, duration) -> None:
+        """Attach the uploaded recording; end the session unless it was cancelled.
+
+        Two idempotent writes, so a job that runs again after a crash repeats them harmlessly.
+        """
+        now = utcnow()
+        self.sessions.update_one(
+            {"_id": session_id},
+            {
+                "$set": {
+                    "recordingUrl": recording_url,
+                    "recordingDuration": duration,
+                    "isRecorded": True,
+                    "recordingStatus": "ready",
+                    "updatedAt": now,
+                }
+            },
+        )
+        self.sessions.update_one(
+            {"_id": session_id, "status": OPEN}, {"$set": {"status": "ended", "updatedAt": now}}
+        )
