@@ -1,0 +1,152 @@
+"""Request schemas: what each endpoint accepts, validated and worded like Joi."""
+
+import copy
+
+from marshmallow import ValidationError, fields, missing, validates_schema
+
+from ..errors import (
+    INVALID_STATUS,
+    RECORDING_ID_REQUIRED,
+    ROOM_NAME_REQUIRED,
+    STATUS_REQUIRED,
+    STUDENT_ID_REQUIRED,
+)
+from ..lifecycle import STATUSES
+from ..validation import (
+    MAX_SAFE_INTEGER,
+    JoiGuid,
+    JoiInteger,
+    JoiIsoDate,
+    JoiSchema,
+    JoiString,
+    RequiredText,
+    at_least,
+    at_most,
+    is_falsy,
+    max_length,
+    min_length,
+    not_after_latest,
+    not_in_past,
+    one_of,
+)
+
+# JSON Schema can't bound a date-time string, so the document says it in words.
+SCHEDULE_DOC = {
+    "description": "ISO 8601 (no offset = UTC); not in the past, at most 9999-01-01T00:00:00Z"
+}
+
+
+class CreateSessionSchema(JoiSchema):
+    title = JoiString(required=True, validate=[min_length(3), max_length(200)])
+    description = JoiString(allow_empty=True, validate=[max_length(1000)])
+    courseId = JoiGuid(required=True)
+    instructorId = JoiGuid()
+    scheduledAt = JoiIsoDate(
+        required=True, validate=[not_in_past, not_after_latest], metadata=SCHEDULE_DOC
+    )
+    duration = JoiInteger(required=True, validate=[at_least(15), at_most(480)])
+    maxParticipants = JoiInteger(load_default=100, validate=[at_least(1), at_most(1000)])
+
+
+def optional_fields(schema, exclude=()):
+    """Copies of `schema`'s fields (less `exclude`), none required and without defaults: the
+    rules of a partial update, written once where the whole resource is declared."""
+    copies = {}
+    for name, field in schema._declared_fields.items():
+        if name in exclude:
+            continue
+        optional = copy.deepcopy(field)  # as marshmallow copies fields for each schema
+        optional.required = False
+        optional.load_default = missing
+        copies[name] = optional
+    return copies
+
+
+class NonEmptySchema(JoiSchema):
+    """A body that must have at least one key (Joi's `object().min(1)`)."""
+
+    @validates_schema
+    def require_one_key(self, data, **kwargs):
+        if not data:
+            raise ValidationError("must have at least 1 key", field_name="value")
+
+
+# PUT /sessions/:id: the create rules, every field optional; course and instructor fixed.
+UpdateSessionSchema = NonEmptySchema.from_dict(
+    optional_fields(CreateSessionSchema, exclude=("courseId", "instructorId")),
+    name="UpdateSessionSchema",
+)
+
+
+class ListQuerySchema(JoiSchema):
+    page = JoiInteger(
+        load_default=1, validate=[at_least(1)], metadata={"maximum": MAX_SAFE_INTEGER}
+    )
+    pageCount = JoiInteger(load_default=10, validate=[at_least(1), at_most(100)])
+    search = JoiString(load_default="", allow_empty=True, validate=[max_length(200)])
+    status = JoiString(validate=[one_of(STATUSES)], metadata={"enum": list(STATUSES)})
+    courseId = JoiString(validate=[max_length(128)], metadata={"minLength": 1})
+    instructorId = JoiString(validate=[max_length(128)], metadata={"minLength": 1})
+    # `from` is a Python keyword: the attribute is `from_`, the query key `from`.
+    from_ = JoiIsoDate(
+        data_key="from", metadata={"description": "Sessions scheduled at or after this date"}
+    )
+    to = JoiIsoDate(
+        metadata={"description": "Sessions scheduled at or before this date (not before `from`)"}
+    )
+
+    @validates_schema
+    def check_range(self, data, **kwargs):
+        if "from_" in data and "to" in data and data["to"] < data["from_"]:
+            # Joi's wording for `date().min(Joi.ref('from'))`
+            raise ValidationError('must be greater than or equal to "ref:from"', field_name="to")
+
+
+class ParticipantSchema(JoiSchema):
+    LABELLED = False
+
+    studentId = RequiredText(STUDENT_ID_REQUIRED, max_length=128)
+
+
+class RecordingStartSchema(JoiSchema):
+    LABELLED = False
+
+    roomName = RequiredText(ROOM_NAME_REQUIRED, max_length=128)
+
+
+class RecordingStopSchema(JoiSchema):
+    LABELLED = False
+
+    recordingId = RequiredText(RECORDING_ID_REQUIRED, max_length=128)
+
+
+# The spec's wording, with the statuses of the lifecycle.
+INVALID_STATUS_MESSAGE = INVALID_STATUS.format(statuses=", ".join(STATUSES))
+
+
+class StatusSchema(JoiSchema):
+    LABELLED = False
+
+    status = fields.Raw(
+        required=True,
+        allow_none=True,
+        error_messages={"required": STATUS_REQUIRED},
+        metadata={"type": "string", "enum": list(STATUSES)},
+    )
+
+    @validates_schema
+    def check_status(self, data, **kwargs):
+        value = data.get("status")
+        if is_falsy(value):
+            raise ValidationError(STATUS_REQUIRED, field_name="status")
+        if value not in STATUSES:
+            raise ValidationError(INVALID_STATUS_MESSAGE, field_name="status")
+
+
+create_session_schema = CreateSessionSchema()
+update_session_schema = UpdateSessionSchema()
+list_query_schema = ListQuerySchema()
+participant_schema = ParticipantSchema()
+recording_start_schema = RecordingStartSchema()
+recording_stop_schema = RecordingStopSchema()
+status_schema = StatusSchema()
