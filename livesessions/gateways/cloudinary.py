@@ -12,7 +12,13 @@ class CloudinaryClient:
     """Uploads videos in fixed-size chunks, so memory stays bounded whatever the file size."""
 
     def __init__(
-        self, cloud_name, api_key, api_secret, upload_prefix=None, chunk_size=6_000_000, timeout=60
+        self,
+        cloud_name: str | None,
+        api_key: str | None,
+        api_secret: str | None,
+        upload_prefix: str | None = None,
+        chunk_size: int = 6_000_000,
+        timeout: float = 60,
     ):
         self.credentials = {"cloud_name": cloud_name, "api_key": api_key, "api_secret": api_secret}
         if upload_prefix:
@@ -20,7 +26,7 @@ class CloudinaryClient:
         self.chunk_size = chunk_size
         self.timeout = timeout
 
-    def upload_video(self, path, *, folder, public_id):
+    def upload_video(self, path: str, *, folder: str, public_id: str) -> dict:
         """Upload the video file at `path` as `<folder>/<public_id>`; return Cloudinary's result."""
         try:
             result = cloudinary.uploader.upload_large(

@@ -6,7 +6,8 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 from urllib.parse import quote, urlencode
 
 import requests
@@ -36,13 +37,13 @@ class DailyError(Exception):
         self.error_type = error_type
 
 
-def slugify(title):
+def slugify(title: str) -> str:
     """Lower-case ASCII slug of `title` using only the characters Daily allows in names."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-") or "session"
 
 
-def daily_user_id(user_id):
+def daily_user_id(user_id: str) -> str:
     """The platform's user id as Daily can carry it: unchanged up to 36 characters, else a
     stable digest (attendance maps it back with this same function)."""
     if len(user_id) <= USER_ID_MAX:
@@ -50,7 +51,7 @@ def daily_user_id(user_id):
     return "h-" + hashlib.sha256(user_id.encode()).hexdigest()[: USER_ID_MAX - 2]
 
 
-def room_name(title, timestamp_ms):
+def room_name(title: str, timestamp_ms: int) -> str:
     """`<slug>-<timestamp>`, the slug cut so the name fits Daily's 128 characters."""
     suffix = f"-{timestamp_ms}"
     slug = slugify(title)[: ROOM_NAME_MAX - len(suffix)].rstrip("-") or "session"
@@ -132,7 +133,9 @@ class DailyClient:
         except ValueError:
             raise DailyError("Daily.co answered with a body that is not JSON") from None
 
-    def create_room(self, title, *, exp, max_participants, privacy="public"):
+    def create_room(
+        self, title: str, *, exp: int, max_participants: int, privacy: str = "public"
+    ) -> dict:
         """Create a recordable room named after `title`; return Daily's room object."""
         timestamp_ms = int(time.time() * 1000)
         for _ in range(NAME_ATTEMPTS):
@@ -155,11 +158,11 @@ class DailyClient:
                 raise
         raise DailyError("Daily.co room name still taken after retries")
 
-    def update_room_exp(self, name, exp):
+    def update_room_exp(self, name: str, exp: int) -> dict:
         """Move the room's expiry (Unix seconds)."""
         return self._json("POST", f"/rooms/{quote(name, safe='')}", {"properties": {"exp": exp}})
 
-    def delete_room(self, name):
+    def delete_room(self, name: str) -> None:
         """Delete the room; one that Daily no longer has counts as deleted."""
         response = self._request("DELETE", f"/rooms/{quote(name, safe='')}")
         if response.status_code == 404:
@@ -167,17 +170,17 @@ class DailyClient:
         if not response.ok:
             raise self._error(response)
 
-    def start_recording(self, room_name, instance_id):
+    def start_recording(self, room_name: str, instance_id: str) -> dict:
         """Start a cloud recording of the room's call, tagged with our `instance_id`."""
         path = f"/rooms/{quote(room_name, safe='')}/recordings/start"
         return self._json("POST", path, {"type": "cloud", "instanceId": instance_id})
 
-    def stop_recording(self, room_name, instance_id):
+    def stop_recording(self, room_name: str, instance_id: str) -> dict:
         """Stop the recording started with `instance_id`."""
         path = f"/rooms/{quote(room_name, safe='')}/recordings/stop"
         return self._json("POST", path, {"instanceId": instance_id})
 
-    def access_link(self, recording_id):
+    def access_link(self, recording_id: str) -> str:
         """Return a fresh, short-lived download link for a finished recording."""
         body = self._json("GET", f"/recordings/{quote(recording_id, safe='')}/access-link")
         link = body.get("download_link") if isinstance(body, dict) else None
@@ -185,7 +188,7 @@ class DailyClient:
             raise DailyError("Daily.co gave no download link")
         return link
 
-    def list_recordings(self, room_name, page_size=100):
+    def list_recordings(self, room_name: str, page_size: int = 100) -> Iterator[dict]:
         """Yield the room's recordings (Daily's objects, newest first), a page at a time.
 
         Calls are spaced by `list_interval` (Daily allows about 50 in 30 s); a 429 is still
@@ -226,22 +229,31 @@ class DailyClient:
                 self.sleep(delay * self.backoff / DEFAULT_BACKOFF)
         return self._json(method, path, body)  # the last try: a 429 now is raised
 
-    def webhooks(self):
+    def webhooks(self) -> list[dict]:
         """The domain's webhooks (Daily allows one): a list of Daily's webhook objects."""
         body = self._json("GET", "/webhooks")
         if not isinstance(body, list):
             raise DailyError("Daily.co's webhooks answer is not a list")
         return [hook for hook in body if isinstance(hook, dict)]
 
-    def create_webhook(self, settings):
+    def create_webhook(self, settings: dict) -> dict:
         """Create the domain's webhook (Daily first sends it a test request)."""
         return self._json("POST", "/webhooks", settings)
 
-    def update_webhook(self, uuid, settings):
+    def update_webhook(self, uuid: str, settings: dict) -> dict:
         """Change the webhook; this also re-activates one that Daily marked FAILED."""
         return self._json("POST", f"/webhooks/{quote(uuid, safe='')}", settings)
 
-    def create_meeting_token(self, room_name, *, nbf, exp, is_owner, user_id, user_name):
+    def create_meeting_token(
+        self,
+        room_name: str,
+        *,
+        nbf: int,
+        exp: int,
+        is_owner: bool,
+        user_id: str,
+        user_name: str,
+    ) -> str:
         """Return a meeting token for one room, valid from `nbf` to `exp` (Unix seconds)."""
         properties = {
             "room_name": room_name,  # without it the token would open every room of the domain
@@ -258,7 +270,7 @@ class DailyClient:
         return token
 
 
-def download(url, destination, timeout):
+def download(url: str, destination: BinaryIO, timeout: float) -> int:
     """Stream `url` into the open binary file `destination`; return the bytes written.
 
     A plain request, not the API session: the link is presigned, and the Daily API key
