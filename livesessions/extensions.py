@@ -1,16 +1,9 @@
 """Flask extensions (CORS, JWT authentication) and the one accessor for the services."""
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
 from flask import current_app
 from flask_cors import CORS
 
 from .auth import init_auth
-
-if TYPE_CHECKING:
-    from .services import Services
 
 SERVICES_KEY = "livesessions"  # app.extensions[SERVICES_KEY] is the app's Services
 
@@ -27,6 +20,7 @@ def init_extensions(app) -> None:
     init_auth(app)
 
 
-def services() -> Services:
-    """The current app's services (store, gateways, domain services)."""
+def services():
+    """The current app's `services.Services` (stores, gateways, domain services). Not
+    imported here, so that every module may use this accessor without an import cycle."""
     return current_app.extensions[SERVICES_KEY]

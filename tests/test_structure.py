@@ -1,0 +1,140 @@
+"""The package's structure: messages written once, imports in layers without a cycle,
+modules of a readable size."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import livesessions.errors as errors
+
+PACKAGE = Path(errors.__file__).parent
+MODULES = sorted(PACKAGE.rglob("*.py"))
+MAX_MODULE_LINES = 300
+# Local stand-ins, not the service: their own answers are Daily's and Cloudinary's words.
+OUTSIDE_THE_SERVICE = ("sandbox",)
+
+
+def module_name(path):
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def parsed(path):
+    return ast.parse(path.read_text(), filename=str(path))
+
+
+def messages():
+    """Every client-facing message errors.py defines (templates included)."""
+    found = {
+        name: value
+        for name, value in vars(errors).items()
+        if name.isupper() and isinstance(value, str)
+    }
+    found.update({f"HTTP_MESSAGES[{code}]": text for code, text in errors.HTTP_MESSAGES.items()})
+    return found
+
+
+def service_modules():
+    return [p for p in MODULES if not set(p.relative_to(PACKAGE).parts) & {*OUTSIDE_THE_SERVICE}]
+
+
+def string_constants(path):
+    nodes = ast.walk(parsed(path))
+    return [n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def names_used(path):
+    """The names a module reads or imports."""
+    used = set()
+    for node in ast.walk(parsed(path)):
+        if isinstance(node, ast.Name):
+            used.add(node.id)
+        elif isinstance(node, ast.ImportFrom):
+            used |= {alias.name for alias in node.names}
+    return used
+
+
+def test_errors_defines_the_messages_it_is_meant_to():
+    assert messages()["SESSION_NOT_FOUND"] == "Live session not found"
+    assert messages()["CANNOT_JOIN"] == "Cannot join a session that is {status}"
+    assert len(messages()) > 30
+
+
+@pytest.mark.parametrize("name", sorted(messages()))
+def test_each_message_is_written_once_in_the_package(name):
+    """Nowhere but errors.py: not as a copy, nor as the fixed start of a template."""
+    fixed = messages()[name].split("{")[0].strip()
+    copies = [
+        f"{path.relative_to(PACKAGE)}: {text!r}"
+        for path in service_modules()
+        if path.name != "errors.py" or path.parent != PACKAGE
+        for text in string_constants(path)
+        if len(fixed) >= 8 and fixed in text
+    ]
+    assert copies == []
+
+
+@pytest.mark.parametrize("name", sorted(n for n in messages() if not n.startswith("HTTP_")))
+def test_each_message_is_used_outside_errors(name):
+    used = any(name in names_used(path) for path in service_modules() if path.name != "errors.py")
+    assert used, f"{name} is defined in errors.py but nothing uses it"
+
+
+def imports_of(path):
+    """The package modules `path` imports (relative or absolute), at module level or not."""
+    here = module_name(path).split(".")
+    if path.name != "__init__.py":
+        here = here[:-1]
+    found = set()
+    for node in ast.walk(parsed(path)):
+        if isinstance(node, ast.ImportFrom):
+            base = here[: len(here) - node.level + 1] if node.level else []
+            target = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            candidates = [target] + [f"{target}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            candidates = [alias.name for alias in node.names]
+        else:
+            continue
+        found |= {name for name in candidates if name in MODULE_NAMES}
+    found.discard(module_name(path))
+    return found
+
+
+MODULE_NAMES = {module_name(path) for path in MODULES}
+
+
+def test_the_imports_form_layers_without_a_cycle():
+    graph = {module_name(path): imports_of(path) for path in MODULES}
+    # A package's __init__ that only re-exports its modules is part of them, not above them.
+    assert "livesessions.store" in graph["livesessions.sessions.service"]
+    visiting, done, cycles = set(), set(), []
+
+    def visit(name, trail):
+        if name in done:
+            return
+        if name in visiting:
+            cycles.append(trail[trail.index(name) :])
+            return
+        visiting.add(name)
+        for target in sorted(graph[name]):
+            visit(target, [*trail, target])
+        visiting.discard(name)
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [name])
+    assert cycles == []
+
+
+def test_the_low_layers_know_nothing_of_the_domains():
+    """clock, errors, config, db and the gateways import no domain package, store or view."""
+    domains = ("livesessions.sessions", "livesessions.recordings", "livesessions.daily")
+    for low in ("clock", "errors", "config", "db", "lifecycle", "gateways.daily"):
+        path = PACKAGE / (low.replace(".", "/") + ".py")
+        assert not {m for m in imports_of(path) if m.startswith(domains)}, low
+
+
+@pytest.mark.parametrize("path", [p for p in service_modules() if p.name != "__init__.py"], ids=str)
+def test_no_module_of_the_service_is_over_300_lines(path):
+    assert len(path.read_text().splitlines()) <= MAX_MODULE_LINES
