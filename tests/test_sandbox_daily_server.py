@@ -1,7 +1,8 @@
 """The Daily.co sandbox as a server: what it answers to paths and methods it has no route
-for, over real loopback HTTP."""
+for, and its own clock, over real loopback HTTP."""
 
 import http.client
+import time
 
 import requests
 
@@ -115,3 +116,26 @@ def test_methods_the_sandbox_does_not_speak_are_501(make_sandbox):
             answer = requests.request(method, url, headers=SANDBOX_AUTH, timeout=5)
             assert answer.status_code == 501, (method, url)
             assert f"Unsupported method ('{method}')" in answer.text
+
+
+def test_each_sandbox_reads_its_own_clock(make_sandbox):
+    future = 4_000_000_000  # 2096-10-02T07:06:40Z
+    sandbox = make_sandbox(clock=lambda: future)
+    other = make_sandbox()
+    soon = {"exp": int(time.time()) + 3600}
+    late = sandbox_api(sandbox, "POST", "/rooms", json={"name": "lesson", "properties": soon})
+    assert (late.status_code, late.json()["info"]) == (400, "exp must be a time in the future")
+    assert make_room(other, "lesson", properties=soon)["config"] == soon  # its clock is time's
+    assert make_room(sandbox, "lesson")["created_at"] == "2096-10-02T07:06:40.000Z"
+
+    sandbox.join_call("lesson", user_id="ada")
+    assert sandbox.meetings["lesson"]["start_ts"] == future
+    recording_id = sandbox.add_finished_recording("lesson", duration=10)
+    assert sandbox.recordings[recording_id]["start_ts"] == future - 10
+    link = sandbox_api(sandbox, "GET", f"/recordings/{recording_id}/access-link").json()
+    assert link["expires"] == future + 3600
+    assert requests.get(link["download_link"], timeout=5).status_code == 200
+
+    sandbox.clock = lambda: future + 3601  # settable after construction
+    expired = requests.get(link["download_link"], timeout=5)
+    assert (expired.status_code, expired.json()["info"]) == (403, "the link has expired")

@@ -50,7 +50,11 @@ class DailySandbox:
         webhook_secret=None,
         recording_bytes=1_000_000,
         ready_delay=0.2,
+        clock=time.time,
     ):
+        # Unix seconds now, read wherever the sandbox needs the time (exp checks, links,
+        # timestamps), so that a test can move one sandbox's clock without patching `time`.
+        self.clock = clock
         self.api_key = api_key  # when set, requests must carry it, as with the real API
         if webhook_secret is not None:
             base64.b64decode(webhook_secret, validate=True)  # fail now, not at each delivery
@@ -106,7 +110,7 @@ class DailySandbox:
         if not isinstance(name, str) or not ROOM_NAME.match(name):
             return 400, _error("invalid-request-error", f"{name!r} is not a valid room name")
         exp = properties.get("exp")
-        if exp is not None and (not isinstance(exp, int | float) or exp < time.time()):
+        if exp is not None and (not isinstance(exp, int | float) or exp < self.clock()):
             return 400, _error("invalid-request-error", "exp must be a time in the future")
         with self.lock:
             if name in self.rooms:
@@ -117,7 +121,7 @@ class DailySandbox:
                 "api_created": True,
                 "privacy": body.get("privacy", "public"),
                 "url": f"{self.url}/{name}",
-                "created_at": _iso_now(),
+                "created_at": _iso(self.clock()),
                 "config": dict(properties),
             }
             self.rooms[name] = room
@@ -163,7 +167,7 @@ class DailySandbox:
                 return 404, _error("not-found", f"room {name} is not hosting a call currently")
             if self._recording_in_progress(name, instance_id):
                 return 400, _error("invalid-request-error", f"{name} is already being recorded")
-            recording = self._new_recording(name, instance_id, int(time.time()))
+            recording = self._new_recording(name, instance_id, int(self.clock()))
         payload = {
             "recording_id": recording["id"],
             "action": "start-cloud-recording",
@@ -183,7 +187,7 @@ class DailySandbox:
             if recording is None:
                 return 400, _error("invalid-request-error", f"no recording in progress in {name}")
             recording["status"] = "finished"
-            recording["duration"] = max(1, round(time.time() - recording["start_ts"]))
+            recording["duration"] = max(1, round(self.clock() - recording["start_ts"]))
             payload = {
                 "type": "cloud",
                 "recording_id": recording["id"],
@@ -201,7 +205,7 @@ class DailySandbox:
     def add_finished_recording(self, room_name, duration=10, start_ts=None):
         """Store a finished recording and fire nothing: one whose webhook got lost. Its id."""
         if start_ts is None:
-            start_ts = int(time.time()) - duration
+            start_ts = int(self.clock()) - duration
         with self.lock:
             recording = self._new_recording(room_name, None, start_ts)
             recording["status"] = "finished"
@@ -252,7 +256,7 @@ class DailySandbox:
             return status, recording
         if recording["status"] != "finished":
             return 400, _error("invalid-request-error", f"recording {recording_id} is not finished")
-        expires = int(time.time()) + valid_for
+        expires = int(self.clock()) + valid_for
         signed = urlencode({"expires": expires, "signature": self._sign(recording_id, expires)})
         link = f"{self.url}/recordings/{recording_id}/download?{signed}"
         return 200, {"download_link": link, "expires": expires}
@@ -262,7 +266,7 @@ class DailySandbox:
         expires, signature = query.get("expires", ""), query.get("signature", "")
         if not hmac.compare_digest(signature.encode(), self._sign(recording_id, expires).encode()):
             return 403, _error("forbidden-error", "the link's signature does not match")
-        if int(expires) < time.time():  # a number this sandbox signed, so it parses
+        if int(expires) < self.clock():  # a number this sandbox signed, so it parses
             return 403, _error("forbidden-error", "the link has expired")
         return self.get_recording(recording_id)
 
@@ -271,7 +275,7 @@ class DailySandbox:
     def create_meeting_token(self, body):
         """Daily's `POST /meeting-tokens`: an HS256 JWT whose claims are the properties."""
         properties = body.get("properties")
-        problem = _token_problem(properties)
+        problem = _token_problem(properties, self.clock())
         if problem is not None:
             return 400, _error("invalid-request-error", problem)
         token = jwt.encode(dict(properties), self._token_secret, algorithm="HS256")
@@ -283,7 +287,7 @@ class DailySandbox:
         """The token's properties if this sandbox signed it for `room_name` and it is valid
         now, else None.
 
-        nbf and exp are checked here against `time.time()`, not by PyJWT, so that tests can
+        nbf and exp are checked here against `self.clock`, not by PyJWT, so that tests can
         move the sandbox's clock.
         """
         try:
@@ -295,7 +299,7 @@ class DailySandbox:
             )
         except jwt.InvalidTokenError:
             return None
-        now = time.time()
+        now = self.clock()
         if claims.get("room_name") != room_name:
             return None
         if "nbf" in claims and now < claims["nbf"]:
@@ -343,12 +347,12 @@ class DailySandbox:
             if room["privacy"] == "private" and claims is None:
                 info = f"{name} is private: a valid meeting token is required"
                 return 403, _error("forbidden-error", info)
-            participant = _participant(name, body, claims)
+            participant = _participant(name, body, claims, self.clock())
             with self.lock:
                 meeting = self.meetings.get(name)
                 started = meeting is None
                 if started:
-                    meeting = {"meeting_id": str(uuid.uuid4()), "start_ts": int(time.time())}
+                    meeting = {"meeting_id": str(uuid.uuid4()), "start_ts": int(self.clock())}
                     meeting["participants"] = {}
                     self.meetings[name] = meeting
                 meeting["participants"][participant["session_id"]] = participant
@@ -375,9 +379,11 @@ class DailySandbox:
                 ended = not participants
                 if ended:
                     del self.meetings[name]
-            self.fire_webhook("participant.left", _left_payload(participant))
+            self.fire_webhook("participant.left", _left_payload(participant, self.clock()))
             if ended:
-                self.fire_webhook("meeting.ended", _meeting_payload(name, meeting, ended=True))
+                self.fire_webhook(
+                    "meeting.ended", _meeting_payload(name, meeting, end_ts=int(self.clock()))
+                )
         return 200, {"left": True}
 
     def join_call(self, room, user_id=None, user_name=None, owner=False, token=None):
@@ -398,7 +404,7 @@ class DailySandbox:
             room = self.rooms.get(name)
             if room is None:
                 raise LookupError(f"room {name} not found")
-            exp = room["config"].get("exp") or int(time.time())
+            exp = room["config"].get("exp") or int(self.clock())
         return self.fire_webhook("room.exp", {"room": name, "exp": exp})
 
     def _end_meeting(self, name, meeting):
@@ -406,8 +412,10 @@ class DailySandbox:
         meeting.ended."""
         with self._call_lock:
             for participant in meeting["participants"].values():
-                self.fire_webhook("participant.left", _left_payload(participant))
-            self.fire_webhook("meeting.ended", _meeting_payload(name, meeting, ended=True))
+                self.fire_webhook("participant.left", _left_payload(participant, self.clock()))
+            self.fire_webhook(
+                "meeting.ended", _meeting_payload(name, meeting, end_ts=int(self.clock()))
+            )
 
     # -- webhooks configuration ------------------------------------------------------------------
 
@@ -430,7 +438,7 @@ class DailySandbox:
                 problem = "a webhook already exists for this domain: update or delete it"
         if problem is not None:
             return 400, _error("invalid-request-error", problem)
-        now = _iso_now()
+        now = _iso(self.clock())
         hook = {
             "uuid": str(uuid.uuid4()),
             "url": fields["url"],
@@ -470,7 +478,7 @@ class DailySandbox:
         with self.lock:
             if self.webhook is not hook:
                 return 404, _error("not-found", f"webhook {webhook_id} not found")
-            hook.update(fields, state="ACTIVE", failedCount=0, updatedAt=_iso_now())
+            hook.update(fields, state="ACTIVE", failedCount=0, updatedAt=_iso(self.clock()))
             return 200, dict(hook)
 
     def delete_webhook(self, webhook_id):
@@ -493,7 +501,7 @@ class DailySandbox:
 
     def _test_endpoint(self, url, secret):
         """Daily's check before it saves a webhook: None if the URL answered 200, else why not."""
-        status = _post_json(url, {"test": "test"}, secret, timeout=5)
+        status = _post_json(url, {"test": "test"}, secret, timeout=5, now=self.clock())
         if status == 200:
             return None
         answer = "no answer" if status is None else f"status {status}"
@@ -508,18 +516,19 @@ class DailySandbox:
         if target is None:
             return None
         url, secret, hook = target
+        now = self.clock()  # one reading: the sandbox sends each event the moment it happens
         envelope = {
             "version": "1.0.0",
             "type": event_type,
             "id": str(uuid.uuid4()),
             "payload": payload,
-            "event_ts": time.time(),
+            "event_ts": now,
         }
-        status = _post_json(url, envelope, secret, timeout=10)
+        status = _post_json(url, envelope, secret, timeout=10, now=now)
         with self.lock:
             self.webhook_deliveries.append({"type": event_type, "status": status})
             if hook is not None and hook is self.webhook:  # not deleted meanwhile
-                _count_delivery(hook, status)
+                _count_delivery(hook, status, self.clock())
         return status
 
     def _webhook_target(self, event_type):
@@ -659,8 +668,9 @@ def _error(error_type, info):
     return {"error": error_type, "info": info}
 
 
-def _iso_now():
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+def _iso(timestamp):
+    """Unix seconds as Daily writes times in its objects (milliseconds always zero)."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _is_number(value):
@@ -678,7 +688,7 @@ def _raise_unless_ok(status, answer):
 # -- meeting tokens and calls ------------------------------------------------------------------
 
 
-def _token_problem(properties):
+def _token_problem(properties, now):
     """Why Daily would refuse these token properties (or this sandbox, for room_name)."""
     if not isinstance(properties, dict):
         return "properties must be an object"
@@ -696,7 +706,7 @@ def _token_problem(properties):
     for name in ("nbf", "exp"):
         if name in properties and not _is_number(properties[name]):
             return f"{name} must be a number (Unix seconds)"
-    if "exp" in properties and properties["exp"] < time.time():
+    if "exp" in properties and properties["exp"] < now:
         return "exp must be a time in the future"
     return None
 
@@ -710,7 +720,7 @@ def _join_problem(body):
     return None
 
 
-def _participant(room_name, body, claims):
+def _participant(room_name, body, claims, now):
     """The participant.joined payload. A token's user_id, user_name and is_owner win over the
     body's; without either, user_id is the session id, as on Daily."""
     session_id = str(uuid.uuid4())
@@ -719,7 +729,7 @@ def _participant(room_name, body, claims):
     else:
         claims, owner = {}, body.get("owner", False)
     return {
-        "joined_at": int(time.time()),
+        "joined_at": int(now),
         "session_id": session_id,
         "room": room_name,
         "user_id": claims.get("user_id") or body.get("user_id") or session_id,
@@ -735,15 +745,15 @@ def _participant(room_name, body, claims):
     }
 
 
-def _left_payload(participant):
-    duration = max(0, int(time.time()) - participant["joined_at"])
+def _left_payload(participant, now):
+    duration = max(0, int(now) - participant["joined_at"])
     return dict(participant, duration=duration)
 
 
-def _meeting_payload(room_name, meeting, ended=False):
+def _meeting_payload(room_name, meeting, end_ts=None):
     payload = {"start_ts": meeting["start_ts"], "meeting_id": meeting["meeting_id"]}
-    if ended:
-        payload["end_ts"] = int(time.time())
+    if end_ts is not None:
+        payload["end_ts"] = end_ts
     return payload | {"room": room_name}
 
 
@@ -818,23 +828,24 @@ def _webhook_fields(body, creating):
     return fields, None
 
 
-def _count_delivery(hook, status):
+def _count_delivery(hook, status, now):
     """Daily's circuit breaker: consecutive failures counted, FAILED at the third."""
     if status is not None and 200 <= status < 300:
-        hook.update(failedCount=0, lastMomentPushed=_iso_now())
+        hook.update(failedCount=0, lastMomentPushed=_iso(now))
         return
     hook["failedCount"] += 1
     if hook["retryType"] == "circuit-breaker" and hook["failedCount"] >= CIRCUIT_BREAKER_FAILURES:
         hook["state"] = "FAILED"
 
 
-def _post_json(url, body, secret, timeout):
-    """POST `body` as JSON, signed like Daily when there is a secret; the status, or None."""
+def _post_json(url, body, secret, timeout, now):
+    """POST `body` as JSON, signed like Daily (at `now`) when there is a secret; the status,
+    or None."""
     try:
         raw = json.dumps(body)
         headers = {"Content-Type": "application/json"}
         if secret is not None:
-            timestamp = str(int(time.time()))
+            timestamp = str(int(now))
             key = base64.b64decode(secret)
             digest = hmac.new(key, f"{timestamp}.{raw}".encode(), hashlib.sha256).digest()
             headers["X-Webhook-Timestamp"] = timestamp
