@@ -3,9 +3,19 @@
 import html
 import uuid
 
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
+
 from .common import error
 
 BANNER = "Daily.co sandbox - a local development stand-in, not the real service"
+
+RULES = [
+    Rule("/sandbox/rooms/<part:name>/join", methods=["POST"], endpoint="join"),
+    Rule("/sandbox/rooms/<part:name>/leave", methods=["POST"], endpoint="leave"),
+    # Werkzeug prefers the fixed parts above; any other action is refused before the body is read.
+    Rule("/sandbox/rooms/<part:name>/<part:action>", methods=["POST"], endpoint="_no_call_action"),
+]
 
 
 class Calls:
@@ -30,6 +40,11 @@ class Calls:
         if token:  # a public room opens anyway; the page just says the token is bad
             return 200, _page_html(name, "exists; the token is not valid for it")
         return 200, _page_html(name, "exists")
+
+    def _page(self, name, query):
+        """The room page as an HTTP answer: what any GET the URL map does not route gets."""
+        status, text = self.room_page(name, query.get("t"))
+        return Response(text, status, content_type="text/html; charset=utf-8")
 
     def join(self, name, body):
         """Add a participant to the room's call; fire meeting.started (first one) and
@@ -87,6 +102,10 @@ class Calls:
                     "meeting.ended", _meeting_payload(name, meeting, end_ts=int(self.clock()))
                 )
         return 200, {"left": True}
+
+    def _no_call_action(self, name, action):
+        """`POST /sandbox/rooms/<name>/<action>` for any action but join and leave."""
+        return 404, error("not-found", f"no call action {action}")
 
     def join_call(self, room, user_id=None, user_name=None, owner=False, token=None):
         """`join` for in-process tests: the participant's session id, or raise

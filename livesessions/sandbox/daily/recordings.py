@@ -5,10 +5,23 @@ import hmac
 import uuid
 from urllib.parse import urlencode
 
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
+
 from .common import error
 
 MARKER = "LIVESESSIONS-SANDBOX-RECORDING"
 MAX_LIST_LIMIT = 100  # GET /recordings: default and largest page
+
+RULES = [
+    Rule("/v1/rooms/<part:name>/recordings/start", methods=["POST"], endpoint="start_recording"),
+    Rule("/v1/rooms/<part:name>/recordings/stop", methods=["POST"], endpoint="stop_recording"),
+    Rule("/v1/recordings", methods=["GET"], endpoint="list_recordings"),
+    Rule("/v1/recordings/<part:recording_id>", methods=["GET"], endpoint="get_recording"),
+    Rule("/v1/recordings/<part:recording_id>/access-link", methods=["GET"], endpoint="access_link"),
+    # The file an access link points at, outside the API: the link's signature is its key.
+    Rule("/recordings/<part:recording_id>/download", methods=["GET"], endpoint="_download_file"),
+]
 
 
 class Recordings:
@@ -125,6 +138,17 @@ class Recordings:
         if int(expires) < self.clock():  # a number this sandbox signed, so it parses
             return 403, error("forbidden-error", "the link has expired")
         return self.get_recording(recording_id)
+
+    def _download_file(self, recording_id, query):
+        """`GET /recordings/<id>/download`: the file, or the JSON error of a bad link."""
+        status, recording = self.download(recording_id, query)
+        if status != 200:
+            return status, recording
+        # Streamed piece by piece, so that memory stays bounded whatever recording_bytes is.
+        content = recording_content(recording, self.recording_bytes)
+        response = Response(content, 200, content_type="video/mp4")
+        response.headers["Content-Length"] = str(self.recording_bytes)
+        return response
 
     def _new_recording(self, name, instance_id, start_ts):
         """Store and return a new in-progress recording; the caller holds the lock."""

@@ -4,9 +4,18 @@ import re
 import threading
 import uuid
 
+from werkzeug.routing import Rule
+
 from .common import error, iso
 
 ROOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+RULES = [
+    Rule("/v1/rooms", methods=["POST"], endpoint="create_room"),
+    Rule("/v1/rooms/<part:name>", methods=["GET"], endpoint="get_room"),
+    Rule("/v1/rooms/<part:name>", methods=["POST"], endpoint="update_room"),
+    Rule("/v1/rooms/<part:name>", methods=["DELETE"], endpoint="delete_room"),
+]
 
 
 class Rooms:

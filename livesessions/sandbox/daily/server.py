@@ -1,23 +1,80 @@
-"""The Daily sandbox itself: its state, its HTTP server, and the routes to each section."""
+"""The Daily sandbox itself: its state, its server, and the URL map to every section."""
 
 import base64
+import inspect
 import json
 import secrets
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import BaseConverter, Map
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.wrappers import Request, Response
+
+from . import calls, recordings, rooms, tokens, webhooks
 from .calls import Calls
 from .common import error
-from .recordings import Recordings, recording_content
+from .recordings import Recordings
 from .rooms import Rooms
 from .tokens import MeetingTokens
 from .webhooks import Webhooks
 
+API = "/v1/"
+METHODS = ("GET", "HEAD", "POST", "DELETE")  # the others are answered 501, by http.server
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128  # http.server's default of 5 drops connections under load
+
+class _Part(BaseConverter):
+    """One path segment, as the sandbox has always split paths: anything but `/`, even
+    nothing (a room or id that does not exist is the endpoint's 404, not the router's)."""
+
+    regex = "[^/]*"
+    part_isolating = True
+
+
+URLS = Map(
+    [*rooms.RULES, *recordings.RULES, *tokens.RULES, *calls.RULES, *webhooks.RULES],
+    converters={"part": _Part},
+    # Paths reach the map already tidied the old way (see `_answer`): never redirect them.
+    merge_slashes=False,
+    strict_slashes=False,
+)
+
+
+class _Handler(WSGIRequestHandler):
+    """Werkzeug's request handler, answering as the sandbox's hand-written one did."""
+
+    server_version = "daily-sandbox"  # the Server header: `daily-sandbox Python/3.x.y`
+    protocol_version = "HTTP/1.0"  # the old status line; Werkzeug closes connections anyway
+
+    def log(self, *args):
+        # Quiet like the old handler: no request lines, nor http.server's own 501s. The app's
+        # exceptions still reach stderr, through the server's log.
+        pass
+
+    def __getattr__(self, name):
+        # Werkzeug hands every method to the app. Without a `do_PUT`, http.server answers PUT
+        # (and any method but METHODS) with its own 501 page, as before.
+        if name.startswith("do_") and name[3:] not in METHODS:
+            raise AttributeError(name)
+        return super().__getattr__(name)
+
+
+class _BindError(Exception):
+    """Carries a bind error past Werkzeug, which would print it and `sys.exit(1)`."""
+
+
+class _Server(ThreadedWSGIServer):
+    request_queue_size = 128  # load tests open many connections at once: queue them all
+    daemon_threads = True  # a request in flight never holds up stop() or the process's exit
+
+    def server_bind(self):
+        try:
+            super().server_bind()
+        except OSError as bind_error:
+            raise _BindError from bind_error
 
 
 class DailySandbox(Rooms, Recordings, MeetingTokens, Calls, Webhooks):
@@ -64,8 +121,10 @@ class DailySandbox(Rooms, Recordings, MeetingTokens, Calls, Webhooks):
         self._call_lock = threading.Lock()
         self._link_secret = secrets.token_bytes(32)  # signs download links, like S3 presigning
         self._token_secret = secrets.token_bytes(32)  # signs meeting tokens
-        self.server = _Server((host, port), _handler_for(self))
-        self.server.daemon_threads = True
+        try:
+            self.server = _Server(host, port, self._wsgi, handler=_Handler)
+        except _BindError as bind_error:  # a port in use is an OSError, as with http.server
+            raise bind_error.__cause__ from None
         self._thread = None
 
     @property
@@ -88,173 +147,93 @@ class DailySandbox(Rooms, Recordings, MeetingTokens, Calls, Webhooks):
         return self
 
     def stop(self):
-        self.server.shutdown()
+        if self._thread is not None:  # shutdown() would wait forever for a loop never started
+            self.server.shutdown()
+            self._thread.join()
         self.server.server_close()
 
     # -- dispatch ----------------------------------------------------------------------------------
 
     def route(self, method, path, body, query=None):
-        """Dispatch one API call; return (status, JSON body)."""
-        query = query or {}
-        parts = [part for part in path.split("/") if part]
-        resource = parts[0] if parts else None
-        answer = None
-        if resource == "rooms":
-            answer = self._route_rooms(method, parts, body)
-        elif resource == "recordings":
-            answer = self._route_recordings(method, parts, query)
-        elif resource == "webhooks":
-            answer = self._route_webhooks(method, parts, body)
-        elif parts == ["meeting-tokens"] and method == "POST":
-            answer = self.create_meeting_token(body)
-        if answer is None:
+        """Dispatch one API call (`path` under `/v1`); return (status, JSON body)."""
+        parts = [part for part in path.split("/") if part]  # `/v1//rooms/` is `/v1/rooms`
+        endpoint, values = _match("/v1/" + "/".join(parts), method, api=True)
+        if endpoint is None:
             return 404, error("not-found", f"no route for {method} /v1{path}")
-        return answer
+        return self._call(endpoint, values, query or {}, lambda: (body, None))
 
-    def _route_rooms(self, method, parts, body):
-        if parts == ["rooms"] and method == "POST":
-            return self.create_room(body)
-        if len(parts) == 4 and parts[2] == "recordings":
-            if (method, parts[3]) == ("POST", "start"):
-                return self.start_recording(parts[1], body)
-            if (method, parts[3]) == ("POST", "stop"):
-                return self.stop_recording(parts[1], body)
-        if len(parts) == 2:
-            name = parts[1]
-            if method == "POST":
-                return self.update_room(name, body)
-            if method == "GET":
-                return self.get_room(name)
-            if method == "DELETE":
-                return self.delete_room(name)
-        return None
+    @Request.application
+    def _wsgi(self, request):
+        answer = self._answer(request)
+        response = answer if isinstance(answer, Response) else _json(*answer)
+        response.headers["X-Sandbox"] = "daily"
+        # http.server's reason phrase ("Not Found") in the status line, not Werkzeug's "NOT FOUND"
+        response.status = f"{response.status_code} {HTTPStatus(response.status_code).phrase}"
+        return response
 
-    def _route_recordings(self, method, parts, query):
-        if method != "GET":
-            return None
-        if len(parts) == 1:
-            return self.list_recordings(query)
-        if len(parts) == 2:
-            return self.get_recording(parts[1])
-        if len(parts) == 3 and parts[2] == "access-link":
-            return self.access_link(parts[1], query)
-        return None
+    def _answer(self, request):
+        """The answer to one request: a Response, or (status, JSON body)."""
+        # The target as sent, not percent-decoded (the WSGI environ holds it as latin-1), so
+        # that `/v1%2Frooms` stays a room page and names are echoed back as written.
+        target = urlsplit(request.environ["RAW_URI"].encode("latin-1").decode())
+        path, query = target.path, dict(parse_qsl(target.query))
+        method = "GET" if request.method == "HEAD" else request.method  # the server drops the body
+        if path.startswith(API):
+            return self._api(request, method, path, query)
+        name = path.strip("/")  # outside the API only the ends' slashes go
+        endpoint, values = _match(f"/{name}", method, api=False)
+        if endpoint is not None:
+            return self._call(endpoint, values, query, lambda: _json_body(request))
+        # Every other GET is a room page, as Daily serves rooms at `/<name>`.
+        return self._page(name, query) if method == "GET" else (404, {})
 
-    def _route_webhooks(self, method, parts, body):
-        if parts == ["webhooks"] and method == "GET":
-            return self.list_webhooks()
-        if parts == ["webhooks"] and method == "POST":
-            return self.create_webhook(body)
-        if len(parts) == 2:
-            webhook_id = parts[1]
-            if method == "GET":
-                return self.get_webhook(webhook_id)
-            if method == "POST":
-                return self.update_webhook(webhook_id, body)
-            if method == "DELETE":
-                return self.delete_webhook(webhook_id)
-        return None
+    def _api(self, request, method, path, query):
+        """`/v1`: the latency, then the key, then the body, then the route, as ever."""
+        time.sleep(self.latency)
+        expected = f"Bearer {self.api_key}" if self.api_key else None
+        if expected and request.headers.get("Authorization") != expected:
+            return 401, error("authentication-error", "bad API key")
+        body, refusal = _json_body(request)
+        if refusal is not None:
+            return refusal
+        return self.route(method, path[len("/v1") :], body, query)
+
+    def _call(self, endpoint, values, query, read_body):
+        """Call the endpoint's method with the path's values, and with `query` and `body` when
+        its signature asks for them (the body is read only then)."""
+        handler = getattr(self, endpoint)
+        wanted = inspect.signature(handler).parameters
+        if "query" in wanted:
+            values["query"] = query
+        if "body" in wanted:
+            values["body"], refusal = read_body()
+            if refusal is not None:
+                return refusal
+        return handler(**values)
 
 
-def _handler_for(sandbox):
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "daily-sandbox"
-        head_only = False  # HEAD: headers as for GET, no body
+def _match(path, method, api):
+    """(endpoint, path values) of the rule for `path` and `method`, or (None, None)."""
+    try:
+        rule, values = URLS.bind("sandbox").match(path, method, return_rule=True)
+    except (NotFound, MethodNotAllowed):  # a wrong method is no route either, as before
+        return None, None
+    if rule.rule.startswith(API) != api:  # `http://host//v1/rooms` is no way around the key
+        return None, None
+    return rule.endpoint, values
 
-        def log_message(self, *args):  # keep test and dev output quiet
-            pass
 
-        def _send(self, status, body, content_type="application/json"):
-            data = body if isinstance(body, bytes) else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("X-Sandbox", "daily")
-            self.end_headers()
-            if not self.head_only:
-                self.wfile.write(data)
+def _json_body(request):
+    """(the JSON object sent, None), or (None, the 400 answer). No body at all is {}."""
+    raw = request.get_data()
+    try:
+        body = json.loads(raw) if raw else {}
+    except ValueError:
+        return None, (400, error("json-parsing-error", "body is not JSON"))
+    if not isinstance(body, dict):
+        return None, (400, error("invalid-request-error", "body must be an object"))
+    return body, None
 
-        def _body(self):
-            """The JSON object sent, or None after answering 400."""
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw) if raw else {}
-            except ValueError:
-                return self._send(400, error("json-parsing-error", "body is not JSON"))
-            if not isinstance(body, dict):
-                return self._send(400, error("invalid-request-error", "body must be an object"))
-            return body
 
-        def _api(self, method):
-            url = urlsplit(self.path)
-            path, query = url.path, dict(parse_qsl(url.query))
-            if not path.startswith("/v1/"):
-                return self._outside_api(method, path, query)
-            time.sleep(sandbox.latency)
-            expected = f"Bearer {sandbox.api_key}" if sandbox.api_key else None
-            if expected and self.headers.get("Authorization") != expected:
-                return self._send(401, error("authentication-error", "bad API key"))
-            body = self._body()
-            if body is not None:
-                self._send(*sandbox.route(method, path[len("/v1") :], body, query))
-
-        def _outside_api(self, method, path, query):
-            parts = path.strip("/").split("/")
-            if method == "GET" and len(parts) == 3 and parts[0::2] == ["recordings", "download"]:
-                return self._download(parts[1], query)
-            if method == "POST" and parts == ["sandbox", "webhook"]:
-                return self._webhook()
-            if method == "POST" and len(parts) == 4 and parts[:2] == ["sandbox", "rooms"]:
-                return self._call(parts[2], parts[3])
-            return self._room_page(path, query) if method == "GET" else self._send(404, {})
-
-        def _call(self, name, action):
-            """A simulated participant joining or leaving: `/sandbox/rooms/<name>/<action>`."""
-            act = {"join": sandbox.join, "leave": sandbox.leave}.get(action)
-            if act is None:
-                return self._send(404, error("not-found", f"no call action {action}"))
-            body = self._body()
-            if body is not None:
-                self._send(*act(name, body))
-
-        def _download(self, recording_id, query):
-            status, recording = sandbox.download(recording_id, query)
-            if status != 200:
-                return self._send(status, recording)
-            self.send_response(200)
-            self.send_header("Content-Type", "video/mp4")
-            self.send_header("Content-Length", str(sandbox.recording_bytes))
-            self.send_header("X-Sandbox", "daily")
-            self.end_headers()
-            if self.head_only:
-                return
-            try:
-                for piece in recording_content(recording, sandbox.recording_bytes):
-                    self.wfile.write(piece)
-            except ConnectionError:  # the client stopped reading; nothing to clean up
-                pass
-
-        def _webhook(self):
-            body = self._body()
-            if body is not None:
-                self._send(*sandbox._fire_posted_event(body))
-
-        def _room_page(self, path, query):
-            status, text = sandbox.room_page(path.strip("/"), query.get("t"))
-            self._send(status, text.encode(), "text/html; charset=utf-8")
-
-        def do_GET(self):
-            self._api("GET")
-
-        def do_HEAD(self):
-            self.head_only = True
-            self._api("GET")
-
-        def do_POST(self):
-            self._api("POST")
-
-        def do_DELETE(self):
-            self._api("DELETE")
-
-    return Handler
+def _json(status, body):
+    return Response(json.dumps(body), status, content_type="application/json")

@@ -1,10 +1,13 @@
 """Meeting tokens: Daily's `POST /meeting-tokens`, HS256 JWTs the sandbox can check again."""
 
 import jwt
+from werkzeug.routing import Rule
 
 from .common import error
 
 MAX_USER_ID = 36  # Daily's limit on a meeting token's user_id
+
+RULES = [Rule("/v1/meeting-tokens", methods=["POST"], endpoint="create_meeting_token")]
 
 
 class MeetingTokens:

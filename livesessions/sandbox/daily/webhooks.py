@@ -11,10 +11,22 @@ import urllib.error
 import urllib.request
 import uuid
 
+from werkzeug.routing import Rule
+
 from .common import error, iso
 
 RETRY_TYPES = ("circuit-breaker", "exponential")
 CIRCUIT_BREAKER_FAILURES = 3  # failed deliveries before a circuit-breaker webhook is FAILED
+
+RULES = [
+    Rule("/v1/webhooks", methods=["GET"], endpoint="list_webhooks"),
+    Rule("/v1/webhooks", methods=["POST"], endpoint="create_webhook"),
+    Rule("/v1/webhooks/<part:webhook_id>", methods=["GET"], endpoint="get_webhook"),
+    Rule("/v1/webhooks/<part:webhook_id>", methods=["POST"], endpoint="update_webhook"),
+    Rule("/v1/webhooks/<part:webhook_id>", methods=["DELETE"], endpoint="delete_webhook"),
+    # Outside the API and without its key: any process may fire an event by hand.
+    Rule("/sandbox/webhook", methods=["POST"], endpoint="_fire_posted_event"),
+]
 
 
 class Webhooks:
