@@ -5,7 +5,8 @@ import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
 from livesessions.config import ConfigError, load_config
-from tests.conftest import JWT_SECRET, seed_session
+from tests.support.app_config import JWT_SECRET
+from tests.support.factories import seed_session
 
 
 def test_unknown_route_is_a_json_404(client):

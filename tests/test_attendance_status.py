@@ -9,7 +9,7 @@ import pytest
 
 from livesessions.gateways.daily import daily_user_id
 from livesessions.recordings import start_worker_thread
-from tests.conftest import INSTRUCTOR, iso, seed_session
+from tests.support.factories import INSTRUCTOR, iso, seed_session
 
 STUDENT = "student-1"
 

@@ -7,7 +7,8 @@ import time
 import jwt as pyjwt
 import pytest
 
-from tests.conftest import INSTRUCTOR, JWT_SECRET, seed_session, session_payload
+from tests.support.app_config import JWT_SECRET
+from tests.support.factories import INSTRUCTOR, seed_session, session_payload
 
 MISSING = {"message": "Authorization header with a Bearer token is required"}
 INVALID = {"message": "Invalid token"}

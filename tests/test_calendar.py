@@ -4,7 +4,14 @@ from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar
 
-from tests.conftest import COURSE, INSTRUCTOR, OTHER_COURSE, OTHER_INSTRUCTOR, future, seed_session
+from tests.support.factories import (
+    COURSE,
+    INSTRUCTOR,
+    OTHER_COURSE,
+    OTHER_INSTRUCTOR,
+    future,
+    seed_session,
+)
 
 
 def parse(response):

@@ -8,7 +8,7 @@ import pytest
 import requests
 from icalendar import Calendar
 
-from tests.conftest import INSTRUCTOR, iso, session_payload
+from tests.support.factories import INSTRUCTOR, iso, session_payload
 
 STUDENT = "student-1"
 

@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.conftest import (
+from tests.support.factories import (
     COURSE,
     INSTRUCTOR,
     OTHER_INSTRUCTOR,
-    ROOMS_URL,
     SESSION_KEYS,
     future,
     iso,
     session_payload,
 )
+from tests.support.fake_daily import ROOMS_URL
 
 
 def test_create_returns_the_documented_body(client, auth, daily, db):

@@ -5,7 +5,7 @@ import requests
 import responses
 
 from livesessions.gateways.daily import DailyClient, DailyError, room_name, slugify
-from tests.conftest import DAILY_URL, ROOMS_URL
+from tests.support.fake_daily import DAILY_URL, ROOMS_URL
 
 
 @pytest.fixture

@@ -11,14 +11,14 @@ about 0.5 s; reads and (on a replica set) writes are retried once, so a server t
 answers a `find` costs 2 x socketTimeoutMS.
 """
 
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from mockupdb import MockupDB
 
-from tests.conftest import EMPTY_PAGE, seed_session, session_payload
+from tests.support.factories import EMPTY_PAGE, seed_session, session_payload
+from tests.support.processes import free_port
 
 DB_FAILED = {"message": "Database query failed"}
 NOT_READY = {"message": "Database unavailable", "database": "down"}
@@ -39,13 +39,6 @@ LEAK_MARKERS = (
     "lsfault",
 )
 ROOM = "fault-room"
-
-
-def free_port():
-    """A loopback port with nothing listening on it (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def timed(call, *args, **kwargs):

@@ -6,7 +6,7 @@ with one field replaced, ISO-like dates, ids, paths, query strings, raw bytes an
 content types. Whatever is sent, with the fake Daily.co succeeding:
 
 - the status is below 500 and the body is JSON (every JSON body is also checked against
-  `/openapi.json` by the test client of conftest);
+  `/openapi.json` by the test client, `tests/support/openapi_client.py`);
 - a 4xx body is exactly `{"message": <non-empty string>}`;
 - no body shows a traceback or an exception class name (unless the request carried it);
 - every stored session still fits the schema (`check_stored_session`), and a refused
@@ -32,18 +32,18 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import (
+from tests.support.factories import (
     ADMIN,
     COURSE,
     INSTRUCTOR,
     OTHER_INSTRUCTOR,
     future,
     iso,
-    register_tally,
     seed_recording,
     seed_session,
     session_payload,
 )
+from tests.support.tally import register_tally
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
@@ -949,7 +949,9 @@ def test_paths_and_methods(fuzzer):
         else:
             path += "/"
         method = endpoint[0] if method == "same" else method
-        if method == "HEAD":  # no body: only the status (and a plain client, see conftest)
+        # HEAD has no body: only the status, and a plain client (not tests/support's
+        # OpenAPIValidatingClient).
+        if method == "HEAD":
             TALLY[fuzzer.name, "requests"] += 1
             plain = FlaskClient(fuzzer.client.application)
             status = plain.open(path, method="HEAD", query_string=query).status_code

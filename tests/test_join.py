@@ -7,7 +7,7 @@ import pytest
 
 from livesessions.config import ConfigError, load_config
 from livesessions.gateways.daily import daily_user_id
-from tests.conftest import INSTRUCTOR, OTHER_INSTRUCTOR, iso, seed_session
+from tests.support.factories import INSTRUCTOR, OTHER_INSTRUCTOR, iso, seed_session
 
 STUDENT = "student-1"
 

@@ -15,14 +15,9 @@ import pytest
 import requests
 
 from livesessions.sandbox import DailySandbox
-from tests.conftest import (
-    database_uri_for_test,
-    free_port,
-    procfile_web_command,
-    session_payload,
-    start,
-    wait_for,
-)
+from tests.support.app_config import database_uri_for_test
+from tests.support.factories import session_payload
+from tests.support.processes import free_port, procfile_web_command, start, wait_for
 
 SECRET = "load-test-secret-" + "y" * 48
 OWNER = "owner-1"

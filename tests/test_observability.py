@@ -8,7 +8,7 @@ import re
 import pytest
 
 from livesessions.observability import log_handler
-from tests.conftest import seed_session, session_payload
+from tests.support.factories import seed_session, session_payload
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

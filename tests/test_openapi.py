@@ -5,7 +5,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-from tests.conftest import PAGE_KEYS, seed_session
+from tests.support.factories import PAGE_KEYS, seed_session
 
 SPEC_ENDPOINTS = {
     ("post", "/sessions"),

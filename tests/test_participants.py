@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from tests.conftest import COURSE, INSTRUCTOR, SESSION_KEYS, iso, seed_session
+from tests.support.factories import COURSE, INSTRUCTOR, SESSION_KEYS, iso, seed_session
 
 
 def test_add_participant_returns_the_session(client, db):

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import (
+from tests.support.factories import (
     COURSE,
     EMPTY_PAGE,
     INSTRUCTOR,

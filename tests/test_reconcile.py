@@ -11,7 +11,8 @@ import responses
 
 from livesessions.daily_webhook import HANDLED_EVENTS
 from livesessions.gateways.daily import DailyError
-from tests.conftest import DAILY_URL, seed_recording, seed_session
+from tests.support.factories import seed_recording, seed_session
+from tests.support.fake_daily import DAILY_URL
 
 LIST_URL = re.compile(re.escape(f"{DAILY_URL}/recordings") + r"(\?.*)?$")
 WEBHOOKS_URL = f"{DAILY_URL}/webhooks"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.conftest import seed_session
+from tests.support.factories import seed_session
 
 SECRET = base64.b64encode(b"daily-webhook-secret-for-tests").decode()
 

@@ -10,7 +10,8 @@ import requests
 
 from livesessions.recordings import start_worker_thread
 from livesessions.sandbox.daily import recording_content
-from tests.conftest import session_payload, wait_until
+from tests.support.factories import session_payload
+from tests.support.processes import wait_until
 
 
 def test_a_class_is_recorded_and_published(stack):

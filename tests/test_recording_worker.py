@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from livesessions.sandbox import CloudinarySandbox
-from tests.conftest import COURSE, seed_session
+from tests.support.factories import COURSE, seed_session
 
 RECORDING = "daily-rec-1"
 CHUNK = 4096

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from livesessions.sandbox import DailySandbox
-from tests.conftest import session_payload
+from tests.support.factories import session_payload
 
 
 @pytest.fixture

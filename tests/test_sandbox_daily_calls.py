@@ -11,13 +11,8 @@ import pytest
 import requests
 
 from livesessions.sandbox import daily
-from tests.conftest import (
-    free_port,
-    make_room,
-    sandbox_api,
-    signed_with,
-    wait_until,
-)
+from tests.support.processes import free_port, wait_until
+from tests.support.sandbox import make_room, sandbox_api, signed_with
 
 SECRET = base64.b64encode(b"the constructor's webhook secret").decode()
 HOOK_SECRET = base64.b64encode(b"the secret given to POST /webhooks").decode()

@@ -13,13 +13,8 @@ import requests
 
 from livesessions.sandbox import daily
 from livesessions.sandbox.daily import DailySandbox, recording_content
-from tests.conftest import (
-    free_port,
-    make_room,
-    sandbox_api,
-    signed_with,
-    wait_until,
-)
+from tests.support.processes import free_port, wait_until
+from tests.support.sandbox import make_room, sandbox_api, signed_with
 
 SECRET = base64.b64encode(b"a webhook secret of 32 bytes....").decode()
 INSTANCE = "5f0c3a4e-8a8e-4d9c-9a57-0b6f2f1c9e11"

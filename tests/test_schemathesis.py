@@ -1,13 +1,13 @@
 """Schemathesis: the app against its own `/openapi.json`, in process.
 
 Every operation of the document gets schema-driven requests, valid (positive) and invalid
-(negative), sent with a valid Bearer token to the app, with the fake Daily.co of conftest.
-Each answer goes through all of schemathesis's built-in checks (not_a_server_error,
-status_code_conformance, content_type_conformance, response_headers_conformance,
-response_schema_conformance, allow_header_conformance, negative_data_rejection,
-positive_data_acceptance, missing_required_header, unsupported_method, ignored_auth; the
-stateful ones have nothing to do here) and through conftest's own OpenAPI validation of
-every JSON body.
+(negative), sent with a valid Bearer token to the app, with the fake Daily.co of
+`tests/support/fake_daily.py`. Each answer goes through all of schemathesis's built-in checks
+(not_a_server_error, status_code_conformance, content_type_conformance,
+response_headers_conformance, response_schema_conformance, allow_header_conformance,
+negative_data_rejection, positive_data_acceptance, missing_required_header,
+unsupported_method, ignored_auth; the stateful ones have nothing to do here) and through the
+test client's own OpenAPI validation of every JSON body (`tests/support/openapi_client.py`).
 
 Every example starts from one seeded session (with its room, a participant and a
 recording); about half of the valid cases are pointed at it, so that 2xx answers are
@@ -31,7 +31,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from livesessions import create_app
-from tests.conftest import JWT_SECRET, register_tally, seed_recording, seed_session
+from tests.support.app_config import JWT_SECRET
+from tests.support.factories import seed_recording, seed_session
+from tests.support.tally import register_tally
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "50"))
 NO_INPUTS = {"GET /healthz", "GET /readyz"}  # nothing to vary: a handful of cases each

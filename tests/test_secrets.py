@@ -8,7 +8,8 @@ import requests
 from werkzeug.serving import make_server
 
 from livesessions.sandbox import CloudinarySandbox, DailySandbox
-from tests.conftest import JWT_SECRET, session_payload
+from tests.support.app_config import JWT_SECRET
+from tests.support.factories import session_payload
 
 DAILY_KEY = "daily-key-that-must-not-leak-0123456789"
 CLOUD_SECRET = "cloud-secret-that-must-not-leak-987654"

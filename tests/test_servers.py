@@ -12,12 +12,12 @@ import jwt as pyjwt
 import pytest
 import requests
 
-from tests.conftest import (
+from tests.support.factories import session_payload
+from tests.support.processes import (
     ROOT,
     SERVER_SECRET,
     free_port,
     procfile_web_command,
-    session_payload,
     start,
     stop,
     wait_for,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import seed_session
+from tests.support.factories import seed_session
 
 ALLOWED = [
     ("scheduled", "live"),

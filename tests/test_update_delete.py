@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 import requests
 
-from tests.conftest import ADMIN, OTHER_INSTRUCTOR, ROOMS_URL, future, iso, seed_session
+from tests.support.factories import ADMIN, OTHER_INSTRUCTOR, future, iso, seed_session
+from tests.support.fake_daily import ROOMS_URL
 
 NOT_OWNER = {"message": "You are not allowed to modify this live session"}
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import future, seed_session, session_payload
+from tests.support.factories import future, seed_session, session_payload
 
 MISSING = ...
 TOO_LONG_TITLE = "x" * 201
