@@ -1,11 +1,11 @@
-"""Fixtures: app -> client -> db, a `responses`-backed Daily.co, and tokens.
+"""Fixtures: app -> client -> db, a `responses`-backed Daily.co, tokens, the e2e stack.
 
-Only fixtures live here; the helpers they and the tests use are in `tests/support/`.
+Only fixtures live here (and in a folder's own conftest.py, for fixtures only that folder
+uses); the helpers they and the tests use are in `tests/support/`.
 Set TEST_MONGODB_URI to run every test against a real MongoDB (each test gets its own
 database, dropped afterwards) instead of the embedded mongomock store.
 """
 
-import os
 import threading
 
 import pytest
@@ -21,8 +21,7 @@ from tests.support.counting import CountingCollection
 from tests.support.factories import INSTRUCTOR, session_payload
 from tests.support.fake_daily import DAILY_URL, FakeDaily
 from tests.support.openapi_client import OpenAPIValidatingClient
-from tests.support.processes import SERVER_SECRET
-from tests.support.sandbox import SANDBOX_API_KEY, WEBHOOK_SECRET, WebhookReceiver
+from tests.support.sandbox import WEBHOOK_SECRET
 
 
 @pytest.fixture(autouse=True)
@@ -131,33 +130,6 @@ def queries(app, monkeypatch):
     return log
 
 
-# -- real servers on loopback -----------------------------------------------------------------
-
-
-@pytest.fixture
-def server_env():
-    """The environment for a server subprocess: none of the developer's own settings."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("MONGO", "DAILY_", "JWT_", "APP_ENV", "CLOUD", "RECORDING_"))
-    }
-    return env | {"JWT_SECRET_KEY": SERVER_SECRET, "PYTHONUNBUFFERED": "1"}
-
-
-@pytest.fixture
-def production_app(make_app):
-    """An app configured for production (its MongoDB is unreachable and not needed)."""
-    return make_app(
-        APP_ENV="production",
-        MONGODB_URI="mongodb://127.0.0.1:1/x",
-        MONGODB_TIMEOUT_MS=50,
-        CLOUD_NAME="c",
-        CLOUD_API_KEY="k",
-        CLOUD_API_SECRET="s",
-    )
-
-
 # -- end to end over loopback: the API on a real server, both sandboxes --------------------
 
 
@@ -197,40 +169,3 @@ def stack(make_app, tmp_path, token_for, stack_config):
     server.shutdown()
     daily.stop()
     cloud.stop()
-
-
-# -- the Daily sandbox over loopback, and a webhook endpoint to receive its events ------------
-
-
-@pytest.fixture
-def make_receiver():
-    made = []
-
-    def make():
-        made.append(WebhookReceiver())
-        return made[-1]
-
-    yield make
-    for receiver in made:
-        receiver.server.shutdown()
-        receiver.server.server_close()
-
-
-@pytest.fixture
-def receiver(make_receiver):
-    return make_receiver()
-
-
-@pytest.fixture
-def make_sandbox():
-    """Start Daily sandboxes (API key SANDBOX_API_KEY, quick `ready` events); stop them after."""
-    started = []
-
-    def make(**options):
-        options.setdefault("ready_delay", 0.05)
-        started.append(DailySandbox(api_key=SANDBOX_API_KEY, **options).start())
-        return started[-1]
-
-    yield make
-    for sandbox in started:
-        sandbox.stop()

@@ -1,11 +1,10 @@
 """The documentation lists every setting the code reads."""
 
 import re
-from pathlib import Path
 
 from livesessions.config import SETTINGS
+from tests.support.processes import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DEV_SERVER_SETTINGS = {"HOST", "DAILY_SANDBOX_PORT", "CLOUDINARY_SANDBOX_PORT"}
 
 
