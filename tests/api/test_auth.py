@@ -123,6 +123,7 @@ def test_public_endpoints_need_no_token(client, db):
     )
 
 
+@pytest.mark.slow
 def test_a_remembered_token_still_expires(client, db):
     doc = seed_session(db)
     token = pyjwt.encode(claims(exp=int(time.time()) + 1), JWT_SECRET, "HS256")

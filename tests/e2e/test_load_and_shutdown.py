@@ -19,6 +19,8 @@ from tests.support.app_config import database_uri_for_test
 from tests.support.factories import session_payload
 from tests.support.processes import free_port, procfile_web_command, start, wait_for
 
+pytestmark = pytest.mark.slow  # a real gunicorn under load and SIGTERM: up to 4 s a test
+
 SECRET = "load-test-secret-" + "y" * 48
 OWNER = "owner-1"
 
@@ -53,7 +55,6 @@ def gunicorn(server_env):
     sandbox.stop()
 
 
-@pytest.mark.slow
 def test_200_concurrent_mixed_requests_leave_a_consistent_session(gunicorn):
     base, _, _ = gunicorn
     created = requests.post(
@@ -121,7 +122,6 @@ def test_200_concurrent_mixed_requests_leave_a_consistent_session(gunicorn):
     )
 
 
-@pytest.mark.slow
 def test_sigterm_lets_in_flight_requests_finish(gunicorn):
     base, process, sandbox = gunicorn
     sandbox.latency = 1.5  # Daily answers slowly: the create is in flight for 1.5 s

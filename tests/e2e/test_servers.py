@@ -23,6 +23,8 @@ from tests.support.processes import (
     wait_for,
 )
 
+pytestmark = pytest.mark.slow  # real servers in subprocesses: up to 3 s a test
+
 SECRET = SERVER_SECRET
 
 
@@ -54,7 +56,6 @@ def walk_through(base):
     return body
 
 
-@pytest.mark.slow
 def test_dev_server_runs_the_whole_flow_on_the_sandboxes(server_env):
     """`make run`: sessions, then a recording that reaches the Cloudinary sandbox by itself."""
     port, daily_port, cloud_port = free_port(), free_port(), free_port()
@@ -103,7 +104,6 @@ def test_dev_server_runs_the_whole_flow_on_the_sandboxes(server_env):
     assert SECRET not in output
 
 
-@pytest.mark.slow
 def test_gunicorn_serves_the_procfile_app(server_env):
     """The Procfile's command, on one worker (the embedded store lives in one process)."""
     from livesessions.sandbox import DailySandbox
@@ -138,7 +138,6 @@ def serve_fast_command(port, workers, threads):
     return shlex.split(line)
 
 
-@pytest.mark.slow
 def test_granian_serves_the_same_app(server_env):
     """`make serve-fast`: the app under granian behaves as under gunicorn (one worker: the
     embedded store lives in one process)."""
@@ -165,7 +164,6 @@ def test_granian_serves_the_same_app(server_env):
     assert "granian" in output.lower()
 
 
-@pytest.mark.slow
 def test_the_worker_command_stops_gracefully_on_sigterm(server_env):
     """The Procfile's `worker:` process: SIGTERM lets it finish and exit cleanly."""
     flask = str(Path(sys.executable).parent / "flask")

@@ -20,6 +20,8 @@ from mockupdb import MockupDB
 from tests.support.factories import EMPTY_PAGE, seed_session, session_payload
 from tests.support.processes import free_port
 
+pytestmark = pytest.mark.slow  # MongoDB faults wait out real driver timeouts: up to 5 s a test
+
 DB_FAILED = {"message": "Database query failed"}
 NOT_READY = {"message": "Database unavailable", "database": "down"}
 READY = {"status": "ready", "database": "up", "webhook": "unknown"}

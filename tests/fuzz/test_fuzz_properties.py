@@ -45,6 +45,8 @@ from tests.support.factories import (
 )
 from tests.support.tally import register_tally
 
+pytestmark = pytest.mark.slow  # hundreds of hypothesis examples per test
+
 MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
     max_examples=MAX_EXAMPLES,

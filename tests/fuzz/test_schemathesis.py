@@ -35,6 +35,8 @@ from tests.support.app_config import JWT_SECRET
 from tests.support.factories import seed_recording, seed_session
 from tests.support.tally import register_tally
 
+pytestmark = pytest.mark.slow  # 1,354 schemathesis cases: about 8 s
+
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "50"))
 NO_INPUTS = {"GET /healthz", "GET /readyz"}  # nothing to vary: a handful of cases each
 SEEDED_ID = "5eed0000-0000-4000-8000-000000000001"

@@ -165,6 +165,7 @@ def test_concurrent_workers_process_each_job_once(client, daily, db, cloud, serv
     assert {job["attempts"] for job in jobs} == {1}
 
 
+@pytest.mark.slow
 def test_a_long_upload_keeps_its_lease(client, daily, db, cloud, services, session, monkeypatch):
     daily.files[RECORDING] = content(CHUNK)
     deliver(client)
@@ -187,6 +188,7 @@ def test_a_long_upload_keeps_its_lease(client, daily, db, cloud, services, sessi
     assert len(cloud.uploads) == 1
 
 
+@pytest.mark.slow
 def test_workers_with_short_leases_and_slow_uploads_do_each_job_exactly_once(
     client, daily, db, cloud, services, session, monkeypatch
 ):
