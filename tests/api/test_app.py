@@ -206,4 +206,5 @@ def test_the_default_body_limit_is_one_mebibyte(client, auth, daily, db):
     )
     webhook = client.post("/sessions/webhook/daily", json={"type": "x", "pad": "y" * 2**20})
     assert webhook.status_code == 413
-    assert daily.calls() == [] and db.livesessions.count_documents({}) == 0
+    assert daily.calls() == []
+    assert db.livesessions.count_documents({}) == 0

@@ -112,7 +112,8 @@ def test_duplicate_and_out_of_order_events_give_the_same_attendance(client, auth
         for event in [*order, order[0], order[-1]]:  # and two duplicates
             deliver(client, *event)
         results.append(attendance(client, auth, session))
-    assert len(results) == 5 and all(result == results[0] for result in results)
+    assert len(results) == 5
+    assert all(result == results[0] for result in results)
     minutes = {a["userId"]: a["minutesPresent"] for a in results[0]["attendees"]}
     assert minutes == {STUDENT: 12.0, "guest-9": 1.0}
     assert db.attendance.count_documents({}) == 2  # one document per visit
@@ -124,7 +125,8 @@ def test_overlapping_visits_count_once_and_open_visits_until_now(client, auth, s
     # a second tab from minute 5, still open (the session started 30 minutes ago)
     deliver(client, *visit_events(room, STUDENT, start + timedelta(minutes=5))[0])
     (student,) = attendance(client, auth, session)["attendees"]
-    assert student["present"] is True and student["lastLeftAt"] is None
+    assert student["present"] is True
+    assert student["lastLeftAt"] is None
     assert 30.0 <= student["minutesPresent"] <= 30.2  # minute 0 to now (minute ~30), once
     assert student["visits"] == 2
 
@@ -159,7 +161,8 @@ def test_attendance_is_for_the_instructor_or_an_admin(client, token_for, session
     )
     admin = {"Authorization": f"Bearer {token_for(user_id='boss', role='admin')}"}
     body = client.get(f"/sessions/{session['_id']}/attendance", headers=admin).get_json()
-    assert body["attendees"] == [] and body["totals"]["attendees"] == 0
+    assert body["attendees"] == []
+    assert body["totals"]["attendees"] == 0
     assert body["totals"]["averageMinutesPresent"] == 0
     assert client.get(f"/sessions/{session['_id']}/attendance").status_code == 401
 
@@ -198,7 +201,7 @@ def test_unusable_participant_events_are_acknowledged_and_change_nothing(
 
 
 @pytest.mark.parametrize(
-    "event_type, before, after",
+    ("event_type", "before", "after"),
     [
         ("meeting.started", "scheduled", "live"),
         ("meeting.started", "live", "live"),
@@ -284,5 +287,6 @@ def test_process_once_also_sweeps(app, db):
         db, scheduledAt=datetime.now(UTC) - timedelta(hours=3), status="scheduled"
     )
     result = app.test_cli_runner().invoke(args=["recordings", "process", "--once"])
-    assert result.exit_code == 0 and "processed 0 job(s)" in result.output
+    assert result.exit_code == 0
+    assert "processed 0 job(s)" in result.output
     assert db.livesessions.find_one({"_id": overdue["_id"]})["status"] == "ended"

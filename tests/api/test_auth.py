@@ -49,7 +49,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case, header, expected", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("case", "header", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_protected_endpoints_reject_bad_credentials(client, db, daily, case, header, expected):
     doc = seed_session(db)
     headers = {"Authorization": header} if header is not None else {}

@@ -18,7 +18,9 @@ def parse(response):
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
     raw = response.get_data()
-    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")  # RFC 5545: CRLF lines
+    # RFC 5545: CRLF lines
+    assert b"\r\n" in raw
+    assert b"\n" not in raw.replace(b"\r\n", b"")
     return Calendar.from_ical(raw)
 
 

@@ -103,7 +103,8 @@ def test_numeric_strings_are_converted_like_joi(client, auth, daily, db):
     ).get_json()
     assert (body["duration"], body["maxParticipants"]) == (45, 10)
     stored = db.livesessions.find_one({"_id": body["_id"]})
-    assert stored["duration"] == 45 and isinstance(stored["duration"], int)
+    assert stored["duration"] == 45
+    assert isinstance(stored["duration"], int)
 
 
 def test_dates_with_offsets_are_stored_in_utc(client, auth, daily):
@@ -117,7 +118,7 @@ def test_dates_with_offsets_are_stored_in_utc(client, auth, daily):
 
 
 @pytest.mark.parametrize(
-    "title, slug",
+    ("title", "slug"),
     [
         ("C++ (intro) & Q/A!!", "c-intro-q-a"),
         ("Café à la carte", "cafe-a-la-carte"),
@@ -143,7 +144,7 @@ def test_a_taken_room_name_is_retried_with_a_new_suffix(client, auth, daily, mon
 
 
 @pytest.mark.parametrize(
-    "status, body",
+    ("status", "body"),
     [
         (400, {"error": "invalid-request-error", "info": "bad exp"}),
         (401, {"error": "authentication-error", "info": "bad key"}),

@@ -158,7 +158,8 @@ def test_long_user_ids_reach_daily_as_a_stable_36_character_digest(client, daily
         assert client.post(f"/sessions/{doc['_id']}/join", headers=token).status_code == 200
     first, second = (properties["user_id"] for properties in daily.tokens)
     assert first == second == daily_user_id(student)
-    assert len(first) == 36 and first != student[:36]
+    assert len(first) == 36
+    assert first != student[:36]
     assert daily_user_id("short-id") == "short-id"
 
 

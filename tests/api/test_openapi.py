@@ -101,7 +101,7 @@ def test_bearer_auth_is_on_exactly_the_authenticated_endpoints(document):
         assert "401" in operations(document)[key]["responses"]
 
 
-@pytest.mark.parametrize("method, path, status, message", SPEC_ERRORS)
+@pytest.mark.parametrize(("method", "path", "status", "message"), SPEC_ERRORS)
 def test_the_spec_errors_are_documented(document, method, path, status, message):
     response = operations(document)[(method, path)]["responses"][status]
     assert response["content"]["application/json"]["schema"] == {
@@ -191,7 +191,8 @@ def test_swagger_ui_is_served_from_the_installed_package(client):
     assert "livesessions API" in html
     assert '"url": "/openapi.json"' in html
     sources = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert sources and all(not s.startswith(("http://", "https://", "//")) for s in sources)
+    assert sources
+    assert all(not s.startswith(("http://", "https://", "//")) for s in sources)
     for source in sources:
         with client.get(source if source.startswith("/") else f"/docs/{source}") as asset:
             assert asset.status_code == 200, source

@@ -158,7 +158,8 @@ def test_search_is_a_case_insensitive_literal_substring(client, auth, db):
     dot_star = client.get("/sessions", query_string={"search": ".*"}, headers=auth).get_json()
     assert [s["title"] for s in dot_star["sessions"]] == ["Python .*"]
     nothing = client.get("/sessions", query_string={"search": "[unclosed"}, headers=auth)
-    assert nothing.status_code == 200 and nothing.get_json()["totalItems"] == 0
+    assert nothing.status_code == 200
+    assert nothing.get_json()["totalItems"] == 0
 
 
 def test_search_paginates_the_matches(client, auth, db):

@@ -37,7 +37,7 @@ def test_status_returns_the_session(client, db):
     assert db.livesessions.find_one({"_id": doc["_id"]})["status"] == "live"
 
 
-@pytest.mark.parametrize("current, new", ALLOWED)
+@pytest.mark.parametrize(("current", "new"), ALLOWED)
 def test_allowed_transitions(client, db, current, new):
     doc = seed_session(db, status=current)
     response = client.patch(f"/sessions/{doc['_id']}/status", json={"status": new})
@@ -45,7 +45,7 @@ def test_allowed_transitions(client, db, current, new):
     assert db.livesessions.find_one({"_id": doc["_id"]})["status"] == new
 
 
-@pytest.mark.parametrize("current, new", SAME)
+@pytest.mark.parametrize(("current", "new"), SAME)
 def test_same_status_is_a_no_op(client, db, current, new):
     doc = seed_session(db, status=current)
     response = client.patch(f"/sessions/{doc['_id']}/status", json={"status": new})
@@ -53,7 +53,7 @@ def test_same_status_is_a_no_op(client, db, current, new):
     assert db.livesessions.find_one({"_id": doc["_id"]}) == doc  # not even updatedAt moves
 
 
-@pytest.mark.parametrize("current, new", REFUSED)
+@pytest.mark.parametrize(("current", "new"), REFUSED)
 def test_refused_transitions_name_both_states(client, db, current, new):
     doc = seed_session(db, status=current)
     response = client.patch(f"/sessions/{doc['_id']}/status", json={"status": new})

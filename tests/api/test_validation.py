@@ -88,7 +88,7 @@ CREATE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("field, value, message", CREATE_CASES)
+@pytest.mark.parametrize(("field", "value", "message"), CREATE_CASES)
 def test_create_validation(client, auth, daily, db, field, value, message):
     body = session_payload(**{field: value})
     response = client.post("/sessions", json=body, headers=auth)
@@ -134,7 +134,7 @@ def test_malformed_json_is_a_400(client, auth, daily, raw):
 
 
 @pytest.mark.parametrize(
-    "value, message",
+    ("value", "message"),
     [
         ("ab", '"title" length must be at least 3 characters long'),
         (None, '"title" must be a string'),
@@ -166,7 +166,7 @@ UPDATE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("body, message", UPDATE_CASES)
+@pytest.mark.parametrize(("body", "message"), UPDATE_CASES)
 def test_update_validation(client, auth, db, daily, body, message):
     doc = seed_session(db)
     response = client.put(f"/sessions/{doc['_id']}", json=body, headers=auth)
@@ -206,7 +206,7 @@ LIST_CASES = [
 ]
 
 
-@pytest.mark.parametrize("query, message", LIST_CASES)
+@pytest.mark.parametrize(("query", "message"), LIST_CASES)
 def test_list_query_validation(client, auth, query, message):
     response = client.get(f"/sessions?{query}", headers=auth)
     assert (response.status_code, response.get_json()) == (400, {"message": message})
@@ -229,7 +229,7 @@ PARTICIPANT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("body, message", PARTICIPANT_CASES)
+@pytest.mark.parametrize(("body", "message"), PARTICIPANT_CASES)
 def test_participant_validation(client, db, body, message):
     doc = seed_session(db)
     response = client.post(f"/sessions/{doc['_id']}/participants", json=body)
@@ -251,7 +251,7 @@ STATUS_CASES = [
 ]
 
 
-@pytest.mark.parametrize("body, message", STATUS_CASES)
+@pytest.mark.parametrize(("body", "message"), STATUS_CASES)
 def test_status_validation(client, db, body, message):
     doc = seed_session(db)
     response = client.patch(f"/sessions/{doc['_id']}/status", json=body)
@@ -308,7 +308,7 @@ def test_lone_surrogates_are_stored_as_replacement_characters(client, auth, dail
 
 
 @pytest.mark.parametrize(
-    "path, message",
+    ("path", "message"),
     [
         ("/sessions//", "Resource not found"),
         ("/sessions/%2F", "Resource not found"),

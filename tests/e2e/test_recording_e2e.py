@@ -20,7 +20,8 @@ def test_a_class_is_recorded_and_published(stack):
     room = session["roomName"]
 
     started = requests.post(f"{base}/sessions/recording/start", json={"roomName": room}).json()
-    assert started["success"] is True and started["recording"]["room_name"] == room
+    assert started["success"] is True
+    assert started["recording"]["room_name"] == room
     wait_until(lambda: any(d["type"] == "recording.started" for d in daily.webhook_deliveries))
 
     stopped = requests.post(

@@ -74,7 +74,8 @@ def test_dev_server_runs_the_whole_flow_on_the_sandboxes(server_env):
         demo = requests.get(f"{base}/sessions", params={"search": "Hooks"}, headers=bearer())
         assert demo.json()["sessions"][0]["instructor"]["name"] == "Jane Smith"
         docs = requests.get(f"{base}/docs/", timeout=5)
-        assert docs.status_code == 200 and "swagger-ui" in docs.text
+        assert docs.status_code == 200
+        assert "swagger-ui" in docs.text
         assert docs.headers["Server"] == "livesessions"  # not Werkzeug/x.y Python/x.y
         assert "development stand-in" in requests.get(body["roomUrl"], timeout=5).text
 
@@ -173,7 +174,8 @@ def test_the_worker_command_stops_gracefully_on_sigterm(server_env):
     seen = ""
     while "started" not in seen and time.monotonic() < deadline:
         seen += process.stdout.readline()
-    assert "recording worker" in seen and "started" in seen
+    assert "recording worker" in seen
+    assert "started" in seen
     process.send_signal(signal.SIGTERM)
     try:
         output = process.communicate(timeout=10)[0]

@@ -269,7 +269,8 @@ def test_with_nothing_listening_every_database_endpoint_fails_fast_and_generical
 
     # The room made for the session that could not be stored was deleted again.
     assert daily.rooms == {}
-    assert len(daily.calls("POST")) == 1 and len(daily.calls("DELETE")) == 1
+    assert len(daily.calls("POST")) == 1
+    assert len(daily.calls("DELETE")) == 1
 
     # Each 500 left its real cause in the log, under the request's id.
     logged = [r.getMessage() for r in caplog.records if r.name == "livesessions.errors"]

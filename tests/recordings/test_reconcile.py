@@ -91,7 +91,9 @@ def test_the_list_is_read_page_by_page_with_daily_cursors(services, listed):
     made = [listed.add("room-a") for _ in range(250)]
     listed.add("room-b")
     found = [r["id"] for r in services.daily.list_recordings("room-a")]
-    assert sorted(found) == sorted(made) and len(found) == 250  # each once
+    # each once
+    assert sorted(found) == sorted(made)
+    assert len(found) == 250
     assert [q.get("starting_after") for q in listed.queries] == [None, found[99], found[199]]
     assert {(q["room_name"], q["limit"]) for q in listed.queries} == {("room-a", "100")}
 
@@ -146,7 +148,8 @@ def test_reconcile_queues_finished_recordings_that_have_no_job(services, db, lis
     assert services.reconcile() == (1, 2)
     jobs = {job["_id"]: job for job in db.recording_jobs.find()}
     assert set(jobs) == {first, second}
-    assert jobs[first]["session"] == lost["_id"] and jobs[first]["room"] == "room-lost"
+    assert jobs[first]["session"] == lost["_id"]
+    assert jobs[first]["room"] == "room-lost"
     assert (jobs[first]["duration"], jobs[first]["status"], jobs[first]["downloadUrl"]) == (
         120,
         "pending",
@@ -201,7 +204,8 @@ def test_the_reconcile_command(app, services, db, listed):
     assert result.exit_code == 0
     assert result.output.strip() == "checked 1 session(s), queued 1 recording(s)"
     bad = runner.invoke(args=["recordings", "reconcile", "--since", "last week"])
-    assert bad.exit_code == 2 and "must be an ISO 8601 date" in bad.output
+    assert bad.exit_code == 2
+    assert "must be an ISO 8601 date" in bad.output
 
 
 # -- webhook health --------------------------------------------------------------------------
@@ -255,7 +259,8 @@ def test_status_reports_a_failed_webhook_and_exits_1(signed_app, hooks):
     hooks["hooks"] = [webhook("FAILED")]
     result = signed_app.test_cli_runner().invoke(args=["daily", "webhook", "status"])
     assert result.exit_code == 1
-    assert "state: FAILED" in result.output and "failedCount: 3" in result.output
+    assert "state: FAILED" in result.output
+    assert "failedCount: 3" in result.output
     assert "run `daily webhook ensure URL`" in result.output
 
 
@@ -302,9 +307,11 @@ def test_ensure_reactivates_a_failed_webhook_and_leaves_a_good_one(signed_app, h
 
 def test_ensure_needs_a_secret_and_a_url(app, signed_app, hooks):
     no_secret = app.test_cli_runner().invoke(args=["daily", "webhook", "ensure", "https://x/y"])
-    assert no_secret.exit_code == 1 and "DAILY_WEBHOOK_SECRET must be set" in no_secret.output
+    assert no_secret.exit_code == 1
+    assert "DAILY_WEBHOOK_SECRET must be set" in no_secret.output
     bad = signed_app.test_cli_runner().invoke(args=["daily", "webhook", "ensure", "ftp://x"])
-    assert bad.exit_code == 2 and "must be an http(s) URL" in bad.output
+    assert bad.exit_code == 2
+    assert "must be an http(s) URL" in bad.output
     assert hooks["writes"] == []
 
 

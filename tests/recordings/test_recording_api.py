@@ -77,7 +77,7 @@ def test_start_returns_the_documented_body(client, daily, db, live_session):
 
 
 @pytest.mark.parametrize(
-    "body, message",
+    ("body", "message"),
     [
         ({}, "Room name is required"),
         ({"roomName": ""}, "Room name is required"),
@@ -107,7 +107,7 @@ def test_start_for_an_unknown_room_is_404(client, daily, db):
 
 
 @pytest.mark.parametrize(
-    "status, exception",
+    ("status", "exception"),
     [(404, None), (503, None), (429, None), (None, requests.ReadTimeout("slow"))],
 )
 def test_start_failures_on_daily(client, daily, db, live_session, status, exception):
@@ -178,7 +178,7 @@ def test_stopping_twice_calls_daily_once(client, daily, live_session):
 
 
 @pytest.mark.parametrize(
-    "body, status, message",
+    ("body", "status", "message"),
     [
         ({}, 400, "Recording ID is required"),
         ({"recordingId": ""}, 400, "Recording ID is required"),

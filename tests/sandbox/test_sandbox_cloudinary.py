@@ -58,7 +58,8 @@ def test_a_single_upload_is_stored_and_answered_like_cloudinary(sandbox, tmp_pat
     assert (result["bytes"], result["etag"]) == (len(data), hashlib.md5(data).hexdigest())
     assert (result["asset_folder"], result["original_filename"]) == (TARGET["folder"], "recording")
     assert "duration" not in result
-    assert result["created_at"].endswith("Z") and result["request_id"]
+    assert result["created_at"].endswith("Z")
+    assert result["request_id"]
     expected_url = f"{sandbox.url}/sandbox/video/upload/v{result['version']}/{public_id}.mp4"
     assert result["secure_url"] == result["url"] == expected_url
     signed = {"public_id": public_id, "version": result["version"]}
@@ -67,7 +68,8 @@ def test_a_single_upload_is_stored_and_answered_like_cloudinary(sandbox, tmp_pat
     (request,) = sandbox.uploads
     assert request["path"] == "/v1_1/sandbox/video/upload"
     assert (request["content_range"], request["upload_id"]) == (None, None)
-    assert request["params"]["overwrite"] == "1" and request["params"]["timestamp"].isdigit()
+    assert request["params"]["overwrite"] == "1"
+    assert request["params"]["timestamp"].isdigit()
     asset = sandbox.assets[public_id]
     assert asset["sha256"] == hashlib.sha256(data).hexdigest()
     with open(asset["path"], "rb") as stored:
@@ -95,7 +97,8 @@ def test_a_chunked_upload_is_reassembled_and_served_back(sandbox, tmp_path):
     assert (result["resource_type"], result["bytes"]) == ("video", len(data))
     assert sandbox.assets[result["public_id"]]["sha256"] == hashlib.sha256(data).hexdigest()
     download = requests.get(result["secure_url"], timeout=10)
-    assert download.status_code == 200 and download.headers["Content-Type"] == "video/mp4"
+    assert download.status_code == 200
+    assert download.headers["Content-Type"] == "video/mp4"
     assert download.headers["X-Sandbox"] == "cloudinary"
     assert download.content == data
 
@@ -126,7 +129,8 @@ def test_overwriting_replaces_the_asset(sandbox, tmp_path):
     cloudinary.uploader.upload(str(source(tmp_path, b"first")), **options(sandbox))
     result = cloudinary.uploader.upload(str(source(tmp_path, b"second")), **options(sandbox))
     asset = sandbox.assets[result["public_id"]]
-    assert len(sandbox.assets) == 1 and asset["bytes"] == 6
+    assert len(sandbox.assets) == 1
+    assert asset["bytes"] == 6
     assert requests.get(result["url"], timeout=5).content == b"second"
 
 
@@ -179,7 +183,8 @@ def test_a_too_small_non_final_chunk_is_a_bad_request(sandbox, tmp_path):
 def test_unknown_routes_and_assets_are_404(sandbox):
     for url in (f"{sandbox.url}/nowhere", f"{sandbox.url}/sandbox/video/upload/v1/missing.mp4"):
         response = requests.get(url, timeout=5)
-        assert response.status_code == 404 and "message" in response.json()["error"]
+        assert response.status_code == 404
+        assert "message" in response.json()["error"]
         assert response.headers["X-Sandbox"] == "cloudinary"
 
 

@@ -53,7 +53,8 @@ def procfile_web_command(port, workers, threads):
     for name, value in (("PORT", port), ("WEB_CONCURRENCY", workers), ("WEB_THREADS", threads)):
         web = re.sub(r"\$\{" + name + r":-\d+\}", str(value), web)
     command = shlex.split(web)
-    assert command[0] == "gunicorn" and "$" not in web, web
+    assert command[0] == "gunicorn", web
+    assert "$" not in web, web
     command[0] = str(Path(sys.executable).parent / "gunicorn")
     return command
 
