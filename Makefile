@@ -1,9 +1,11 @@
-# The two commands: `make run` (API on http://localhost:7000) and `make test`.
+# The commands: `make run` (API on http://localhost:7000), `make test` (everything, as CI
+# runs it, with coverage) and `make test-quick` (the same without the tests marked slow -
+# real servers, subprocesses, fuzzing, MongoDB faults, load - and without coverage).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run serve-fast test lint format clean bench bench-recordings bench-workers docs-screenshot
+.PHONY: run serve-fast test test-quick lint format clean bench bench-recordings bench-workers docs-screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +30,9 @@ run: $(VENV)/.runtime .env
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+test-quick: $(VENV)/.dev
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -1,0 +1,1 @@
+"""The HTTP API in process: sessions, auth, joins, attendance, documents and settings."""

@@ -1,0 +1,152 @@
+"""Bearer JWT authentication: every failure is a 401 `{"message"}`, never flask-jwt's 422/msg."""
+
+import base64
+import json
+import time
+
+import jwt as pyjwt
+import pytest
+
+from tests.support.app_config import JWT_SECRET
+from tests.support.factories import INSTRUCTOR, seed_session, session_payload
+
+MISSING = {"message": "Authorization header with a Bearer token is required"}
+INVALID = {"message": "Invalid token"}
+EXPIRED = {"message": "Token has expired"}
+
+
+def claims(**extra):
+    now = int(time.time())
+    return {"sub": INSTRUCTOR, "role": "instructor", "iat": now, "exp": now + 600, **extra}
+
+
+def unsigned(payload):
+    def b64(data):
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(payload)}."
+
+
+CASES = [
+    ("no header", None, MISSING),
+    ("wrong scheme", f"Basic {pyjwt.encode(claims(), JWT_SECRET, 'HS256')}", MISSING),
+    ("empty bearer", "Bearer ", INVALID),
+    ("malformed", "Bearer not.a.jwt", INVALID),
+    ("garbage", "Bearer abc", INVALID),
+    ("wrong secret", f"Bearer {pyjwt.encode(claims(), 'x' * 64, 'HS256')}", INVALID),
+    (
+        "expired",
+        f"Bearer {pyjwt.encode(claims(exp=int(time.time()) - 10), JWT_SECRET, 'HS256')}",
+        EXPIRED,
+    ),
+    ("alg none", f"Bearer {unsigned(claims())}", INVALID),
+    ("other algorithm", f"Bearer {pyjwt.encode(claims(), JWT_SECRET, 'HS512')}", INVALID),
+    (
+        "no identity",
+        f"Bearer {pyjwt.encode({'exp': int(time.time()) + 60}, JWT_SECRET, 'HS256')}",
+        INVALID,
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "header", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_protected_endpoints_reject_bad_credentials(client, db, daily, case, header, expected):
+    doc = seed_session(db)
+    headers = {"Authorization": header} if header is not None else {}
+    requests_ = [
+        client.post("/sessions", json=session_payload(), headers=headers),
+        client.get("/sessions", headers=headers),
+        client.get(f"/sessions/{doc['_id']}", headers=headers),
+        client.put(f"/sessions/{doc['_id']}", json={"title": "Changed"}, headers=headers),
+        client.delete(f"/sessions/{doc['_id']}", headers=headers),
+    ]
+    for response in requests_:
+        assert (response.status_code, response.get_json()) == (401, expected), response.request.path
+    assert db.livesessions.count_documents({}) == 1
+    assert db.livesessions.find_one({"_id": doc["_id"]}) == doc
+    assert daily.calls() == []
+
+
+def test_a_token_from_the_auth_service_is_accepted(client, db):
+    """Tokens minted elsewhere carry no `type`, `fresh` or `jti` claims."""
+    doc = seed_session(db)
+    token = pyjwt.encode(claims(), JWT_SECRET, "HS256")
+    response = client.get(f"/sessions/{doc['_id']}", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.get_json()["_id"] == doc["_id"]
+
+
+def test_identity_and_role_claims_are_configurable(make_app, daily):
+    app = make_app(
+        JWT_IDENTITY_CLAIM="id", JWT_ROLE_CLAIM="userRole", ADMIN_ROLES="superuser, staff"
+    )
+    client = app.test_client()
+    token = pyjwt.encode(
+        {"id": "node-user-7", "userRole": "teacher", "exp": int(time.time()) + 60},
+        JWT_SECRET,
+        "HS256",
+    )
+    created = client.post(
+        "/sessions", json=session_payload(), headers={"Authorization": f"Bearer {token}"}
+    )
+    assert created.status_code == 201
+    assert created.get_json()["instructor"] == "node-user-7"
+
+    db = app.extensions["livesessions"].database.db
+    other = seed_session(db, instructor="someone-else")
+    forbidden = client.put(
+        f"/sessions/{other['_id']}",
+        json={"title": "Nope"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert forbidden.status_code == 403
+    staff = pyjwt.encode(
+        {"id": "ops", "userRole": "staff", "exp": int(time.time()) + 60}, JWT_SECRET, "HS256"
+    )
+    allowed = client.put(
+        f"/sessions/{other['_id']}",
+        json={"title": "Fixed by staff"},
+        headers={"Authorization": f"Bearer {staff}"},
+    )
+    assert (allowed.status_code, allowed.get_json()["title"]) == (200, "Fixed by staff")
+
+
+def test_public_endpoints_need_no_token(client, db):
+    doc = seed_session(db)
+    assert client.get(f"/sessions/course/{doc['course']}").status_code == 200
+    assert client.get(f"/sessions/instructor/{doc['instructor']}").status_code == 200
+    added = client.post(f"/sessions/{doc['_id']}/participants", json={"studentId": "s"})
+    assert added.status_code == 200
+    assert client.delete(f"/sessions/{doc['_id']}/participants/s").status_code == 200
+    assert (
+        client.patch(f"/sessions/{doc['_id']}/status", json={"status": "live"}).status_code == 200
+    )
+
+
+@pytest.mark.slow
+def test_a_remembered_token_still_expires(client, db):
+    doc = seed_session(db)
+    token = pyjwt.encode(claims(exp=int(time.time()) + 1), JWT_SECRET, "HS256")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/sessions/{doc['_id']}", headers=headers).status_code == 200
+    time.sleep(1.1)
+    response = client.get(f"/sessions/{doc['_id']}", headers=headers)
+    assert (response.status_code, response.get_json()) == (401, EXPIRED)
+
+
+def test_remembered_tokens_are_per_app(client, make_app, db):
+    """A token verified by one app (one secret) is not trusted by another."""
+    token = pyjwt.encode(claims(), JWT_SECRET, "HS256")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/sessions", headers=headers).status_code == 200
+    other = make_app(JWT_SECRET_KEY="another-secret-" + "q" * 50).test_client()
+    assert other.get("/sessions", headers=headers).get_json() == INVALID
+
+
+def test_a_refresh_token_is_refused(client, app):
+    from flask_jwt_extended import create_refresh_token
+
+    with app.app_context():
+        refresh = create_refresh_token(identity=INSTRUCTOR)
+    response = client.get("/sessions", headers={"Authorization": f"Bearer {refresh}"})
+    assert (response.status_code, response.get_json()) == (401, INVALID)

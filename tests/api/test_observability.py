@@ -1,0 +1,134 @@
+"""Request ids, JSON logs, security headers, probes."""
+
+import io
+import json
+import logging
+import re
+
+import pytest
+
+from livesessions.observability import log_handler
+from tests.support.factories import seed_session, session_payload
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/sessions/course/x"),
+        ("get", "/sessions"),  # 401
+        ("get", "/nope"),  # 404
+        ("patch", "/sessions"),  # 405
+        ("get", "/healthz"),
+        ("get", "/openapi.json"),
+    ],
+)
+def test_security_headers_on_every_answer(client, method, path):
+    response = getattr(client, method)(path)
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    assert (
+        response.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    )
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_docs_page_may_run_its_own_scripts_only(client):
+    response = client.get("/docs/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self' 'unsafe-inline'" in csp
+    assert "default-src 'self'" in csp
+    assert "http" not in csp  # nothing from elsewhere
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
+
+
+def test_readyz_reports_the_database(client, app, monkeypatch):
+    assert client.get("/readyz").get_json() == {
+        "status": "ready",
+        "database": "up",
+        "webhook": "unknown",
+    }
+
+    def down():
+        raise TimeoutError("no server")
+
+    monkeypatch.setattr(app.extensions["livesessions"].database, "ping", down)
+    response = client.get("/readyz")
+    assert (response.status_code, response.get_json()) == (
+        503,
+        {"message": "Database unavailable", "database": "down"},
+    )
+
+
+@pytest.fixture
+def capture_logs(app):
+    """Attach a handler of the given format to the package's logger, at INFO."""
+    logger = logging.getLogger("livesessions")
+    level, handlers = logger.level, []
+
+    def attach(log_format):
+        stream = io.StringIO()
+        handlers.append(log_handler(log_format, stream))
+        logger.addHandler(handlers[-1])
+        logger.setLevel(logging.INFO)
+        return stream
+
+    yield attach
+    for handler in handlers:
+        logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.fixture
+def json_logs(capture_logs):
+    """The package's log lines, as the JSON formatter writes them."""
+    stream = capture_logs("json")
+    return lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_every_log_line_of_a_request_carries_its_id(client, auth, daily, json_logs):
+    daily.fail("create", 500, {"error": "server-error", "info": "boom"})
+    response = client.post(
+        "/sessions", json=session_payload(), headers={**auth, "X-Request-ID": "req-42"}
+    )
+    assert response.status_code == 500
+    assert response.headers["X-Request-ID"] == "req-42"
+    lines = json_logs()
+    assert {line["request_id"] for line in lines} == {"req-42"}
+    messages = [line["message"] for line in lines]
+    assert any("retrying" in m for m in messages)  # the gateway's warning
+    assert any("creating a Daily room failed" in m for m in messages)
+    request_line = lines[-1]
+    assert request_line["logger"] == "livesessions.requests"
+    assert (request_line["method"], request_line["path"], request_line["status"]) == (
+        "POST",
+        "/sessions",
+        500,
+    )
+    assert request_line["duration_ms"] >= 0
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", request_line["time"])
+    assert request_line["level"] == "INFO"
+
+
+def test_generated_request_ids_differ_per_request(client, db, json_logs):
+    doc = seed_session(db)
+    first = client.get(f"/sessions/course/{doc['course']}").headers["X-Request-ID"]
+    second = client.get(f"/sessions/course/{doc['course']}").headers["X-Request-ID"]
+    assert first != second
+    assert [line["request_id"] for line in json_logs()] == [first, second]
+
+
+def test_text_logs_show_the_request_id(client, capture_logs):
+    stream = capture_logs("text")
+    client.get("/healthz", headers={"X-Request-ID": "text-1"})
+    assert "[text-1] GET /healthz 200" in stream.getvalue()

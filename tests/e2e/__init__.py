@@ -1,0 +1,1 @@
+"""End to end on real servers and subprocesses: classes, recordings, load, shutdown."""

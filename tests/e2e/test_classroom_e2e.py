@@ -1,0 +1,85 @@
+"""A class end to end over loopback: private room, join tokens, a simulated call on the
+Daily sandbox whose signed webhooks drive the status and attendance, the calendar feed."""
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from icalendar import Calendar
+
+from tests.support.factories import INSTRUCTOR, iso, session_payload
+
+STUDENT = "student-1"
+
+
+@pytest.fixture
+def stack_config():
+    return {"DAILY_ROOM_PRIVACY": "private"}
+
+
+def test_a_private_class_from_join_to_attendance(stack, token_for):
+    base, auth, daily, _, _ = stack
+    student = {"Authorization": f"Bearer {token_for(user_id=STUDENT, role='student', name='Ann')}"}
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=2)
+    session = requests.post(
+        f"{base}/sessions",
+        json=session_payload(scheduledAt=iso(starts), duration=30),
+        headers=auth,
+    ).json()
+    room, session_url = session["roomName"], f"{base}/sessions/{session['_id']}"
+    assert daily.rooms[room]["privacy"] == "private"
+    assert requests.get(session["roomUrl"]).status_code == 403  # the URL alone gets nobody in
+
+    # Not admitted yet: no token. Admitted: a participant token that opens the room.
+    refused = requests.post(f"{session_url}/join", headers=student)
+    assert (refused.status_code, refused.json()) == (
+        403,
+        {"message": "You are not a participant of this live session"},
+    )
+    requests.post(f"{session_url}/participants", json={"studentId": STUDENT}).raise_for_status()
+    joined = requests.post(f"{session_url}/join", headers=student).json()
+    assert joined["expiresAt"] == iso(starts + timedelta(minutes=30))
+    assert parse_qs(urlsplit(joined["joinUrl"]).query)["t"] == [joined["token"]]
+    page = requests.get(joined["joinUrl"])
+    assert page.status_code == 200
+    assert "token accepted" in page.text
+    claims = daily.verify_meeting_token(joined["token"], room)
+    assert (claims["user_id"], claims["user_name"], claims["is_owner"]) == (STUDENT, "Ann", False)
+    owner = requests.post(f"{session_url}/join", headers=auth).json()
+    assert daily.verify_meeting_token(owner["token"], room)["is_owner"] is True
+    assert daily.verify_meeting_token(owner["token"], "another-room") is None
+
+    # The call: the sandbox sends Daily's signed webhooks to the API as people come and go.
+    teacher_visit = daily.join_call(room, token=owner["token"])
+    assert requests.get(session_url, headers=auth).json()["status"] == "live"
+    student_visit = daily.join_call(room, token=joined["token"])
+    during = requests.get(f"{session_url}/attendance", headers=auth).json()
+    assert [(a["userId"], a["role"], a["present"]) for a in during["attendees"]] == [
+        (INSTRUCTOR, "instructor", True),
+        (STUDENT, "participant", True),
+    ]
+    daily.leave_call(room, student_visit)
+    daily.leave_call(room, teacher_visit)
+    assert requests.get(session_url, headers=auth).json()["status"] == "ended"
+    after = requests.get(f"{session_url}/attendance", headers=auth).json()
+    assert [a["present"] for a in after["attendees"]] == [False, False]
+    assert all(a["lastLeftAt"] is not None and a["visits"] == 1 for a in after["attendees"])
+    assert after["totals"]["participantsAttended"] == after["totals"]["participantsAdmitted"] == 1
+    delivered = [(d["type"], d["status"]) for d in daily.webhook_deliveries]
+    assert delivered == [
+        ("meeting.started", 200),
+        ("participant.joined", 200),
+        ("participant.joined", 200),
+        ("participant.left", 200),
+        ("participant.left", 200),
+        ("meeting.ended", 200),
+    ]
+    ended = requests.post(f"{session_url}/join", headers=student)
+    assert ended.json() == {"message": "Cannot join a session that is ended"}
+
+    feed = requests.get(f"{base}/sessions/course/{session['course']}/calendar.ics")
+    (event,) = Calendar.from_ical(feed.content).walk("VEVENT")
+    assert str(event["UID"]) == f"{session['_id']}@livesessions"
+    assert str(event["URL"]) == session["roomUrl"]
+    assert event.decoded("DTSTART") == starts

@@ -1,0 +1,1 @@
+"""Fuzzing: hypothesis properties and schemathesis against the OpenAPI document."""

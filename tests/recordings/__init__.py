@@ -1,0 +1,1 @@
+"""Recordings: the recording API, the upload worker, reconciling and the Daily client."""

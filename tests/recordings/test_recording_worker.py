@@ -1,0 +1,415 @@
+"""The upload worker: Daily (via `responses`) -> temporary file -> Cloudinary sandbox (HTTP)."""
+
+import hashlib
+import os
+import tempfile
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from livesessions.sandbox import CloudinarySandbox
+from tests.support.factories import COURSE, seed_session
+
+RECORDING = "daily-rec-1"
+CHUNK = 4096
+
+
+def content(size, seed=b"x"):
+    return (hashlib.sha256(seed).digest() * (size // 32 + 1))[:size]
+
+
+@pytest.fixture
+def cloud(tmp_path):
+    sandbox = CloudinarySandbox(min_chunk_bytes=CHUNK, storage_dir=str(tmp_path / "cloud")).start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture(autouse=True)
+def private_tempdir(tmp_path, monkeypatch):
+    """Downloads go here, so a test can see that none is left behind."""
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(downloads))
+    return downloads
+
+
+@pytest.fixture
+def app(make_app, cloud):
+    return make_app(
+        CLOUD_NAME=cloud.cloud_name,
+        CLOUD_API_KEY=cloud.api_key,
+        CLOUD_API_SECRET=cloud.api_secret,
+        CLOUDINARY_UPLOAD_PREFIX=cloud.url,
+        CLOUDINARY_CHUNK_SIZE=CHUNK,
+        CLOUDINARY_TIMEOUT_SECONDS=5,
+        RECORDING_RETRY_BASE_SECONDS=0,
+        RECORDING_MAX_ATTEMPTS=3,
+    )
+
+
+@pytest.fixture
+def services(app):
+    return app.extensions["livesessions"]
+
+
+@pytest.fixture
+def worker(services):
+    return services.make_worker(worker_id="worker-1")
+
+
+@pytest.fixture
+def session(db):
+    return seed_session(db, roomName="room-a", status="live")
+
+
+def deliver(client, recording_id=RECORDING, room="room-a", duration=3600):
+    response = client.post(
+        "/sessions/webhook/daily",
+        json={
+            "version": "1.0.0",
+            "type": "recording.ready-to-download",
+            "id": "evt",
+            "payload": {
+                "type": "cloud",
+                "recording_id": recording_id,
+                "room_name": room,
+                "duration": duration,
+                "status": "finished",
+            },
+            "event_ts": 1,
+        },
+    )
+    assert response.status_code == 200
+
+
+def test_a_recording_ends_up_on_the_session(
+    client, daily, db, cloud, worker, session, private_tempdir
+):
+    data = content(3 * CHUNK + 100)
+    daily.files[RECORDING] = data
+    deliver(client)
+    assert worker.drain() == 1
+
+    stored = db.livesessions.find_one({"_id": session["_id"]})
+    public_id = f"live-sessions/{COURSE}/{session['_id']}-recording"
+    asset = cloud.assets[public_id]
+    assert stored["recordingUrl"] == asset["result"]["secure_url"]
+    assert stored["recordingUrl"].startswith(f"{cloud.url}/{cloud.cloud_name}/video/upload/")
+    assert stored["recordingDuration"] == 3600  # from Daily: the sandbox found no duration
+    assert (stored["isRecorded"], stored["status"]) == (True, "ended")
+    assert asset["sha256"] == hashlib.sha256(data).hexdigest()
+
+    # what the SDK sent: 4 chunks, one upload id, consecutive ranges, our folder and id
+    chunks = cloud.uploads
+    assert [c["content_range"] for c in chunks] == [
+        f"bytes {start}-{min(start + CHUNK, len(data)) - 1}/{len(data)}"
+        for start in range(0, len(data), CHUNK)
+    ]
+    assert len({c["upload_id"] for c in chunks}) == 1
+    assert all(c["path"] == f"/v1_1/{cloud.cloud_name}/video/upload" for c in chunks)
+    first = chunks[0]["params"]
+    assert first["folder"] == f"live-sessions/{COURSE}"
+    assert first["asset_folder"] == f"live-sessions/{COURSE}"
+    assert first["public_id"] == f"{session['_id']}-recording"
+    assert first["overwrite"] == "1"
+
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert (job["status"], job["attempts"], job["error"]) == ("done", 1, None)
+    assert job["result"]["recordingUrl"] == stored["recordingUrl"]
+    assert job["result"]["bytes"] == len(data)
+    assert list(private_tempdir.iterdir()) == []  # the download was removed
+    (link_call,) = daily.calls(kind="access")
+    assert link_call.request.url.endswith(f"/recordings/{RECORDING}/access-link")
+
+
+def test_cloudinarys_duration_wins_over_dailys(client, daily, db, worker, session):
+    daily.files[RECORDING] = b"LIVESESSIONS-SANDBOX-RECORDING duration=61.5\n" + content(CHUNK)
+    deliver(client, duration=70)
+    worker.drain()
+    assert db.livesessions.find_one({"_id": session["_id"]})["recordingDuration"] == 61.5
+
+
+def test_five_deliveries_make_one_upload_and_one_session_update(
+    client, daily, db, cloud, worker, services, session, monkeypatch
+):
+    daily.files[RECORDING] = content(CHUNK)
+    updates = []
+    real = services.session_store.record_upload
+    monkeypatch.setattr(
+        services.session_store, "record_upload", lambda *a: updates.append(a) or real(*a)
+    )
+    for _ in range(5):
+        deliver(client)
+    assert worker.drain() == 1
+    assert worker.drain() == 0
+    assert len(cloud.uploads) == 1
+    assert len(updates) == 1
+
+
+def test_concurrent_workers_process_each_job_once(client, daily, db, cloud, services, session):
+    for n in range(6):
+        daily.files[f"rec-{n}"] = content(CHUNK, seed=str(n).encode())
+        deliver(client, recording_id=f"rec-{n}")
+    processed = []
+    workers = [services.make_worker(worker_id=f"w{i}") for i in range(4)]
+    threads = [threading.Thread(target=lambda w=w: processed.append(w.drain())) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(processed) == 6
+    assert len(cloud.uploads) == 6  # one single-chunk upload per recording
+    jobs = list(db.recording_jobs.find())
+    assert {job["status"] for job in jobs} == {"done"}
+    assert {job["attempts"] for job in jobs} == {1}
+
+
+@pytest.mark.slow
+def test_a_long_upload_keeps_its_lease(client, daily, db, cloud, services, session, monkeypatch):
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    slow = services.make_worker(worker_id="slow", lease_seconds=0.3)
+    other = services.make_worker(worker_id="other", lease_seconds=0.3)
+    upload = slow.upload
+    others_tries = []
+
+    def long_upload(job):
+        for _ in range(4):  # 1.2 s: four times the lease
+            time.sleep(0.3)
+            others_tries.append(other.process_next())
+        return upload(job)
+
+    monkeypatch.setattr(slow, "upload", long_upload)
+    assert slow.process_next() is True
+    assert others_tries == [False] * 4  # the renewed lease kept the job from the other worker
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert (job["status"], job["worker"], job["attempts"]) == ("done", "slow", 1)
+    assert len(cloud.uploads) == 1
+
+
+@pytest.mark.slow
+def test_workers_with_short_leases_and_slow_uploads_do_each_job_exactly_once(
+    client, daily, db, cloud, services, session, monkeypatch
+):
+    for n in range(9):
+        daily.files[f"rec-{n}"] = content(CHUNK, seed=str(n).encode())
+        deliver(client, recording_id=f"rec-{n}")
+    uploaded = []
+    workers = [services.make_worker(worker_id=f"w{i}", lease_seconds=0.15) for i in range(3)]
+    for worker in workers:
+        upload = worker.upload
+
+        def slow_upload(job, upload=upload, worker=worker):
+            time.sleep(0.25)  # longer than the lease: only renewal keeps it
+            uploaded.append((job["_id"], worker.worker_id))
+            return upload(job)
+
+        monkeypatch.setattr(worker, "upload", slow_upload)
+    threads = [threading.Thread(target=worker.drain) for worker in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(job for job, _ in uploaded) == sorted(f"rec-{n}" for n in range(9))
+    assert len({w for _, w in uploaded}) > 1  # the work was shared
+    jobs = list(db.recording_jobs.find())
+    assert {(job["status"], job["attempts"]) for job in jobs} == {("done", 1)}
+
+
+def test_a_job_whose_worker_died_is_taken_over_after_its_lease(
+    client, daily, db, cloud, services, worker, session
+):
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    store = services.job_store
+    dead = store.lease("dead-worker", lease_seconds=600, max_attempts=3)
+    assert dead["_id"] == RECORDING
+    assert worker.drain() == 0  # leased: not due for anyone else
+    expired = dead["createdAt"] - timedelta(minutes=1)
+    db.recording_jobs.update_one({"_id": RECORDING}, {"$set": {"leaseUntil": expired}})
+    assert worker.drain() == 1  # the lease expired: taken over
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert (job["status"], job["worker"], job["attempts"]) == ("done", "worker-1", 2)
+    # the dead worker, had it come back, could not overwrite the outcome
+    assert store.fail(RECORDING, "dead-worker", "late") is False
+    assert db.recording_jobs.find_one({"_id": RECORDING})["status"] == "done"
+    assert db.livesessions.find_one({"_id": session["_id"]})["isRecorded"] is True
+
+
+def test_a_dead_worker_on_the_last_attempt_fails_the_job(
+    client, daily, db, services, worker, session
+):
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    db.recording_jobs.update_one(
+        {"_id": RECORDING},
+        {
+            "$set": {
+                "status": "processing",
+                "attempts": 3,
+                "leaseUntil": session["createdAt"] - timedelta(minutes=1),
+            }
+        },
+    )
+    assert worker.drain() == 0
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert (job["status"], job["error"]) == ("failed", "the worker stopped during the last attempt")
+
+
+def test_cloudinary_failing_twice_then_succeeding(client, daily, db, cloud, worker, session):
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    cloud.fail_next(2)
+    assert worker.drain() == 3
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert (job["status"], job["attempts"]) == ("done", 3)
+    assert db.livesessions.find_one({"_id": session["_id"]})["isRecorded"] is True
+
+
+def test_cloudinary_failing_always_fails_the_job_and_leaves_the_session(
+    client, daily, db, cloud, worker, session
+):
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    cloud.fail_next(100, status=500, message="cloud on fire")
+    assert worker.drain() == 3  # RECORDING_MAX_ATTEMPTS
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert job["status"] == "failed"
+    assert job["attempts"] == 3
+    assert "GeneralError" in job["error"]
+    assert "cloud on fire" in job["error"]
+    # nothing of the recording is set, and the instructor can see that it failed
+    assert db.livesessions.find_one({"_id": session["_id"]}) == {
+        **session,
+        "recordingStatus": "failed",
+    }
+
+
+def test_retries_back_off_exponentially(make_app, cloud, daily):
+    app = make_app(
+        CLOUD_NAME=cloud.cloud_name,
+        CLOUD_API_KEY=cloud.api_key,
+        CLOUD_API_SECRET=cloud.api_secret,
+        CLOUDINARY_UPLOAD_PREFIX=cloud.url,
+        RECORDING_RETRY_BASE_SECONDS=30,
+    )
+    db = app.extensions["livesessions"].database.db
+    seed_session(db, roomName="room-a", status="live")
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(app.test_client())
+    cloud.fail_next(100)
+    worker = app.extensions["livesessions"].make_worker()
+    delays = []
+    for _ in range(3):
+        db.recording_jobs.update_one({"_id": RECORDING}, {"$set": {"runAt": db_now()}})
+        assert worker.drain() == 1  # one attempt, then the job waits
+        job = db.recording_jobs.find_one({"_id": RECORDING})
+        delays.append(round((job["runAt"] - job["updatedAt"]).total_seconds()))
+    assert delays == [30, 60, 120]
+
+
+def db_now():
+    from livesessions.clock import utcnow
+
+    return utcnow()
+
+
+def test_the_download_link_is_refetched_on_every_attempt(client, daily, db, worker, session):
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    daily.fail("download", 503, times=1)
+    assert worker.drain() == 2
+    assert len(daily.calls(kind="access")) == 2
+    assert db.recording_jobs.find_one({"_id": RECORDING})["status"] == "done"
+
+
+def test_an_unknown_recording_fails_at_once(client, daily, db, worker, session):
+    deliver(client)  # Daily has no such recording: access-link answers 404
+    assert worker.drain() == 1
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert (job["status"], job["attempts"]) == ("failed", 1)
+    assert "404" in job["error"]
+
+
+def test_a_vanished_session_fails_at_once(client, daily, db, worker, session):
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    db.livesessions.delete_one({"_id": session["_id"]})
+    assert worker.drain() == 1
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert job["status"] == "failed"
+    assert "no longer exists" in job["error"]
+    assert daily.calls(kind="access") == []
+
+
+def test_an_empty_download_is_retried(client, daily, db, worker, session):
+    daily.files[RECORDING] = b""
+    deliver(client)
+    assert worker.drain() == 3
+    assert "empty" in db.recording_jobs.find_one({"_id": RECORDING})["error"]
+
+
+def test_a_cancelled_session_keeps_its_status(client, daily, db, worker):
+    cancelled = seed_session(db, roomName="room-a", status="cancelled")
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    worker.drain()
+    stored = db.livesessions.find_one({"_id": cancelled["_id"]})
+    assert (stored["status"], stored["isRecorded"]) == ("cancelled", True)
+
+
+def test_the_worker_loop_stops_gracefully(client, daily, db, services, session):
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    worker = services.make_worker(poll_seconds=0.01)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    for _ in range(500):
+        if db.recording_jobs.find_one({"_id": RECORDING})["status"] == "done":
+            break
+        stop.wait(0.01)
+    stop.set()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert db.recording_jobs.find_one({"_id": RECORDING})["status"] == "done"
+
+
+def test_cli_list_retry_and_process(app, client, daily, db, cloud, session):
+    runner = app.test_cli_runner()
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    cloud.fail_next(3)
+    assert "processed 3 job(s)" in runner.invoke(args=["recordings", "process", "--once"]).output
+    listed = runner.invoke(args=["recordings", "list", "--status", "failed"]).output
+    assert RECORDING in listed
+    assert "failed" in listed
+    assert "attempts=3" in listed
+    assert (
+        runner.invoke(args=["recordings", "list", "--status", "done"]).output.strip() == "no jobs"
+    )
+
+    retried = runner.invoke(args=["recordings", "retry", RECORDING])
+    assert retried.exit_code == 0
+    assert "queued again" in retried.output
+    assert "processed 1 job(s)" in runner.invoke(args=["recordings", "process", "--once"]).output
+    assert db.recording_jobs.find_one({"_id": RECORDING})["status"] == "done"
+    assert db.livesessions.find_one({"_id": session["_id"]})["isRecorded"] is True
+
+    again = runner.invoke(args=["recordings", "retry", RECORDING])
+    assert again.exit_code != 0
+    assert "no failed job" in again.output
+
+
+def test_no_temporary_file_is_left_after_a_failure(
+    client, daily, cloud, worker, session, private_tempdir
+):
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    cloud.fail_next(100)
+    worker.drain()
+    assert list(private_tempdir.iterdir()) == []
+    assert os.path.isdir(private_tempdir)
