@@ -11,12 +11,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
+# The pinned requirements, then the project itself, editable (its dependencies are the pins).
+$(VENV)/.runtime: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.runtime
 
 .env: | $(BIN)/python
@@ -44,14 +47,14 @@ serve-fast: $(VENV)/.runtime .env
 
 bench: $(VENV)/.runtime
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
-	$(BIN)/python bench/http_bench.py
-	$(BIN)/python bench/changes.py
+	$(BIN)/python -m bench.http_bench
+	$(BIN)/python -m bench.changes
 
 bench-recordings: $(VENV)/.runtime
-	$(BIN)/python bench/recording_memory.py
+	$(BIN)/python -m bench.recording_memory
 
 bench-workers: $(VENV)/.runtime
-	$(BIN)/python bench/workers.py
+	$(BIN)/python -m bench.workers
 
 docs-screenshot: $(VENV)/.runtime
 	$(BIN)/python scripts/docs_screenshot.py

@@ -1,6 +1,6 @@
 """What each optimization bought, in-process: µs per request with it, and without it.
 
-    .venv/bin/python bench/changes.py
+    .venv/bin/python -m bench.changes
 
 Runs the service (store double) through Flask's test client, so no network or server is
 involved, and undoes one change at a time: orjson (back to the stdlib JSON provider),
@@ -8,15 +8,11 @@ remembered tokens (decode every time), the one-pass ISO date formatting, the one
 session serializer.
 """
 
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import jwt
 from flask.json.provider import DefaultJSONProvider
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import livesessions.auth as auth
 import livesessions.sessions.routes as routes

@@ -1,6 +1,6 @@
 """HTTP benchmark: the service against bare Flask, both under the Procfile's gunicorn.
 
-    .venv/bin/python bench/http_bench.py [--duration 10] [--connections 32] [--only NAME,...]
+    .venv/bin/python -m bench.http_bench [--duration 10] [--connections 32] [--only NAME,...]
 
 wrk (Debian's package) drives each endpoint for a fixed time at 32 connections, first on
 the service, then on a bare Flask app serving the same JSON bodies from memory (the limit
@@ -24,10 +24,9 @@ from pathlib import Path
 import jwt
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.apps import JWT_SECRET, SEARCH, seed
 
-from bench.apps import JWT_SECRET, SEARCH, seed  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGETS = {"get by id": 0.70, "list page": 0.50, "participant add": 0.60}
 READS = {"get by id", "list page", "list search", "by course"}

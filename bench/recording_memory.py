@@ -7,7 +7,7 @@ them. For each size: create a session, start and stop a recording, let the Daily
 deliver the webhook, then time `worker.drain()` while watching the process's peak RSS
 (VmHWM, reset before each run through /proc/self/clear_refs, plus a 5 ms sampler).
 
-    .venv/bin/python bench/recording_memory.py [--sizes 10,100,1000] [--limit-mb 64]
+    .venv/bin/python -m bench.recording_memory [--sizes 10,100,1000] [--limit-mb 64]
 
 Exits 1 if any run grows the RSS by the limit or more, or the upload is wrong.
 """
@@ -27,8 +27,6 @@ from pathlib import Path
 
 import requests
 from werkzeug.serving import make_server
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from livesessions import create_app
 

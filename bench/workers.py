@@ -1,7 +1,7 @@
 """Several worker processes on one real MongoDB: every job processed exactly once.
 
     BENCH_MONGODB_URI=mongodb://localhost:27017/livesessions_bench \\
-        .venv/bin/python bench/workers.py [--jobs 40] [--workers 2] [--lease 3]
+        .venv/bin/python -m bench.workers [--jobs 40] [--workers 2] [--lease 3]
 
 Queues `--jobs` upload jobs (finished recordings on the Daily sandbox, whose webhooks are
 never sent) in that database, then runs `--workers` processes of
@@ -25,13 +25,12 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from livesessions import create_app
+from livesessions.auth import Caller
+from livesessions.clock import utcnow
+from livesessions.sandbox import CloudinarySandbox, DailySandbox
 
-from livesessions import create_app  # noqa: E402
-from livesessions.auth import Caller  # noqa: E402
-from livesessions.clock import utcnow  # noqa: E402
-from livesessions.sandbox import CloudinarySandbox, DailySandbox  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 COURSE = "c0000000-0000-4000-8000-000000000001"
 

@@ -18,8 +18,6 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from livesessions import create_app
 
 # Chromium as this machine's closed network needs it (no background calls home).
