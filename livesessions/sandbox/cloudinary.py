@@ -25,6 +25,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
+from .serving import Served
+
 UPLOAD_PATH = re.compile(r"^/v1_1/([^/]+)/([^/]+)/upload$")
 ASSET_PATH = re.compile(r"^/([^/]+)/([^/]+)/upload/(?:v\d+/)?(.+)\.[A-Za-z0-9]+$")
 CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -47,8 +49,10 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-class CloudinarySandbox:
+class CloudinarySandbox(Served):
     """Uploads stored under `storage_dir`, served like Cloudinary's API and delivery URLs."""
+
+    thread_name = "cloudinary-sandbox"
 
     def __init__(
         self,
@@ -78,30 +82,15 @@ class CloudinarySandbox:
         self.server = make_server(
             host, port, self._wsgi, threaded=True, request_handler=_QuietHandler
         )
-        self._thread = None
 
     @property
     def url(self):
         """Base URL, usable as the SDK's `upload_prefix`."""
         return f"http://{self.server.host}:{self.server.port}"
 
-    def start(self):
-        """Serve in a daemon thread; return self."""
-        self._thread = threading.Thread(
-            target=self.server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # the default 0.5 s would be the wait in stop()
-            name="cloudinary-sandbox",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
     def stop(self):
         """Stop serving; remove the storage directory if the sandbox created it."""
-        if self._thread is not None:  # shutdown() would wait forever for a loop never started
-            self.server.shutdown()
-            self._thread.join()
-        self.server.server_close()
+        super().stop()
         if self._own_storage:
             shutil.rmtree(self.storage_dir, ignore_errors=True)
 

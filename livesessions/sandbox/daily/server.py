@@ -14,6 +14,7 @@ from werkzeug.routing import BaseConverter, Map
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
+from ..serving import Served
 from . import calls, recordings, rooms, tokens, webhooks
 from .calls import Calls
 from .common import error
@@ -77,7 +78,7 @@ class _Server(ThreadedWSGIServer):
             raise _BindError from bind_error
 
 
-class DailySandbox(Rooms, Recordings, MeetingTokens, Calls, Webhooks):
+class DailySandbox(Served, Rooms, Recordings, MeetingTokens, Calls, Webhooks):
     """Rooms, recordings, meeting tokens and webhooks kept in memory, served under `/v1` like
     api.daily.co.
 
@@ -86,6 +87,8 @@ class DailySandbox(Rooms, Recordings, MeetingTokens, Calls, Webhooks):
     Webhook events go to the webhook configured with `POST /v1/webhooks` or, until there is
     one, to `webhook_url`, the way Daily sends them.
     """
+
+    thread_name = "daily-sandbox"
 
     def __init__(
         self,
@@ -125,7 +128,6 @@ class DailySandbox(Rooms, Recordings, MeetingTokens, Calls, Webhooks):
             self.server = _Server(host, port, self._wsgi, handler=_Handler)
         except _BindError as bind_error:  # a port in use is an OSError, as with http.server
             raise bind_error.__cause__ from None
-        self._thread = None
 
     @property
     def url(self):
@@ -135,22 +137,6 @@ class DailySandbox(Rooms, Recordings, MeetingTokens, Calls, Webhooks):
     @property
     def api_url(self):
         return f"{self.url}/v1"
-
-    def start(self):
-        self._thread = threading.Thread(
-            target=self.server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # stop() waits for the poll: keep it short
-            name="daily-sandbox",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._thread is not None:  # shutdown() would wait forever for a loop never started
-            self.server.shutdown()
-            self._thread.join()
-        self.server.server_close()
 
     # -- dispatch ----------------------------------------------------------------------------------
 
