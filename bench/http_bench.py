@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,8 +24,7 @@ import jwt
 import requests
 
 from bench.apps import JWT_SECRET, SEARCH, seed
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench.loopback import ROOT, free_port
 
 TARGETS = {"get by id": 0.70, "list page": 0.50, "participant add": 0.60}
 READS = {"get by id", "list page", "list search", "by course"}
@@ -39,12 +37,6 @@ APPS = {  # label -> (server, app)
     "bare": ("gunicorn", "bench.apps:bare_app()"),
     "granian": ("granian", "bench.apps:service_app"),  # the service under `make serve-fast`
 }
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(server, target, port, env):

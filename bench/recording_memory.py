@@ -17,7 +17,6 @@ import gc
 import json
 import logging
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 import requests
 from werkzeug.serving import make_server
 
+from bench.loopback import ROOT, free_port
 from livesessions import create_app
 
 MB = 1_000_000
@@ -49,12 +49,6 @@ def reset_peak():
         return True
     except OSError:
         return False
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(predicate, timeout=30):
@@ -188,7 +182,8 @@ def main():
     print(f"{'size':>8} {'time':>8} {'MB/s':>7} {'idle RSS':>9} {'peak growth':>12}  upload")
     for size_mb in (int(s) for s in args.sizes.split(",")):
         child = subprocess.run(
-            [sys.executable, __file__, "--one", str(size_mb)],
+            [sys.executable, "-m", "bench.recording_memory", "--one", str(size_mb)],
+            cwd=ROOT,
             capture_output=True,
             text=True,
             check=True,

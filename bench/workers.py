@@ -25,12 +25,11 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+from bench.loopback import ROOT
 from livesessions import create_app
 from livesessions.auth import Caller
 from livesessions.clock import utcnow
 from livesessions.sandbox import CloudinarySandbox, DailySandbox
-
-ROOT = Path(__file__).resolve().parent.parent
 
 COURSE = "c0000000-0000-4000-8000-000000000001"
 
