@@ -100,10 +100,6 @@ class Forbidden(ApiError):
     status_code = 403
 
 
-class Unauthorized(ApiError):
-    status_code = 401
-
-
 class UpstreamFailed(ApiError):
     """An external service (Daily.co, Cloudinary) failed; the message is the spec's."""
 
