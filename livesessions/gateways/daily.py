@@ -71,10 +71,14 @@ class DailyClient:
         *,
         sleep: Callable[[float], object] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ):
         self.base_url = base_url.rstrip("/")
-        self.sleep = sleep  # waits between retries; tests pass their own clock
+        # Time as the client sees it (retry waits, list pacing, room names' timestamps):
+        # a test gives its own instead of patching the time module for the whole process.
+        self.sleep = sleep
         self.monotonic = monotonic
+        self.clock = clock
         self.timeout = (CONNECT_TIMEOUT_SECONDS, timeout)
         self.backoff = backoff
         self.http = http or requests.Session()
@@ -137,7 +141,7 @@ class DailyClient:
         self, title: str, *, exp: int, max_participants: int, privacy: str = "public"
     ) -> dict:
         """Create a recordable room named after `title`; return Daily's room object."""
-        timestamp_ms = int(time.time() * 1000)
+        timestamp_ms = int(self.clock() * 1000)
         for _ in range(NAME_ATTEMPTS):
             body = {
                 "name": room_name(title, timestamp_ms),

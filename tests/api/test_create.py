@@ -135,8 +135,8 @@ def test_room_names_follow_dailys_rules(client, auth, daily, title, slug):
     assert all(c.isascii() and (c.isalnum() or c in "-_") for c in name)
 
 
-def test_a_taken_room_name_is_retried_with_a_new_suffix(client, auth, daily, monkeypatch):
-    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.0)
+def test_a_taken_room_name_is_retried_with_a_new_suffix(app, client, auth, daily):
+    app.extensions["livesessions"].daily.clock = lambda: 1_700_000_000.0
     first = client.post("/sessions", json=session_payload(), headers=auth).get_json()
     second = client.post("/sessions", json=session_payload(), headers=auth).get_json()
     assert first["roomName"] == "introduction-to-javascript-1700000000000"
