@@ -6,6 +6,7 @@ in declaration order, then unknown keys, then object-level rules. Schemas whose 
 come verbatim from the Node controllers set `LABELLED = False`.
 """
 
+import json
 import math
 import re
 from datetime import UTC, datetime
@@ -141,15 +142,20 @@ class RequiredText(fields.Raw):
     Its messages are complete sentences, for schemas with `LABELLED = False`.
     """
 
-    def __init__(self, required_message, max_length, **kwargs):
+    def __init__(self, required_message, max_length, *, pattern=None, pattern_name=None, **kwargs):
+        metadata = {"type": "string", "minLength": 1, "maxLength": max_length}
+        if pattern is not None:
+            metadata["pattern"] = pattern.pattern
         super().__init__(
             required=True,
             error_messages={"required": required_message, "null": required_message},
-            metadata={"type": "string", "minLength": 1, "maxLength": max_length},
+            metadata=metadata,
             **kwargs,
         )
         self.required_message = required_message
         self.max_length = max_length
+        self.pattern = pattern
+        self.pattern_name = pattern_name
 
     def _deserialize(self, value, attr, data, **kwargs):
         if is_falsy(value):
@@ -159,6 +165,12 @@ class RequiredText(fields.Raw):
         if len(value) > self.max_length:
             raise ValidationError(
                 f'"{attr}" length must be less than or equal to {self.max_length} characters long'
+            )
+        if self.pattern is not None and not self.pattern.fullmatch(value):
+            # Joi's `string.pattern.name` wording, as `.pattern(regex, name)` printed it
+            raise ValidationError(
+                f'"{attr}" with value {json.dumps(value)} fails to match the '
+                f"{self.pattern_name} pattern"
             )
         return value
 

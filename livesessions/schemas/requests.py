@@ -1,6 +1,7 @@
 """Request schemas: what each endpoint accepts, validated and worded like Joi."""
 
 import copy
+import re
 
 from marshmallow import ValidationError, fields, missing, validates_schema
 
@@ -102,10 +103,18 @@ class ListQuerySchema(JoiSchema):
             raise ValidationError('must be greater than or equal to "ref:from"', field_name="to")
 
 
+# A student id travels in DELETE /sessions/:id/participants/:studentId, so it must survive
+# a URL path: no "/" (not even percent-encoded: it is decoded before routing), no control
+# characters, and not "." or ".." (clients collapse those segments).
+STUDENT_ID = re.compile(r"^(?!\.\.?$)[^/\x00-\x1f\x7f-\x9f]+$")
+
+
 class ParticipantSchema(JoiSchema):
     LABELLED = False
 
-    studentId = RequiredText(STUDENT_ID_REQUIRED, max_length=128)
+    studentId = RequiredText(
+        STUDENT_ID_REQUIRED, max_length=128, pattern=STUDENT_ID, pattern_name="student id"
+    )
 
 
 class RecordingStartSchema(JoiSchema):

@@ -1,7 +1,9 @@
 """POST /sessions/:id/participants and DELETE /sessions/:id/participants/:studentId."""
 
+import json
 import sys
 import threading
+from urllib.parse import quote
 
 import pytest
 
@@ -180,3 +182,30 @@ def test_documents_without_participants_are_treated_as_empty(client, db):
     assert first.get_json()["participants"] == ["a"]
     second = client.post(f"/sessions/{doc['_id']}/participants", json={"studentId": "b"})
     assert second.get_json() == {"message": "Session has reached maximum participants"}
+
+
+@pytest.mark.parametrize(
+    "student_id", ["a/b", "/", "tab\there", "nul\x00", "del\x7f", "c1\x85", ".", ".."]
+)
+def test_ids_no_url_could_free_are_refused(client, db, student_id):
+    doc = seed_session(db)
+    response = client.post(f"/sessions/{doc['_id']}/participants", json={"studentId": student_id})
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "message": f'"studentId" with value {json.dumps(student_id)} fails to match the '
+        "student id pattern"
+    }
+    assert db.livesessions.find_one({"_id": doc["_id"]})["participants"] == []
+
+
+@pytest.mark.parametrize(
+    "student_id", ["a b", "50%", "q?x=1", "h#1", "...", "é-ü", "a.b", "x" * 128]
+)
+def test_every_seat_that_can_be_taken_can_be_freed(client, db, student_id):
+    doc = seed_session(db)
+    taken = client.post(f"/sessions/{doc['_id']}/participants", json={"studentId": student_id})
+    assert taken.get_json()["participants"] == [student_id]
+    freed = client.delete(f"/sessions/{doc['_id']}/participants/{quote(student_id, safe='')}")
+    assert freed.status_code == 200
+    assert freed.get_json()["participants"] == []
+    assert db.livesessions.find_one({"_id": doc["_id"]})["participants"] == []
