@@ -8,6 +8,7 @@ from ..clock import seconds_between, utcnow
 from ..errors import RECORDING_NOT_FOUND, START_FAILED, STOP_FAILED, NotFound, UpstreamFailed
 from ..gateways.daily import DailyClient, DailyError
 from ..store import JobStore, RecordingStore, SessionStore, new_id
+from .naming import name_job
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ class RecordingService:
             },
         )
         if created:
+            name_job(self.jobs, self.sessions, {"_id": recording_id}, session)
             self.sessions.set_recording_status(session["_id"], "processing")
         state = "queued" if created else "known"
         log.info("recording %s of %s: %s", recording_id, session["roomName"], state)

@@ -17,6 +17,7 @@ from ..clock import utcnow
 from ..gateways.cloudinary import CloudinaryClient, CloudinaryError
 from ..gateways.daily import DailyClient, DailyError, download
 from ..store import JobStore, SessionStore
+from .naming import name_job
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ class RecordingWorker:
         session = self.sessions.find_any(job["session"])
         if session is None:
             raise PermanentJobError(f"session {job['session']} no longer exists")
+        job = name_job(self.jobs, self.sessions, job, session)  # jobs queued before names
         url = job.get("downloadUrl") or self.daily.access_link(job["_id"])
         with tempfile.NamedTemporaryFile(prefix="recording-", suffix=".mp4", delete=False) as tmp:
             path = tmp.name
@@ -158,7 +160,7 @@ class RecordingWorker:
             uploaded = self.cloudinary.upload_video(
                 path,
                 folder=f"live-sessions/{session['course']}",
-                public_id=f"{session['_id']}-recording",
+                public_id=job["assetName"],
             )
         finally:
             os.remove(path)

@@ -23,6 +23,7 @@ class SessionDoc(TypedDict, total=False):
     recordingUrl: str | None
     recordingDuration: float | None
     recordingStatus: str  # lifecycle.RECORDING_STATUSES
+    recordingCount: int  # recordings named so far (recordings/naming.py)
     createdAt: datetime
     updatedAt: datetime
     deletedAt: datetime | None
@@ -52,6 +53,8 @@ class JobDoc(TypedDict, total=False):
     room: str
     duration: float | None
     downloadUrl: str | None
+    recordingNumber: int  # this recording's place among the session's (1, 2, ...)
+    assetName: str  # its Cloudinary public id under live-sessions/{courseId}/, fixed once
     status: str  # pending, processing, done, failed
     attempts: int
     runAt: datetime

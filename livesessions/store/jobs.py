@@ -50,6 +50,14 @@ class JobStore:
             return False
         return outcome.upserted_id is not None
 
+    def name(self, job_id: str, number: int, asset_name: str) -> JobDoc | None:
+        """Set the job's recording number and asset name unless it has a name; return the job."""
+        self.jobs.update_one(
+            {"_id": job_id, "assetName": None},
+            {"$set": {"recordingNumber": number, "assetName": asset_name, "updatedAt": utcnow()}},
+        )
+        return self.jobs.find_one({"_id": job_id})
+
     def lease(self, worker_id: str, lease_seconds: float, max_attempts: int) -> JobDoc | None:
         """Take the most overdue job that is due and not leased; return it, or None."""
         now = utcnow()

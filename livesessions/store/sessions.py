@@ -259,6 +259,24 @@ class SessionStore:
             )
         return overdue
 
+    def next_recording_number(self, session_id: str, recorded_before: bool) -> int:
+        """Count one more recording of the session and return its number (1, 2, ...).
+
+        A session recorded before the counter existed (by the Node service or older code)
+        starts at 1, so that its existing `-recording` asset is never reused.
+        """
+        self.sessions.update_one(
+            {"_id": session_id, "recordingCount": {"$exists": False}},
+            {"$set": {"recordingCount": 1 if recorded_before else 0}},
+        )
+        doc = self.sessions.find_one_and_update(
+            {"_id": session_id},
+            {"$inc": {"recordingCount": 1}},
+            projection={"recordingCount": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        return doc["recordingCount"]
+
     def set_recording_status(self, session_id: str, status: str, only_if: str | None = None):
         """Set `recordingStatus` (none, recording, processing, ready, failed): where the
         session's latest recording is, kept on the session so that reading it is free."""

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from livesessions.recordings.naming import asset_name
 from livesessions.sandbox import CloudinarySandbox
 from tests.support.factories import COURSE, seed_session
 
@@ -281,11 +282,14 @@ def test_cloudinary_failing_always_fails_the_job_and_leaves_the_session(
     assert job["attempts"] == 3
     assert "GeneralError" in job["error"]
     assert "cloud on fire" in job["error"]
-    # nothing of the recording is set, and the instructor can see that it failed
+    # nothing of the recording is set, and the instructor can see that it failed; its
+    # name stays reserved (the session's first: a retry would reuse it)
     assert db.livesessions.find_one({"_id": session["_id"]}) == {
         **session,
         "recordingStatus": "failed",
+        "recordingCount": 1,
     }
+    assert (job["recordingNumber"], job["assetName"]) == (1, f"{session['_id']}-recording")
 
 
 def test_retries_back_off_exponentially(make_app, cloud, daily):
@@ -413,3 +417,110 @@ def test_no_temporary_file_is_left_after_a_failure(
     worker.drain()
     assert list(private_tempdir.iterdir()) == []
     assert os.path.isdir(private_tempdir)
+
+
+# -- every recording its own asset (never overwritten) ------------------------------------
+
+FOLDER = f"live-sessions/{COURSE}"
+
+
+def test_the_names_follow_the_spec_then_number_on():
+    assert asset_name("s1", 1) == "s1-recording"
+    assert asset_name("s1", 2) == "s1-recording-2"
+    assert asset_name("s1", 10) == "s1-recording-10"
+
+
+def test_two_recordings_of_one_session_are_two_assets_both_intact(
+    client, daily, db, cloud, worker, session
+):
+    first, second = content(2 * CHUNK + 7, b"first half"), content(CHUNK + 3, b"second half")
+    daily.files |= {"rec-1": first, "rec-2": second}
+    deliver(client, "rec-1")
+    deliver(client, "rec-2")
+    assert worker.drain() == 2
+
+    one = cloud.assets[f"{FOLDER}/{session['_id']}-recording"]
+    two = cloud.assets[f"{FOLDER}/{session['_id']}-recording-2"]
+    assert (one["sha256"], two["sha256"]) == (
+        hashlib.sha256(first).hexdigest(),
+        hashlib.sha256(second).hexdigest(),
+    )
+    jobs = {job["_id"]: job for job in db.recording_jobs.find()}
+    assert (jobs["rec-1"]["recordingNumber"], jobs["rec-2"]["recordingNumber"]) == (1, 2)
+    assert jobs["rec-1"]["result"]["publicId"] == f"{FOLDER}/{session['_id']}-recording"
+    assert jobs["rec-2"]["result"]["publicId"] == f"{FOLDER}/{session['_id']}-recording-2"
+    stored = db.livesessions.find_one({"_id": session["_id"]})
+    assert stored["recordingUrl"] == two["result"]["secure_url"]  # the latest
+    assert stored["recordingCount"] == 2
+
+
+def test_a_retried_job_reuses_its_own_name(client, daily, db, cloud, worker, session):
+    data = content(CHUNK, b"retried")
+    daily.files["rec-1"] = data
+    deliver(client, "rec-1")
+    cloud.fail_next(1)
+    assert worker.drain() == 2  # one failure, then the retry
+    names = {upload["params"]["public_id"] for upload in cloud.uploads}
+    assert names == {f"{session['_id']}-recording"}
+    assert (
+        hashlib.sha256(data).hexdigest()
+        == cloud.assets[f"{FOLDER}/{session['_id']}-recording"]["sha256"]
+    )
+    assert db.livesessions.find_one({"_id": session["_id"]})["recordingCount"] == 1
+
+
+def test_duplicate_deliveries_name_a_recording_once(client, daily, db, worker, session):
+    daily.files["rec-1"] = content(CHUNK)
+    for _ in range(3):
+        deliver(client, "rec-1")
+    assert worker.drain() == 1
+    job = db.recording_jobs.find_one({"_id": "rec-1"})
+    assert (job["recordingNumber"], job["assetName"]) == (1, f"{session['_id']}-recording")
+    assert db.livesessions.find_one({"_id": session["_id"]})["recordingCount"] == 1
+
+
+def test_a_session_recorded_before_names_existed_never_reuses_its_asset(client, daily, db, worker):
+    old_url = "https://res.cloudinary.com/c/video/upload/v1/old-recording.mp4"
+    session = seed_session(
+        db, roomName="room-a", status="ended", isRecorded=True, recordingUrl=old_url
+    )
+    daily.files["rec-new"] = content(CHUNK)
+    deliver(client, "rec-new")
+    assert worker.drain() == 1
+    job = db.recording_jobs.find_one({"_id": "rec-new"})
+    assert (job["recordingNumber"], job["assetName"]) == (2, f"{session['_id']}-recording-2")
+
+
+def test_concurrent_recordings_never_share_a_name(client, daily, db, services, session):
+    ids = [f"rec-{n}" for n in range(12)]
+    for recording_id in ids:
+        daily.files[recording_id] = content(CHUNK, recording_id.encode())
+    barrier = threading.Barrier(len(ids))
+
+    def queue(recording_id):
+        barrier.wait()
+        services.recording_service.queue_upload(recording_id, session, 60)
+
+    threads = [threading.Thread(target=queue, args=(r,)) for r in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    jobs = list(db.recording_jobs.find())
+    assert len(jobs) == len(ids)
+    assert sorted(job["recordingNumber"] for job in jobs) == list(range(1, len(ids) + 1))
+    assert len({job["assetName"] for job in jobs}) == len(ids)
+
+
+def test_a_job_queued_before_names_is_named_when_it_runs(client, daily, db, cloud, worker, session):
+    daily.files["rec-old"] = content(CHUNK, b"old job")
+    deliver(client, "rec-old")
+    db.recording_jobs.update_one(
+        {"_id": "rec-old"}, {"$unset": {"assetName": "", "recordingNumber": ""}}
+    )
+    db.livesessions.update_one({"_id": session["_id"]}, {"$unset": {"recordingCount": ""}})
+    assert worker.drain() == 1
+    assert f"{FOLDER}/{session['_id']}-recording" in cloud.assets
+    assert db.recording_jobs.find_one({"_id": "rec-old"})["assetName"] == (
+        f"{session['_id']}-recording"
+    )
