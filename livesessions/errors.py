@@ -38,6 +38,9 @@ ATTENDANCE_FORBIDDEN = "You are not allowed to view this live session's attendan
 ROOM_NAME_REQUIRED = "Room name is required"
 RECORDING_ID_REQUIRED = "Recording ID is required"
 RECORDING_NOT_FOUND = "Recording not found"
+CANNOT_RECORD = "Cannot record a session that is {status}"
+RECORD_NOT_YET = "This live session can be recorded from {opens}"
+RECORDING_IN_PROGRESS = "This live session is already being recorded"
 # Daily.co and Cloudinary
 CREATE_ROOM_FAILED = "Failed to create Daily.co room"
 UPDATE_ROOM_FAILED = "Failed to update Daily.co room"

@@ -1,5 +1,9 @@
 """A session's lifecycle: its statuses, the transitions allowed, and when it may change."""
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .clock import class_ends_at
 from .errors import CANNOT_UPDATE, CAPACITY_BELOW_PARTICIPANTS, ApiError
 
 STATUSES = ("scheduled", "live", "ended", "cancelled")
@@ -29,3 +33,18 @@ def update_rejection(doc, changes) -> ApiError | None:
     if capacity is not None and capacity < taken:
         return ApiError(CAPACITY_BELOW_PARTICIPANTS.format(taken=taken))
     return None
+
+
+@dataclass(frozen=True)
+class ClassWindow:
+    """When a session's room may be used: joins from `join_early` before the start until
+    the end of the class; the room (and so recordings) until `room_grace` after that."""
+
+    join_early: timedelta = timedelta(minutes=15)
+    room_grace: timedelta = timedelta(minutes=30)
+
+    def opens_at(self, doc) -> datetime:
+        return doc["scheduledAt"] - self.join_early
+
+    def room_closes_at(self, doc) -> datetime:
+        return class_ends_at(doc) + self.room_grace

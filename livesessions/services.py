@@ -9,6 +9,7 @@ from .daily.setup import check_webhook
 from .db import Database, connect
 from .gateways.cloudinary import CloudinaryClient
 from .gateways.daily import DailyClient
+from .lifecycle import ClassWindow
 from .recordings.service import RecordingService
 from .recordings.worker import PeriodicTask, RecordingWorker
 from .sessions.service import SessionService
@@ -90,16 +91,21 @@ def build_services(config) -> Services:
         chunk_size=config["CLOUDINARY_CHUNK_SIZE"],
         timeout=config["CLOUDINARY_TIMEOUT_SECONDS"],
     )
+    window = ClassWindow(
+        join_early=timedelta(minutes=config["JOIN_OPENS_MINUTES_BEFORE"]),
+        room_grace=timedelta(minutes=config["DAILY_ROOM_EXP_GRACE_MINUTES"]),
+    )
     session_service = SessionService(
         session_store,
         daily,
-        config["DAILY_ROOM_EXP_GRACE_MINUTES"],
+        window,
         attendance_store=attendance_store,
         platform_store=platform_store,
         room_privacy=config["DAILY_ROOM_PRIVACY"],
-        join_early_minutes=config["JOIN_OPENS_MINUTES_BEFORE"],
     )
-    recording_service = RecordingService(session_store, recording_store, job_store, daily)
+    recording_service = RecordingService(
+        session_store, recording_store, job_store, daily, window=window
+    )
     return Services(
         database=database,
         session_store=session_store,

@@ -3,10 +3,14 @@
 from flask import Blueprint
 
 from ..errors import (
+    CANNOT_RECORD,
+    RECORD_NOT_YET,
     RECORDING_ID_REQUIRED,
+    RECORDING_IN_PROGRESS,
     RECORDING_NOT_FOUND,
     ROOM_NAME_REQUIRED,
     SESSION_NOT_FOUND,
+    SESSION_OVER,
     START_FAILED,
     STOP_FAILED,
 )
@@ -33,13 +37,22 @@ bp = Blueprint("recordings", __name__, url_prefix="/sessions/recording")
     response=RecordingStartResultSchema,
     body=RecordingStartSchema,
     errors={
-        400: (ROOM_NAME_REQUIRED, TYPE_ERROR),
+        400: (
+            ROOM_NAME_REQUIRED,
+            TYPE_ERROR,
+            CANNOT_RECORD,
+            RECORD_NOT_YET,
+            SESSION_OVER,
+            RECORDING_IN_PROGRESS,
+        ),
         404: (SESSION_NOT_FOUND, Note("(no session has this room)")),
         500: (START_FAILED,),
     },
 )
 def start_recording():
-    """Start a cloud recording of a session's room."""
+    """Start a cloud recording of a session's room: an open session, inside its class window
+    (JOIN_OPENS_MINUTES_BEFORE before the start to DAILY_ROOM_EXP_GRACE_MINUTES after the
+    end), one recording at a time."""
     data = load(recording_start_schema, json_body())
     recording = services().recording_service.start(data["roomName"])
     return {"success": True, "recording": recording_started_json(recording)}

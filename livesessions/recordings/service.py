@@ -4,9 +4,21 @@ jobs of finished ones, and the reconciliation that finds those whose webhook was
 import logging
 from datetime import datetime
 
-from ..clock import seconds_between, utcnow
-from ..errors import RECORDING_NOT_FOUND, START_FAILED, STOP_FAILED, NotFound, UpstreamFailed
+from ..clock import iso, seconds_between, utcnow
+from ..errors import (
+    CANNOT_RECORD,
+    RECORD_NOT_YET,
+    RECORDING_IN_PROGRESS,
+    RECORDING_NOT_FOUND,
+    SESSION_OVER,
+    START_FAILED,
+    STOP_FAILED,
+    ApiError,
+    NotFound,
+    UpstreamFailed,
+)
 from ..gateways.daily import DailyClient, DailyError
+from ..lifecycle import ClassWindow, is_open
 from ..store import JobStore, RecordingStore, SessionStore, new_id
 from .naming import name_job
 
@@ -25,19 +37,30 @@ class RecordingService:
         recording_store: RecordingStore,
         job_store: JobStore,
         daily: DailyClient,
+        *,
+        window: ClassWindow | None = None,
     ):
         self.sessions = session_store
         self.recordings = recording_store
         self.jobs = job_store
         self.daily = daily
+        self.window = window or ClassWindow()
 
     def start(self, room_name: str) -> dict:
-        """Start a cloud recording of the session's room; return the stored recording."""
+        """Start a cloud recording of the session's room; return the stored recording.
+
+        Only an open session, inside its class window, and one recording at a time: the
+        session is claimed for the recording by one conditional update, before Daily is
+        asked, so two starts at once can't both reach Daily.
+        """
         session = self.sessions.find_by_room(room_name)
         if session is None:
             raise NotFound()
-        recording_id = new_id()  # Daily returns no id: ours travels as its instanceId
         now = utcnow()
+        closes = self._check_recordable(session, now)
+        recording_id = new_id()  # Daily returns no id: ours travels as its instanceId
+        if not self.sessions.claim_recording(session["_id"], recording_id, now, closes):
+            raise ApiError(RECORDING_IN_PROGRESS)
         # Stored before Daily is asked, so that a `recording.started` webhook arriving
         # before Daily's answer finds the recording to link.
         self.recordings.insert(
@@ -60,9 +83,21 @@ class RecordingService:
         except DailyError as error:
             log.error("starting a recording of %s failed: %s", room_name, error)
             self.recordings.delete(recording_id)
+            self.sessions.release_recording(session["_id"], recording_id)
             raise UpstreamFailed(START_FAILED) from None
         self.sessions.set_recording_status(session["_id"], "recording")
         return self.recordings.update(recording_id, {"status": "recording"})
+
+    def _check_recordable(self, session, now):
+        """Refuse a closed session or one outside its class window; return when it closes."""
+        if not is_open(session):
+            raise ApiError(CANNOT_RECORD.format(status=session["status"]))
+        opens, closes = self.window.opens_at(session), self.window.room_closes_at(session)
+        if now < opens:
+            raise ApiError(RECORD_NOT_YET.format(opens=iso(opens)))
+        if now >= closes:
+            raise ApiError(SESSION_OVER)
+        return closes
 
     def stop(self, recording_id: str) -> dict:
         """Stop a recording found by our id or Daily's; stopping a stopped one changes nothing."""
@@ -95,6 +130,7 @@ class RecordingService:
             self.sessions.set_recording_status(
                 recording["session"], "processing", only_if="recording"
             )
+            self.sessions.release_recording(recording["session"], recording["_id"])
         return finished
 
     # -- webhook events -------------------------------------------------------------------------
@@ -121,6 +157,7 @@ class RecordingService:
             failed = self.recordings.update(recording_id, {"status": "error", "error": message})
             if failed is not None:
                 self.sessions.set_recording_status(failed["session"], "failed", only_if="recording")
+                self.sessions.release_recording(failed["session"], failed["_id"])
         log.warning("recording error in %s: %s", event.text("room_name", "room"), message)
 
     def on_ready(self, event, trusted):
@@ -135,6 +172,9 @@ class RecordingService:
         if session is None:
             log.warning("ready-to-download for unknown room %s: ignored", room_name)
             return
+        ours = self.recordings.find(recording_id)
+        if ours is not None:  # its file is ready, so it is over, whatever else was lost
+            self.sessions.release_recording(ours["session"], ours["_id"])
         download_url = event.text("download_url") if trusted else None
         if download_url and not download_url.startswith(("https://", "http://")):
             download_url = None

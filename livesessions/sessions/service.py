@@ -5,7 +5,6 @@ the demo seeder or a plain test.
 """
 
 import logging
-from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 
@@ -26,7 +25,7 @@ from ..errors import (
     UpstreamFailed,
 )
 from ..gateways.daily import DailyClient, DailyError, daily_user_id
-from ..lifecycle import is_open, update_rejection
+from ..lifecycle import ClassWindow, is_open, update_rejection
 from ..store import AttendanceStore, PlatformStore, SessionStore, new_id
 from ..store.platform import POPULATED_LABEL
 from .attendance import summarize
@@ -44,24 +43,22 @@ class SessionService:
         self,
         session_store: SessionStore,
         daily: DailyClient,
-        room_grace_minutes: float,
+        window: ClassWindow,
         *,
         attendance_store: AttendanceStore | None = None,
         platform_store: PlatformStore | None = None,
         room_privacy: str = "public",
-        join_early_minutes: float = 15,
     ):
         self.session_store = session_store
         self.daily = daily
         self.attendance_store = attendance_store
         self.platform_store = platform_store
-        self.room_grace = timedelta(minutes=room_grace_minutes)
+        self.window = window
         self.room_privacy = room_privacy
-        self.join_early = timedelta(minutes=join_early_minutes)
 
     def room_closes_at(self, doc):
         """When the room of `doc` closes: the end of the class plus a grace period."""
-        return class_ends_at(doc) + self.room_grace
+        return self.window.room_closes_at(doc)
 
     def room_exp(self, doc) -> int:
         """The room's `exp` for Daily, in Unix seconds."""
@@ -137,7 +134,7 @@ class SessionService:
             raise Forbidden(NOT_A_PARTICIPANT)
         if not is_open(doc):
             raise ApiError(CANNOT_JOIN.format(status=doc["status"]))
-        opens = doc["scheduledAt"] - self.join_early
+        opens = self.window.opens_at(doc)
         closes = class_ends_at(doc)
         now = utcnow()
         if now < opens:
@@ -179,7 +176,7 @@ class SessionService:
 
     def end_overdue(self) -> list[str]:
         """End the open sessions whose class is over by more than the room's grace."""
-        ended = self.session_store.end_overdue(utcnow(), self.room_grace)
+        ended = self.session_store.end_overdue(utcnow(), self.window.room_grace)
         if ended:
             log.info("ended %d session(s) whose time was over: %s", len(ended), ", ".join(ended))
         return ended

@@ -24,6 +24,8 @@ class SessionDoc(TypedDict, total=False):
     recordingDuration: float | None
     recordingStatus: str  # lifecycle.RECORDING_STATUSES
     recordingCount: int  # recordings named so far (recordings/naming.py)
+    activeRecording: str | None  # the recording in progress, claimed by its start
+    activeRecordingUntil: datetime | None  # when that claim lapses (the room's closing)
     createdAt: datetime
     updatedAt: datetime
     deletedAt: datetime | None

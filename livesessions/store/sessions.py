@@ -20,8 +20,10 @@ from ..errors import (
     ApiError,
     NotFound,
 )
-from ..lifecycle import OPEN_STATUSES, STATUS_SOURCES, is_open, update_rejection
+from ..lifecycle import STATUS_SOURCES, is_open, update_rejection
 from .documents import SessionDoc
+from .filters import NOT_DELETED, OPEN
+from .session_recordings import SessionRecordingMarks
 
 COLLECTION = "livesessions"
 # Default index names (`roomName_1`, ...) are the ones Mongoose creates, so an index the
@@ -46,8 +48,6 @@ INDEXES = [
     ),
 ]
 
-NOT_DELETED = {"deletedAt": None}
-OPEN = {"$in": list(OPEN_STATUSES)}
 # Documents written by older code may lack `participants`; count those as empty.
 PARTICIPANT_COUNT = {"$size": {"$ifNull": ["$participants", []]}}
 SORT_BY_SCHEDULE = [("scheduledAt", ASCENDING), ("_id", ASCENDING)]
@@ -79,7 +79,7 @@ def list_filter(
     return filter_
 
 
-class SessionStore:
+class SessionStore(SessionRecordingMarks):
     """Live sessions: reads, conditional writes, and the status changes events make."""
 
     def __init__(self, database):
@@ -129,18 +129,6 @@ class SessionStore:
     def by_field(self, field: str, value: str) -> list[SessionDoc]:
         """Return every session whose `field` (course or instructor) is `value`, by schedule."""
         return list(self.sessions.find({field: value, **NOT_DELETED}).sort(SORT_BY_SCHEDULE))
-
-    def reconcile_candidates(self, since: datetime, session_ids) -> list[SessionDoc]:
-        """Sessions whose recordings are worth checking on Daily: those in `session_ids`
-        (a recording was started), and those scheduled since `since` that ended without
-        one. Only `_id` and `roomName` are read."""
-        filter_ = {
-            "$or": [
-                {"_id": {"$in": list(session_ids)}},
-                {"status": "ended", "isRecorded": {"$ne": True}, "scheduledAt": {"$gte": since}},
-            ]
-        }
-        return list(self.sessions.find(filter_, {"roomName": 1}))
 
     # -- writes of the API -------------------------------------------------------------------
 
@@ -258,32 +246,6 @@ class SessionStore:
                 {"$set": {"status": "ended", "updatedAt": now}},
             )
         return overdue
-
-    def next_recording_number(self, session_id: str, recorded_before: bool) -> int:
-        """Count one more recording of the session and return its number (1, 2, ...).
-
-        A session recorded before the counter existed (by the Node service or older code)
-        starts at 1, so that its existing `-recording` asset is never reused.
-        """
-        self.sessions.update_one(
-            {"_id": session_id, "recordingCount": {"$exists": False}},
-            {"$set": {"recordingCount": 1 if recorded_before else 0}},
-        )
-        doc = self.sessions.find_one_and_update(
-            {"_id": session_id},
-            {"$inc": {"recordingCount": 1}},
-            projection={"recordingCount": 1},
-            return_document=ReturnDocument.AFTER,
-        )
-        return doc["recordingCount"]
-
-    def set_recording_status(self, session_id: str, status: str, only_if: str | None = None):
-        """Set `recordingStatus` (none, recording, processing, ready, failed): where the
-        session's latest recording is, kept on the session so that reading it is free."""
-        filter_ = {"_id": session_id}
-        if only_if is not None:
-            filter_["recordingStatus"] = only_if
-        self.sessions.update_one(filter_, {"$set": {"recordingStatus": status}})
 
     def record_upload(self, session_id: str, recording_url: str, duration) -> None:
         """Attach the uploaded recording; end the session unless it was cancelled.

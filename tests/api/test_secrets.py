@@ -9,7 +9,7 @@ from werkzeug.serving import make_server
 
 from livesessions.sandbox import CloudinarySandbox, DailySandbox
 from tests.support.app_config import JWT_SECRET
-from tests.support.factories import session_payload
+from tests.support.factories import iso, session_payload, starting_soon
 
 DAILY_KEY = "daily-key-that-must-not-leak-0123456789"
 CLOUD_SECRET = "cloud-secret-that-must-not-leak-987654"
@@ -40,7 +40,9 @@ def test_a_full_flow_logs_no_secret(make_app, token_for, tmp_path, caplog):
     token = token_for()
     auth = {"Authorization": f"Bearer {token}"}
     try:
-        session = requests.post(f"{base}/sessions", json=session_payload(), headers=auth).json()
+        session = requests.post(
+            f"{base}/sessions", json=session_payload(scheduledAt=iso(starting_soon())), headers=auth
+        ).json()
         requests.get(f"{base}/sessions", headers=auth)
         requests.get(f"{base}/sessions", headers={"Authorization": f"Bearer {token}x"})  # 401
         started = requests.post(
@@ -59,7 +61,9 @@ def test_a_full_flow_logs_no_secret(make_app, token_for, tmp_path, caplog):
             headers={"X-Webhook-Signature": "forged", "X-Webhook-Timestamp": "1"},
         )
         daily.api_key = "rotated"  # Daily now refuses our key: an error gets logged
-        requests.post(f"{base}/sessions", json=session_payload(), headers=auth)
+        requests.post(
+            f"{base}/sessions", json=session_payload(scheduledAt=iso(starting_soon())), headers=auth
+        )
     finally:
         server.shutdown()
         daily.stop()

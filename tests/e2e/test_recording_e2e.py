@@ -10,13 +10,15 @@ import requests
 
 from livesessions.recordings.worker import start_worker_thread
 from livesessions.sandbox.daily import recording_content
-from tests.support.factories import session_payload
+from tests.support.factories import iso, session_payload, starting_soon
 from tests.support.processes import wait_until
 
 
 def test_a_class_is_recorded_and_published(stack):
     base, auth, daily, cloud, app = stack
-    session = requests.post(f"{base}/sessions", json=session_payload(), headers=auth).json()
+    session = requests.post(
+        f"{base}/sessions", json=session_payload(scheduledAt=iso(starting_soon())), headers=auth
+    ).json()
     room = session["roomName"]
 
     started = requests.post(f"{base}/sessions/recording/start", json={"roomName": room}).json()
@@ -58,7 +60,9 @@ def test_a_background_worker_thread_picks_the_job_up(stack):
 
     stop = start_worker_thread(app.extensions["livesessions"].make_worker(poll_seconds=0.05))
     try:
-        session = requests.post(f"{base}/sessions", json=session_payload(), headers=auth).json()
+        session = requests.post(
+            f"{base}/sessions", json=session_payload(scheduledAt=iso(starting_soon())), headers=auth
+        ).json()
         started = requests.post(
             f"{base}/sessions/recording/start", json={"roomName": session["roomName"]}
         ).json()
@@ -80,7 +84,9 @@ def test_a_recording_whose_webhooks_are_all_lost_still_reaches_the_session(stack
     base, auth, daily, cloud, app = stack
     assert cloud.uploads == []
     daily.webhook_url = None  # every event from now on is lost
-    session = requests.post(f"{base}/sessions", json=session_payload(), headers=auth).json()
+    session = requests.post(
+        f"{base}/sessions", json=session_payload(scheduledAt=iso(starting_soon())), headers=auth
+    ).json()
     url = f"{base}/sessions/{session['_id']}"
     started = requests.post(
         f"{base}/sessions/recording/start", json={"roomName": session["roomName"]}

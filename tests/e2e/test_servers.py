@@ -12,7 +12,7 @@ import jwt as pyjwt
 import pytest
 import requests
 
-from tests.support.factories import session_payload
+from tests.support.factories import iso, session_payload, starting_soon
 from tests.support.processes import (
     ROOT,
     SERVER_SECRET,
@@ -39,7 +39,10 @@ def walk_through(base):
     """What a new user tries first: create, find it in the list, join, by course."""
     title = f"Walkthrough {time.time_ns()}"
     created = requests.post(
-        f"{base}/sessions", json=session_payload(title=title), headers=bearer(), timeout=10
+        f"{base}/sessions",
+        json=session_payload(title=title, scheduledAt=iso(starting_soon())),
+        headers=bearer(),
+        timeout=10,
     )
     assert created.status_code == 201, created.text
     body = created.json()

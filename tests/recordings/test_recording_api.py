@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.support.factories import seed_session
+from tests.support.factories import in_class, seed_session
 
 SECRET = base64.b64encode(b"daily-webhook-secret-for-tests").decode()
 
@@ -49,7 +49,7 @@ def ready_envelope(recording_id="daily-rec-1", room="room-a", duration=3600):
 
 @pytest.fixture
 def live_session(db):
-    return seed_session(db, roomName="room-a", status="live")
+    return seed_session(db, roomName="room-a", status="live", scheduledAt=in_class())
 
 
 def test_start_returns_the_documented_body(client, daily, db, live_session):
@@ -323,7 +323,7 @@ def test_a_webhook_for_an_unknown_room_stores_nothing(client, db):
 
 
 def test_recording_error_and_stopped_events_update_the_recording(client, daily, db, live_session):
-    first, second = start(client), start(client)
+    first = start(client)
     client.post(
         "/sessions/webhook/daily",
         json={
@@ -339,6 +339,7 @@ def test_recording_error_and_stopped_events_update_the_recording(client, daily, 
     )
     stored = db.recordings.find_one({"_id": first["id"]})
     assert (stored["status"], stored["error"]) == ("error", "disk full")
+    second = start(client)  # the failed recording no longer holds the session
     client.post(
         "/sessions/webhook/daily",
         json={"type": "recording.stopped", "instance_id": second["id"], "duration": 42},
@@ -371,7 +372,7 @@ def db_for():
 
 @pytest.fixture
 def live_session_for():
-    return lambda db: seed_session(db, roomName="room-a", status="live")
+    return lambda db: seed_session(db, roomName="room-a", status="live", scheduledAt=in_class())
 
 
 def test_a_valid_signature_is_accepted(signed_app, db_for, live_session_for):
@@ -521,3 +522,100 @@ def test_sessions_from_before_recording_status_are_ready_when_recorded(client, a
     # lists keep the spec's fields only
     listed = client.get("/sessions", headers=auth).get_json()["sessions"]
     assert all("recordingStatus" not in session for session in listed)
+
+
+# -- when a recording may start (attack 1's "ended, cancelled, several at once") -----------
+
+
+def start_answer(client, room="room-a"):
+    response = client.post("/sessions/recording/start", json={"roomName": room})
+    return response.status_code, response.get_json()
+
+
+@pytest.mark.parametrize("status", ["ended", "cancelled"])
+def test_a_closed_session_is_not_recorded(client, daily, db, status):
+    seed_session(db, roomName="room-a", status=status, scheduledAt=in_class())
+    assert start_answer(client) == (400, {"message": f"Cannot record a session that is {status}"})
+    assert daily.calls(kind="start") == []
+    assert db.recordings.count_documents({}) == 0
+
+
+def test_a_session_is_recorded_only_inside_its_class_window(client, daily, db):
+    # the window: JOIN_OPENS_MINUTES_BEFORE (15) before the start to the room's closing,
+    # DAILY_ROOM_EXP_GRACE_MINUTES (30) after the end of the class
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=20)
+    seed_session(db, roomName="early", scheduledAt=start)
+    seed_session(db, roomName="over", status="live", scheduledAt=start - timedelta(hours=2))
+    seed_session(db, roomName="opening", scheduledAt=start - timedelta(minutes=10))
+    seed_session(db, roomName="grace", status="live", scheduledAt=start - timedelta(minutes=100))
+    opens = (start - timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert start_answer(client, "early") == (
+        400,
+        {"message": f"This live session can be recorded from {opens}"},
+    )
+    assert start_answer(client, "over") == (400, {"message": "This live session is over"})
+    assert [call.request.url for call in daily.calls(kind="start")] == []
+    assert start_answer(client, "opening")[0] == 200  # 5 minutes before its start
+    assert start_answer(client, "grace")[0] == 200  # ended 20 minutes ago, room still open
+    assert len(daily.calls(kind="start")) == 2
+
+
+def test_a_second_start_is_refused_while_one_is_running(client, daily, db, live_session):
+    first = start(client)
+    assert start_answer(client) == (
+        400,
+        {"message": "This live session is already being recorded"},
+    )
+    assert len(daily.calls(kind="start")) == 1
+    assert db.recordings.count_documents({}) == 1
+    stored = db.livesessions.find_one({"_id": live_session["_id"]})
+    assert stored["activeRecording"] == first["id"]
+    stopped = client.post("/sessions/recording/stop", json={"recordingId": first["id"]})
+    assert stopped.get_json()["recording"]["status"] == "finished"
+    second = start(client)  # stopped: the next half of the class may be recorded
+    assert second["id"] != first["id"]
+    assert db.livesessions.find_one({"_id": live_session["_id"]})["activeRecording"] == second["id"]
+
+
+def test_simultaneous_starts_reach_daily_once(app, daily, db, live_session):
+    barrier = threading.Barrier(8)
+    answers = []
+
+    def press_record():
+        client = app.test_client()
+        barrier.wait()
+        answers.append(start_answer(client)[0])
+
+    threads = [threading.Thread(target=press_record) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [200] + [400] * 7
+    assert len(daily.calls(kind="start")) == 1
+    assert db.recordings.count_documents({}) == 1
+
+
+def test_a_start_daily_refuses_leaves_the_session_free(client, daily, db, live_session):
+    daily.fail("start", 400, {"error": "invalid-request-error"}, times=1)
+    assert start_answer(client) == (500, {"message": "Failed to start recording on Daily.co"})
+    assert db.livesessions.find_one({"_id": live_session["_id"]})["activeRecording"] is None
+    assert start_answer(client)[0] == 200
+
+
+def test_the_ready_webhook_frees_the_session_even_if_stop_was_lost(client, daily, db, live_session):
+    started = start(client)
+    body = ready_envelope()
+    body["payload"]["recording_id"] = started["id"]  # Daily's id unknown: ours matches too
+    client.post("/sessions/webhook/daily", json=body)
+    assert db.livesessions.find_one({"_id": live_session["_id"]})["activeRecording"] is None
+    assert start_answer(client)[0] == 200
+
+
+def test_a_lapsed_claim_no_longer_blocks(client, daily, db, live_session):
+    start(client)
+    db.livesessions.update_one(
+        {"_id": live_session["_id"]},
+        {"$set": {"activeRecordingUntil": datetime.now(UTC) - timedelta(seconds=1)}},
+    )
+    assert start_answer(client)[0] == 200

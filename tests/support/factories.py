@@ -60,6 +60,16 @@ def future(days=7, hour=10):
     return day.replace(hour=hour, minute=0, second=0, microsecond=0)
 
 
+def starting_soon(minutes=5):
+    """A start a few minutes ahead (whole seconds): the class may be joined and recorded."""
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).replace(microsecond=0)
+
+
+def in_class(minutes=5):
+    """A start a few minutes ago (whole seconds): the class is under way."""
+    return starting_soon(-minutes)
+
+
 def iso(value):
     return (
         value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

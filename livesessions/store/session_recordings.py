@@ -1,0 +1,81 @@
+"""The recording side of a session's document in `livesessions`: who is recording it, how
+many recordings it has had, where its latest recording is, and which sessions the
+reconciler should look at."""
+
+from datetime import datetime
+
+from pymongo import ReturnDocument
+
+from .documents import SessionDoc
+from .filters import NOT_DELETED, OPEN
+
+
+class SessionRecordingMarks:
+    """Mixed into SessionStore: needs `self.sessions` and the store's filters."""
+
+    def claim_recording(
+        self, session_id: str, recording_id: str, now: datetime, until: datetime
+    ) -> bool:
+        """Mark the open session as being recorded by `recording_id` unless another
+        recording holds it; True if claimed. A claim lapses at `until` (the room's closing:
+        no recording outlives its room), so a recording whose end was never heard of can't
+        block the session for ever."""
+        claimed = self.sessions.find_one_and_update(
+            {
+                "_id": session_id,
+                **NOT_DELETED,
+                "status": OPEN,
+                "$or": [
+                    {"activeRecording": None},
+                    {"activeRecordingUntil": {"$lte": now}},
+                ],
+            },
+            {"$set": {"activeRecording": recording_id, "activeRecordingUntil": until}},
+            projection={"_id": 1},
+        )
+        return claimed is not None
+
+    def release_recording(self, session_id: str, recording_id: str) -> None:
+        """End `recording_id`'s claim on the session (not another recording's)."""
+        self.sessions.update_one(
+            {"_id": session_id, "activeRecording": recording_id},
+            {"$set": {"activeRecording": None, "activeRecordingUntil": None}},
+        )
+
+    def next_recording_number(self, session_id: str, recorded_before: bool) -> int:
+        """Count one more recording of the session and return its number (1, 2, ...).
+
+        A session recorded before the counter existed (by the Node service or older code)
+        starts at 1, so that its existing `-recording` asset is never reused.
+        """
+        self.sessions.update_one(
+            {"_id": session_id, "recordingCount": {"$exists": False}},
+            {"$set": {"recordingCount": 1 if recorded_before else 0}},
+        )
+        doc = self.sessions.find_one_and_update(
+            {"_id": session_id},
+            {"$inc": {"recordingCount": 1}},
+            projection={"recordingCount": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        return doc["recordingCount"]
+
+    def set_recording_status(self, session_id: str, status: str, only_if: str | None = None):
+        """Set `recordingStatus` (none, recording, processing, ready, failed): where the
+        session's latest recording is, kept on the session so that reading it is free."""
+        filter_ = {"_id": session_id}
+        if only_if is not None:
+            filter_["recordingStatus"] = only_if
+        self.sessions.update_one(filter_, {"$set": {"recordingStatus": status}})
+
+    def reconcile_candidates(self, since: datetime, session_ids) -> list[SessionDoc]:
+        """Sessions whose recordings are worth checking on Daily: those in `session_ids`
+        (a recording was started), and those scheduled since `since` that ended without
+        one. Only `_id` and `roomName` are read."""
+        filter_ = {
+            "$or": [
+                {"_id": {"$in": list(session_ids)}},
+                {"status": "ended", "isRecorded": {"$ne": True}, "scheduledAt": {"$gte": since}},
+            ]
+        }
+        return list(self.sessions.find(filter_, {"roomName": 1}))
