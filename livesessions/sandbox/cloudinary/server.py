@@ -15,8 +15,8 @@ from werkzeug.wrappers import Request
 
 from ..serving import Served
 from .common import UploadError, error, json_response
-from .delivery import ASSET_PATH, Delivery
-from .uploads import PIECE, Uploads, params_of, size_of
+from .delivery import ASSET_PATH, AUTHENTICATED_PATH, Delivery
+from .uploads import PIECE, Uploads, delivery_type_of, params_of, size_of
 
 UPLOAD_PATH = re.compile(r"^/v1_1/([^/]+)/([^/]+)/upload$")
 # What Cloudinary leaves out of the string to sign; the SDK never sends the last two as fields.
@@ -85,10 +85,14 @@ class CloudinarySandbox(Uploads, Delivery, Served):
     def _wsgi(self, request):
         upload = UPLOAD_PATH.match(request.path)
         asset = ASSET_PATH.match(request.path)
+        authenticated = AUTHENTICATED_PATH.match(request.path)
+        delivering = request.method in ("GET", "HEAD")
         if upload and request.method == "POST":
             response = self._upload(request, *upload.groups())
-        elif asset and request.method in ("GET", "HEAD"):
+        elif asset and delivering:
             response = self._serve(request, *asset.groups())
+        elif authenticated and delivering:
+            response = self._serve_authenticated(request, *authenticated.groups())
         else:
             response = error(404, f"No route for {request.method} {request.path}")
         response.headers["X-Sandbox"] = "cloudinary"
@@ -114,6 +118,7 @@ class CloudinarySandbox(Uploads, Delivery, Served):
             if failure:
                 raise UploadError(*failure)
             self._authenticate(cloud, params)
+            delivery_type_of(params)  # before a first chunk is kept
             if file is None:
                 raise UploadError(400, "Missing required parameter - file")
             if content_range is None:

@@ -18,10 +18,12 @@ CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MARKER = re.compile(rb"^LIVESESSIONS-SANDBOX-RECORDING duration=(\d+(?:\.\d+)?)\n")
 PIECE = 1024 * 1024
+DELIVERY_TYPES = ("upload", "authenticated")  # not Cloudinary's `private`: the sandbox lacks it
 
 
 class Uploads:
-    """The storing part of `CloudinarySandbox` (assets kept in `self.assets`, by public id)."""
+    """The storing part of `CloudinarySandbox`: assets kept in `self.assets` by public id, whatever
+    their type (Cloudinary keeps one per delivery type; here a later upload replaces it)."""
 
     def _chunk(self, file, size, params, resource_type, content_range, upload_id):
         match = CONTENT_RANGE.match(content_range)
@@ -76,6 +78,7 @@ class Uploads:
                 md5.update(piece)
         version = int(time.time())
         folder = params.get("folder", "")
+        delivery_type = delivery_type_of(params)
         result = {
             "asset_id": uuid.uuid4().hex,
             "public_id": public_id,
@@ -91,11 +94,10 @@ class Uploads:
             "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "tags": [tag for tag in params.get("tags", "").split(",") if tag],
             "bytes": size,
-            "type": "upload",
+            "type": delivery_type,
             "etag": md5.hexdigest(),
             "placeholder": False,
-            "url": f"{self.url}/{self.cloud_name}/{resource_type}/upload/v{version}/"
-            f"{quote(public_id)}.mp4",
+            "url": self._delivery_url(resource_type, delivery_type, version, public_id),
             "asset_folder": params.get("asset_folder") or folder,
             "original_filename": posixpath.splitext(posixpath.basename(filename or "file"))[0],
         }
@@ -131,6 +133,15 @@ def public_id_of(params):
     if folder and not public_id.startswith(folder + "/"):
         return f"{folder}/{public_id}"
     return public_id
+
+
+def delivery_type_of(params):
+    """The upload's `type` (Cloudinary's delivery type): `upload` unless the SDK sent one."""
+    delivery_type = params.get("type") or "upload"
+    if delivery_type not in DELIVERY_TYPES:
+        supported = " and ".join(DELIVERY_TYPES)
+        raise UploadError(400, f"The sandbox stores {supported} assets only, not {delivery_type}")
+    return delivery_type
 
 
 def size_of(stream):
