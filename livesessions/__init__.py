@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from .cli import register_commands
-from .config import development_warnings, load_config
+from .config import load_config, startup_warnings
 from .daily.receive import bp as daily_bp
 from .errors import register_error_handlers
 from .extensions import SERVICES_KEY, init_extensions
@@ -30,7 +30,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.url_map.strict_slashes = False  # Express matched `/sessions/` like `/sessions`
     app.url_map.merge_slashes = False  # `//` is a 404 {"message"}, not an HTML redirect
     configure_logging(app)
-    for warning in development_warnings(app.config):
+    for warning in startup_warnings(app.config):
         log.warning(warning)
     init_extensions(app)
     register_services(app)

@@ -13,9 +13,11 @@ from flask import current_app, g, request
 from flask_jwt_extended import JWTManager, decode_token
 from flask_jwt_extended.exceptions import (
     InvalidHeaderError,
+    JWTExtendedException,
     NoAuthorizationError,
     WrongTokenError,
 )
+from jwt import PyJWTError
 
 from .errors import (
     EXPIRED_TOKEN,
@@ -103,10 +105,29 @@ def token_required(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        g.jwt_claims = verified_claims(bearer_token())
+        required_caller()
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def optional_caller() -> Caller | None:
+    """The caller if the request carries a valid token, else None: a missing, malformed,
+    expired or forged token is ignored, as the Node service ignored tokens on its open
+    endpoints."""
+    if not request.headers.get("Authorization"):
+        return None
+    try:
+        g.jwt_claims = verified_claims(bearer_token())
+    except (JWTExtendedException, PyJWTError):
+        return None
+    return current_caller()
+
+
+def required_caller() -> Caller:
+    """The caller of a request that must carry a valid token (the 401s otherwise)."""
+    g.jwt_claims = verified_claims(bearer_token())
+    return current_caller()
 
 
 def _roles(claim) -> frozenset[str]:

@@ -37,6 +37,8 @@ SETTINGS = {
     "JWT_ROLE_CLAIM": Setting("role"),
     "ADMIN_ROLES": Setting("admin", comma_list),
     "JWT_NAME_CLAIM": Setting("name"),
+    "AUTH_POLICY": Setting("compat"),
+    "INSTRUCTOR_ROLES": Setting("instructor", comma_list),
     # Daily.co
     "DAILY_API_KEY": Setting(None),
     "DAILY_API_URL": Setting("https://api.daily.co/v1"),
@@ -54,6 +56,7 @@ SETTINGS = {
     "CLOUDINARY_UPLOAD_PREFIX": Setting(None),
     "CLOUDINARY_CHUNK_SIZE": Setting("6000000", int),
     "CLOUDINARY_TIMEOUT_SECONDS": Setting("60", float),
+    "RECORDING_DELIVERY": Setting("public"),
     # Recording jobs
     "RECORDING_RETRY_BASE_SECONDS": Setting("30", float),
     "RECORDING_MAX_ATTEMPTS": Setting("6", int),
@@ -68,6 +71,8 @@ SETTINGS = {
 CHOICES = {
     "LOG_FORMAT": ("json", "text"),
     "DAILY_ROOM_PRIVACY": ("public", "private"),
+    "AUTH_POLICY": ("compat", "audit", "strict"),
+    "RECORDING_DELIVERY": ("public", "authenticated"),
 }
 # Settings that must be given explicitly when APP_ENV=production.
 PRODUCTION_REQUIRED = (
@@ -133,9 +138,16 @@ def load_config(overrides: Mapping | None = None) -> dict:
     return config
 
 
-def development_warnings(config: Mapping) -> list[str]:
-    """What to say loudly about the stand-ins in use, so nobody ships them by accident."""
+def startup_warnings(config: Mapping) -> list[str]:
+    """What to say loudly at start-up: the stand-ins in use, so nobody ships them by
+    accident, and a production that still lets anyone change classes."""
     warnings = []
+    if config["APP_ENV"] == "production" and config["AUTH_POLICY"] == "compat":
+        warnings.append(
+            "AUTH_POLICY=compat: participants, status and recording start/stop accept calls "
+            "without a token, as the Node service did; see docs/access.md to move to audit, "
+            "then strict"
+        )
     if config["JWT_SECRET_IS_GENERATED"]:
         warnings.append(
             "JWT_SECRET_KEY is not set: using a random secret valid for this process only"

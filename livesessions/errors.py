@@ -4,7 +4,7 @@ can read, each defined once (the views, the services and the OpenAPI document us
 
 import logging
 
-from flask import g, jsonify
+from flask import g, jsonify, request
 from pymongo.errors import PyMongoError
 from werkzeug.exceptions import HTTPException
 
@@ -34,6 +34,11 @@ NOT_A_PARTICIPANT = "You are not a participant of this live session"
 JOIN_NOT_YET = "This live session can be joined from {opens}"
 SESSION_OVER = "This live session is over"
 ATTENDANCE_FORBIDDEN = "You are not allowed to view this live session's attendance"
+# Access (AUTH_POLICY=strict)
+CREATE_FORBIDDEN = "You are not allowed to create live sessions"
+OTHER_INSTRUCTOR_FORBIDDEN = "Only an admin may create a live session for another instructor"
+PARTICIPANTS_FORBIDDEN = "You are not allowed to change this live session's participants"
+RECORDING_FORBIDDEN = "You are not allowed to record this live session"
 # Recordings
 ROOM_NAME_REQUIRED = "Room name is required"
 RECORDING_ID_REQUIRED = "Recording ID is required"
@@ -103,6 +108,15 @@ class Forbidden(ApiError):
     status_code = 403
 
 
+class Unauthenticated(ApiError):
+    """No valid token where one is needed; the handler words it from the request."""
+
+    status_code = 401
+
+    def __init__(self):
+        super().__init__(MISSING_TOKEN)
+
+
 class UpstreamFailed(ApiError):
     """An external service (Daily.co, Cloudinary) failed; the message is the spec's."""
 
@@ -117,6 +131,12 @@ def error_response(message, status_code):
 
 def register_error_handlers(app):
     """Turn every exception into `{"message"}` JSON."""
+
+    @app.errorhandler(Unauthenticated)
+    def handle_unauthenticated(error):
+        # a token was sent but could not be used (open endpoints ignore it in compat)
+        sent = bool(request.headers.get("Authorization"))
+        return error_response(INVALID_TOKEN if sent else MISSING_TOKEN, 401)
 
     @app.errorhandler(ApiError)
     def handle_api_error(error):

@@ -41,6 +41,9 @@ VALIDATION = Note(
     'Validation error, worded like Joi (first error only), e.g. `"title" is required`'
 )
 TYPE_ERROR = Note("a type error")
+STRICT_ONLY = Note("(AUTH_POLICY=strict only)")
+# The open write endpoints' 401s: only when AUTH_POLICY=strict asks for a token.
+STRICT_TOKEN = (MISSING_TOKEN, INVALID_TOKEN, EXPIRED_TOKEN, STRICT_ONLY)
 COMMON_ERRORS = {
     401: (MISSING_TOKEN, INVALID_TOKEN, EXPIRED_TOKEN),
     413: (HTTP_MESSAGES[413], Note("(over MAX_CONTENT_LENGTH)")),

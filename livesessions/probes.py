@@ -4,6 +4,7 @@ import logging
 
 from flask import Blueprint
 
+from .access import unauthenticated_counts
 from .daily.setup import last_known_state
 from .errors import DATABASE_UNAVAILABLE
 from .extensions import services
@@ -34,11 +35,18 @@ def readyz():
     """Ready to serve: the database answers a ping within MONGODB_TIMEOUT_MS.
 
     `webhook` is the Daily webhook's state as the worker last saw it (`active`, `failed`,
-    `missing`, or `unknown` before its first check); it never makes the service unready."""
+    `missing`, or `unknown` before its first check); it never makes the service unready.
+    With AUTH_POLICY=audit, `unauthenticatedWrites` counts the calls made without a token."""
     try:
         services().database.ping()
-        webhook = last_known_state(services().state_store)
+        ready = {
+            "status": "ready",
+            "database": "up",
+            "webhook": last_known_state(services().state_store),
+        }
+        if services().policy.audits:  # what is left to fix before AUTH_POLICY=strict
+            ready["unauthenticatedWrites"] = unauthenticated_counts()
     except Exception as error:  # any failure means "not ready"; the reason goes to the log
         log.warning("readiness: database ping failed: %r", error)
         return {"message": DATABASE_UNAVAILABLE, "database": "down"}, 503
-    return {"status": "ready", "database": "up", "webhook": webhook}
+    return ready

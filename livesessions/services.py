@@ -10,6 +10,7 @@ from .db import Database, connect
 from .gateways.cloudinary import CloudinaryClient
 from .gateways.daily import DailyClient
 from .lifecycle import ClassWindow
+from .policy import AccessPolicy
 from .recordings.service import RecordingService
 from .recordings.worker import PeriodicTask, RecordingWorker
 from .sessions.service import SessionService
@@ -39,6 +40,7 @@ class Services:
     session_service: SessionService
     recording_service: RecordingService
     events: DailyEvents
+    policy: AccessPolicy = field(default_factory=AccessPolicy)
     worker_settings: dict = field(default_factory=dict)
     sweep_seconds: float = 60
     reconcile_seconds: float = 600
@@ -91,6 +93,11 @@ def build_services(config) -> Services:
         chunk_size=config["CLOUDINARY_CHUNK_SIZE"],
         timeout=config["CLOUDINARY_TIMEOUT_SECONDS"],
     )
+    policy = AccessPolicy(
+        mode=config["AUTH_POLICY"],
+        instructor_roles=frozenset(config["INSTRUCTOR_ROLES"]),
+        self_enrolment=config["DAILY_ROOM_PRIVACY"] == "public",
+    )
     window = ClassWindow(
         join_early=timedelta(minutes=config["JOIN_OPENS_MINUTES_BEFORE"]),
         room_grace=timedelta(minutes=config["DAILY_ROOM_EXP_GRACE_MINUTES"]),
@@ -99,12 +106,13 @@ def build_services(config) -> Services:
         session_store,
         daily,
         window,
+        policy=policy,
         attendance_store=attendance_store,
         platform_store=platform_store,
         room_privacy=config["DAILY_ROOM_PRIVACY"],
     )
     recording_service = RecordingService(
-        session_store, recording_store, job_store, daily, window=window
+        session_store, recording_store, job_store, daily, window=window, policy=policy
     )
     return Services(
         database=database,
@@ -119,6 +127,7 @@ def build_services(config) -> Services:
         session_service=session_service,
         recording_service=recording_service,
         events=DailyEvents(session_store, attendance_store, recording_service),
+        policy=policy,
         worker_settings={
             "lease_seconds": config["RECORDING_LEASE_SECONDS"],
             "max_attempts": config["RECORDING_MAX_ATTEMPTS"],

@@ -2,9 +2,11 @@
 
 from flask import Blueprint
 
+from ..access import open_write_caller
 from ..errors import (
     CANNOT_RECORD,
     RECORD_NOT_YET,
+    RECORDING_FORBIDDEN,
     RECORDING_ID_REQUIRED,
     RECORDING_IN_PROGRESS,
     RECORDING_NOT_FOUND,
@@ -16,7 +18,7 @@ from ..errors import (
 )
 from ..extensions import services
 from ..http import json_body
-from ..openapi import TYPE_ERROR, Note, documented
+from ..openapi import STRICT_ONLY, STRICT_TOKEN, TYPE_ERROR, Note, documented
 from ..schemas import (
     RecordingStartResultSchema,
     RecordingStartSchema,
@@ -45,6 +47,8 @@ bp = Blueprint("recordings", __name__, url_prefix="/sessions/recording")
             SESSION_OVER,
             RECORDING_IN_PROGRESS,
         ),
+        401: STRICT_TOKEN,
+        403: (RECORDING_FORBIDDEN, STRICT_ONLY),
         404: (SESSION_NOT_FOUND, Note("(no session has this room)")),
         500: (START_FAILED,),
     },
@@ -54,7 +58,8 @@ def start_recording():
     (JOIN_OPENS_MINUTES_BEFORE before the start to DAILY_ROOM_EXP_GRACE_MINUTES after the
     end), one recording at a time."""
     data = load(recording_start_schema, json_body())
-    recording = services().recording_service.start(data["roomName"])
+    caller = open_write_caller("start_recording", data["roomName"])
+    recording = services().recording_service.start(data["roomName"], caller)
     return {"success": True, "recording": recording_started_json(recording)}
 
 
@@ -65,6 +70,8 @@ def start_recording():
     body=RecordingStopSchema,
     errors={
         400: (RECORDING_ID_REQUIRED, TYPE_ERROR),
+        401: STRICT_TOKEN,
+        403: (RECORDING_FORBIDDEN, STRICT_ONLY),
         404: (RECORDING_NOT_FOUND,),
         500: (STOP_FAILED,),
     },
@@ -72,5 +79,6 @@ def start_recording():
 def stop_recording():
     """Stop a recording, by the id the start endpoint returned (or Daily's)."""
     data = load(recording_stop_schema, json_body())
-    recording = services().recording_service.stop(data["recordingId"])
+    caller = open_write_caller("stop_recording", data["recordingId"])
+    recording = services().recording_service.stop(data["recordingId"], caller)
     return {"success": True, "recording": recording_stopped_json(recording)}

@@ -4,10 +4,12 @@ jobs of finished ones, and the reconciliation that finds those whose webhook was
 import logging
 from datetime import datetime
 
+from ..auth import Caller
 from ..clock import iso, seconds_between, utcnow
 from ..errors import (
     CANNOT_RECORD,
     RECORD_NOT_YET,
+    RECORDING_FORBIDDEN,
     RECORDING_IN_PROGRESS,
     RECORDING_NOT_FOUND,
     SESSION_OVER,
@@ -19,6 +21,7 @@ from ..errors import (
 )
 from ..gateways.daily import DailyClient, DailyError
 from ..lifecycle import ClassWindow, is_open
+from ..policy import AccessPolicy
 from ..store import JobStore, RecordingStore, SessionStore, new_id
 from .naming import name_job
 
@@ -39,14 +42,16 @@ class RecordingService:
         daily: DailyClient,
         *,
         window: ClassWindow | None = None,
+        policy: AccessPolicy | None = None,
     ):
         self.sessions = session_store
         self.recordings = recording_store
         self.jobs = job_store
         self.daily = daily
         self.window = window or ClassWindow()
+        self.policy = policy or AccessPolicy()
 
-    def start(self, room_name: str) -> dict:
+    def start(self, room_name: str, caller: Caller | None = None) -> dict:
         """Start a cloud recording of the session's room; return the stored recording.
 
         Only an open session, inside its class window, and one recording at a time: the
@@ -56,6 +61,7 @@ class RecordingService:
         session = self.sessions.find_by_room(room_name)
         if session is None:
             raise NotFound()
+        self.policy.check_owner(caller, session, RECORDING_FORBIDDEN)
         now = utcnow()
         closes = self._check_recordable(session, now)
         recording_id = new_id()  # Daily returns no id: ours travels as its instanceId
@@ -99,11 +105,14 @@ class RecordingService:
             raise ApiError(SESSION_OVER)
         return closes
 
-    def stop(self, recording_id: str) -> dict:
+    def stop(self, recording_id: str, caller: Caller | None = None) -> dict:
         """Stop a recording found by our id or Daily's; stopping a stopped one changes nothing."""
         recording = self.recordings.find(recording_id)
         if recording is None:
             raise NotFound(RECORDING_NOT_FOUND)
+        if self.policy.strict:
+            session = self.sessions.find_any(recording["session"]) or {}
+            self.policy.check_owner(caller, session, RECORDING_FORBIDDEN)
         if recording["status"] != "recording":
             return recording
         try:

@@ -212,6 +212,16 @@ class ReadySchema(ResponseSchema):
             "missing or unknown (informational; never makes the service unready)",
         },
     )
+    unauthenticatedWrites = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={
+            "description": "Only with AUTH_POLICY=audit: calls made without a token to each "
+            "open write endpoint (add_participant, remove_participant, set_status, "
+            "start_recording, stop_recording), counted by every process",
+            "example": {"add_participant": 12},
+        },
+    )
 
 
 class NotReadySchema(ResponseSchema):

@@ -2,18 +2,22 @@
 
 from flask import Blueprint, request
 
-from ..auth import current_caller, token_required
+from ..access import open_write_caller
+from ..auth import current_caller, optional_caller, token_required
 from ..errors import (
     ATTENDANCE_FORBIDDEN,
     CANNOT_CHANGE_STATUS,
     CANNOT_JOIN,
     CANNOT_UPDATE,
     CAPACITY_BELOW_PARTICIPANTS,
+    CREATE_FORBIDDEN,
     CREATE_ROOM_FAILED,
     DELETE_ROOM_FAILED,
     JOIN_NOT_YET,
     NOT_A_PARTICIPANT,
     NOT_OWNER,
+    OTHER_INSTRUCTOR_FORBIDDEN,
+    PARTICIPANTS_FORBIDDEN,
     SESSION_DELETED,
     SESSION_FULL,
     SESSION_NOT_FOUND,
@@ -26,7 +30,7 @@ from ..errors import (
 )
 from ..extensions import services
 from ..http import json_body, query_args
-from ..openapi import TYPE_ERROR, VALIDATION, Note, documented
+from ..openapi import STRICT_ONLY, STRICT_TOKEN, TYPE_ERROR, VALIDATION, Note, documented
 from ..schemas import (
     INVALID_STATUS_MESSAGE,
     AttendanceSchema,
@@ -49,7 +53,7 @@ from ..schemas import (
     update_session_schema,
 )
 from ..validation import load
-from .serialize import page_json, session_detail_json, session_json
+from .serialize import anonymous_session_json, page_json, session_detail_json, session_json
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
@@ -64,7 +68,10 @@ CALENDAR_HEADERS = {"Content-Type": "text/calendar; charset=utf-8"}
     status=201,
     auth=True,
     body=CreateSessionSchema,
-    errors={500: (CREATE_ROOM_FAILED,)},
+    errors={
+        403: (CREATE_FORBIDDEN, OTHER_INSTRUCTOR_FORBIDDEN, STRICT_ONLY),
+        500: (CREATE_ROOM_FAILED,),
+    },
 )
 @token_required
 def create():
@@ -115,7 +122,8 @@ def get(session_id):
 def by_course(course_id):
     """List a course's sessions, with their instructors."""
     docs = services().session_store.by_field("course", course_id)
-    return [session_json(doc) for doc in services().platform_store.populate(docs, "instructor")]
+    shown = reader_json()
+    return [shown(doc) for doc in services().platform_store.populate(docs, "instructor")]
 
 
 @bp.get("/instructor/<instructor_id>")
@@ -123,7 +131,16 @@ def by_course(course_id):
 def by_instructor(instructor_id):
     """List an instructor's sessions, with their courses."""
     docs = services().session_store.by_field("instructor", instructor_id)
-    return [session_json(doc) for doc in services().platform_store.populate(docs, "course")]
+    shown = reader_json()
+    return [shown(doc) for doc in services().platform_store.populate(docs, "course")]
+
+
+def reader_json():
+    """How this request's reader of an open list sees a session: without its recording URL
+    when anonymous under AUTH_POLICY=strict."""
+    policy = services().policy
+    caller = optional_caller() if policy.strict else None
+    return anonymous_session_json if policy.hides_recordings_from(caller) else session_json
 
 
 @bp.get("/course/<course_id>/calendar.ics")
@@ -217,24 +234,34 @@ def attendance(session_id):
     body=ParticipantSchema,
     errors={
         400: (STUDENT_ID_REQUIRED, SESSION_FULL, CANNOT_JOIN, TYPE_ERROR),
+        401: STRICT_TOKEN,
+        403: (PARTICIPANTS_FORBIDDEN, STRICT_ONLY),
         404: (SESSION_NOT_FOUND,),
     },
 )
 def add_participant(session_id):
     """Admit a student, unless the session is full or closed."""
     data = load(participant_schema, json_body())
-    return session_json(services().session_store.add_participant(session_id, data["studentId"]))
+    caller = open_write_caller("add_participant", session_id)
+    doc = services().session_service.add_participant(session_id, data["studentId"], caller)
+    return session_json(doc)
 
 
 @bp.delete("/<session_id>/participants/<student_id>")
 @documented(
     "Remove a participant",
     response=SessionSchema,
-    errors={404: (SESSION_NOT_FOUND, STUDENT_NOT_FOUND)},
+    errors={
+        401: STRICT_TOKEN,
+        403: (PARTICIPANTS_FORBIDDEN, STRICT_ONLY),
+        404: (SESSION_NOT_FOUND, STUDENT_NOT_FOUND),
+    },
 )
 def remove_participant(session_id, student_id):
     """Remove a student from a session."""
-    return session_json(services().session_store.remove_participant(session_id, student_id))
+    caller = open_write_caller("remove_participant", session_id)
+    doc = services().session_service.remove_participant(session_id, student_id, caller)
+    return session_json(doc)
 
 
 @bp.patch("/<session_id>/status")
@@ -244,10 +271,13 @@ def remove_participant(session_id, student_id):
     body=StatusSchema,
     errors={
         400: (STATUS_REQUIRED, INVALID_STATUS_MESSAGE, CANNOT_CHANGE_STATUS),
+        401: STRICT_TOKEN,
+        403: (NOT_OWNER, STRICT_ONLY),
         404: (SESSION_NOT_FOUND,),
     },
 )
 def set_status(session_id):
     """Move a session to another status along the allowed transitions."""
     data = load(status_schema, json_body())
-    return session_json(services().session_store.set_status(session_id, data["status"]))
+    caller = open_write_caller("set_status", session_id)
+    return session_json(services().session_service.set_status(session_id, data["status"], caller))

@@ -21,6 +21,14 @@ def session_json(doc) -> dict:
     }
 
 
+def anonymous_session_json(doc) -> dict:
+    """A session as an anonymous reader sees it in `strict`: no recording URL."""
+    shown = session_json(doc)
+    if "recordingUrl" in shown:
+        shown["recordingUrl"] = None
+    return shown
+
+
 def recording_status(doc) -> str:
     """The session's `recordingStatus`; documents from before it existed are `ready` when
     recorded, else `none`."""

@@ -26,6 +26,7 @@ from ..errors import (
 )
 from ..gateways.daily import DailyClient, DailyError, daily_user_id
 from ..lifecycle import ClassWindow, is_open, update_rejection
+from ..policy import AccessPolicy
 from ..store import AttendanceStore, PlatformStore, SessionStore, new_id
 from ..store.platform import POPULATED_LABEL
 from .attendance import summarize
@@ -45,6 +46,7 @@ class SessionService:
         daily: DailyClient,
         window: ClassWindow,
         *,
+        policy: AccessPolicy | None = None,
         attendance_store: AttendanceStore | None = None,
         platform_store: PlatformStore | None = None,
         room_privacy: str = "public",
@@ -54,6 +56,7 @@ class SessionService:
         self.attendance_store = attendance_store
         self.platform_store = platform_store
         self.window = window
+        self.policy = policy or AccessPolicy()
         self.room_privacy = room_privacy
 
     def room_closes_at(self, doc):
@@ -66,6 +69,7 @@ class SessionService:
 
     def create(self, data: dict, caller: Caller) -> dict:
         """Create the Daily room, then the session; no session without a room, nor the reverse."""
+        self.policy.check_create(caller, data.get("instructorId"))
         try:
             room = self.daily.create_room(
                 data["title"],
@@ -123,6 +127,24 @@ class SessionService:
         if stored is None:
             self._delete_room_quietly(doc["roomName"])
         return stored
+
+    def add_participant(self, session_id: str, student_id: str, caller: Caller | None) -> dict:
+        """Admit a student (the store makes it atomic), if the policy lets the caller."""
+        if self.policy.strict:
+            self.policy.check_participant(caller, self.session_store.get(session_id), student_id)
+        return self.session_store.add_participant(session_id, student_id)
+
+    def remove_participant(self, session_id: str, student_id: str, caller: Caller | None) -> dict:
+        """Free a student's seat, if the policy lets the caller."""
+        if self.policy.strict:
+            self.policy.check_participant(caller, self.session_store.get(session_id), student_id)
+        return self.session_store.remove_participant(session_id, student_id)
+
+    def set_status(self, session_id: str, status: str, caller: Caller | None) -> dict:
+        """Move the session along the allowed transitions, if the policy lets the caller."""
+        if self.policy.strict:
+            self.policy.check_owner(caller, self.session_store.get(session_id))
+        return self.session_store.set_status(session_id, status)
 
     def join(self, session_id: str, caller: Caller) -> dict:
         """A Daily meeting token for the caller: an owner token for the session's instructor

@@ -13,3 +13,7 @@ class StateStore:
 
     def get(self, key: str) -> dict | None:
         return self.state.find_one({"_id": key})
+
+    def increment(self, key: str, name: str) -> None:
+        """Add one to the count `name` of the document `key` (created at the first)."""
+        self.state.update_one({"_id": key}, {"$inc": {f"counts.{name}": 1}}, upsert=True)

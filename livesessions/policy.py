@@ -1,0 +1,72 @@
+"""AUTH_POLICY: who may call the endpoints the spec leaves open, and create sessions.
+
+`compat` (the default) keeps the spec's rules: participants, status and recording
+start/stop need no token, and a token sent to them changes nothing. `audit` answers the
+same and reports every call made without a token, so that the platform can find its last
+anonymous clients. `strict` requires a token there: a student may change only their own
+seat (and only while rooms are public: a private room admits whom its instructor admits),
+the session's instructor or an admin anything; creating a session needs an instructor or
+admin role, and only an admin may create one for another instructor.
+"""
+
+from dataclasses import dataclass
+
+from .auth import Caller
+from .errors import (
+    CREATE_FORBIDDEN,
+    NOT_OWNER,
+    OTHER_INSTRUCTOR_FORBIDDEN,
+    PARTICIPANTS_FORBIDDEN,
+    Forbidden,
+    Unauthenticated,
+)
+
+POLICIES = ("compat", "audit", "strict")
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    mode: str = "compat"
+    instructor_roles: frozenset[str] = frozenset({"instructor"})
+    self_enrolment: bool = True  # strict: students may take or free their own seat
+
+    @property
+    def strict(self) -> bool:
+        return self.mode == "strict"
+
+    @property
+    def audits(self) -> bool:
+        return self.mode == "audit"
+
+    def check_create(self, caller: Caller, instructor_id: str | None) -> None:
+        """strict: an instructor (or admin) creates sessions, as their own instructor."""
+        if not self.strict:
+            return
+        if not (caller.is_admin or caller.roles & self.instructor_roles):
+            raise Forbidden(CREATE_FORBIDDEN)
+        if instructor_id not in (None, caller.user_id) and not caller.is_admin:
+            raise Forbidden(OTHER_INSTRUCTOR_FORBIDDEN)
+
+    def check_participant(self, caller: Caller | None, doc, student_id: str) -> None:
+        """strict: the student themselves, or the session's instructor or an admin."""
+        if not self.strict:
+            return
+        caller = self._known(caller)
+        itself = self.self_enrolment and caller.user_id == student_id
+        if not (itself or caller.owns(doc)):
+            raise Forbidden(PARTICIPANTS_FORBIDDEN)
+
+    def check_owner(self, caller: Caller | None, doc, message: str = NOT_OWNER) -> None:
+        """strict: the session's instructor or an admin."""
+        if self.strict:
+            self._known(caller).require_owner(doc, message)
+
+    def hides_recordings_from(self, caller: Caller | None) -> bool:
+        """strict: anonymous readers get no recording URL (it would give the bytes away)."""
+        return self.strict and caller is None
+
+    @staticmethod
+    def _known(caller):
+        if caller is None:  # the view asks for a token in strict: this is a safety net
+            raise Unauthenticated()
+        return caller
