@@ -13,6 +13,7 @@ from .lifecycle import ClassWindow
 from .policy import AccessPolicy
 from .recordings.service import RecordingService
 from .recordings.worker import PeriodicTask, RecordingWorker
+from .sessions.serialize import SessionPresenter
 from .sessions.service import SessionService
 from .store import (
     AttendanceStore,
@@ -41,6 +42,7 @@ class Services:
     recording_service: RecordingService
     events: DailyEvents
     policy: AccessPolicy = field(default_factory=AccessPolicy)
+    presenter: SessionPresenter = field(default_factory=SessionPresenter)
     worker_settings: dict = field(default_factory=dict)
     sweep_seconds: float = 60
     reconcile_seconds: float = 600
@@ -92,6 +94,9 @@ def build_services(config) -> Services:
         upload_prefix=config["CLOUDINARY_UPLOAD_PREFIX"],
         chunk_size=config["CLOUDINARY_CHUNK_SIZE"],
         timeout=config["CLOUDINARY_TIMEOUT_SECONDS"],
+        delivery_type="authenticated"
+        if config["RECORDING_DELIVERY"] == "authenticated"
+        else "upload",
     )
     policy = AccessPolicy(
         mode=config["AUTH_POLICY"],
@@ -128,6 +133,7 @@ def build_services(config) -> Services:
         recording_service=recording_service,
         events=DailyEvents(session_store, attendance_store, recording_service),
         policy=policy,
+        presenter=SessionPresenter(sign=cloudinary.signed_asset_url),
         worker_settings={
             "lease_seconds": config["RECORDING_LEASE_SECONDS"],
             "max_attempts": config["RECORDING_MAX_ATTEMPTS"],

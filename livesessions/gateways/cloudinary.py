@@ -1,7 +1,10 @@
 """Cloudinary uploads through the official SDK, configured per call (no global state)."""
 
+from urllib.parse import urlsplit
+
 import cloudinary.exceptions
 import cloudinary.uploader
+import cloudinary.utils
 
 
 class CloudinaryError(Exception):
@@ -19,12 +22,15 @@ class CloudinaryClient:
         upload_prefix: str | None = None,
         chunk_size: int = 6_000_000,
         timeout: float = 60,
+        delivery_type: str = "upload",
     ):
         self.credentials = {"cloud_name": cloud_name, "api_key": api_key, "api_secret": api_secret}
         if upload_prefix:
             self.credentials["upload_prefix"] = upload_prefix.rstrip("/")
         self.chunk_size = chunk_size
         self.timeout = timeout
+        self.delivery_type = delivery_type  # "upload" (public) or "authenticated"
+        self.delivery_host = _delivery_host(upload_prefix)
 
     def upload_video(self, path: str, *, folder: str, public_id: str) -> dict:
         """Upload the video file at `path` as `<folder>/<public_id>`; return Cloudinary's result."""
@@ -35,6 +41,7 @@ class CloudinaryClient:
                 folder=folder,
                 asset_folder=folder,  # accounts with dynamic folders place assets by this
                 public_id=public_id,
+                **self._delivery(),
                 overwrite=True,  # a retried job replaces its own earlier upload
                 chunk_size=self.chunk_size,
                 timeout=self.timeout,
@@ -46,3 +53,37 @@ class CloudinaryClient:
         if not isinstance(result, dict) or not result.get("secure_url"):
             raise CloudinaryError(f"Cloudinary gave no secure_url (result: {result!r:.200})")
         return result
+
+    def _delivery(self):
+        # only an authenticated upload names its type: a public one is sent as it always was
+        return {"type": self.delivery_type} if self.delivery_type != "upload" else {}
+
+    def signed_asset_url(self, asset: dict) -> str:
+        """`signed_url` of a stored recording asset (`publicId`, `version`, `format`)."""
+        return self.signed_url(
+            asset["publicId"], asset.get("version"), asset.get("format") or "mp4"
+        )
+
+    def signed_url(self, public_id: str, version, format: str = "mp4") -> str:
+        """A signed delivery URL of an authenticated video, made now with the SDK."""
+        url, _ = cloudinary.utils.cloudinary_url(
+            public_id,
+            resource_type="video",
+            type="authenticated",
+            sign_url=True,
+            version=version,
+            format=format,
+            **{**self.credentials, "secure": True, **self.delivery_host},
+        )
+        return url
+
+
+def _delivery_host(upload_prefix):
+    """Where delivery URLs point: Cloudinary's CDN, unless uploads go to another host (a
+    local stand-in serves both); the SDK reaches an `http://` host only through `cname`."""
+    if not upload_prefix:
+        return {}
+    parts = urlsplit(upload_prefix)
+    if parts.scheme == "https":
+        return {"secure_distribution": parts.netloc, "private_cdn": False}
+    return {"secure": False, "cname": parts.netloc, "private_cdn": False, "cdn_subdomain": False}

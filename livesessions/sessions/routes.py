@@ -53,7 +53,6 @@ from ..schemas import (
     update_session_schema,
 )
 from ..validation import load
-from .serialize import anonymous_session_json, page_json, session_detail_json, session_json
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
@@ -78,7 +77,7 @@ def create():
     """Create a live session and its Daily.co room."""
     data = load(create_session_schema, json_body())
     doc = services().session_service.create(data, current_caller())
-    return session_json(doc), 201
+    return services().presenter.session(doc), 201
 
 
 @bp.get("")
@@ -99,7 +98,7 @@ def index():
         scheduled_to=query.get("to"),
     )
     services().platform_store.populate(docs, "course", "instructor")
-    return page_json(docs, page, page_count, total)
+    return services().presenter.page(docs, page, page_count, total)
 
 
 @bp.get("/<session_id>")
@@ -114,7 +113,7 @@ def get(session_id):
     """Return one session with its course and instructor, and its `recordingStatus`."""
     doc = services().session_store.get(session_id)
     services().platform_store.populate([doc], "course", "instructor")
-    return session_detail_json(doc)
+    return services().presenter.detail(doc)
 
 
 @bp.get("/course/<course_id>")
@@ -140,7 +139,8 @@ def reader_json():
     when anonymous under AUTH_POLICY=strict."""
     policy = services().policy
     caller = optional_caller() if policy.strict else None
-    return anonymous_session_json if policy.hides_recordings_from(caller) else session_json
+    presenter = services().presenter
+    return presenter.anonymous if policy.hides_recordings_from(caller) else presenter.session
 
 
 @bp.get("/course/<course_id>/calendar.ics")
@@ -176,7 +176,8 @@ def instructor_calendar(instructor_id):
 def update(session_id):
     """Change a session's title, description, schedule or capacity."""
     changes = load(update_session_schema, json_body())
-    return session_json(services().session_service.update(session_id, changes, current_caller()))
+    doc = services().session_service.update(session_id, changes, current_caller())
+    return services().presenter.session(doc)
 
 
 @bp.delete("/<session_id>")
@@ -190,7 +191,7 @@ def update(session_id):
 def delete(session_id):
     """Cancel a session and delete its Daily.co room."""
     doc = services().session_service.delete(session_id, current_caller())
-    return {"message": SESSION_DELETED, "session": session_json(doc)}
+    return {"message": SESSION_DELETED, "session": services().presenter.session(doc)}
 
 
 @bp.post("/<session_id>/join")
@@ -244,7 +245,7 @@ def add_participant(session_id):
     data = load(participant_schema, json_body())
     caller = open_write_caller("add_participant", session_id)
     doc = services().session_service.add_participant(session_id, data["studentId"], caller)
-    return session_json(doc)
+    return services().presenter.session(doc)
 
 
 @bp.delete("/<session_id>/participants/<student_id>")
@@ -261,7 +262,7 @@ def remove_participant(session_id, student_id):
     """Remove a student from a session."""
     caller = open_write_caller("remove_participant", session_id)
     doc = services().session_service.remove_participant(session_id, student_id, caller)
-    return session_json(doc)
+    return services().presenter.session(doc)
 
 
 @bp.patch("/<session_id>/status")
@@ -280,4 +281,5 @@ def set_status(session_id):
     """Move a session to another status along the allowed transitions."""
     data = load(status_schema, json_body())
     caller = open_write_caller("set_status", session_id)
-    return session_json(services().session_service.set_status(session_id, data["status"], caller))
+    doc = services().session_service.set_status(session_id, data["status"], caller)
+    return services().presenter.session(doc)

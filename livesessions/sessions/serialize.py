@@ -1,6 +1,7 @@
 """Turn stored session documents into the JSON the Node service returned."""
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 
 from ..clock import iso
@@ -35,16 +36,11 @@ def recording_status(doc) -> str:
     return doc.get("recordingStatus") or ("ready" if doc.get("isRecorded") else "none")
 
 
-def session_detail_json(doc) -> dict:
-    """GET /sessions/:id: the session plus where its latest recording is."""
-    return {**session_json(doc), "recordingStatus": recording_status(doc)}
-
-
-def page_json(docs, page: int, page_count: int, total: int) -> dict:
-    """A page of sessions with mongoose-paginate-v2's fields."""
+def page_json(docs, page: int, page_count: int, total: int, shown=session_json) -> dict:
+    """A page of sessions (each as `shown` makes it) with mongoose-paginate-v2's fields."""
     total_pages = max(1, math.ceil(total / page_count))
     return {
-        "sessions": [session_json(doc) for doc in docs],
+        "sessions": [shown(doc) for doc in docs],
         "page": page,
         "pageCount": page_count,
         "totalItems": total,
@@ -54,3 +50,29 @@ def page_json(docs, page: int, page_count: int, total: int) -> dict:
         "prevPage": page - 1 if page > 1 else None,
         "nextPage": page + 1 if page < total_pages else None,
     }
+
+
+class SessionPresenter:
+    """Sessions as readers get them: with `recordingUrl` signed as it is read when the
+    recording is on Cloudinary's authenticated delivery type (RECORDING_DELIVERY)."""
+
+    def __init__(self, sign: Callable[[dict], str] | None = None):
+        self.sign = sign  # the recording's stored asset -> a signed URL
+
+    def session(self, doc) -> dict:
+        shown = session_json(doc)
+        asset = doc.get("recordingAsset")
+        if self.sign and asset and asset.get("type") == "authenticated" and doc.get("recordingUrl"):
+            shown["recordingUrl"] = self.sign(asset)
+        return shown
+
+    def anonymous(self, doc) -> dict:
+        """As an anonymous reader sees it under AUTH_POLICY=strict: no recording URL."""
+        return anonymous_session_json(doc)
+
+    def detail(self, doc) -> dict:
+        """GET /sessions/:id: the session plus where its latest recording is."""
+        return {**self.session(doc), "recordingStatus": recording_status(doc)}
+
+    def page(self, docs, page: int, page_count: int, total: int) -> dict:
+        return page_json(docs, page, page_count, total, shown=self.session)
