@@ -1,6 +1,7 @@
 """Daily.co webhook events: each type goes to what it changes, by one explicit table.
 
-Recording events go to the recording pipeline; meeting and room events move a session's
+Recording events go to the recording pipeline; meeting events note whether the room's
+meeting is running (store/meetings.py says how); meeting and room events move a session's
 status (never out of `cancelled`); participant events record attendance. Every handler is
 idempotent, because Daily may deliver an event twice or out of order.
 """
@@ -27,7 +28,7 @@ class DailyEvents:
         self.attendance = attendance_store
         self.handlers = {
             "meeting.started": self.on_meeting_started,
-            "meeting.ended": self.on_meeting_over,
+            "meeting.ended": self.on_meeting_ended,
             "room.exp": self.on_meeting_over,
             "participant.joined": self.on_participant,
             "participant.left": self.on_participant,
@@ -51,10 +52,21 @@ class DailyEvents:
         handler(event, trusted)
 
     def on_meeting_started(self, event, trusted):
-        """The room's scheduled session goes live."""
+        """Note the room's meeting running; its scheduled session goes live."""
         room_name = event.text("room", "room_name")
-        if room_name and self.sessions.start_if_scheduled(room_name):
+        if not room_name:
+            return
+        self.sessions.record_meeting_start(room_name, from_seconds(event.number("start_ts")))
+        if self.sessions.start_if_scheduled(room_name):
             log.info("meeting started in %s: its session is live", room_name)
+
+    def on_meeting_ended(self, event, trusted):
+        """Note the room's meeting over; then as any end of the meeting."""
+        room_name = event.text("room", "room_name")
+        if room_name:
+            started_at, ended_at = (from_seconds(event.number(n)) for n in ("start_ts", "end_ts"))
+            self.sessions.record_meeting_end(room_name, started_at, ended_at)
+        self.on_meeting_over(event, trusted)
 
     def on_meeting_over(self, event, trusted):
         """The room's live session ends (meeting over, room expired)."""

@@ -22,6 +22,7 @@ from ..errors import (
 )
 from ..lifecycle import OPEN_STATUSES, STATUS_SOURCES, is_open, update_rejection
 from .documents import SessionDoc
+from .meetings import MeetingEvents
 
 COLLECTION = "livesessions"
 # Default index names (`roomName_1`, ...) are the ones Mongoose creates, so an index the
@@ -79,7 +80,7 @@ def list_filter(
     return filter_
 
 
-class SessionStore:
+class SessionStore(MeetingEvents):
     """Live sessions: reads, conditional writes, and the status changes events make."""
 
     def __init__(self, database):
