@@ -1,6 +1,6 @@
-"""What Daily's meeting events note on a session in `livesessions`: whether the room's
-meeting is running. `SessionStore` is built on `MeetingEvents` (kept apart so that
-sessions.py stays readable).
+"""What Daily's meeting and room events write on a session in `livesessions`: whether the
+room's meeting is running, and the status changes that follow. `SessionStore` is built on
+`MeetingEvents` (kept apart so that sessions.py stays readable).
 
 The meeting is noted on the session as `meeting: {running, startedAt, endedAt}` (never
 shown: the API's JSON takes its keys from SessionSchema). Daily may deliver an event twice,
@@ -21,15 +21,21 @@ writing it leaves `updatedAt` alone.
 from datetime import datetime
 
 from ..clock import utcnow
+from ..lifecycle import meeting_is_running, status_after_meeting
+from .documents import SessionDoc
 
 MEETING_RUNNING = "meeting.running"
 MEETING_STARTED_AT = "meeting.startedAt"
 # As sessions.NOT_DELETED; written here because sessions.py builds on this module.
 NOT_DELETED = {"deletedAt": None}
+# Each lost race means another write to the same session in the meantime; a few in a row
+# are as good as impossible, so the event's status change is then given up.
+RACE_ATTEMPTS = 3
 
 
 class MeetingEvents:
-    """The meeting events' notes; a base of SessionStore, using its `sessions` collection."""
+    """The meeting events' writes; a base of SessionStore, using its `sessions` collection,
+    `_one` and `find_by_room`."""
 
     def record_meeting_start(self, room_name: str, started_at: datetime | None) -> bool:
         """Note that the room's meeting is running, unless the event is of a meeting already
@@ -63,3 +69,42 @@ class MeetingEvents:
             {"roomName": room_name, **NOT_DELETED, "$nor": [stale]}, {"$set": changes}
         )
         return result.modified_count > 0
+
+    def start_if_scheduled(self, room_name: str) -> SessionDoc | None:
+        """Mark the room's scheduled session live while its meeting runs; return it, or None."""
+        return self._one(
+            {"roomName": room_name, **NOT_DELETED, "status": "scheduled", MEETING_RUNNING: True},
+            {"$set": {"status": "live", "updatedAt": utcnow()}},
+        )
+
+    def settle_after_meeting(
+        self, room_name: str, now: datetime, unless_meeting_runs: bool = True
+    ) -> SessionDoc | None:
+        """Give the room's session the status `lifecycle.status_after_meeting` says, the room
+        being empty (or expired: `unless_meeting_runs=False`); return it if it changed.
+
+        With `unless_meeting_runs`, nothing changes while the meeting is noted running (the
+        event was of an earlier meeting). The decision rests on the status, `scheduledAt` and
+        `duration` read, so the write is conditional on all of them (and on the meeting):
+        when another write came first, the session is read and decided again.
+        """
+        for _ in range(RACE_ATTEMPTS):
+            doc = self.find_by_room(room_name)
+            if doc is None or (unless_meeting_runs and meeting_is_running(doc)):
+                return None
+            status = status_after_meeting(doc, now)
+            if status is None:
+                return None
+            filter_ = {
+                "_id": doc["_id"],
+                **NOT_DELETED,
+                "status": doc["status"],
+                "scheduledAt": doc["scheduledAt"],
+                "duration": doc.get("duration"),  # None matches a missing one
+            }
+            if unless_meeting_runs:
+                filter_[MEETING_RUNNING] = {"$ne": True}
+            changed = self._one(filter_, {"$set": {"status": status, "updatedAt": now}})
+            if changed is not None:
+                return changed
+        return None

@@ -225,21 +225,7 @@ class SessionStore(MeetingEvents):
             return current
         raise ApiError(CANNOT_CHANGE_STATUS.format(current=current["status"], new=status))
 
-    # -- writes of events, the worker and the sweep ------------------------------------------
-
-    def start_if_scheduled(self, room_name: str) -> SessionDoc | None:
-        """Mark the room's scheduled session live (its meeting started); return it, or None."""
-        return self._one(
-            {"roomName": room_name, **NOT_DELETED, "status": "scheduled"},
-            {"$set": {"status": "live", "updatedAt": utcnow()}},
-        )
-
-    def end_if_live(self, room_name: str) -> SessionDoc | None:
-        """End the room's live session (meeting over, room expired); return it, or None."""
-        return self._one(
-            {"roomName": room_name, **NOT_DELETED, "status": "live"},
-            {"$set": {"status": "ended", "updatedAt": utcnow()}},
-        )
+    # -- writes of the worker and the sweep (those of meeting events: meetings.py) ----------
 
     def end_overdue(self, now: datetime, grace: timedelta) -> list[str]:
         """End every open session whose class ended more than `grace` ago; return their ids.

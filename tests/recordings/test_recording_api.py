@@ -349,8 +349,10 @@ def test_recording_error_and_stopped_events_update_the_recording(client, daily, 
 
 
 def test_room_exp_ends_a_live_session_only(client, db):
-    live = seed_session(db, roomName="exp-live", status="live")
-    scheduled = seed_session(db, roomName="exp-scheduled")
+    # room.exp comes at the class's end plus the room's grace (30 minutes)
+    over = datetime.now(UTC) - timedelta(minutes=95)
+    live = seed_session(db, roomName="exp-live", status="live", scheduledAt=over, duration=60)
+    scheduled = seed_session(db, roomName="exp-scheduled", scheduledAt=over, duration=60)
     for room in ("exp-live", "exp-scheduled"):
         client.post("/sessions/webhook/daily", json={"type": "room.exp", "payload": {"room": room}})
     assert db.livesessions.find_one({"_id": live["_id"]})["status"] == "ended"
