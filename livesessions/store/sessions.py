@@ -22,7 +22,7 @@ from ..errors import (
 )
 from ..lifecycle import OPEN_STATUSES, STATUS_SOURCES, is_open, update_rejection
 from .documents import SessionDoc
-from .meetings import MeetingEvents
+from .meetings import MEETING_RUNNING, MeetingEvents
 
 COLLECTION = "livesessions"
 # Default index names (`roomName_1`, ...) are the ones Mongoose creates, so an index the
@@ -255,7 +255,9 @@ class SessionStore(MeetingEvents):
         self.sessions.update_one(filter_, {"$set": {"recordingStatus": status}})
 
     def record_upload(self, session_id: str, recording_url: str, duration) -> None:
-        """Attach the uploaded recording; end the session unless it was cancelled.
+        """Attach the uploaded recording; end the session unless it was cancelled or its
+        meeting is still running (a class recorded in two halves: meeting.ended or the sweep
+        ends it later).
 
         Two idempotent writes, so a job that runs again after a crash repeats them harmlessly.
         """
@@ -273,5 +275,6 @@ class SessionStore(MeetingEvents):
             },
         )
         self.sessions.update_one(
-            {"_id": session_id, "status": OPEN}, {"$set": {"status": "ended", "updatedAt": now}}
+            {"_id": session_id, "status": OPEN, MEETING_RUNNING: {"$ne": True}},
+            {"$set": {"status": "ended", "updatedAt": now}},
         )
