@@ -48,3 +48,27 @@ class ClassWindow:
 
     def room_closes_at(self, doc) -> datetime:
         return class_ends_at(doc) + self.room_grace
+
+
+def meeting_is_running(doc) -> bool:
+    """Whether the session's room has a meeting going on, as the meeting events noted it
+    (see store/meetings.py)."""
+    return (doc.get("meeting") or {}).get("running") is True
+
+
+def status_after_meeting(doc, now) -> str | None:
+    """The status a session takes when its room's meeting is over (or its room expired) at
+    `now`, or None for no change.
+
+    Only the end of the class time ends a live class: an empty room says nothing before that.
+    A class not begun yet (the instructor opened the room early and left) is `scheduled`
+    again; one in its class time (a network blip emptied the room) stays `live`. Other
+    statuses never move here.
+    """
+    if doc["status"] != "live":
+        return None
+    if now >= class_ends_at(doc):
+        return "ended"
+    if now < doc["scheduledAt"]:
+        return "scheduled"
+    return None

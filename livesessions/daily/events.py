@@ -1,8 +1,10 @@
 """Daily.co webhook events: each type goes to what it changes, by one explicit table.
 
-Recording events go to the recording pipeline; meeting and room events move a session's
-status (never out of `cancelled`); participant events record attendance. Every handler is
-idempotent, because Daily may deliver an event twice or out of order.
+Recording events go to the recording pipeline; meeting events note whether the room's
+meeting is running (store/meetings.py says how) and, with room events, move a session's
+status (never out of `cancelled` or `ended`; lifecycle.status_after_meeting says when);
+participant events record attendance. Every handler is idempotent, because Daily may
+deliver an event twice or out of order.
 """
 
 import logging
@@ -27,7 +29,7 @@ class DailyEvents:
         self.attendance = attendance_store
         self.handlers = {
             "meeting.started": self.on_meeting_started,
-            "meeting.ended": self.on_meeting_over,
+            "meeting.ended": self.on_meeting_ended,
             "room.exp": self.on_meeting_over,
             "participant.joined": self.on_participant,
             "participant.left": self.on_participant,
@@ -51,16 +53,37 @@ class DailyEvents:
         handler(event, trusted)
 
     def on_meeting_started(self, event, trusted):
-        """The room's scheduled session goes live."""
+        """Note the room's meeting running; its scheduled session goes live."""
         room_name = event.text("room", "room_name")
-        if room_name and self.sessions.start_if_scheduled(room_name):
+        if not room_name:
+            return
+        self.sessions.record_meeting_start(room_name, from_seconds(event.number("start_ts")))
+        if self.sessions.start_if_scheduled(room_name):
             log.info("meeting started in %s: its session is live", room_name)
 
-    def on_meeting_over(self, event, trusted):
-        """The room's live session ends (meeting over, room expired)."""
+    def on_meeting_ended(self, event, trusted):
+        """Note the room's meeting over, then settle its session (unless a later meeting of
+        the room is running: the event was late)."""
         room_name = event.text("room", "room_name")
-        if room_name and self.sessions.end_if_live(room_name):
-            log.info("%s in %s: its live session ended", event.type, room_name)
+        if not room_name:
+            return
+        started_at, ended_at = (from_seconds(event.number(n)) for n in ("start_ts", "end_ts"))
+        self.sessions.record_meeting_end(room_name, started_at, ended_at)
+        self._settle(event, room_name, unless_meeting_runs=True)
+
+    def on_meeting_over(self, event, trusted):
+        """The room expired: settle its session as when the meeting is over, whatever the
+        meeting (people inside may stay past the room's `exp`)."""
+        room_name = event.text("room", "room_name")
+        if room_name:
+            self._settle(event, room_name, unless_meeting_runs=False)
+
+    def _settle(self, event, room_name, unless_meeting_runs):
+        """The live session ends if its class time is over; before that it stays live (in
+        its class time) or is scheduled again (class not begun)."""
+        session = self.sessions.settle_after_meeting(room_name, utcnow(), unless_meeting_runs)
+        if session is not None:
+            log.info("%s in %s: its session is %s", event.type, room_name, session["status"])
 
     def on_participant(self, event, trusted):
         """Record one visit: its join time, and its leave time once Daily reports it."""

@@ -4,6 +4,15 @@ from datetime import datetime
 from typing import TypedDict
 
 
+class MeetingNote(TypedDict, total=False):
+    """A session's `meeting`: whether its room's meeting runs, as Daily's events tell it
+    (store/meetings.py); kept for the service, never shown by the API."""
+
+    running: bool
+    startedAt: datetime  # the start (Daily's start_ts) of the latest meeting noted
+    endedAt: datetime  # when the latest meeting noted over ended (end_ts, else its arrival)
+
+
 class SessionDoc(TypedDict, total=False):
     """`livesessions`: one live session, with the spec's field names."""
 
@@ -26,6 +35,7 @@ class SessionDoc(TypedDict, total=False):
     recordingCount: int  # recordings named so far (recordings/naming.py)
     activeRecording: str | None  # the recording in progress, claimed by its start
     activeRecordingUntil: datetime | None  # when that claim lapses (the room's closing)
+    meeting: MeetingNote
     createdAt: datetime
     updatedAt: datetime
     deletedAt: datetime | None

@@ -23,6 +23,7 @@ from ..errors import (
 from ..lifecycle import STATUS_SOURCES, is_open, update_rejection
 from .documents import SessionDoc
 from .filters import NOT_DELETED, OPEN
+from .meetings import MEETING_RUNNING, MeetingEvents
 from .session_recordings import SessionRecordingMarks
 
 COLLECTION = "livesessions"
@@ -79,7 +80,7 @@ def list_filter(
     return filter_
 
 
-class SessionStore(SessionRecordingMarks):
+class SessionStore(SessionRecordingMarks, MeetingEvents):
     """Live sessions: reads, conditional writes, and the status changes events make."""
 
     def __init__(self, database):
@@ -212,21 +213,7 @@ class SessionStore(SessionRecordingMarks):
             return current
         raise ApiError(CANNOT_CHANGE_STATUS.format(current=current["status"], new=status))
 
-    # -- writes of events, the worker and the sweep ------------------------------------------
-
-    def start_if_scheduled(self, room_name: str) -> SessionDoc | None:
-        """Mark the room's scheduled session live (its meeting started); return it, or None."""
-        return self._one(
-            {"roomName": room_name, **NOT_DELETED, "status": "scheduled"},
-            {"$set": {"status": "live", "updatedAt": utcnow()}},
-        )
-
-    def end_if_live(self, room_name: str) -> SessionDoc | None:
-        """End the room's live session (meeting over, room expired); return it, or None."""
-        return self._one(
-            {"roomName": room_name, **NOT_DELETED, "status": "live"},
-            {"$set": {"status": "ended", "updatedAt": utcnow()}},
-        )
+    # -- writes of the worker and the sweep (those of meeting events: meetings.py) ----------
 
     def end_overdue(self, now: datetime, grace: timedelta) -> list[str]:
         """End every open session whose class ended more than `grace` ago; return their ids.
@@ -248,7 +235,9 @@ class SessionStore(SessionRecordingMarks):
         return overdue
 
     def record_upload(self, session_id: str, recording_url: str, duration) -> None:
-        """Attach the uploaded recording; end the session unless it was cancelled.
+        """Attach the uploaded recording; end the session unless it was cancelled or its
+        meeting is still running (a class recorded in two halves: meeting.ended or the sweep
+        ends it later).
 
         Two idempotent writes, so a job that runs again after a crash repeats them harmlessly.
         """
@@ -266,5 +255,6 @@ class SessionStore(SessionRecordingMarks):
             },
         )
         self.sessions.update_one(
-            {"_id": session_id, "status": OPEN}, {"$set": {"status": "ended", "updatedAt": now}}
+            {"_id": session_id, "status": OPEN, MEETING_RUNNING: {"$ne": True}},
+            {"$set": {"status": "ended", "updatedAt": now}},
         )

@@ -200,22 +200,43 @@ def test_unusable_participant_events_are_acknowledged_and_change_nothing(
 # -- automatic status ----------------------------------------------------------------------
 
 
+# When a seeded one-hour class starts, from now: to come (as seed_session's default), in
+# progress, or over (within the room's grace, so the sweep would not have ended it yet).
+CLASS_STARTS = {
+    "to come": timedelta(days=7),
+    "in progress": timedelta(minutes=-30),
+    "over": timedelta(minutes=-80),
+}
+
+
 @pytest.mark.parametrize(
-    ("event_type", "before", "after"),
+    ("event_type", "class_time", "before", "after"),
     [
-        ("meeting.started", "scheduled", "live"),
-        ("meeting.started", "live", "live"),
-        ("meeting.started", "ended", "ended"),
-        ("meeting.started", "cancelled", "cancelled"),
-        ("meeting.ended", "live", "ended"),
-        ("meeting.ended", "scheduled", "scheduled"),
-        ("meeting.ended", "cancelled", "cancelled"),
-        ("room.exp", "live", "ended"),
-        ("room.exp", "cancelled", "cancelled"),
+        ("meeting.started", "to come", "scheduled", "live"),
+        ("meeting.started", "to come", "live", "live"),
+        ("meeting.started", "to come", "ended", "ended"),
+        ("meeting.started", "to come", "cancelled", "cancelled"),
+        # An empty room ends a class only once its time is over. Before the class begins, it
+        # is still to come (the instructor opened the room early and left); in its time, the
+        # room emptied for a moment (a network blip). room.exp likewise.
+        ("meeting.ended", "to come", "live", "scheduled"),
+        ("meeting.ended", "in progress", "live", "live"),
+        ("meeting.ended", "over", "live", "ended"),
+        ("meeting.ended", "to come", "scheduled", "scheduled"),
+        ("meeting.ended", "over", "scheduled", "scheduled"),
+        ("meeting.ended", "to come", "cancelled", "cancelled"),
+        ("meeting.ended", "over", "cancelled", "cancelled"),
+        ("meeting.ended", "over", "ended", "ended"),
+        ("room.exp", "to come", "live", "scheduled"),
+        ("room.exp", "in progress", "live", "live"),
+        ("room.exp", "over", "live", "ended"),
+        ("room.exp", "to come", "cancelled", "cancelled"),
+        ("room.exp", "over", "cancelled", "cancelled"),
     ],
 )
-def test_meeting_and_room_events_move_the_status(client, db, event_type, before, after):
-    doc = seed_session(db, status=before)
+def test_meeting_and_room_events_move_the_status(client, db, event_type, class_time, before, after):
+    starts = datetime.now(UTC).replace(microsecond=0) + CLASS_STARTS[class_time]
+    doc = seed_session(db, status=before, scheduledAt=starts, duration=60)
     payload = {"room": doc["roomName"], "meeting_id": "m1", "start_ts": 1_700_000_000}
     deliver(client, event_type, payload)
     deliver(client, event_type, payload)  # a duplicate changes nothing more

@@ -5,7 +5,7 @@ import os
 import tempfile
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -363,6 +363,58 @@ def test_a_cancelled_session_keeps_its_status(client, daily, db, worker):
     worker.drain()
     stored = db.livesessions.find_one({"_id": cancelled["_id"]})
     assert (stored["status"], stored["isRecorded"]) == ("cancelled", True)
+
+
+def meeting(client, event_type, start, end=None):
+    """meeting.started or .ended in room-a of the meeting that began at `start`."""
+    payload = {"room": "room-a", "meeting_id": f"m{start}", "start_ts": start}
+    if end is not None:
+        payload["end_ts"] = end
+    envelope = {"version": "1.0.0", "type": event_type, "id": "evt", "payload": payload}
+    assert client.post("/sessions/webhook/daily", json=envelope).status_code == 200
+
+
+def over_class(db):
+    """A live one-hour class that is over (within the room's grace)."""
+    starts = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=70)
+    return seed_session(db, roomName="room-a", status="live", scheduledAt=starts, duration=60)
+
+
+def test_an_upload_while_the_meeting_runs_leaves_the_class_live(client, daily, db, worker):
+    """A class recorded in two halves: the first upload does not end it, its meeting's end
+    (its time being over) does."""
+    doc = over_class(db)
+    start = int(doc["scheduledAt"].timestamp())
+    meeting(client, "meeting.started", start)
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    assert worker.drain() == 1
+    stored = db.livesessions.find_one({"_id": doc["_id"]})
+    assert (stored["status"], stored["isRecorded"], stored["recordingStatus"]) == (
+        "live",
+        True,
+        "ready",
+    )
+    assert stored["recordingUrl"].startswith("http")
+    meeting(client, "meeting.ended", start, start + 4000)
+    after = db.livesessions.find_one({"_id": doc["_id"]})
+    assert (after["status"], after["recordingUrl"]) == ("ended", stored["recordingUrl"])
+
+
+def test_an_upload_after_the_meeting_ended_ends_the_class(client, daily, db, worker):
+    doc = over_class(db)
+    start = int(doc["scheduledAt"].timestamp())
+    meeting(client, "meeting.started", start)
+    meeting(client, "meeting.ended", start, start + 4000)
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    assert worker.drain() == 1
+    stored = db.livesessions.find_one({"_id": doc["_id"]})
+    assert (stored["status"], stored["isRecorded"], stored["meeting"]["running"]) == (
+        "ended",
+        True,
+        False,
+    )
 
 
 def test_the_worker_loop_stops_gracefully(client, daily, db, services, session):
