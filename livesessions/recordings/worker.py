@@ -167,7 +167,15 @@ class RecordingWorker:
         duration = uploaded.get("duration")
         if duration is None:
             duration = job.get("duration")
-        self.sessions.record_upload(session["_id"], uploaded["secure_url"], duration)
+        asset = {
+            "publicId": uploaded.get("public_id"),
+            "version": uploaded.get("version"),
+            "format": uploaded.get("format") or "mp4",
+            "type": uploaded.get("type") or "upload",
+        }
+        self.sessions.record_upload(
+            session["_id"], job["recordingNumber"], uploaded["secure_url"], duration, asset
+        )
         return {
             "recordingUrl": uploaded["secure_url"],
             "publicId": uploaded.get("public_id"),

@@ -33,6 +33,8 @@ class SessionDoc(TypedDict, total=False):
     recordingDuration: float | None
     recordingStatus: str  # lifecycle.RECORDING_STATUSES
     recordingCount: int  # recordings named so far (recordings/naming.py)
+    recordingNumber: int  # the number of the recording recordingUrl shows (the latest ready)
+    recordingAsset: dict | None  # its Cloudinary asset: publicId, version, format, type
     activeRecording: str | None  # the recording in progress, claimed by its start
     activeRecordingUntil: datetime | None  # when that claim lapses (the room's closing)
     meeting: MeetingNote

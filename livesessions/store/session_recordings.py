@@ -6,8 +6,10 @@ from datetime import datetime
 
 from pymongo import ReturnDocument
 
+from ..clock import utcnow
 from .documents import SessionDoc
 from .filters import NOT_DELETED, OPEN
+from .meetings import MEETING_RUNNING
 
 
 class SessionRecordingMarks:
@@ -79,3 +81,41 @@ class SessionRecordingMarks:
             ]
         }
         return list(self.sessions.find(filter_, {"roomName": 1}))
+
+    def record_upload(
+        self, session_id: str, number: int, url: str, duration, asset: dict | None = None
+    ) -> None:
+        """Attach the session's `number`th recording, uploaded, unless a later one is shown
+        already (uploads may finish out of order); then end the session unless it was
+        cancelled, its class has not begun (a test recording before it), or its meeting is
+        still running (a class recorded in two halves: meeting.ended or the sweep ends it).
+
+        Idempotent writes, so a job that runs again after a crash repeats them harmlessly.
+        """
+        now = utcnow()
+        self.sessions.update_one(
+            {
+                "_id": session_id,
+                "$or": [{"recordingNumber": None}, {"recordingNumber": {"$lte": number}}],
+            },
+            {
+                "$set": {
+                    "recordingUrl": url,
+                    "recordingDuration": duration,
+                    "isRecorded": True,
+                    "recordingStatus": "ready",
+                    "recordingNumber": number,
+                    "recordingAsset": asset,
+                    "updatedAt": now,
+                }
+            },
+        )
+        self.sessions.update_one(
+            {
+                "_id": session_id,
+                "status": OPEN,
+                MEETING_RUNNING: {"$ne": True},
+                "scheduledAt": {"$lte": now},
+            },
+            {"$set": {"status": "ended", "updatedAt": now}},
+        )

@@ -23,7 +23,7 @@ from ..errors import (
 from ..lifecycle import STATUS_SOURCES, is_open, update_rejection
 from .documents import SessionDoc
 from .filters import NOT_DELETED, OPEN
-from .meetings import MEETING_RUNNING, MeetingEvents
+from .meetings import MeetingEvents
 from .session_recordings import SessionRecordingMarks
 
 COLLECTION = "livesessions"
@@ -233,28 +233,3 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
                 {"$set": {"status": "ended", "updatedAt": now}},
             )
         return overdue
-
-    def record_upload(self, session_id: str, recording_url: str, duration) -> None:
-        """Attach the uploaded recording; end the session unless it was cancelled or its
-        meeting is still running (a class recorded in two halves: meeting.ended or the sweep
-        ends it later).
-
-        Two idempotent writes, so a job that runs again after a crash repeats them harmlessly.
-        """
-        now = utcnow()
-        self.sessions.update_one(
-            {"_id": session_id},
-            {
-                "$set": {
-                    "recordingUrl": recording_url,
-                    "recordingDuration": duration,
-                    "isRecorded": True,
-                    "recordingStatus": "ready",
-                    "updatedAt": now,
-                }
-            },
-        )
-        self.sessions.update_one(
-            {"_id": session_id, "status": OPEN, MEETING_RUNNING: {"$ne": True}},
-            {"$set": {"status": "ended", "updatedAt": now}},
-        )

@@ -10,7 +10,7 @@ import requests
 
 from livesessions.recordings.worker import start_worker_thread
 from livesessions.sandbox.daily import recording_content
-from tests.support.factories import iso, session_payload, starting_soon
+from tests.support.factories import in_class, iso, session_payload, starting_soon
 from tests.support.processes import wait_until
 
 
@@ -39,6 +39,8 @@ def test_a_class_is_recorded_and_published(stack):
     (daily_id,) = daily.recordings
     assert services.recording_store.find(started["recording"]["id"])["dailyId"] == daily_id
 
+    begun = {"$set": {"scheduledAt": in_class()}}  # the class is under way by the upload
+    services.database.db.livesessions.update_one({"_id": session["_id"]}, begun)
     assert services.make_worker().drain() == 1
     published = requests.get(f"{base}/sessions/{session['_id']}", headers=auth).json()
     assert published["isRecorded"] is True
@@ -96,6 +98,10 @@ def test_a_recording_whose_webhooks_are_all_lost_still_reaches_the_session(stack
         f"{base}/sessions/recording/stop", json={"recordingId": started["recording"]["id"]}
     ).raise_for_status()
     assert requests.get(url, headers=auth).json()["recordingStatus"] == "processing"
+    begun = {"$set": {"scheduledAt": in_class()}}  # the class is under way by the upload
+    app.extensions["livesessions"].database.db.livesessions.update_one(
+        {"_id": session["_id"]}, begun
+    )
     assert daily.webhook_deliveries == []
 
     services = app.extensions["livesessions"]

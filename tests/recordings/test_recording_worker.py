@@ -5,13 +5,15 @@ import os
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from livesessions.recordings.naming import asset_name
 from livesessions.sandbox import CloudinarySandbox
-from tests.support.factories import COURSE, seed_session
+from tests.support.factories import COURSE, in_class, seed_session, starting_soon
 
 RECORDING = "daily-rec-1"
 CHUNK = 4096
@@ -63,7 +65,8 @@ def worker(services):
 
 @pytest.fixture
 def session(db):
-    return seed_session(db, roomName="room-a", status="live")
+    """A class under way (an upload then ends it)."""
+    return seed_session(db, roomName="room-a", status="live", scheduledAt=in_class())
 
 
 def deliver(client, recording_id=RECORDING, room="room-a", duration=3600):
@@ -576,3 +579,70 @@ def test_a_job_queued_before_names_is_named_when_it_runs(client, daily, db, clou
     assert db.recording_jobs.find_one({"_id": "rec-old"})["assetName"] == (
         f"{session['_id']}-recording"
     )
+
+
+def test_the_latest_recording_is_shown_whatever_order_uploads_finish(
+    client, daily, db, cloud, services, session
+):
+    daily.files |= {"rec-1": content(CHUNK, b"one"), "rec-2": content(CHUNK, b"two")}
+    deliver(client, "rec-1")
+    deliver(client, "rec-2")
+    first = db.recording_jobs.find_one({"_id": "rec-1"})
+    worker = services.make_worker(worker_id="w")
+    sooner = {"$set": {"runAt": first["runAt"] - timedelta(seconds=1)}}
+    db.recording_jobs.update_one({"_id": "rec-2"}, sooner)
+    assert worker.process_next()  # the second recording first
+    assert worker.process_next()
+    stored = db.livesessions.find_one({"_id": session["_id"]})
+    latest = cloud.assets[f"{FOLDER}/{session['_id']}-recording-2"]["result"]
+    assert (stored["recordingUrl"], stored["recordingNumber"]) == (latest["secure_url"], 2)
+    assert stored["recordingAsset"]["publicId"] == f"{FOLDER}/{session['_id']}-recording-2"
+
+
+def test_a_recording_before_the_class_began_does_not_end_it(client, daily, db, worker):
+    soon = seed_session(db, roomName="room-a", status="live", scheduledAt=starting_soon())
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    assert worker.drain() == 1
+    stored = db.livesessions.find_one({"_id": soon["_id"]})
+    assert (stored["isRecorded"], stored["status"]) == (True, "live")
+
+
+def test_authenticated_delivery_signs_urls_when_read(make_app, daily, cloud, token_for, tmp_path):
+    app = make_app(
+        CLOUD_NAME=cloud.cloud_name,
+        CLOUD_API_KEY=cloud.api_key,
+        CLOUD_API_SECRET=cloud.api_secret,
+        CLOUDINARY_UPLOAD_PREFIX=cloud.url,
+        CLOUDINARY_CHUNK_SIZE=CHUNK,
+        RECORDING_RETRY_BASE_SECONDS=0,
+        RECORDING_DELIVERY="authenticated",
+        AUTH_POLICY="strict",
+    )
+    client = app.test_client()
+    db = app.extensions["livesessions"].database.db
+    doc = seed_session(db, roomName="room-a", status="live", scheduledAt=in_class())
+    data = content(2 * CHUNK + 5, b"private class")
+    daily.files[RECORDING] = data
+    deliver(client)
+    assert app.extensions["livesessions"].make_worker().drain() == 1
+
+    stored = db.livesessions.find_one({"_id": doc["_id"]})
+    public_id = f"{FOLDER}/{doc['_id']}-recording"
+    assert stored["recordingAsset"]["type"] == "authenticated"
+    assert cloud.uploads[0]["params"]["type"] == "authenticated"
+    auth = {"Authorization": f"Bearer {token_for()}"}
+    url = client.get(f"/sessions/{doc['_id']}", headers=auth).get_json()["recordingUrl"]
+    assert "/video/authenticated/s--" in url
+    # (urllib, not requests: the `daily` fixture's `responses` answers every requests call)
+    with urllib.request.urlopen(url, timeout=5) as delivered:
+        assert delivered.read() == data
+    guessed = f"{cloud.url}/{cloud.cloud_name}/video/upload/{public_id}.mp4"
+    unsigned = f"{cloud.url}/{cloud.cloud_name}/video/authenticated/{public_id}.mp4"
+    for refused, status in ((guessed, 404), (unsigned, 401)):
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(refused, timeout=5)
+        error.value.close()  # its response holds the socket
+        assert error.value.code == status
+    (anonymous,) = client.get(f"/sessions/course/{COURSE}").get_json()
+    assert (anonymous["isRecorded"], anonymous["recordingUrl"]) == (True, None)
