@@ -23,6 +23,7 @@ CAPACITY_BELOW_PARTICIPANTS = (
     "({taken})"
 )
 CANNOT_CHANGE_STATUS = "Cannot change status from {current} to {new}"
+REOPEN_PAST = "Only a session that has not started yet can be scheduled again"
 STATUS_REQUIRED = "Status is required"
 INVALID_STATUS = "Invalid status value. Must be one of: {statuses}"
 # Participants and joining

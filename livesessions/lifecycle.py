@@ -15,6 +15,9 @@ STATUS_SOURCES = {
     "ended": ("live",),
     "cancelled": ("scheduled", "live"),
 }
+# Ways back, for the session's instructor or an admin only (no client of the Node service
+# knew them, so without such a caller they stay the spec's "Cannot change status" 400).
+REOPENINGS = {("ended", "live"), ("cancelled", "scheduled")}
 # A session's `recordingStatus`: where its latest recording is.
 RECORDING_STATUSES = ("none", "recording", "processing", "ready", "failed")
 

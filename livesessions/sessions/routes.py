@@ -18,6 +18,7 @@ from ..errors import (
     NOT_OWNER,
     OTHER_INSTRUCTOR_FORBIDDEN,
     PARTICIPANTS_FORBIDDEN,
+    REOPEN_PAST,
     SESSION_DELETED,
     SESSION_FULL,
     SESSION_NOT_FOUND,
@@ -271,14 +272,23 @@ def remove_participant(session_id, student_id):
     response=SessionSchema,
     body=StatusSchema,
     errors={
-        400: (STATUS_REQUIRED, INVALID_STATUS_MESSAGE, CANNOT_CHANGE_STATUS),
+        400: (
+            STATUS_REQUIRED,
+            INVALID_STATUS_MESSAGE,
+            CANNOT_CHANGE_STATUS,
+            SESSION_OVER,
+            REOPEN_PAST,
+            Note("(reopening: the instructor or an admin only)"),
+        ),
         401: STRICT_TOKEN,
         403: (NOT_OWNER, STRICT_ONLY),
         404: (SESSION_NOT_FOUND,),
     },
 )
 def set_status(session_id):
-    """Move a session to another status along the allowed transitions."""
+    """Move a session to another status along the allowed transitions. With the session's
+    instructor's or an admin's token it may also be reopened: `ended` -> `live` while its
+    room is open, `cancelled` -> `scheduled` before it starts."""
     data = load(status_schema, json_body())
     caller = open_write_caller("set_status", session_id)
     doc = services().session_service.set_status(session_id, data["status"], caller)

@@ -17,6 +17,7 @@ from ..errors import (
     DELETE_ROOM_FAILED,
     JOIN_NOT_YET,
     NOT_A_PARTICIPANT,
+    REOPEN_PAST,
     SESSION_OVER,
     TOKEN_FAILED,
     UPDATE_ROOM_FAILED,
@@ -25,7 +26,7 @@ from ..errors import (
     UpstreamFailed,
 )
 from ..gateways.daily import DailyClient, DailyError, daily_user_id
-from ..lifecycle import ClassWindow, is_open, update_rejection
+from ..lifecycle import REOPENINGS, ClassWindow, is_open, update_rejection
 from ..policy import AccessPolicy
 from ..store import AttendanceStore, PlatformStore, SessionStore, new_id
 from ..store.platform import POPULATED_LABEL
@@ -141,10 +142,24 @@ class SessionService:
         return self.session_store.remove_participant(session_id, student_id)
 
     def set_status(self, session_id: str, status: str, caller: Caller | None) -> dict:
-        """Move the session along the allowed transitions, if the policy lets the caller."""
-        if self.policy.strict:
-            self.policy.check_owner(caller, self.session_store.get(session_id))
+        """Move the session along the allowed transitions, if the policy lets the caller;
+        its instructor or an admin may also reopen it (lifecycle.REOPENINGS)."""
+        current = self.session_store.get(session_id)
+        self.policy.check_owner(caller, current)
+        if (current["status"], status) in REOPENINGS and caller and caller.owns(current):
+            return self._reopen(current, status)
         return self.session_store.set_status(session_id, status)
+
+    def _reopen(self, current, status):
+        """`ended` -> `live` while the room is open (the class was ended too soon);
+        `cancelled` -> `scheduled` while the class has not started. The room is kept: a
+        status change never deleted it, and it expires only after the class."""
+        now = utcnow()
+        if status == "live" and now >= self.window.room_closes_at(current):
+            raise ApiError(SESSION_OVER)
+        if status == "scheduled" and now >= current["scheduledAt"]:
+            raise ApiError(REOPEN_PAST)
+        return self.session_store.reopen(current["_id"], current["status"], status)
 
     def join(self, session_id: str, caller: Caller) -> dict:
         """A Daily meeting token for the caller: an owner token for the session's instructor

@@ -213,6 +213,18 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
             return current
         raise ApiError(CANNOT_CHANGE_STATUS.format(current=current["status"], new=status))
 
+    def reopen(self, session_id: str, from_status: str, to_status: str) -> SessionDoc:
+        """Move the session back from `from_status` (a reopening the caller was allowed);
+        if its status changed meanwhile, refuse as an unallowed transition."""
+        doc = self._one(
+            {"_id": session_id, **NOT_DELETED, "status": from_status},
+            {"$set": {"status": to_status, "updatedAt": utcnow()}},
+        )
+        if doc is None:
+            current = self.get(session_id)
+            raise ApiError(CANNOT_CHANGE_STATUS.format(current=current["status"], new=to_status))
+        return doc
+
     # -- writes of the worker and the sweep (those of meeting events: meetings.py) ----------
 
     def end_overdue(self, now: datetime, grace: timedelta) -> list[str]:
