@@ -57,7 +57,7 @@ class DailyEvents:
         room_name = event.text("room", "room_name")
         if not room_name:
             return
-        self.sessions.record_meeting_start(room_name, from_seconds(event.number("start_ts")))
+        self.sessions.record_meeting_start(room_name, _not_later_than_now(event, "start_ts"))
         if self.sessions.start_if_scheduled(room_name):
             log.info("meeting started in %s: its session is live", room_name)
 
@@ -67,7 +67,7 @@ class DailyEvents:
         room_name = event.text("room", "room_name")
         if not room_name:
             return
-        started_at, ended_at = (from_seconds(event.number(n)) for n in ("start_ts", "end_ts"))
+        started_at, ended_at = (_not_later_than_now(event, n) for n in ("start_ts", "end_ts"))
         self.sessions.record_meeting_end(room_name, started_at, ended_at)
         self._settle(event, room_name, unless_meeting_runs=True)
 
@@ -113,3 +113,10 @@ class DailyEvents:
             "owner": event.data.get("owner") is True,
         }
         self.attendance.record_visit(visit_id, fields, joined_at, left_at)
+
+
+def _not_later_than_now(event, name):
+    """An event's timestamp, but never in the future: an unsigned (or mistaken) far-future
+    `start_ts` must not keep a meeting noted as running, ahead of every real event."""
+    moment = from_seconds(event.number(name))
+    return None if moment is None else min(moment, utcnow())

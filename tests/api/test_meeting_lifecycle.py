@@ -43,7 +43,7 @@ def seconds(value):
 
 def test_the_meeting_is_noted_running_then_over(client, db):
     doc = seed_session(db)
-    room, start = doc["roomName"], seconds(now())
+    room, start = doc["roomName"], seconds(now()) - 60
     deliver(client, *started(room, start))
     assert stored(db, doc)["meeting"] == {
         "running": True,
@@ -137,7 +137,7 @@ def meeting_events(room, start):
 def test_any_order_and_duplicates_give_the_same_meeting(client, db, events, expected):
     """A's events and B's start, or all four: in every order, with the first and the last
     event delivered twice, the same note and status."""
-    start = seconds(now())
+    start = seconds(now()) - 600  # every timestamp in the past, as Daily's are
     outcomes = set()
     for order in itertools.permutations(range(events)):
         doc = seed_session(db)  # a class to come
@@ -208,3 +208,16 @@ def test_a_change_between_the_read_and_the_write_is_decided_again(app, db, monke
     assert store.settle_after_meeting(doc["roomName"], now()) is None
     assert [r["duration"] for r in reads] == [60, 120]  # decided again on what is stored
     assert stored(db, doc)["status"] == "live"  # in its (new) class time: stays live
+
+
+def test_a_timestamp_from_the_future_counts_as_now(client, db):
+    """A forged (or mistaken) far-future start can't hide the meetings that follow it."""
+    doc = seed_session(db)
+    room = doc["roomName"]
+    deliver(client, *started(room, seconds(now()) + 10**8))  # about three years ahead
+    noted = stored(db, doc)["meeting"]["startedAt"]
+    assert noted <= datetime.now(UTC)
+    after = seconds(noted) + 1  # the next real meeting (its timestamps are now, at most)
+    deliver(client, *started(room, after))
+    deliver(client, *ended(room, after, after + 1))
+    assert stored(db, doc)["meeting"]["running"] is False
