@@ -39,18 +39,23 @@ def private_tempdir(tmp_path, monkeypatch):
     return downloads
 
 
+def on_sandbox(cloud, **settings):
+    """The settings of an app uploading to the Cloudinary sandbox `cloud`, plus `settings`."""
+    return {
+        "CLOUD_NAME": cloud.cloud_name,
+        "CLOUD_API_KEY": cloud.api_key,
+        "CLOUD_API_SECRET": cloud.api_secret,
+        "CLOUDINARY_UPLOAD_PREFIX": cloud.url,
+        "CLOUDINARY_CHUNK_SIZE": CHUNK,
+        "CLOUDINARY_TIMEOUT_SECONDS": 5,
+        "RECORDING_RETRY_BASE_SECONDS": 0,
+        **settings,
+    }
+
+
 @pytest.fixture
 def app(make_app, cloud):
-    return make_app(
-        CLOUD_NAME=cloud.cloud_name,
-        CLOUD_API_KEY=cloud.api_key,
-        CLOUD_API_SECRET=cloud.api_secret,
-        CLOUDINARY_UPLOAD_PREFIX=cloud.url,
-        CLOUDINARY_CHUNK_SIZE=CHUNK,
-        CLOUDINARY_TIMEOUT_SECONDS=5,
-        RECORDING_RETRY_BASE_SECONDS=0,
-        RECORDING_MAX_ATTEMPTS=3,
-    )
+    return make_app(**on_sandbox(cloud, RECORDING_MAX_ATTEMPTS=3))
 
 
 @pytest.fixture
@@ -296,13 +301,7 @@ def test_cloudinary_failing_always_fails_the_job_and_leaves_the_session(
 
 
 def test_retries_back_off_exponentially(make_app, cloud, daily):
-    app = make_app(
-        CLOUD_NAME=cloud.cloud_name,
-        CLOUD_API_KEY=cloud.api_key,
-        CLOUD_API_SECRET=cloud.api_secret,
-        CLOUDINARY_UPLOAD_PREFIX=cloud.url,
-        RECORDING_RETRY_BASE_SECONDS=30,
-    )
+    app = make_app(**on_sandbox(cloud, RECORDING_RETRY_BASE_SECONDS=30))
     db = app.extensions["livesessions"].database.db
     seed_session(db, roomName="room-a", status="live")
     daily.files[RECORDING] = content(CHUNK)
@@ -609,16 +608,7 @@ def test_a_recording_before_the_class_began_does_not_end_it(client, daily, db, w
 
 
 def test_authenticated_delivery_signs_urls_when_read(make_app, daily, cloud, token_for, tmp_path):
-    app = make_app(
-        CLOUD_NAME=cloud.cloud_name,
-        CLOUD_API_KEY=cloud.api_key,
-        CLOUD_API_SECRET=cloud.api_secret,
-        CLOUDINARY_UPLOAD_PREFIX=cloud.url,
-        CLOUDINARY_CHUNK_SIZE=CHUNK,
-        RECORDING_RETRY_BASE_SECONDS=0,
-        RECORDING_DELIVERY="authenticated",
-        AUTH_POLICY="strict",
-    )
+    app = make_app(**on_sandbox(cloud, RECORDING_DELIVERY="authenticated", AUTH_POLICY="strict"))
     client = app.test_client()
     db = app.extensions["livesessions"].database.db
     doc = seed_session(db, roomName="room-a", status="live", scheduledAt=in_class())
