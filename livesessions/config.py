@@ -63,6 +63,8 @@ SETTINGS = {
     "RECORDING_LEASE_SECONDS": Setting("900", float),
     "RECORDING_POLL_SECONDS": Setting("2", float),
     "RECORDING_DOWNLOAD_TIMEOUT_SECONDS": Setting("60", float),
+    "RECORDING_DOWNLOAD_DEADLINE_SECONDS": Setting("3600", float),
+    "RECORDING_MAX_BYTES": Setting(str(20 * 1024**3), int),
     "SESSION_SWEEP_SECONDS": Setting("60", float),
     "RECORDING_RECONCILE_SECONDS": Setting("600", float),
     "RECORDING_RECONCILE_LOOKBACK_HOURS": Setting("48", float),

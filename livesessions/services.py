@@ -139,6 +139,8 @@ def build_services(config) -> Services:
             "max_attempts": config["RECORDING_MAX_ATTEMPTS"],
             "retry_base_seconds": config["RECORDING_RETRY_BASE_SECONDS"],
             "download_timeout": config["RECORDING_DOWNLOAD_TIMEOUT_SECONDS"],
+            "max_download_bytes": config["RECORDING_MAX_BYTES"],
+            "download_deadline_seconds": config["RECORDING_DOWNLOAD_DEADLINE_SECONDS"],
             "poll_seconds": config["RECORDING_POLL_SECONDS"],
         },
         sweep_seconds=config["SESSION_SWEEP_SECONDS"],

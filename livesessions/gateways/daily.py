@@ -7,7 +7,6 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
 from urllib.parse import quote, urlencode
 
 import requests
@@ -15,7 +14,6 @@ import requests
 log = logging.getLogger(__name__)
 
 ROOM_NAME_MAX = 128
-DOWNLOAD_PIECE_BYTES = 1024 * 1024
 RETRY_AFTER_CAP_SECONDS = 5.0
 CONNECT_TIMEOUT_SECONDS = 3.05
 NAME_ATTEMPTS = 3
@@ -272,25 +270,3 @@ class DailyClient:
         if not isinstance(token, str) or not token:
             raise DailyError("Daily.co gave no meeting token")
         return token
-
-
-def download(url: str, destination: BinaryIO, timeout: float) -> int:
-    """Stream `url` into the open binary file `destination`; return the bytes written.
-
-    A plain request, not the API session: the link is presigned, and the Daily API key
-    must never be sent to the storage host.
-    """
-    written = 0
-    try:
-        with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT_SECONDS, timeout)) as response:
-            if not response.ok:
-                raise DailyError(
-                    f"recording download answered {response.status_code}",
-                    status=response.status_code,
-                )
-            for piece in response.iter_content(DOWNLOAD_PIECE_BYTES):
-                destination.write(piece)
-                written += len(piece)
-    except requests.RequestException as error:
-        raise DailyError(f"recording download failed: {type(error).__name__}") from None
-    return written

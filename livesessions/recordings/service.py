@@ -3,6 +3,7 @@ jobs of finished ones, and the reconciliation that finds those whose webhook was
 
 import logging
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from ..auth import Caller
 from ..clock import iso, seconds_between, utcnow
@@ -185,9 +186,22 @@ class RecordingService:
         if ours is not None:  # its file is ready, so it is over, whatever else was lost
             self.sessions.release_recording(ours["session"], ours["_id"])
         download_url = event.text("download_url") if trusted else None
-        if download_url and not download_url.startswith(("https://", "http://")):
+        if download_url and not self._from_daily(download_url):
+            log.warning("ready-to-download with a foreign download_url: the access link is used")
             download_url = None
         self.queue_upload(recording_id, session, event.number("duration"), download_url)
+
+    def _from_daily(self, url):
+        """Whether `url` is on Daily's own hosts: the API's host, or one of its domain's
+        (api.daily.co -> *.daily.co); anything else is fetched by its access link instead."""
+        target, api = urlsplit(url), urlsplit(self.daily.base_url)
+        if target.scheme not in ("https", "http") or not target.hostname:
+            return False
+        if target.hostname == api.hostname:
+            return True
+        domain = (api.hostname or "").partition(".")[2]
+        named = domain and not domain.replace(".", "").isdigit()  # an IP has no domain
+        return bool(named) and target.hostname.endswith("." + domain)
 
     def queue_upload(self, recording_id, session, duration, download_url=None):
         """Create the upload job of a finished recording unless it exists (webhook and

@@ -5,7 +5,6 @@ import contextlib
 import logging
 import os
 import socket
-import tempfile
 import threading
 import time
 import uuid
@@ -15,8 +14,9 @@ from datetime import timedelta
 
 from ..clock import utcnow
 from ..gateways.cloudinary import CloudinaryClient, CloudinaryError
-from ..gateways.daily import DailyClient, DailyError, download
+from ..gateways.daily import DailyClient, DailyError
 from ..store import JobStore, SessionStore
+from .downloads import Downloads
 from .naming import name_job
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,9 @@ class RecordingWorker:
         max_attempts=6,
         retry_base_seconds=30,
         download_timeout=60,
+        max_download_bytes=20 * 1024**3,
+        download_deadline_seconds=3600,
+        download_dir=None,
         poll_seconds=2,
         worker_id=None,
         periodic=(),
@@ -64,7 +67,12 @@ class RecordingWorker:
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
-        self.download_timeout = download_timeout
+        self.downloads = Downloads(
+            download_dir,
+            max_bytes=max_download_bytes,
+            deadline_seconds=download_deadline_seconds,
+            read_timeout=download_timeout,
+        )
         self.poll_seconds = poll_seconds
         self.periodic = list(periodic)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -132,6 +140,7 @@ class RecordingWorker:
     def run(self, stop):
         """Process jobs until the `stop` event is set, finishing the job in hand first."""
         log.info("recording worker %s started", self.worker_id)
+        self.downloads.remove_stale(older_than_seconds=self.lease_seconds)
         while not stop.is_set():
             self.run_periodic()
             try:
@@ -150,11 +159,7 @@ class RecordingWorker:
             raise PermanentJobError(f"session {job['session']} no longer exists")
         job = name_job(self.jobs, self.sessions, job, session)  # jobs queued before names
         url = job.get("downloadUrl") or self.daily.access_link(job["_id"])
-        with tempfile.NamedTemporaryFile(prefix="recording-", suffix=".mp4", delete=False) as tmp:
-            path = tmp.name
-        try:
-            with open(path, "wb") as destination:
-                size = download(url, destination, self.download_timeout)
+        with self.downloads.fetched(url) as (path, size):
             if size == 0:
                 raise DailyError("the recording download was empty")
             uploaded = self.cloudinary.upload_video(
@@ -162,8 +167,6 @@ class RecordingWorker:
                 folder=f"live-sessions/{session['course']}",
                 public_id=job["assetName"],
             )
-        finally:
-            os.remove(path)
         duration = uploaded.get("duration")
         if duration is None:
             duration = job.get("duration")
@@ -186,7 +189,7 @@ class RecordingWorker:
     def _record_failure(self, job, error):
         reason = f"{type(error).__name__}: {error}"
         permanent = isinstance(error, PermanentJobError) or (
-            isinstance(error, DailyError) and error.status == 404
+            isinstance(error, DailyError) and error.status in (404, 413)  # gone, too large
         )
         if permanent or job["attempts"] >= self.max_attempts:
             if self.jobs.fail(job["_id"], self.worker_id, reason):

@@ -237,7 +237,20 @@ def test_the_flat_payload_of_the_spec_is_accepted(client, db, live_session):
     assert job["downloadUrl"] is None
 
 
-def test_a_signed_payload_download_url_is_used(make_app, db_for, live_session_for):
+@pytest.mark.parametrize(
+    ("download_url", "used"),
+    [
+        ("https://download.daily.test/r.mp4", True),  # a host of Daily's domain (api.daily.test)
+        ("https://api.daily.test/r.mp4", True),
+        ("https://storage.example/r.mp4", False),  # anyone else's: the access link instead
+        ("https://daily.test.evil.example/r.mp4", False),
+        ("http://127.0.0.1:9/r.mp4", False),
+        ("file:///etc/passwd", False),
+    ],
+)
+def test_a_signed_payload_download_url_is_used_only_on_dailys_hosts(
+    make_app, db_for, live_session_for, download_url, used
+):
     app = make_app(DAILY_WEBHOOK_SECRET=SECRET)
     db = db_for(app)
     live_session_for(db)
@@ -246,14 +259,13 @@ def test_a_signed_payload_download_url_is_used(make_app, db_for, live_session_fo
             "type": "recording.ready-to-download",
             "room": "room-a",
             "recording_id": "r-signed",
-            "download_url": "https://storage.example/r.mp4",
+            "download_url": download_url,
         }
     ).encode()
     response = app.test_client().post("/sessions/webhook/daily", data=flat, headers=sign(flat))
     assert response.status_code == 200
-    assert db.recording_jobs.find_one({"_id": "r-signed"})["downloadUrl"] == (
-        "https://storage.example/r.mp4"
-    )
+    job = db.recording_jobs.find_one({"_id": "r-signed"})
+    assert job["downloadUrl"] == (download_url if used else None)
 
 
 def test_five_deliveries_make_one_job(client, db, live_session):

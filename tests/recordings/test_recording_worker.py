@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from livesessions.recordings.downloads import DIRECTORY_NAME, FREE_SPACE_MARGIN_BYTES
 from livesessions.recordings.naming import asset_name
 from livesessions.sandbox import CloudinarySandbox
 from tests.support.factories import COURSE, in_class, seed_session, starting_soon
@@ -32,11 +33,12 @@ def cloud(tmp_path):
 
 @pytest.fixture(autouse=True)
 def private_tempdir(tmp_path, monkeypatch):
-    """Downloads go here, so a test can see that none is left behind."""
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(downloads))
-    return downloads
+    """The temporary directory, here, so a test can see that no download is left behind;
+    returns the workers' downloads directory in it."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    return temporary / DIRECTORY_NAME
 
 
 def on_sandbox(cloud, **settings):
@@ -636,3 +638,85 @@ def test_authenticated_delivery_signs_urls_when_read(make_app, daily, cloud, tok
         assert error.value.code == status
     (anonymous,) = client.get(f"/sessions/course/{COURSE}").get_json()
     assert (anonymous["isRecorded"], anonymous["recordingUrl"]) == (True, None)
+
+
+# -- downloads: bounded in size, time and place ---------------------------------------------
+
+
+def app_with(make_app, cloud, **settings):
+    """An app on the sandbox with `settings`, and its own class under way in room-a."""
+    app = make_app(**on_sandbox(cloud, **settings))
+    database = app.extensions["livesessions"].database.db
+    seed_session(database, roomName="room-a", status="live", scheduledAt=in_class())
+    return app, database
+
+
+def test_a_recording_over_the_byte_cap_fails_at_once_unread(
+    make_app, cloud, daily, private_tempdir
+):
+    app, db = app_with(make_app, cloud, RECORDING_MAX_BYTES=CHUNK - 1)
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(app.test_client())
+    assert app.extensions["livesessions"].make_worker().drain() == 1
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert job["status"] == "failed"  # retrying can't make it smaller
+    assert f"declares {CHUNK} bytes, over RECORDING_MAX_BYTES ({CHUNK - 1})" in job["error"]
+    assert cloud.uploads == []
+    assert list(private_tempdir.iterdir()) == []
+
+
+def test_a_download_larger_than_it_declared_is_cut_at_the_cap(
+    make_app, cloud, daily, private_tempdir
+):
+    app, db = app_with(make_app, cloud, RECORDING_MAX_BYTES=2 * 1024 * 1024)
+    daily.files[RECORDING] = content(3 * 1024 * 1024)
+    daily.declared[RECORDING] = 1024  # a source that lies about its size
+    deliver(app.test_client())
+    assert app.extensions["livesessions"].make_worker().drain() == 1
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert job["status"] == "failed"
+    assert "is over 2097152 bytes" in job["error"]
+    assert list(private_tempdir.iterdir()) == []
+
+
+def test_a_download_the_disk_cannot_hold_waits_for_space(
+    client, daily, db, cloud, services, session, private_tempdir
+):
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    worker = services.make_worker(retry_base_seconds=3600)
+    margin = FREE_SPACE_MARGIN_BYTES
+    worker.downloads.disk_free = lambda directory: margin + 100  # 100 bytes to spare
+    assert worker.drain() == 1
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert (job["status"], job["attempts"]) == ("pending", 1)  # retried when there is room
+    assert f"not enough free disk for {CHUNK} bytes" in job["error"]
+    assert cloud.uploads == []
+    assert list(private_tempdir.iterdir()) == []
+
+
+def test_a_download_past_its_deadline_is_retried_later(make_app, cloud, daily, private_tempdir):
+    app, db = app_with(make_app, cloud, RECORDING_DOWNLOAD_DEADLINE_SECONDS=0)
+    daily.files[RECORDING] = content(3 * 1024 * 1024)  # more than one 1 MiB piece
+    deliver(app.test_client())
+    worker = app.extensions["livesessions"].make_worker(retry_base_seconds=3600)
+    assert worker.drain() == 1
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert (job["status"], job["attempts"]) == ("pending", 1)
+    assert "deadline" in job["error"]
+    assert list(private_tempdir.iterdir()) == []
+
+
+def test_a_dead_workers_downloads_are_removed_when_a_worker_starts(services, private_tempdir):
+    private_tempdir.mkdir(parents=True)
+    left = private_tempdir / "recording-dead.mp4"
+    left.write_bytes(b"half a class")
+    fresh = private_tempdir / "recording-alive.mp4"
+    fresh.write_bytes(b"being written")
+    old = time.time() - 3600
+    os.utime(left, (old, old))
+    worker = services.make_worker(lease_seconds=900, poll_seconds=0.01)
+    stop = threading.Event()
+    stop.set()  # start, clean up, stop at once
+    worker.run(stop)
+    assert sorted(p.name for p in private_tempdir.iterdir()) == ["recording-alive.mp4"]

@@ -30,6 +30,7 @@ class FakeDaily:
         self.failures = {}
         self.recordings = []  # (room, body) of each start call
         self.files = {}
+        self.declared = {}  # recording id -> the Content-Length its download claims (a lie)
         self.tokens = []  # properties of each meeting token made
         routes = [
             (responses.POST, TOKENS_URL, "token", self._token),
@@ -127,7 +128,9 @@ class FakeDaily:
         recording_id = request.url.split("/")[-1].split(".mp4")[0]
         if recording_id not in self.files:
             return 403, {}, b"AccessDenied"
-        return 200, {"Content-Type": "video/mp4"}, self.files[recording_id]
+        data = self.files[recording_id]
+        length = self.declared.get(recording_id, len(data))
+        return 200, {"Content-Type": "video/mp4", "Content-Length": str(length)}, data
 
     def calls(self, method=None, kind=None):
         """Calls made, optionally of one HTTP method, or of one kind (by URL)."""

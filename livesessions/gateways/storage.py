@@ -1,0 +1,69 @@
+"""Recording downloads from the storage host behind Daily.co's presigned links (S3).
+
+A plain request, not the Daily API session: the link is presigned, and the Daily API key
+must never be sent to the storage host. Failures are DailyErrors, as the worker treats
+every step of getting a recording from Daily alike.
+"""
+
+import time
+from collections.abc import Callable
+from typing import BinaryIO
+
+import requests
+
+from .daily import CONNECT_TIMEOUT_SECONDS, DailyError
+
+DOWNLOAD_PIECE_BYTES = 1024 * 1024
+
+
+class DownloadRefused(DailyError):
+    """The recording can't be downloaded whatever the retries (too large)."""
+
+    def __init__(self, message):
+        super().__init__(message, status=413)
+
+
+def download(
+    url: str,
+    destination: BinaryIO,
+    timeout: float,
+    *,
+    max_bytes: int | None = None,
+    deadline: float | None = None,
+    check_length: Callable[[int | None], None] | None = None,
+) -> int:
+    """Stream `url` into the open binary file `destination`; return the bytes written.
+
+    `check_length` sees the declared `Content-Length` (or None) before any of the body is
+    read; more than `max_bytes`, or still going at `deadline` (time.monotonic()), stops
+    the download.
+    """
+    written = 0
+    try:
+        with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT_SECONDS, timeout)) as response:
+            if not response.ok:
+                raise DailyError(
+                    f"recording download answered {response.status_code}",
+                    status=response.status_code,
+                )
+            if check_length is not None:
+                check_length(_declared_length(response))
+            for piece in response.iter_content(DOWNLOAD_PIECE_BYTES):
+                destination.write(piece)
+                written += len(piece)
+                if max_bytes is not None and written > max_bytes:
+                    raise DownloadRefused(f"the recording is over {max_bytes} bytes")
+                if deadline is not None and time.monotonic() > deadline:
+                    raise DailyError(
+                        f"the recording download passed its deadline ({written} bytes)"
+                    )
+    except requests.RequestException as error:
+        raise DailyError(f"recording download failed: {type(error).__name__}") from None
+    return written
+
+
+def _declared_length(response):
+    try:
+        return int(response.headers["Content-Length"])
+    except (KeyError, ValueError):
+        return None
