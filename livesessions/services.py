@@ -86,6 +86,10 @@ def build_services(config) -> Services:
         config["DAILY_API_KEY"],
         timeout=config["DAILY_TIMEOUT_SECONDS"],
         backoff=config["DAILY_RETRY_BACKOFF_SECONDS"],
+        max_concurrent=config["DAILY_MAX_CONCURRENT_CALLS"],
+        queue_seconds=config["DAILY_QUEUE_SECONDS"],
+        breaker_failures=config["DAILY_BREAKER_FAILURES"],
+        breaker_reset_seconds=config["DAILY_BREAKER_RESET_SECONDS"],
     )
     cloudinary = CloudinaryClient(
         config["CLOUD_NAME"],

@@ -1,29 +1,33 @@
 """Daily.co REST client (rooms, recordings, meeting tokens): timeouts, one retry if transient."""
 
-import hashlib
 import logging
-import re
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterator
 from urllib.parse import quote, urlencode
 
 import requests
 
+from .breaker import CircuitBreaker
+from .daily_names import room_name
+
 log = logging.getLogger(__name__)
 
-ROOM_NAME_MAX = 128
 RETRY_AFTER_CAP_SECONDS = 5.0
 CONNECT_TIMEOUT_SECONDS = 3.05
 NAME_ATTEMPTS = 3
-USER_ID_MAX = 36  # Daily's limit on a meeting token's user_id
 DEFAULT_BACKOFF = 0.5
 # Waits after a 429 of the rate-limited list call, in seconds at the default backoff (the
 # retry delays scale with DAILY_RETRY_BACKOFF_SECONDS, so tests can make them short).
 RATE_LIMIT_DELAYS = (1, 2, 4, 8)
 # Daily allows GET /recordings about 50 times in 30 s: list calls are spaced by this much.
 LIST_INTERVAL_SECONDS = 0.6
+
+
+class _Outage(Exception):
+    def __init__(self, response):
+        super().__init__(f"Daily.co answered {response.status_code}")
+        self.response = response
 
 
 class DailyError(Exception):
@@ -35,25 +39,8 @@ class DailyError(Exception):
         self.error_type = error_type
 
 
-def slugify(title: str) -> str:
-    """Lower-case ASCII slug of `title` using only the characters Daily allows in names."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-") or "session"
-
-
-def daily_user_id(user_id: str) -> str:
-    """The platform's user id as Daily can carry it: unchanged up to 36 characters, else a
-    stable digest (attendance maps it back with this same function)."""
-    if len(user_id) <= USER_ID_MAX:
-        return user_id
-    return "h-" + hashlib.sha256(user_id.encode()).hexdigest()[: USER_ID_MAX - 2]
-
-
-def room_name(title: str, timestamp_ms: int) -> str:
-    """`<slug>-<timestamp>`, the slug cut so the name fits Daily's 128 characters."""
-    suffix = f"-{timestamp_ms}"
-    slug = slugify(title)[: ROOM_NAME_MAX - len(suffix)].rstrip("-") or "session"
-    return slug + suffix
+class DailyBusy(DailyError):
+    """This process has its share of calls to Daily in flight already."""
 
 
 class DailyClient:
@@ -70,6 +57,10 @@ class DailyClient:
         sleep: Callable[[float], object] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         clock: Callable[[], float] = time.time,
+        max_concurrent: int = 1,
+        queue_seconds: float = 0.5,
+        breaker_failures: int = 5,
+        breaker_reset_seconds: float = 30,
     ):
         self.base_url = base_url.rstrip("/")
         # Time as the client sees it (retry waits, list pacing, room names' timestamps):
@@ -81,15 +72,40 @@ class DailyClient:
         self.backoff = backoff
         self.http = http or requests.Session()
         self.http.headers["Authorization"] = f"Bearer {api_key or ''}"
+        # A hanging Daily must not hold every request thread: at most `max_concurrent` calls
+        # of this process wait on it (others wait `queue_seconds` for a turn, then fail), and
+        # after `breaker_failures` outages in a row calls fail at once for
+        # `breaker_reset_seconds`, then one is let through to see if Daily is back.
+        self._in_flight = threading.BoundedSemaphore(max_concurrent)
+        self.queue_seconds = queue_seconds
+        self.breaker = CircuitBreaker(breaker_failures, breaker_reset_seconds, monotonic)
         self.list_interval = LIST_INTERVAL_SECONDS
         self._list_lock = threading.Lock()
         self._next_list_at = 0.0
 
     def _request(self, method, path, body=None):
+        """One call, retried once if transient, through the circuit breaker."""
+        if not self.breaker.allow():
+            raise DailyError("Daily.co is failing: calls are paused for a while")
+        try:
+            response = self._attempts(method, path, body)
+        except DailyBusy:  # our own queue was full: nothing learnt about Daily
+            self.breaker.gave_up()
+            raise
+        except DailyError:  # unreachable or timing out, twice
+            self.breaker.failed()
+            raise
+        except _Outage as outage:  # 5xx twice: an outage, but the answer is given back
+            self.breaker.failed()
+            return outage.response
+        self.breaker.succeeded()
+        return response
+
+    def _attempts(self, method, path, body):
         url = f"{self.base_url}{path}"
         for attempt in (1, 2):
             try:
-                response = self.http.request(method, url, json=body, timeout=self.timeout)
+                response = self._send(method, url, body)
             except requests.RequestException as error:
                 if attempt == 1:
                     log.warning(
@@ -102,8 +118,19 @@ class DailyClient:
                 log.warning("Daily %s %s answered %s; retrying", method, path, response.status_code)
                 self.sleep(self._retry_delay(response))
                 continue
+            if response.status_code >= 500:
+                raise _Outage(response)
             return response
         return response  # unreachable: the second attempt always returns or raises
+
+    def _send(self, method, url, body):
+        """One HTTP request, if a turn comes within `queue_seconds`."""
+        if not self._in_flight.acquire(timeout=self.queue_seconds):
+            raise DailyBusy("too many Daily.co calls in flight in this process")
+        try:
+            return self.http.request(method, url, json=body, timeout=self.timeout)
+        finally:
+            self._in_flight.release()
 
     def _retry_delay(self, response):
         try:

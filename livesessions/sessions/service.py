@@ -25,7 +25,8 @@ from ..errors import (
     Forbidden,
     UpstreamFailed,
 )
-from ..gateways.daily import DailyClient, DailyError, daily_user_id
+from ..gateways.daily import DailyClient, DailyError
+from ..gateways.daily_names import daily_user_id
 from ..lifecycle import REOPENINGS, ClassWindow, is_open, update_rejection
 from ..policy import AccessPolicy
 from ..store import AttendanceStore, PlatformStore, SessionStore, new_id

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from livesessions.config import ConfigError, load_config
-from livesessions.gateways.daily import daily_user_id
+from livesessions.gateways.daily_names import daily_user_id
 from tests.support.factories import INSTRUCTOR, OTHER_INSTRUCTOR, iso, seed_session
 
 STUDENT = "student-1"

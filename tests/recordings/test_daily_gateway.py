@@ -1,10 +1,15 @@
 """The Daily.co gateway on its own: naming, retries, error mapping."""
 
+import threading
+import time
+
 import pytest
 import requests
 import responses
 
-from livesessions.gateways.daily import DailyClient, DailyError, room_name, slugify
+from livesessions.gateways.breaker import CircuitBreaker
+from livesessions.gateways.daily import DailyClient, DailyError
+from livesessions.gateways.daily_names import room_name, slugify
 from tests.support.fake_daily import DAILY_URL, ROOMS_URL
 
 
@@ -92,3 +97,96 @@ def test_every_call_has_a_timeout(client, monkeypatch):
     responses.add(responses.DELETE, f"{ROOMS_URL}/r", json={"deleted": True})
     client.delete_room("r")
     assert seen == [(3.05, 2)]
+
+
+# -- a failing or hanging Daily.co: the breaker and the share of threads -------------------
+
+
+def failing_client(**options):
+    return DailyClient(DAILY_URL, "key", timeout=2, backoff=0, **options)
+
+
+@responses.activate
+def test_the_breaker_opens_after_outages_and_fails_fast():
+    client = failing_client(breaker_failures=3, breaker_reset_seconds=60)
+    responses.add(responses.DELETE, f"{ROOMS_URL}/r", body=requests.ConnectionError("down"))
+    for _ in range(3):
+        with pytest.raises(DailyError, match="unreachable"):
+            client.delete_room("r")
+    assert len(responses.calls) == 6  # three calls, each retried once
+    with pytest.raises(DailyError, match="calls are paused"):
+        client.delete_room("r")
+    assert len(responses.calls) == 6  # open: Daily was not asked
+
+
+@responses.activate
+def test_the_breaker_closes_again_once_daily_answers():
+    client = failing_client(breaker_failures=1, breaker_reset_seconds=0.05)
+    responses.add(responses.DELETE, f"{ROOMS_URL}/r", status=503)
+    responses.add(responses.DELETE, f"{ROOMS_URL}/r", status=503)
+    with pytest.raises(DailyError, match="503"):
+        client.delete_room("r")
+    with pytest.raises(DailyError, match="paused"):
+        client.delete_room("r")
+    time.sleep(0.1)  # the reset time passes: one trial call goes through
+    responses.add(responses.DELETE, f"{ROOMS_URL}/r", json={"deleted": True, "name": "r"})
+    client.delete_room("r")
+    assert client.breaker.state == "closed"
+
+
+@responses.activate
+def test_refusals_and_rate_limits_are_not_outages():
+    client = failing_client(breaker_failures=2)
+    responses.add(responses.DELETE, f"{ROOMS_URL}/r", status=400, json={"error": "bad"})
+    for _ in range(4):
+        with pytest.raises(DailyError, match="400"):
+            client.delete_room("r")
+    assert client.breaker.state == "closed"
+
+
+def test_one_process_waits_on_daily_with_at_most_its_share_of_threads():
+    """While one call hangs, the next fails after its short wait instead of hanging too."""
+    client = failing_client(max_concurrent=1, queue_seconds=0.05)
+    entered, release = threading.Event(), threading.Event()
+
+    def hang(request):
+        entered.set()
+        release.wait(5)
+        return 200, {}, '{"deleted": true, "name": "r"}'
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.DELETE, f"{ROOMS_URL}/r", callback=hang)
+        first = threading.Thread(target=client.delete_room, args=("r",))
+        first.start()
+        assert entered.wait(5)
+        started = time.monotonic()
+        with pytest.raises(DailyError, match="in flight"):
+            client.delete_room("r")
+        assert time.monotonic() - started < 1
+        release.set()
+        first.join()
+    assert client.breaker.state == "closed"  # a busy queue is no outage
+
+
+def test_the_breaker_lets_one_trial_through_when_half_open():
+    clock = [100.0]
+    breaker = CircuitBreaker(failures=2, reset_seconds=10, monotonic=lambda: clock[0])
+    breaker.failed()
+    assert (breaker.state, breaker.allow()) == ("closed", True)  # one outage is not a run
+    breaker.succeeded()
+    breaker.failed()
+    assert breaker.state == "closed"  # a success in between restarted the count
+    breaker.failed()
+    assert (breaker.state, breaker.allow()) == ("open", False)
+    clock[0] += 10
+    assert breaker.allow() is True  # the trial
+    assert breaker.state == "half-open"
+    assert breaker.allow() is False  # nobody else while the trial is out
+    breaker.failed()
+    assert (breaker.state, breaker.allow()) == ("open", False)  # reopened for 10 s more
+    clock[0] += 10
+    assert breaker.allow() is True
+    breaker.gave_up()  # the trial never reached the service: the next call is one
+    assert breaker.allow() is True
+    breaker.succeeded()
+    assert (breaker.state, breaker.allow()) == ("closed", True)
