@@ -4,6 +4,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -18,28 +19,36 @@ from ..schemas import WebhookAckSchema, WebhookEventSchema
 bp = Blueprint("daily", __name__, url_prefix="/sessions/webhook")
 
 MAX_FIELD_LENGTH = 512
+# A Unix time in seconds or milliseconds: ASCII digits only, no sign, point or exponent
+# (10 digits today in seconds, 13 in milliseconds).
+TIMESTAMP = re.compile(r"[0-9]{1,15}")
+MILLISECONDS_FROM = 10**11  # a larger timestamp is in milliseconds (10**11 s is year 5138)
 
 
 def signature_is_valid(secret, timestamp, signature, body, tolerance_seconds, now=None):
     """Check Daily's `X-Webhook-Signature` over `timestamp + "." + body`, and freshness.
 
     Daily's secret is base64; the signature is base64(HMAC-SHA256). The timestamp is Unix
-    seconds, but milliseconds are accepted too.
+    seconds, but milliseconds are accepted too. It must be a plain integer, as Daily sends
+    it: `float()` would also take "nan", which is never stale (every comparison with it is
+    false), so one signed request could be replayed for ever; and "inf", "1e3", "12.5",
+    "+5" or "-1" are no time Daily sends either.
     """
-    if not timestamp or not signature:
+    if not signature or not TIMESTAMP.fullmatch(timestamp or ""):
         return False
     try:
-        sent_at = float(timestamp)
         key = base64.b64decode(secret, validate=True)
     except (ValueError, binascii.Error):
         return False
-    if sent_at > 1e11:  # milliseconds
+    sent_at = int(timestamp)
+    if sent_at > MILLISECONDS_FROM:
         sent_at /= 1000
     if abs((now or time.time()) - sent_at) > tolerance_seconds:
         return False
     message = timestamp.encode() + b"." + body
-    expected = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
-    return hmac.compare_digest(expected, signature)
+    expected = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest())
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500).
+    return hmac.compare_digest(expected, signature.encode("utf-8", "replace"))
 
 
 @dataclass

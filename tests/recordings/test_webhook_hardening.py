@@ -1,9 +1,13 @@
-"""The Daily.co webhook under abuse: late and replayed events change nothing they shouldn't."""
+"""The Daily.co webhook under abuse: timestamps that are no time, late and replayed events."""
+
+import json
+import time
 
 import pytest
 
+from livesessions.daily.receive import signature_is_valid
 from tests.support.factories import in_class, seed_recording, seed_session
-from tests.support.webhooks import envelope
+from tests.support.webhooks import SECRET, envelope, sign
 
 
 def recording_error(recording_id, message="disk full"):
@@ -95,3 +99,107 @@ def test_a_late_error_of_the_first_half_leaves_the_second_half_recording(
     assert db.recordings.find_one({"_id": first["_id"]}) == first
     assert db.recordings.find_one({"_id": second["recording"]["id"]})["status"] == "recording"
     assert db.livesessions.find_one({"_id": live_session["_id"]}) == session
+
+
+# -- the signature's timestamp: a plain integer, seconds or milliseconds ----------------------
+
+
+@pytest.fixture
+def signed_app(make_app):
+    return make_app(DAILY_WEBHOOK_SECRET=SECRET)
+
+
+@pytest.fixture
+def signed_db(signed_app):
+    return signed_app.extensions["livesessions"].database.db
+
+
+@pytest.fixture
+def signed_session(signed_db):
+    return seed_session(signed_db, roomName="room-a", status="live", scheduledAt=in_class())
+
+
+def joined(visit="visit-1", room="room-a", event_id=None):
+    payload = {"joined_at": time.time() - 60, "session_id": visit, "room": room, "user_id": "u1"}
+    return envelope("participant.joined", payload, event_id)
+
+
+NOW = int(time.time())
+NOT_A_TIME = [
+    "nan",
+    "NaN",
+    "-nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "1e3",
+    f"{NOW / 1e9:.9f}e9",  # now, with an exponent
+    "12.5",
+    f"{NOW}.5",  # now, with a fraction
+    f"{NOW}.0",
+    "-1",
+    f"-{NOW}",
+    f"+{NOW}",
+    "",
+    f" {NOW}",
+    f"{NOW}_0",
+    "0x10",
+    str(NOW).translate({ord("0") + d: 0xFF10 + d for d in range(10)}),  # full-width digits
+    "9" * 16,
+]
+
+
+@pytest.mark.parametrize("timestamp", NOT_A_TIME)
+def test_a_timestamp_that_is_no_integer_time_is_refused_even_signed(
+    signed_app, signed_db, signed_session, timestamp
+):
+    raw = json.dumps(joined()).encode()
+    headers = sign(raw, timestamp=timestamp)  # a correct HMAC over that very timestamp
+    response = signed_app.test_client().post("/sessions/webhook/daily", data=raw, headers=headers)
+    assert (response.status_code, response.get_json()) == (
+        401,
+        {"message": "Invalid webhook signature"},
+    )
+    assert signed_db.attendance.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("timestamp", [str(NOW), str(NOW * 1000), str(NOW * 1000 + 999)])
+def test_integer_seconds_and_milliseconds_are_accepted(
+    signed_app, signed_db, signed_session, timestamp
+):
+    raw = json.dumps(joined()).encode()
+    response = signed_app.test_client().post(
+        "/sessions/webhook/daily", data=raw, headers=sign(raw, timestamp=timestamp)
+    )
+    assert (response.status_code, response.get_json()) == (200, {"received": True})
+    assert signed_db.attendance.find_one({"_id": "visit-1"})["userId"] == "u1"
+
+
+def test_the_tolerance_is_as_before_in_seconds_and_milliseconds():
+    body, now = b"{}", 1_800_000_000
+
+    def valid(timestamp):
+        signature = sign(body, timestamp=timestamp)["X-Webhook-Signature"]
+        return signature_is_valid(SECRET, str(timestamp), signature, body, 300, now=now)
+
+    assert [valid(now - 300), valid(now + 300), valid(now - 301), valid(now + 301)] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert [valid((now - 300) * 1000), valid((now - 301) * 1000)] == [True, False]
+
+
+@pytest.mark.parametrize("signature", ["\u00e9" * 44, "\u00ff", "é=="])
+def test_a_signature_with_non_ascii_characters_is_a_401_not_a_500(
+    signed_app, signed_db, signed_session, signature
+):
+    raw = json.dumps(joined()).encode()
+    headers = {**sign(raw), "X-Webhook-Signature": signature}
+    response = signed_app.test_client().post("/sessions/webhook/daily", data=raw, headers=headers)
+    assert (response.status_code, response.get_json()) == (
+        401,
+        {"message": "Invalid webhook signature"},
+    )
+    assert signed_db.attendance.count_documents({}) == 0
