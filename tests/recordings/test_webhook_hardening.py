@@ -203,3 +203,123 @@ def test_a_signature_with_non_ascii_characters_is_a_401_not_a_500(
         {"message": "Invalid webhook signature"},
     )
     assert signed_db.attendance.count_documents({}) == 0
+
+
+# -- unsigned bodies: only a small one is ever parsed ------------------------------------------
+
+
+def megabyte_event():
+    """A signature-less event of 1,000,000 bytes that is slow to parse (~0.25 s before)."""
+    head = b'{"type":"participant.joined","payload":{"room":"room-a","x":['
+    count = (1_000_000 - len(head) - 4) // 3
+    raw = head + b"[]," * count + b"0]}}"
+    return raw + b" " * (1_000_000 - len(raw))
+
+
+@pytest.fixture
+def parsed(monkeypatch):
+    """The bodies the webhook gave to the JSON parser."""
+    import livesessions.daily.receive as receive
+
+    calls, parse = [], receive.parse_json
+    monkeypatch.setattr(
+        receive, "parse_json", lambda raw, message: calls.append(raw) or parse(raw, message)
+    )
+    return calls
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-Webhook-Timestamp": str(NOW), "X-Webhook-Signature": "AAAA"}],
+    ids=["unsigned", "signed wrongly"],
+)
+def test_a_megabyte_without_a_valid_signature_is_refused_fast_unparsed(
+    signed_app, signed_db, signed_session, parsed, headers
+):
+    raw = megabyte_event()
+    assert len(raw) == 1_000_000
+    assert json.loads(raw)["type"] == "participant.joined"
+    client = signed_app.test_client()
+    started = time.perf_counter()
+    for _ in range(5):
+        response = client.post(
+            "/sessions/webhook/daily", data=raw, headers=headers, content_type="application/json"
+        )
+        assert (response.status_code, response.get_json()) == (
+            401,
+            {"message": "Invalid webhook signature"},
+        )
+    assert (time.perf_counter() - started) / 5 < 0.05  # it took ~0.25 s each when parsed
+    assert parsed == []
+    assert signed_db.attendance.count_documents({}) == 0
+
+
+def test_a_megabyte_of_unsigned_garbage_is_401_not_400(signed_app, parsed):
+    """Not parsed at all: were it parsed, it would be a 400 `not valid JSON`."""
+    response = signed_app.test_client().post(
+        "/sessions/webhook/daily", data=b"\xff" * 1_000_000, content_type="application/json"
+    )
+    assert (response.status_code, response.get_json()) == (
+        401,
+        {"message": "Invalid webhook signature"},
+    )
+    assert parsed == []
+
+
+def padded(size, **fields):
+    """A JSON object of exactly `size` bytes: `fields` and a padding string."""
+    body = {**fields, "pad": ""}
+    body["pad"] = "x" * (size - len(json.dumps(body).encode()))
+    raw = json.dumps(body).encode()
+    assert len(raw) == size
+    return raw
+
+
+def test_up_to_1_kb_unsigned_is_parsed_and_the_set_up_check_is_acknowledged(signed_app, parsed):
+    client = signed_app.test_client()
+    for raw in (b'{"test": "test"}', padded(1024, test="test")):
+        response = client.post("/sessions/webhook/daily", data=raw, content_type="application/json")
+        assert (response.status_code, response.get_json()) == (200, {"received": True})
+    assert parsed == [b'{"test": "test"}', padded(1024, test="test")]
+    response = client.post(
+        "/sessions/webhook/daily", data=padded(1025, test="test"), content_type="application/json"
+    )
+    assert (response.status_code, response.get_json()) == (
+        401,
+        {"message": "Invalid webhook signature"},
+    )
+    assert len(parsed) == 2
+
+
+def test_small_unsigned_answers_are_as_documented(signed_app, signed_db, signed_session):
+    client = signed_app.test_client()
+    garbage = client.post(
+        "/sessions/webhook/daily", data=b"{not json", content_type="application/json"
+    )
+    assert (garbage.status_code, garbage.get_json()) == (
+        400,
+        {"message": "Webhook body is not valid JSON"},
+    )
+    event = client.post("/sessions/webhook/daily", json=joined())
+    assert (event.status_code, event.get_json()) == (401, {"message": "Invalid webhook signature"})
+    assert signed_db.attendance.count_documents({}) == 0
+
+
+def test_a_large_signed_body_is_parsed_and_processed(signed_app, signed_db, signed_session):
+    body = joined()
+    body["payload"]["permissions"] = {"note": "x" * 100_000}
+    raw = json.dumps(body).encode()
+    response = signed_app.test_client().post("/sessions/webhook/daily", data=raw, headers=sign(raw))
+    assert (response.status_code, response.get_json()) == (200, {"received": True})
+    assert signed_db.attendance.find_one({"_id": "visit-1"})["userId"] == "u1"
+
+
+def test_without_a_secret_a_large_unsigned_event_is_processed_as_before(client, db, live_session):
+    raw = megabyte_event()
+    response = client.post("/sessions/webhook/daily", data=raw, content_type="application/json")
+    assert (response.status_code, response.get_json()) == (200, {"received": True})
+    # (that megabyte has no visit in it: a signature-less event of a visit, padded, is stored)
+    raw = padded(5000, **joined())
+    response = client.post("/sessions/webhook/daily", data=raw, content_type="application/json")
+    assert response.status_code == 200
+    assert db.attendance.find_one({"_id": "visit-1"})["room"] == "room-a"
