@@ -56,10 +56,12 @@ def signature_is_valid(secret, timestamp, signature, body, tolerance_seconds, no
 
 @dataclass
 class Event:
-    """A webhook event: its type and the fields of its payload."""
+    """A webhook event: its type, the fields of its payload, and Daily's event id (the
+    envelope's `id`; None for the spec's flat payload)."""
 
     type: str
     data: dict = field(default_factory=dict)
+    id: str | None = None
 
     def text(self, *names):
         """The first of `names` that is a non-empty, reasonably short string, else None."""
@@ -77,7 +79,7 @@ class Event:
 
 
 def parse_event(body):
-    """Read Daily's envelope (`{type, payload: {...}}`) or the spec's flat payload.
+    """Read Daily's envelope (`{type, id, payload: {...}}`) or the spec's flat payload.
 
     The envelope's payload is never merged over it: its own `type` is the recording type
     ("cloud"), not the event. Returns None for anything that isn't an event.
@@ -86,7 +88,10 @@ def parse_event(body):
         return None
     payload = body.get("payload")
     if isinstance(payload, dict):
-        return Event(body["type"], payload)
+        event_id = body.get("id")
+        if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_FIELD_LENGTH:
+            event_id = None
+        return Event(body["type"], payload, event_id)
     return Event(body["type"], {k: v for k, v in body.items() if k != "type"})
 
 

@@ -350,11 +350,6 @@ def test_room_exp_ends_a_live_session_only(client, db):
 
 
 @pytest.fixture
-def signed_app(make_app):
-    return make_app(DAILY_WEBHOOK_SECRET=SECRET)
-
-
-@pytest.fixture
 def db_for():
     return lambda app: app.extensions["livesessions"].database.db
 

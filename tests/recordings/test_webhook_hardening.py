@@ -7,7 +7,7 @@ import pytest
 
 from livesessions.daily.receive import signature_is_valid
 from tests.support.factories import in_class, seed_recording, seed_session
-from tests.support.webhooks import SECRET, envelope, sign
+from tests.support.webhooks import SECRET, envelope, participant_event, sign
 
 
 def recording_error(recording_id, message="disk full"):
@@ -104,26 +104,6 @@ def test_a_late_error_of_the_first_half_leaves_the_second_half_recording(
 # -- the signature's timestamp: a plain integer, seconds or milliseconds ----------------------
 
 
-@pytest.fixture
-def signed_app(make_app):
-    return make_app(DAILY_WEBHOOK_SECRET=SECRET)
-
-
-@pytest.fixture
-def signed_db(signed_app):
-    return signed_app.extensions["livesessions"].database.db
-
-
-@pytest.fixture
-def signed_session(signed_db):
-    return seed_session(signed_db, roomName="room-a", status="live", scheduledAt=in_class())
-
-
-def joined(visit="visit-1", room="room-a", event_id=None):
-    payload = {"joined_at": time.time() - 60, "session_id": visit, "room": room, "user_id": "u1"}
-    return envelope("participant.joined", payload, event_id)
-
-
 NOW = int(time.time())
 NOT_A_TIME = [
     "nan",
@@ -153,7 +133,7 @@ NOT_A_TIME = [
 def test_a_timestamp_that_is_no_integer_time_is_refused_even_signed(
     signed_app, signed_db, signed_session, timestamp
 ):
-    raw = json.dumps(joined()).encode()
+    raw = json.dumps(participant_event()).encode()
     headers = sign(raw, timestamp=timestamp)  # a correct HMAC over that very timestamp
     response = signed_app.test_client().post("/sessions/webhook/daily", data=raw, headers=headers)
     assert (response.status_code, response.get_json()) == (
@@ -167,7 +147,7 @@ def test_a_timestamp_that_is_no_integer_time_is_refused_even_signed(
 def test_integer_seconds_and_milliseconds_are_accepted(
     signed_app, signed_db, signed_session, timestamp
 ):
-    raw = json.dumps(joined()).encode()
+    raw = json.dumps(participant_event()).encode()
     response = signed_app.test_client().post(
         "/sessions/webhook/daily", data=raw, headers=sign(raw, timestamp=timestamp)
     )
@@ -195,7 +175,7 @@ def test_the_tolerance_is_as_before_in_seconds_and_milliseconds():
 def test_a_signature_with_non_ascii_characters_is_a_401_not_a_500(
     signed_app, signed_db, signed_session, signature
 ):
-    raw = json.dumps(joined()).encode()
+    raw = json.dumps(participant_event()).encode()
     headers = {**sign(raw), "X-Webhook-Signature": signature}
     response = signed_app.test_client().post("/sessions/webhook/daily", data=raw, headers=headers)
     assert (response.status_code, response.get_json()) == (
@@ -300,13 +280,13 @@ def test_small_unsigned_answers_are_as_documented(signed_app, signed_db, signed_
         400,
         {"message": "Webhook body is not valid JSON"},
     )
-    event = client.post("/sessions/webhook/daily", json=joined())
+    event = client.post("/sessions/webhook/daily", json=participant_event())
     assert (event.status_code, event.get_json()) == (401, {"message": "Invalid webhook signature"})
     assert signed_db.attendance.count_documents({}) == 0
 
 
 def test_a_large_signed_body_is_parsed_and_processed(signed_app, signed_db, signed_session):
-    body = joined()
+    body = participant_event()
     body["payload"]["permissions"] = {"note": "x" * 100_000}
     raw = json.dumps(body).encode()
     response = signed_app.test_client().post("/sessions/webhook/daily", data=raw, headers=sign(raw))
@@ -319,7 +299,7 @@ def test_without_a_secret_a_large_unsigned_event_is_processed_as_before(client, 
     response = client.post("/sessions/webhook/daily", data=raw, content_type="application/json")
     assert (response.status_code, response.get_json()) == (200, {"received": True})
     # (that megabyte has no visit in it: a signature-less event of a visit, padded, is stored)
-    raw = padded(5000, **joined())
+    raw = padded(5000, **participant_event())
     response = client.post("/sessions/webhook/daily", data=raw, content_type="application/json")
     assert response.status_code == 200
     assert db.attendance.find_one({"_id": "visit-1"})["room"] == "room-a"

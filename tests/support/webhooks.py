@@ -31,3 +31,12 @@ def envelope(event_type, payload, event_id=None):
         "payload": payload,
         "event_ts": time.time(),
     }
+
+
+def participant_event(
+    event_type="participant.joined", visit="visit-1", room="room-a", event_id=None, **fields
+):
+    """The envelope of a participant event of one visit (joined a minute ago), as Daily
+    sends it; `participant.left` without a `duration` field makes the service take now."""
+    payload = {"joined_at": time.time() - 60, "session_id": visit, "room": room, "user_id": "u1"}
+    return envelope(event_type, {**payload, **fields}, event_id)
