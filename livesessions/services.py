@@ -22,6 +22,7 @@ from .store import (
     RecordingStore,
     SessionStore,
     StateStore,
+    WebhookEventStore,
 )
 
 
@@ -135,7 +136,9 @@ def build_services(config) -> Services:
         cloudinary=cloudinary,
         session_service=session_service,
         recording_service=recording_service,
-        events=DailyEvents(session_store, attendance_store, recording_service),
+        events=DailyEvents(
+            session_store, attendance_store, recording_service, WebhookEventStore(database)
+        ),
         policy=policy,
         presenter=SessionPresenter(sign=cloudinary.signed_asset_url),
         worker_settings={

@@ -4,14 +4,18 @@ Recording events go to the recording pipeline; meeting events note whether the r
 meeting is running (store/meetings.py says how) and, with room events, move a session's
 status (never out of `cancelled` or `ended`; lifecycle.status_after_meeting says when);
 participant events record attendance. Every handler is idempotent, because Daily may
-deliver an event twice or out of order.
+deliver an event twice or out of order; on top of that, a signed event is handled once per
+Daily event id (store/webhook_events.py), so a repeated delivery, or a replay of one inside
+the signature's tolerance, changes nothing.
 """
 
 import logging
 
+from pymongo.errors import PyMongoError
+
 from ..clock import from_seconds, utcnow
 from ..recordings.service import RecordingService
-from ..store import AttendanceStore, SessionStore
+from ..store import AttendanceStore, SessionStore, WebhookEventStore
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +28,11 @@ class DailyEvents:
         session_store: SessionStore,
         attendance_store: AttendanceStore,
         recording_service: RecordingService,
+        seen_events: WebhookEventStore,
     ):
         self.sessions = session_store
         self.attendance = attendance_store
+        self.seen = seen_events
         self.handlers = {
             "meeting.started": self.on_meeting_started,
             "meeting.ended": self.on_meeting_ended,
@@ -45,12 +51,37 @@ class DailyEvents:
 
     def handle(self, event, trusted: bool) -> None:
         """Act on one event; unknown types are acknowledged and ignored. `trusted`: the
-        signature was verified."""
+        signature was verified.
+
+        A trusted event with an id is claimed first: a repeat is acknowledged and ignored.
+        If the handler raises, the claim is dropped, so that Daily's retry (it retries a
+        non-2xx answer) is handled. Unsigned ids prove nothing, so without a secret events
+        are handled as they come (development).
+        """
         handler = self.handlers.get(event.type)
         if handler is None:
             log.info("webhook %s ignored", event.type)
             return
-        handler(event, trusted)
+        if not trusted or event.id is None:
+            handler(event, trusted)
+            return
+        claim = self.seen.claim(event.id, event.type, utcnow())
+        if claim is None:
+            log.info("webhook %s %s received before: ignored", event.type, event.id)
+            return
+        try:
+            handler(event, trusted)
+        except BaseException:
+            self._forget(event, claim)
+            raise
+        self.seen.finish(event.id, claim, utcnow())
+
+    def _forget(self, event, claim):
+        """Drop a failed delivery's claim; if even that fails, its lease lets a retry in."""
+        try:
+            self.seen.release(event.id, claim)
+        except PyMongoError as error:
+            log.warning("webhook %s %s: claim left to lapse: %r", event.type, event.id, error)
 
     def on_meeting_started(self, event, trusted):
         """Note the room's meeting running; its scheduled session goes live."""

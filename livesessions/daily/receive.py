@@ -4,6 +4,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -18,36 +19,49 @@ from ..schemas import WebhookAckSchema, WebhookEventSchema
 bp = Blueprint("daily", __name__, url_prefix="/sessions/webhook")
 
 MAX_FIELD_LENGTH = 512
+# A Unix time in seconds or milliseconds: ASCII digits only, no sign, point or exponent
+# (10 digits today in seconds, 13 in milliseconds).
+TIMESTAMP = re.compile(r"[0-9]{1,15}")
+MILLISECONDS_FROM = 10**11  # a larger timestamp is in milliseconds (10**11 s is year 5138)
+# Without a valid signature (when a secret is set) only a body this small is parsed: room
+# for Daily's set-up check, `{"test": "test"}`, which must get its 200 unsigned.
+MAX_UNSIGNED_BODY = 1024
 
 
 def signature_is_valid(secret, timestamp, signature, body, tolerance_seconds, now=None):
     """Check Daily's `X-Webhook-Signature` over `timestamp + "." + body`, and freshness.
 
     Daily's secret is base64; the signature is base64(HMAC-SHA256). The timestamp is Unix
-    seconds, but milliseconds are accepted too.
+    seconds, but milliseconds are accepted too. It must be a plain integer, as Daily sends
+    it: `float()` would also take "nan", which is never stale (every comparison with it is
+    false), so one signed request could be replayed for ever; and "inf", "1e3", "12.5",
+    "+5" or "-1" are no time Daily sends either.
     """
-    if not timestamp or not signature:
+    if not signature or not TIMESTAMP.fullmatch(timestamp or ""):
         return False
     try:
-        sent_at = float(timestamp)
         key = base64.b64decode(secret, validate=True)
     except (ValueError, binascii.Error):
         return False
-    if sent_at > 1e11:  # milliseconds
+    sent_at = int(timestamp)
+    if sent_at > MILLISECONDS_FROM:
         sent_at /= 1000
     if abs((now or time.time()) - sent_at) > tolerance_seconds:
         return False
     message = timestamp.encode() + b"." + body
-    expected = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
-    return hmac.compare_digest(expected, signature)
+    expected = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest())
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500).
+    return hmac.compare_digest(expected, signature.encode("utf-8", "replace"))
 
 
 @dataclass
 class Event:
-    """A webhook event: its type and the fields of its payload."""
+    """A webhook event: its type, the fields of its payload, and Daily's event id (the
+    envelope's `id`; None for the spec's flat payload)."""
 
     type: str
     data: dict = field(default_factory=dict)
+    id: str | None = None
 
     def text(self, *names):
         """The first of `names` that is a non-empty, reasonably short string, else None."""
@@ -65,7 +79,7 @@ class Event:
 
 
 def parse_event(body):
-    """Read Daily's envelope (`{type, payload: {...}}`) or the spec's flat payload.
+    """Read Daily's envelope (`{type, id, payload: {...}}`) or the spec's flat payload.
 
     The envelope's payload is never merged over it: its own `type` is the recording type
     ("cloud"), not the event. Returns None for anything that isn't an event.
@@ -74,7 +88,10 @@ def parse_event(body):
         return None
     payload = body.get("payload")
     if isinstance(payload, dict):
-        return Event(body["type"], payload)
+        event_id = body.get("id")
+        if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_FIELD_LENGTH:
+            event_id = None
+        return Event(body["type"], payload, event_id)
     return Event(body["type"], {k: v for k, v in body.items() if k != "type"})
 
 
@@ -89,28 +106,36 @@ def parse_event(body):
         401: (
             INVALID_SIGNATURE,
             Note(
-                "(only when DAILY_WEBHOOK_SECRET is set; a body that is not an event, such as "
-                "Daily's set-up check, is acknowledged unsigned)"
+                "(only when DAILY_WEBHOOK_SECRET is set; a body of at most 1 KB that is not an "
+                "event, such as Daily's set-up check, is acknowledged unsigned; a larger one "
+                "is refused unread)"
             ),
         ),
     },
 )
 def daily_webhook():
-    """Take a Daily.co event: check its signature, record it, queue uploads; answer at once."""
+    """Take a Daily.co event: check its signature, record it, queue uploads; answer at once.
+
+    With a secret, the signature is checked on the raw bytes before anything is parsed, and
+    an unsigned body is parsed only if it is small enough to be Daily's set-up check:
+    anyone can post unsigned bytes, and parsing a megabyte of JSON takes a quarter second.
+    """
     raw = request.get_data(cache=False)
     secret = current_app.config["DAILY_WEBHOOK_SECRET"]
-    signed = not secret or signature_is_valid(
+    unsigned = bool(secret) and not signature_is_valid(
         secret,
         request.headers.get("X-Webhook-Timestamp", ""),
         request.headers.get("X-Webhook-Signature", ""),
         raw,
         current_app.config["DAILY_WEBHOOK_TOLERANCE_SECONDS"],
     )
+    if unsigned and len(raw) > MAX_UNSIGNED_BODY:
+        return error_response(INVALID_SIGNATURE, 401)  # refused unread
     body = parse_json(raw, WEBHOOK_NOT_JSON) if raw.strip() else {}
     event = parse_event(body)
     if event is None:  # not an event (e.g. Daily's {"test": "test"}): acknowledged, unused.
         return {"received": True}  # Signed or not: Daily's set-up check must get its 200.
-    if not signed:
+    if unsigned:
         return error_response(INVALID_SIGNATURE, 401)
     services().events.handle(event, trusted=bool(secret))
     return {"received": True}

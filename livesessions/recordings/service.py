@@ -28,6 +28,8 @@ from .naming import name_job
 
 log = logging.getLogger(__name__)
 
+STILL_RECORDING = ("starting", "recording")  # an error can still end these
+
 
 class RecordingService:
     """Start and stop recordings, and turn webhook events into stored state and jobs.
@@ -160,11 +162,17 @@ class RecordingService:
         log.info("recording stopped: %s", recording_id)
 
     def on_error(self, event, trusted):
-        """Mark the recording (and the session's recordingStatus) failed."""
+        """Mark a recording still starting or running (and the session's recordingStatus)
+        failed. Daily may send the error late, or again: a recording already `finished` (its
+        file is on its way) or `error` is left as it is, and so is its session."""
         recording_id = event.text("instance_id", "recording_id")
         message = event.text("error_msg") or "recording error"
         if recording_id:
-            failed = self.recordings.update(recording_id, {"status": "error", "error": message})
+            failed = self.recordings.update(
+                recording_id,
+                {"status": "error", "error": message},
+                only_if_status=STILL_RECORDING,
+            )
             if failed is not None:
                 self.sessions.set_recording_status(failed["session"], "failed", only_if="recording")
                 self.sessions.release_recording(failed["session"], failed["_id"])

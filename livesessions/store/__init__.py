@@ -1,12 +1,13 @@
 """Every MongoDB query of the service, one module per collection."""
 
-from . import attendance, jobs, recordings, sessions
+from . import attendance, jobs, recordings, sessions, webhook_events
 from .attendance import AttendanceStore
 from .jobs import JobStore
 from .platform import POPULATED_LABEL, PlatformStore
 from .recordings import RecordingStore
 from .sessions import SessionStore, new_id
 from .state import StateStore
+from .webhook_events import WebhookEventStore
 
 __all__ = [
     "POPULATED_LABEL",
@@ -16,6 +17,7 @@ __all__ = [
     "RecordingStore",
     "SessionStore",
     "StateStore",
+    "WebhookEventStore",
     "ensure_indexes",
     "new_id",
 ]
@@ -23,6 +25,6 @@ __all__ = [
 
 def ensure_indexes(database) -> None:
     """Create the indexes the queries need; safe to call on every start."""
-    for module in (sessions, recordings, jobs, attendance):
+    for module in (sessions, recordings, jobs, attendance, webhook_events):
         for keys, options in module.INDEXES:
             database[module.COLLECTION].create_index(keys, **options)

@@ -92,3 +92,16 @@ class VisitDoc(TypedDict, total=False):
     joinedAt: datetime
     leftAt: datetime | None
     updatedAt: datetime
+
+
+class WebhookEventDoc(TypedDict, total=False):
+    """`webhook_events`: a signed Daily event taken (`_id` the envelope's `id`), kept for
+    webhook_events.RETENTION so that its repeats are ignored."""
+
+    _id: str
+    type: str
+    seenAt: datetime  # its first delivery (the TTL index's field)
+    claim: str  # the token of the delivery processing it
+    claimedUntil: datetime  # when that claim lapses, unless done
+    done: bool  # processed: every later delivery is a repeat
+    doneAt: datetime

@@ -38,12 +38,16 @@ class RecordingStore:
         return self.recordings.find_one(either_id(recording_id))
 
     def update(
-        self, recording_id: str, changes: dict, only_if_status: str | None = None
+        self, recording_id: str, changes: dict, only_if_status: str | tuple[str, ...] = ()
     ) -> RecordingDoc | None:
-        """Apply `changes` to the recording (by either id); return it updated, or None."""
+        """Apply `changes` to the recording (by either id), if it is in `only_if_status` (one
+        status or several) when given; return it updated, or None. One conditional update, so
+        an event that arrives late can't undo a later state."""
         filter_ = either_id(recording_id)
-        if only_if_status:
+        if isinstance(only_if_status, str):
             filter_["status"] = only_if_status
+        elif only_if_status:
+            filter_["status"] = {"$in": list(only_if_status)}
         return self.recordings.find_one_and_update(
             filter_,
             {"$set": {**changes, "updatedAt": utcnow()}},

@@ -1,8 +1,6 @@
 """POST /sessions/recording/start and /stop, and what the webhook stores (not the upload)."""
 
 import base64
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -12,19 +10,7 @@ import pytest
 import requests
 
 from tests.support.factories import in_class, seed_session
-
-SECRET = base64.b64encode(b"daily-webhook-secret-for-tests").decode()
-
-
-def sign(body, timestamp=None, secret=SECRET):
-    """Daily's signature, computed here independently of the service's code."""
-    timestamp = str(int(time.time())) if timestamp is None else str(timestamp)
-    digest = hmac.new(base64.b64decode(secret), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return {
-        "X-Webhook-Timestamp": timestamp,
-        "X-Webhook-Signature": base64.b64encode(digest.digest()).decode(),
-        "Content-Type": "application/json",
-    }
+from tests.support.webhooks import SECRET, sign
 
 
 def ready_envelope(recording_id="daily-rec-1", room="room-a", duration=3600):
@@ -373,11 +359,6 @@ def test_room_exp_ends_a_live_session_only(client, db):
 
 
 # -- signatures -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def signed_app(make_app):
-    return make_app(DAILY_WEBHOOK_SECRET=SECRET)
 
 
 @pytest.fixture

@@ -1,0 +1,23 @@
+"""Fixtures of the recording and webhook tests: an app with DAILY_WEBHOOK_SECRET set."""
+
+import pytest
+
+from tests.support.factories import in_class, seed_session
+from tests.support.webhooks import SECRET
+
+
+@pytest.fixture
+def signed_app(make_app):
+    """An app that requires Daily's signature (the secret of tests/support/webhooks.py)."""
+    return make_app(DAILY_WEBHOOK_SECRET=SECRET)
+
+
+@pytest.fixture
+def signed_db(signed_app):
+    return signed_app.extensions["livesessions"].database.db
+
+
+@pytest.fixture
+def signed_session(signed_db):
+    """A live session of room-a, in class, in the signed app's database."""
+    return seed_session(signed_db, roomName="room-a", status="live", scheduledAt=in_class())
