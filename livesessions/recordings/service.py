@@ -94,8 +94,13 @@ class RecordingService:
             self.recordings.delete(recording_id)
             self.sessions.release_recording(session["_id"], recording_id)
             raise UpstreamFailed(START_FAILED) from None
+        started = self.recordings.update(
+            recording_id, {"status": "recording"}, only_if_status="starting"
+        )
+        if started is None:  # Daily's recording.error came first: the error stands
+            return self.recordings.find(recording_id)
         self.sessions.set_recording_status(session["_id"], "recording")
-        return self.recordings.update(recording_id, {"status": "recording"})
+        return started
 
     def _check_recordable(self, session, now):
         """Refuse a closed session or one outside its class window; return when it closes."""

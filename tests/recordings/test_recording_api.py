@@ -615,3 +615,25 @@ def test_a_lapsed_claim_no_longer_blocks(client, daily, db, live_session):
         {"$set": {"activeRecordingUntil": datetime.now(UTC) - timedelta(seconds=1)}},
     )
     assert start_answer(client)[0] == 200
+
+
+def test_an_error_that_beats_dailys_answer_stands(app, client, db, live_session, monkeypatch):
+    """Daily may report the recording failed before its start call has returned."""
+    daily = app.extensions["livesessions"].daily
+
+    def start_and_fail(room_name, instance_id):
+        error = {
+            "type": "recording.error",
+            "payload": {"instance_id": instance_id, "error_msg": "no participants"},
+        }
+        assert app.test_client().post("/sessions/webhook/daily", json=error).status_code == 200
+        return {"status": "sent"}
+
+    monkeypatch.setattr(daily, "start_recording", start_and_fail)
+    response = client.post("/sessions/recording/start", json={"roomName": "room-a"})
+    assert response.get_json()["recording"]["status"] == "error"
+    stored = db.recordings.find_one({"_id": response.get_json()["recording"]["id"]})
+    assert (stored["status"], stored["error"]) == ("error", "no participants")
+    assert db.livesessions.find_one({"_id": live_session["_id"]}).get("recordingStatus") != (
+        "recording"
+    )
