@@ -26,10 +26,11 @@ JS_WHITESPACE = r"[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\
 # ASCII, `\s` the whitespace above, `$` the very end); group 1 is the number, unpadded.
 JS_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 NUMERIC_STRING = re.compile(rf"^{JS_WHITESPACE}*({JS_NUMBER}){JS_WHITESPACE}*\Z")
-# Joi's guid rule: optional matching brackets, optional consistent separators.
+# Joi's guid rule: optional matching brackets, optional consistent separators; `\Z`, since
+# Python's `$` would let a trailing newline through.
 GUID = re.compile(
     r"^([\[{(]?)[0-9A-F]{8}([:-]?)[0-9A-F]{4}\2?[0-9A-F][0-9A-F]{3}\2?"
-    r"[0-9A-F][0-9A-F]{3}\2?[0-9A-F]{12}([\]})]?)$",
+    r"[0-9A-F][0-9A-F]{3}\2?[0-9A-F]{12}([\]})]?)\Z",
     re.IGNORECASE,
 )
 GUID_BRACKETS = {"": "", "[": "]", "{": "}", "(": ")"}
