@@ -4,9 +4,12 @@ import re
 from datetime import UTC, datetime, timedelta
 
 # The ISO 8601 forms Joi's `date().iso()` accepts (date, or date-time with an optional offset).
+# As in JavaScript, `\d` is ASCII and the end is the end (Python's `$` also matches before a
+# final newline, so `\Z`).
 ISO_DATE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"
-    r"(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+    r"(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?)?\Z",
+    re.ASCII,
 )
 LATEST_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z, the last second datetime holds
 

@@ -10,7 +10,7 @@ from flask import g, has_request_context, request
 
 log = logging.getLogger("livesessions.requests")
 
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 RECORD_ATTRIBUTES = {*vars(logging.makeLogRecord({})), "message", "asctime", "request_id"}
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"

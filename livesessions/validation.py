@@ -18,12 +18,19 @@ from .errors import BODY_NOT_OBJECT, INVALID_REQUEST, ValidationFailed
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
-# Joi's number coercion of strings (convert: true).
-NUMERIC_STRING = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?\s*$", re.IGNORECASE)
-# Joi's guid rule: optional matching brackets, optional consistent separators.
+# The whitespace of JavaScript's `\s` and `String.prototype.trim` (WhiteSpace and
+# LineTerminator), as a character class. Python's `\s` is another set: it takes U+001C-U+001F
+# and U+0085 (which `float()` then refuses or reads) and leaves out U+FEFF.
+JS_WHITESPACE = r"[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+# Joi's number coercion of strings (convert: true): its regex in JavaScript's terms (`\d` is
+# ASCII, `\s` the whitespace above, `$` the very end); group 1 is the number, unpadded.
+JS_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+NUMERIC_STRING = re.compile(rf"^{JS_WHITESPACE}*({JS_NUMBER}){JS_WHITESPACE}*\Z")
+# Joi's guid rule: optional matching brackets, optional consistent separators; `\Z`, since
+# Python's `$` would let a trailing newline through.
 GUID = re.compile(
     r"^([\[{(]?)[0-9A-F]{8}([:-]?)[0-9A-F]{4}\2?[0-9A-F][0-9A-F]{3}\2?"
-    r"[0-9A-F][0-9A-F]{3}\2?[0-9A-F]{12}([\]})]?)$",
+    r"[0-9A-F][0-9A-F]{3}\2?[0-9A-F]{12}([\]})]?)\Z",
     re.IGNORECASE,
 )
 GUID_BRACKETS = {"": "", "[": "]", "{": "}", "(": ")"}
@@ -90,8 +97,9 @@ class JoiInteger(fields.Integer):
         self.validators.append(self._check_integer)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and NUMERIC_STRING.match(value):
-            value = float(value)
+        numeric = NUMERIC_STRING.match(value) if isinstance(value, str) else None
+        if numeric:
+            value = float(numeric.group(1))  # ASCII only: float() reads it as JavaScript does
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.make_error("invalid")
         if isinstance(value, float) and not math.isfinite(value):

@@ -105,7 +105,9 @@ class ListQuerySchema(JoiSchema):
 
 # A student id travels in DELETE /sessions/:id/participants/:studentId, so it must survive
 # a URL path: no "/" (not even percent-encoded: it is decoded before routing), no control
-# characters, and not "." or ".." (clients collapse those segments).
+# characters, and not "." or ".." (clients collapse those segments). `$`, not `\Z`: the
+# pattern is also the OpenAPI document's, in ECMA-262 (where `$` is the very end and `\Z` a
+# plain "Z"); RequiredText applies it with fullmatch, and a newline is a control character.
 STUDENT_ID = re.compile(r"^(?!\.\.?$)[^/\x00-\x1f\x7f-\x9f]+$")
 
 

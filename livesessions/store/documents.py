@@ -1,7 +1,36 @@
-"""The stored documents' shapes, for readers and type checkers (MongoDB enforces none)."""
+"""The stored documents' shapes, for readers and type checkers (MongoDB enforces none), and
+the defaults a session is read with."""
 
+import copy
 from datetime import datetime
 from typing import TypedDict
+
+# What a session lacking these fields (written by hand, or by older code) is read as: the
+# Node service's Mongoose schema defaulted the first four; `description` and the recording
+# fields are what this service writes when none is given, and the API always shows them.
+# A null counts as missing, as the store's filters (`$in` with null, `$ifNull`) count it.
+SESSION_DEFAULTS = {
+    "description": "",
+    "status": "scheduled",
+    "maxParticipants": 100,
+    "participants": [],
+    "isRecorded": False,
+    "recordingUrl": None,
+    "recordingDuration": None,
+}
+
+
+def with_defaults(doc):
+    """Fill in the session's missing SESSION_DEFAULTS, in place; return it (None stays None).
+
+    Every read of SessionStore that returns sessions passes them through here, so the
+    service, the API's JSON and the recording pipeline all see the same session.
+    """
+    if doc is not None:
+        for key, default in SESSION_DEFAULTS.items():
+            if doc.get(key) is None:
+                doc[key] = copy.copy(default)  # a list of its own for each document
+    return doc
 
 
 class MeetingNote(TypedDict, total=False):

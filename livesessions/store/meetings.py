@@ -23,7 +23,7 @@ from datetime import datetime
 from ..clock import utcnow
 from ..lifecycle import meeting_is_running, status_after_meeting
 from .documents import SessionDoc
-from .filters import NOT_DELETED
+from .filters import NOT_DELETED, status_in
 
 MEETING_RUNNING = "meeting.running"
 MEETING_STARTED_AT = "meeting.startedAt"
@@ -72,7 +72,12 @@ class MeetingEvents:
     def start_if_scheduled(self, room_name: str) -> SessionDoc | None:
         """Mark the room's scheduled session live while its meeting runs; return it, or None."""
         return self._one(
-            {"roomName": room_name, **NOT_DELETED, "status": "scheduled", MEETING_RUNNING: True},
+            {
+                "roomName": room_name,
+                **NOT_DELETED,
+                "status": status_in(["scheduled"]),
+                MEETING_RUNNING: True,
+            },
             {"$set": {"status": "live", "updatedAt": utcnow()}},
         )
 
@@ -97,7 +102,7 @@ class MeetingEvents:
             filter_ = {
                 "_id": doc["_id"],
                 **NOT_DELETED,
-                "status": doc["status"],
+                "status": status_in([doc["status"]]),  # as read: with its default
                 "scheduledAt": doc["scheduledAt"],
                 "duration": doc.get("duration"),  # None matches a missing one
             }

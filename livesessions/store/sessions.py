@@ -21,8 +21,8 @@ from ..errors import (
     NotFound,
 )
 from ..lifecycle import STATUS_SOURCES, is_open, update_rejection
-from .documents import SessionDoc
-from .filters import NOT_DELETED, OPEN
+from .documents import SESSION_DEFAULTS, SessionDoc, with_defaults
+from .filters import NOT_DELETED, OPEN, status_in
 from .meetings import MeetingEvents
 from .session_recordings import SessionRecordingMarks
 
@@ -49,8 +49,10 @@ INDEXES = [
     ),
 ]
 
-# Documents written by older code may lack `participants`; count those as empty.
+# Documents written by older code may lack `participants` or `maxParticipants`: in the
+# `$expr` of conditional updates they count as with_defaults reads them.
 PARTICIPANT_COUNT = {"$size": {"$ifNull": ["$participants", []]}}
+MAX_PARTICIPANTS = {"$ifNull": ["$maxParticipants", SESSION_DEFAULTS["maxParticipants"]]}
 SORT_BY_SCHEDULE = [("scheduledAt", ASCENDING), ("_id", ASCENDING)]
 
 
@@ -66,7 +68,7 @@ def list_filter(
     if search:
         filter_["title"] = {"$regex": re.escape(search), "$options": "i"}
     if status is not None:
-        filter_["status"] = status
+        filter_["status"] = status_in([status])
     if course is not None:
         filter_["course"] = course
     if instructor is not None:
@@ -87,29 +89,29 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
         self.sessions = database[COLLECTION]
 
     def _one(self, filter_, update) -> SessionDoc | None:
-        return self.sessions.find_one_and_update(
-            filter_, update, return_document=ReturnDocument.AFTER
+        return with_defaults(
+            self.sessions.find_one_and_update(filter_, update, return_document=ReturnDocument.AFTER)
         )
 
-    # -- reads ------------------------------------------------------------------------------
+    # -- reads (each session read through with_defaults) --------------------------------------
 
     def get(self, session_id: str) -> SessionDoc:
         """Return the session, or raise NotFound (also for deleted sessions)."""
         doc = self.sessions.find_one({"_id": session_id, **NOT_DELETED})
         if doc is None:
             raise NotFound()
-        return doc
+        return with_defaults(doc)
 
     def find_by_room(self, room_name: str, include_deleted: bool = False) -> SessionDoc | None:
         """Return the session that owns the Daily room, or None."""
         filter_ = (
             {"roomName": room_name} if include_deleted else {"roomName": room_name, **NOT_DELETED}
         )
-        return self.sessions.find_one(filter_)
+        return with_defaults(self.sessions.find_one(filter_))
 
     def find_any(self, session_id: str) -> SessionDoc | None:
         """Return the session even if it was deleted, or None (for the recording pipeline)."""
-        return self.sessions.find_one({"_id": session_id})
+        return with_defaults(self.sessions.find_one({"_id": session_id}))
 
     def page(self, page: int, page_count: int, **criteria) -> tuple[list[SessionDoc], int]:
         """Return one page of sessions (by schedule) matching `list_filter(**criteria)`,
@@ -122,14 +124,15 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
             .skip((page - 1) * page_count)
             .limit(page_count)
         )
-        return list(cursor), total
+        return [with_defaults(doc) for doc in cursor], total
 
     def count(self, **filter_) -> int:
         return self.sessions.count_documents(filter_)
 
     def by_field(self, field: str, value: str) -> list[SessionDoc]:
         """Return every session whose `field` (course or instructor) is `value`, by schedule."""
-        return list(self.sessions.find({field: value, **NOT_DELETED}).sort(SORT_BY_SCHEDULE))
+        cursor = self.sessions.find({field: value, **NOT_DELETED}).sort(SORT_BY_SCHEDULE)
+        return [with_defaults(doc) for doc in cursor]
 
     # -- writes of the API -------------------------------------------------------------------
 
@@ -148,7 +151,8 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
         return doc
 
     def soft_delete(self, session_id: str) -> tuple[SessionDoc, SessionDoc]:
-        """Mark the session cancelled and deleted; return it as it was before and is now."""
+        """Mark the session cancelled and deleted; return the document as it was stored (for
+        `undelete`, so without defaults) and the session as it now reads."""
         now = utcnow()
         before = self.sessions.find_one_and_update(
             {"_id": session_id, **NOT_DELETED},
@@ -157,17 +161,18 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
         )
         if before is None:
             raise NotFound()
-        return before, {**before, "status": "cancelled", "deletedAt": now, "updatedAt": now}
+        deleted = {**before, "status": "cancelled", "deletedAt": now, "updatedAt": now}
+        return before, with_defaults(deleted)
 
     def undelete(self, before: SessionDoc) -> None:
-        """Put back a session that `soft_delete` removed (used when Daily refuses the delete)."""
-        self.sessions.update_one(
-            {"_id": before["_id"], "deletedAt": {"$ne": None}},
-            {
-                "$set": {"status": before["status"], "updatedAt": before["updatedAt"]},
-                "$unset": {"deletedAt": ""},
-            },
-        )
+        """Put back a session that `soft_delete` removed (used when Daily refuses the delete),
+        exactly: a field it lacked before is removed again."""
+        restored = {key: before[key] for key in ("status", "updatedAt") if key in before}
+        removed = {key: "" for key in ("status", "updatedAt", "deletedAt") if key not in restored}
+        update = {"$unset": removed}
+        if restored:
+            update["$set"] = restored
+        self.sessions.update_one({"_id": before["_id"], "deletedAt": {"$ne": None}}, update)
 
     def add_participant(self, session_id: str, student_id: str) -> SessionDoc:
         """Admit a student atomically: open session, not yet in, below capacity. Idempotent."""
@@ -177,7 +182,7 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
                 **NOT_DELETED,
                 "status": OPEN,
                 "participants": {"$ne": student_id},
-                "$expr": {"$lt": [PARTICIPANT_COUNT, "$maxParticipants"]},
+                "$expr": {"$lt": [PARTICIPANT_COUNT, MAX_PARTICIPANTS]},
             },
             {"$push": {"participants": student_id}, "$set": {"updatedAt": utcnow()}},
         )
@@ -203,7 +208,7 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
     def set_status(self, session_id: str, status: str) -> SessionDoc:
         """Move the session to `status` if the transition is allowed (same -> same is a no-op)."""
         doc = self._one(
-            {"_id": session_id, **NOT_DELETED, "status": {"$in": list(STATUS_SOURCES[status])}},
+            {"_id": session_id, **NOT_DELETED, "status": status_in(STATUS_SOURCES[status])},
             {"$set": {"status": status, "updatedAt": utcnow()}},
         )
         if doc is not None:
@@ -217,7 +222,7 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
         """Move the session back from `from_status` (a reopening the caller was allowed);
         if its status changed meanwhile, refuse as an unallowed transition."""
         doc = self._one(
-            {"_id": session_id, **NOT_DELETED, "status": from_status},
+            {"_id": session_id, **NOT_DELETED, "status": status_in([from_status])},
             {"$set": {"status": to_status, "updatedAt": utcnow()}},
         )
         if doc is None:

@@ -3,14 +3,21 @@
 Arbitrary JSON (huge numbers, -0.0, NaN, unicode, NUL, long text, lone UTF-16 surrogates,
 Mongo operators, `$` and `.` keys, arrays and nulls for scalars, extra keys), valid bodies
 with one field replaced, ISO-like dates, ids, paths, query strings, raw bytes and wrong
-content types. Whatever is sent, with the fake Daily.co succeeding:
+content types; strings Python and JavaScript read differently (numbers padded with control
+characters or Unicode spaces, other scripts' digits, GUIDs and dates followed by a newline);
+and the seeded session stored without some of the fields Mongoose defaulted. Whatever is
+sent, with the fake Daily.co succeeding:
 
 - the status is below 500 and the body is JSON (every JSON body is also checked against
   `/openapi.json` by the test client, `tests/support/openapi_client.py`);
 - a 4xx body is exactly `{"message": <non-empty string>}`;
 - no body shows a traceback or an exception class name (unless the request carried it);
-- every stored session still fits the schema (`check_stored_session`), and a refused
-  create, update or delete changes nothing.
+- every stored session still fits the schema (`check_stored_session`, read with the
+  defaults), and a refused create, update or delete changes nothing;
+- such a string, alone in an otherwise valid body or query, is read as Joi read it
+  (`tests/support/joi.py`): refused with Joi's type message exactly where JavaScript's rules
+  refuse it, and converted (or stored) as JavaScript converts it;
+- a sparse session is shown with its defaults.
 
 Each example starts from the same state (`reset`). The examples are derandomized: the same
 command runs the same examples, so a failure reproduces (hypothesis also draws on constants
@@ -37,12 +44,14 @@ from tests.support.factories import (
     COURSE,
     INSTRUCTOR,
     OTHER_INSTRUCTOR,
+    READ_DEFAULTS,
     future,
     iso,
     seed_recording,
     seed_session,
     session_payload,
 )
+from tests.support.joi import is_guid, js_number, type_refusal
 from tests.support.tally import register_tally
 
 pytestmark = pytest.mark.slow  # hundreds of hypothesis examples per test
@@ -296,11 +305,54 @@ valid_update_bodies = st.fixed_dictionaries(
         "maxParticipants": st.integers(1, 1000),
     },
 )
+# Strings Python and JavaScript read differently. Numbers: padded with JavaScript's
+# whitespace or with what only Python takes for space (U+001C-U+001F, U+0085, U+180E...),
+# written with other scripts' digits (Python's `\d` and float() read them). GUIDs and dates:
+# followed by a newline (Python's `$` matches before it) or other trailing characters.
+PADDING = [
+    *" \t\n\v\f\r\u00a0\u1680\u2000\u200a\u2028\u2029\u202f\u3000\ufeff",
+    *"\x1c\x1d\x1e\x1f\x85\u180e\u200b\x00",
+]
+DIGITS = "0123456789\u0660\u0666\uff10\uff16\u09e6\u09ec\U0001d7ce\U0001d7d4"
+TAILS = ["", "\n", "\n", "\n", "\r\n", "\n\n", " ", "\u2028", "\x00"]  # mostly "\n"
+padding = st.text(st.sampled_from(PADDING), max_size=2)
+numeric_strings = st.builds(
+    lambda before, number, after: before + number + after,
+    padding,
+    st.one_of(
+        st.integers(1, 480).map(str),
+        st.sampled_from(["60", "6e1", "1.5e1", "60.0", "+60", "060", ".5", "60."]),
+        st.text(st.sampled_from(DIGITS), min_size=1, max_size=3),
+    ),
+    padding,
+)
+guids_with_tails = st.builds(
+    lambda guid, tail: guid + tail, st.sampled_from([COURSE]) | uuids, st.sampled_from(TAILS)
+)
+dates_with_tails = st.builds(lambda date, tail: date + tail, future_dates, st.sampled_from(TAILS))
+TRICKY = {
+    "courseId": guids_with_tails,
+    "instructorId": guids_with_tails,
+    "scheduledAt": dates_with_tails,
+    "duration": numeric_strings,
+    "maxParticipants": numeric_strings,
+}
+
+
+def one_tricky_field(base, names):
+    """`base` with one of `names` given a string Python and JavaScript read differently."""
+    return st.sampled_from(names).flatmap(
+        lambda key: TRICKY[key].map(lambda value: {**base, key: value})
+    )
+
+
 field_values = st.one_of(
     json_values,
     iso_dates,
     st.integers(-5, 2000),
     st.sampled_from(["60", " 60 ", "1e1", "6e1", "60.0", "0x3c", "60abc", "1_000"]),
+    numeric_strings,
+    guids_with_tails,
 )
 
 
@@ -349,6 +401,7 @@ query_values = st.one_of(
     texts,
     integers.map(lambda n: str(n) if abs(n) < 10**300 else "9" * 500),
     st.sampled_from(["1", "0", "-1", "100", "101", "1.5", "1e1", " 2 ", "", "%", "%zz", "%00"]),
+    numeric_strings,
 )
 query_strings = st.one_of(
     st.lists(st.tuples(query_keys, query_values), max_size=6).map(
@@ -375,6 +428,12 @@ query_strings = st.one_of(
             "page=9007199254740992",
         ]
     ),
+)
+# One number or date of the list, alone, as a string Python and JavaScript read differently.
+tricky_queries = st.sampled_from(["page", "pageCount", "from", "to"]).flatmap(
+    lambda key: (numeric_strings if key.startswith("page") else dates_with_tails).map(
+        lambda value: f"{key}={quote(value)}"
+    )
 )
 # Raw JSON values: escaped lone surrogates, numbers past Python's and JavaScript's limits,
 # NaN, deep nesting, duplicate keys.
@@ -439,8 +498,10 @@ def check_no_dollar_keys(value, where):
             check_no_dollar_keys(item, where)
 
 
-def check_stored_session(doc):
-    """A stored session as the Mongoose schema (and the serializer) expects it."""
+def check_stored_session(stored):
+    """A stored session as the Mongoose schema (and the serializer) expects it, once read
+    with the defaults of the fields Mongoose defaulted."""
+    doc = {**READ_DEFAULTS, **stored}
     check_no_dollar_keys(doc, doc)
     for text in strings_in(doc):
         text.encode("utf-8")  # a lone surrogate would fail here, as BSON encoding does
@@ -449,8 +510,8 @@ def check_stored_session(doc):
     assert 3 <= len(doc["title"]) <= 200, doc
     assert isinstance(doc["description"], str), doc
     assert len(doc["description"]) <= 1000, doc
-    assert isinstance(doc["course"], str), doc
-    assert isinstance(doc["instructor"], str), doc
+    assert is_guid(doc["course"]), doc  # a string, and nothing after the GUID
+    assert is_guid(doc["instructor"]), doc
     assert isinstance(doc["roomName"], str), doc
     assert isinstance(doc["roomUrl"], str), doc
     for key in ("scheduledAt", "createdAt", "updatedAt"):
@@ -498,6 +559,58 @@ def check_response(response, sent):
         assert found in sent, (found, status, text[:500])
 
 
+TYPE_MESSAGES = ("must be a number", "must be a valid GUID", "must be in ISO 8601 date format")
+
+
+def check_joi_reading(body, base, response):
+    """A string in `body`'s one field that differs from the valid `base` is read as Joi read
+    it: refused with Joi's type message where JavaScript refuses it; otherwise (GUIDs and
+    finite numbers, whose type the oracle knows whole) never refused for its type, and a
+    number converted as JavaScript converts it."""
+    if response.status_code == 401 or not isinstance(body, dict) or set(base) - set(body):
+        return
+    changed = [key for key in body if key not in base or body[key] != base[key]]
+    if len(changed) != 1 or not isinstance(body[changed[0]], str):
+        return
+    key, value = changed[0], body[changed[0]]
+    shown = response.get_json()
+    message = shown.get("message") if response.status_code == 400 else None
+    refusal = type_refusal(key, value)
+    if refusal is not None:
+        assert (response.status_code, message) == (400, refusal), (key, value, shown)
+        return
+    number = js_number(value) if key in ("duration", "maxParticipants") else None
+    if key in ("courseId", "instructorId") or (number is not None and math.isfinite(number)):
+        assert message not in {f'"{key}" {text}' for text in TYPE_MESSAGES}, (key, value)
+    if number is not None and response.status_code < 300:
+        assert shown[key] == number, (key, value, shown)
+
+
+# The list's query keys in declared order, and those whose type the oracle knows.
+LIST_KEYS = ["page", "pageCount", "search", "status", "courseId", "instructorId", "from", "to"]
+TYPED_LIST_KEYS = {"page", "pageCount", "from", "to"}
+
+
+def check_list_query(response):
+    """The list's numbers and dates, each given once, read as Joi read them; in declared
+    order, so the first key refused hides the next."""
+    if response.status_code == 401:
+        return
+    shown = response.get_json()
+    for key in LIST_KEYS:
+        values = response.request.args.getlist(key)
+        if len(values) > 1:
+            return  # repeated: an array, refused as such
+        refusal = type_refusal(key, values[0]) if values and key in TYPED_LIST_KEYS else None
+        if refusal is not None:
+            assert (response.status_code, shown) == (400, {"message": refusal}), values
+            return
+        if values and response.status_code == 200 and key in ("page", "pageCount"):
+            assert shown[key] == js_number(values[0]), (values, shown)
+        if response.status_code == 400 and shown["message"].startswith(f'"{key}"'):
+            return
+
+
 # -- plumbing -----------------------------------------------------------------------------
 
 
@@ -536,8 +649,9 @@ class Fuzzer:
         db.courses.insert_one({"_id": COURSE, "title": "JavaScript Fundamentals"})
         db.users.insert_one({"_id": INSTRUCTOR, "name": "John Doe"})
 
-    def reset(self, **fields):
-        """One scheduled session (room on the fake Daily, one recording); nothing else."""
+    def reset(self, removed=(), **fields):
+        """One scheduled session (room on the fake Daily, one recording), without the
+        `removed` fields (as a hand-written or older document); nothing else."""
         TALLY[self.name, "examples"] += 1
         for collection in ("livesessions", "recordings", "recording_jobs"):
             self.db[collection].delete_many({})
@@ -552,6 +666,10 @@ class Fuzzer:
                 **fields,
             },
         )
+        if removed:
+            self.db.livesessions.update_one(
+                {"_id": SEEDED_ID}, {"$unset": dict.fromkeys(removed, "")}
+            )
         self.daily.rooms[doc["roomName"]] = {"name": doc["roomName"], "url": "u", "config": {}}
         seed_recording(self.db, doc, _id=SEEDED_RECORDING, dailyId=SEEDED_DAILY_RECORDING)
         return doc
@@ -596,6 +714,11 @@ def weighted(*choices):
 
 
 auth_kinds = st.sampled_from(AUTH_KINDS)
+# Fields of the seeded session to remove: none half the time, else some of those Mongoose
+# defaulted.
+sparse_fields = weighted(
+    (1, st.just(frozenset())), (1, st.frozensets(st.sampled_from(sorted(READ_DEFAULTS))))
+)
 targets = weighted((3, st.just(SEEDED_ID)), (1, path_segments))
 statuses = st.sampled_from(STATUSES)
 
@@ -606,6 +729,7 @@ def test_create(fuzzer):
         (3, valid_create_bodies),
         (3, one_field_replaced(base)),
         (2, st.builds(lambda date: {**base, "scheduledAt": date}, iso_dates)),
+        (3, one_tricky_field(base, list(TRICKY))),
         (1, json_values),
     )
 
@@ -614,6 +738,7 @@ def test_create(fuzzer):
     def run(body, auth):
         fuzzer.reset()
         response = fuzzer.send("POST", "/sessions", body, auth=auth)
+        check_joi_reading(body, base, response)
         stored = fuzzer.db.livesessions.count_documents({})
         if response.status_code == 201:
             assert stored == 2
@@ -634,6 +759,7 @@ def test_update_and_delete(fuzzer):
         (3, one_field_replaced(UPDATE_BASE)),
         (2, st.builds(lambda date: {"scheduledAt": date}, iso_dates)),
         (1, st.dictionaries(st.sampled_from(list(UPDATE_BASE)), field_values, max_size=3)),
+        (3, one_tricky_field(UPDATE_BASE, ["scheduledAt", "duration", "maxParticipants"])),
         (1, json_values),
     )
 
@@ -645,15 +771,19 @@ def test_update_and_delete(fuzzer):
         status=st.sampled_from(["scheduled", "scheduled", *STATUSES]),  # ended etc.: 400
         participants=st.integers(0, 3),
         auth=auth_kinds,
+        removed=sparse_fields,
     )
-    def run(method, target, body, status, participants, auth):
+    def run(method, target, body, status, participants, auth, removed):
         fuzzer.reset(
+            removed,
             status=status,
             participants=[f"student-{i}" for i in range(participants)],
             maxParticipants=max(participants, 1),
         )
         before = fuzzer.db.livesessions.find_one({"_id": SEEDED_ID})
         response = fuzzer.send(method, f"/sessions/{target}", body, auth=auth)
+        if method == "PUT" and target == SEEDED_ID:  # other targets may miss the route
+            check_joi_reading(body, UPDATE_BASE, response)
         if response.status_code >= 400:
             assert fuzzer.db.livesessions.find_one({"_id": SEEDED_ID}) == before
             assert SEEDED_ROOM in fuzzer.daily.rooms
@@ -666,16 +796,21 @@ def test_reads(fuzzer):
     @given(
         kind=st.sampled_from(["list", "list", "get", "course", "instructor"]),
         segment=path_segments,
-        query=query_strings,
+        query=weighted((2, query_strings), (1, tricky_queries)),
         auth=auth_kinds,
+        removed=sparse_fields,
     )
-    def run(kind, segment, query, auth):
-        doc = fuzzer.reset()
+    def run(kind, segment, query, auth, removed):
+        doc = fuzzer.reset(removed)
         if kind == "list":
-            fuzzer.send("GET", "/sessions", auth=auth, query=query)
+            check_list_query(fuzzer.send("GET", "/sessions", auth=auth, query=query))
         elif kind == "get":
-            for target in (SEEDED_ID, segment):
-                fuzzer.send("GET", f"/sessions/{target}", auth=auth, query=query)
+            shown = fuzzer.send("GET", f"/sessions/{SEEDED_ID}", auth=auth, query=query)
+            if shown.status_code == 200:  # the sparse session with its defaults
+                assert {key: shown.get_json()[key] for key in removed} == {
+                    key: READ_DEFAULTS[key] for key in removed
+                }
+            fuzzer.send("GET", f"/sessions/{segment}", auth=auth, query=query)
         else:
             for target in (doc[kind], segment):
                 fuzzer.send("GET", f"/sessions/{kind}/{target}", auth=auth, query=query)
@@ -702,9 +837,11 @@ def test_participants(fuzzer):
         status=statuses,
         participants=st.integers(0, 3),
         capacity=st.integers(1, 3),
+        removed=sparse_fields,
     )
-    def run(kind, target, body, student, status, participants, capacity):
+    def run(kind, target, body, student, status, participants, capacity, removed):
         fuzzer.reset(
+            removed,
             status=status,
             participants=[f"student-{i}" for i in range(participants)],
             maxParticipants=max(participants, capacity),
@@ -725,9 +862,9 @@ def test_status(fuzzer):
     )
 
     @FUZZ
-    @given(target=targets, body=bodies, status=statuses)
-    def run(target, body, status):
-        fuzzer.reset(status=status)
+    @given(target=targets, body=bodies, status=statuses, removed=sparse_fields)
+    def run(target, body, status, removed):
+        fuzzer.reset(removed, status=status)
         before = fuzzer.db.livesessions.find_one({"_id": SEEDED_ID})
         response = fuzzer.send("PATCH", f"/sessions/{target}/status", body)
         if response.status_code >= 400:
@@ -755,9 +892,10 @@ def test_recording_start_and_stop(fuzzer):
         shape=st.sampled_from(["known", "known", "replaced", "any"]),
         data=st.data(),
         status=statuses,
+        removed=sparse_fields,
     )
-    def run(kind, shape, data, status):
-        fuzzer.reset(status=status)
+    def run(kind, shape, data, status, removed):
+        fuzzer.reset(removed, status=status)
         strategy = {"known": known[kind], "replaced": replaced[kind], "any": json_values}[shape]
         fuzzer.send("POST", f"/sessions/recording/{kind}", data.draw(strategy, label="body"))
 
@@ -830,9 +968,10 @@ def test_webhook(fuzzer):
         fields=st.dictionaries(weighted((3, payload_keys), (1, keys)), payload_values, max_size=6),
         anything=json_values,
         status=statuses,
+        removed=sparse_fields,
     )
-    def run(shape, etype, fields, anything, status):
-        fuzzer.reset(status=status)
+    def run(shape, etype, fields, anything, status, removed):
+        fuzzer.reset(removed, status=status)
         body = {
             "envelope": {"version": "1.0.0", "type": etype, "id": "evt-1", "payload": fields},
             "flat": {**fields, "type": etype},

@@ -58,6 +58,8 @@ def test_the_sandbox_answers_like_daily(sandbox):
     headers = {"Authorization": "Bearer sandbox-test-key"}
     bad = requests.post(f"{sandbox.api_url}/rooms", json={"name": "no spaces"}, headers=headers)
     assert (bad.status_code, bad.json()["error"]) == (400, "invalid-request-error")
+    newline = requests.post(f"{sandbox.api_url}/rooms", json={"name": "r\n"}, headers=headers)
+    assert newline.status_code == 400  # a name is its whole value
     past = requests.post(
         f"{sandbox.api_url}/rooms", json={"name": "r", "properties": {"exp": 1}}, headers=headers
     )

@@ -115,6 +115,28 @@ def seed_session(db, **fields):
     return doc
 
 
+# What a session lacking these fields reads as (the Node service's Mongoose defaults, and
+# what this service writes when none is given), written out apart from the store's table.
+READ_DEFAULTS = {
+    "description": "",
+    "status": "scheduled",
+    "maxParticipants": 100,
+    "participants": [],
+    "isRecorded": False,
+    "recordingUrl": None,
+    "recordingDuration": None,
+}
+
+
+def seed_sparse_session(db, removed=tuple(READ_DEFAULTS), **fields):
+    """Insert a session without the `removed` fields (a hand-written or older document);
+    return it as stored."""
+    doc = seed_session(db, **fields)
+    if removed:  # MongoDB refuses an empty $unset
+        db.livesessions.update_one({"_id": doc["_id"]}, {"$unset": dict.fromkeys(removed, "")})
+    return db.livesessions.find_one({"_id": doc["_id"]})
+
+
 def seed_recording(db, session, **fields):
     """Insert a recording as `POST /sessions/recording/start` stores it."""
     doc = {

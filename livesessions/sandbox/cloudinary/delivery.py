@@ -24,9 +24,9 @@ from werkzeug.utils import send_file
 
 from .common import error
 
-ASSET_PATH = re.compile(r"^/([^/]+)/([^/]+)/upload/(?:v\d+/)?(.+)\.[A-Za-z0-9]+$")
+ASSET_PATH = re.compile(r"^/([^/]+)/([^/]+)/upload/(?:v\d+/)?(.+)\.[A-Za-z0-9]+\Z")
 AUTHENTICATED_PATH = re.compile(
-    r"^/([^/]+)/([^/]+)/authenticated/(?:s--([A-Za-z0-9_-]*)--/)?((?:v\d+/)?(.+)\.[A-Za-z0-9]+)$"
+    r"^/([^/]+)/([^/]+)/authenticated/(?:s--([A-Za-z0-9_-]*)--/)?((?:v\d+/)?(.+)\.[A-Za-z0-9]+)\Z"
 )
 VERSION = re.compile(r"^v\d+/")
 SHORT_SIGNATURE, LONG_SIGNATURE = 8, 32  # the SDK's SHORT_/LONG_URL_SIGNATURE_LENGTH

@@ -18,7 +18,7 @@ from .common import UploadError, error, json_response
 from .delivery import ASSET_PATH, AUTHENTICATED_PATH, Delivery
 from .uploads import PIECE, Uploads, delivery_type_of, params_of, size_of
 
-UPLOAD_PATH = re.compile(r"^/v1_1/([^/]+)/([^/]+)/upload$")
+UPLOAD_PATH = re.compile(r"^/v1_1/([^/]+)/([^/]+)/upload\Z")
 # What Cloudinary leaves out of the string to sign; the SDK never sends the last two as fields.
 UNSIGNED_FIELDS = {"file", "signature", "api_key", "resource_type", "cloud_name"}
 STALE_AFTER = 3600  # seconds; Cloudinary rejects older timestamps as a "Stale request"

@@ -14,8 +14,8 @@ from cloudinary.utils import api_sign_request, random_public_id
 
 from .common import UploadError
 
-CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
-UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)\Z")
+UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 MARKER = re.compile(rb"^LIVESESSIONS-SANDBOX-RECORDING duration=(\d+(?:\.\d+)?)\n")
 PIECE = 1024 * 1024
 DELIVERY_TYPES = ("upload", "authenticated")  # not Cloudinary's `private`: the sandbox lacks it

@@ -8,7 +8,7 @@ from werkzeug.routing import Rule
 
 from .common import error, iso
 
-ROOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+ROOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
 
 RULES = [
     Rule("/v1/rooms", methods=["POST"], endpoint="create_room"),
