@@ -2,6 +2,7 @@
 
 import logging
 import os
+import sys
 import threading
 import time
 import urllib.request
@@ -10,6 +11,7 @@ from dotenv import load_dotenv
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from . import create_app
+from .config import ConfigError
 from .daily.setup import ensure_webhook
 from .demo import ADA, JOHN, seed_demo
 from .extensions import SERVICES_KEY
@@ -86,7 +88,12 @@ def main():
     host = os.environ.get("HOST") or "127.0.0.1"
     port = int(os.environ.get("PORT") or 7000)
     overrides, sandbox_lines, sandboxes = start_sandboxes(port)
-    app = create_app(overrides)
+    try:
+        app = create_app(overrides)
+    except ConfigError as error:  # its one line, as wsgi.py says it, not a traceback
+        for sandbox in sandboxes:
+            sandbox.stop()
+        sys.exit(str(error))
     services = app.extensions[SERVICES_KEY]
     stop_worker = threading.Event()
     threading.Thread(
