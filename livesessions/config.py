@@ -25,8 +25,15 @@ def upper(value: str) -> str:
     return value.strip().upper()
 
 
+def boolean(value: str) -> bool:
+    word = value.strip().lower()
+    if word not in ("true", "false"):
+        raise ValueError(value)
+    return word == "true"
+
+
 # What a value that a type refuses should have been, for the error.
-EXPECTED = {int: "a number", float: "a number"}
+EXPECTED = {int: "a number", float: "a number", boolean: "true or false"}
 
 
 class Setting(NamedTuple):
@@ -47,6 +54,8 @@ SETTINGS = {
     "LOG_FORMAT": Setting("json", lower),
     "CORS_ORIGINS": Setting("*", comma_list),
     "MAX_CONTENT_LENGTH": Setting(str(1024 * 1024), int),
+    "DOCS_ENABLED": Setting(None, boolean),  # None: on unless APP_ENV=production
+    "HSTS_SECONDS": Setting(None, int),
     # Database
     "MONGODB_URI": Setting("mongomock://localhost/livesessions", aliases=("MONGO_URI",)),
     "MONGODB_TIMEOUT_MS": Setting("5000", int),
@@ -164,6 +173,8 @@ def load_config(overrides: Mapping | None = None) -> dict:
         problems.sort(key=lambda problem: ORDER.get(problem.split(" ", 1)[0], len(ORDER)))
         raise ConfigError("Invalid settings: " + "; ".join(problems))
 
+    if config["DOCS_ENABLED"] is None:
+        config["DOCS_ENABLED"] = config["APP_ENV"] != "production"
     config["JWT_SECRET_IS_GENERATED"] = config["JWT_SECRET_KEY"] is None
     if config["JWT_SECRET_IS_GENERATED"]:
         config["JWT_SECRET_KEY"] = secrets.token_urlsafe(32)

@@ -28,6 +28,7 @@ PRODUCTION_REQUIRED = (
 # HS256 with a shorter secret can be brute-forced offline from one token (RFC 7518 3.2).
 MIN_JWT_SECRET_BYTES = 32
 MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://", "mongomock://")
+NOT_NEGATIVE = ("HSTS_SECONDS",)
 
 
 def mongodb_uri_problem(uri: str) -> str | None:
@@ -67,6 +68,9 @@ def value_problems(config: Mapping) -> list[str]:
         problems.append(mongodb_uri_problem(config["MONGODB_URI"]))
     if config["DAILY_WEBHOOK_SECRET"] is not None:
         problems.append(webhook_secret_problem(config["DAILY_WEBHOOK_SECRET"]))
+    for name in NOT_NEGATIVE:
+        if config[name] is not None and config[name] < 0:
+            problems.append(f"{name} must not be negative, got {config[name]}")
     return [problem for problem in problems if problem]
 
 

@@ -105,7 +105,9 @@ def main():
     embedded = services.database.embedded
     lines = [
         f"API         http://localhost:{port}/sessions",
-        f"docs        http://localhost:{port}/docs (OpenAPI: /openapi.json)",
+        f"docs        http://localhost:{port}/docs (OpenAPI: /openapi.json)"
+        if app.config["DOCS_ENABLED"]
+        else "docs        off (DOCS_ENABLED=false)",
         "store       "
         + ("embedded in-memory (mongomock, data lost on exit)" if embedded else "MongoDB"),
         *sandbox_lines,
