@@ -61,6 +61,7 @@ SETTINGS = {
     "MONGODB_TIMEOUT_MS": Setting("5000", int),
     # Authentication
     "JWT_SECRET_KEY": Setting(None, aliases=("JWT_SECRET",)),
+    "JWT_LEEWAY_SECONDS": Setting("30", int),
     "JWT_IDENTITY_CLAIM": Setting("sub"),
     "JWT_ROLE_CLAIM": Setting("role"),
     "ADMIN_ROLES": Setting("admin", comma_list),
