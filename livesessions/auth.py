@@ -1,8 +1,10 @@
 """Bearer-token authentication (flask-jwt-extended) with `{"message"}` errors and roles.
 
-flask-jwt-extended verifies tokens; `token_required` remembers each verified token (per
-app, bounded) so that the same token isn't decoded and re-verified on every request. A
-remembered token is still checked against its `exp` each time.
+flask-jwt-extended verifies tokens (signature, algorithm, and `exp`, `nbf`, `iat` with
+JWT_LEEWAY_SECONDS of clock skew); on top of it a token must carry an `exp` and a user in
+its identity claim. Each verified token is remembered (per app, bounded) so that the same
+token isn't decoded and re-verified on every request; a remembered token is still checked
+against its `exp` each time.
 """
 
 import functools
@@ -13,11 +15,12 @@ from flask import current_app, g, request
 from flask_jwt_extended import JWTManager, decode_token
 from flask_jwt_extended.exceptions import (
     InvalidHeaderError,
+    JWTDecodeError,
     JWTExtendedException,
     NoAuthorizationError,
     WrongTokenError,
 )
-from jwt import PyJWTError
+from jwt import MissingRequiredClaimError, PyJWTError
 
 from .errors import (
     EXPIRED_TOKEN,
@@ -58,9 +61,12 @@ def init_auth(app):
     app.config["JWT_TOKEN_LOCATION"] = ["headers"]
     app.config["JWT_ALGORITHM"] = "HS256"
     app.config["JWT_DECODE_ALGORITHMS"] = ["HS256"]
+    # servers' clocks differ by a few seconds: without leeway a token minted by a server
+    # ahead of ours would be "not yet valid" (its iat) for those seconds
+    app.config["JWT_DECODE_LEEWAY"] = app.config["JWT_LEEWAY_SECONDS"]
     jwt.init_app(app)
     app.extensions["livesessions.verified_tokens"] = functools.lru_cache(VERIFIED_TOKENS_KEPT)(
-        decode_token
+        decoded_claims
     )
 
     def unauthorized(*_):
@@ -90,10 +96,26 @@ def bearer_token():
     return token
 
 
+def decoded_claims(token):
+    """The token's claims as flask-jwt-extended verifies them, and what it doesn't require:
+    an `exp` (a token without one would be valid forever, even after a leak) that is a
+    number as RFC 7519 says (PyJWT would take "1800000000"), and a user id (an empty one
+    would make a caller of nobody)."""
+    claims = decode_token(token)
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        raise MissingRequiredClaimError("exp")
+    identity = claims.get(current_app.config["JWT_IDENTITY_CLAIM"])
+    if identity is None or (isinstance(identity, str) and not identity.strip()):
+        raise JWTDecodeError(f"Empty claim: {current_app.config['JWT_IDENTITY_CLAIM']}")
+    return claims
+
+
 def verified_claims(token):
-    """The token's claims, verified by flask-jwt-extended (signature, algorithm, claims)."""
+    """The token's claims, verified (see `decoded_claims`), remembered while unexpired."""
     claims = current_app.extensions["livesessions.verified_tokens"](token)
-    if claims.get("exp", float("inf")) <= time.time():
+    # PyJWT's own rule (int(exp), expired from exp + leeway on): the two never disagree
+    if int(claims["exp"]) <= time.time() - current_app.config["JWT_DECODE_LEEWAY"]:
         claims = decode_token(token)  # expired since it was remembered: let the library say so
     if claims.get("type", "access") != "access":
         raise WrongTokenError("Only access tokens are allowed")

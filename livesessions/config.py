@@ -1,13 +1,39 @@
-"""Configuration read from the environment, with the aliases the Node service used."""
+"""Configuration read from the environment, with the aliases the Node service used.
+
+`load_config` reads every setting, then checks them all (here and in `config_checks`) and
+names every problem in one `ConfigError`, so that a start-up fails once with the whole list.
+"""
 
 import os
 import secrets
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
+from .config_checks import production_problems, value_problems
+
 
 def comma_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def lower(value: str) -> str:
+    """A word, whatever its case (`APP_ENV=Production` is production)."""
+    return value.strip().lower()
+
+
+def upper(value: str) -> str:
+    return value.strip().upper()
+
+
+def boolean(value: str) -> bool:
+    word = value.strip().lower()
+    if word not in ("true", "false"):
+        raise ValueError(value)
+    return word == "true"
+
+
+# What a value that a type refuses should have been, for the error.
+EXPECTED = {int: "a number", float: "a number", boolean: "true or false"}
 
 
 class Setting(NamedTuple):
@@ -23,21 +49,24 @@ class Setting(NamedTuple):
 SETTINGS = {
     # Server
     "PORT": Setting("7000", int),
-    "APP_ENV": Setting("development"),
-    "LOG_LEVEL": Setting("INFO"),
-    "LOG_FORMAT": Setting("json"),
+    "APP_ENV": Setting("development", lower),
+    "LOG_LEVEL": Setting("INFO", upper),
+    "LOG_FORMAT": Setting("json", lower),
     "CORS_ORIGINS": Setting("*", comma_list),
     "MAX_CONTENT_LENGTH": Setting(str(1024 * 1024), int),
+    "DOCS_ENABLED": Setting(None, boolean),  # None: on unless APP_ENV=production
+    "HSTS_SECONDS": Setting(None, int),
     # Database
     "MONGODB_URI": Setting("mongomock://localhost/livesessions", aliases=("MONGO_URI",)),
     "MONGODB_TIMEOUT_MS": Setting("5000", int),
     # Authentication
     "JWT_SECRET_KEY": Setting(None, aliases=("JWT_SECRET",)),
+    "JWT_LEEWAY_SECONDS": Setting("30", int),
     "JWT_IDENTITY_CLAIM": Setting("sub"),
     "JWT_ROLE_CLAIM": Setting("role"),
     "ADMIN_ROLES": Setting("admin", comma_list),
     "JWT_NAME_CLAIM": Setting("name"),
-    "AUTH_POLICY": Setting("compat"),
+    "AUTH_POLICY": Setting("compat", lower),
     "INSTRUCTOR_ROLES": Setting("instructor", comma_list),
     # Daily.co
     "DAILY_API_KEY": Setting(None),
@@ -51,7 +80,7 @@ SETTINGS = {
     "DAILY_BREAKER_FAILURES": Setting("5", int),
     "DAILY_BREAKER_RESET_SECONDS": Setting("30", float),
     "DAILY_ROOM_EXP_GRACE_MINUTES": Setting("30", int),
-    "DAILY_ROOM_PRIVACY": Setting("public"),
+    "DAILY_ROOM_PRIVACY": Setting("public", lower),
     "JOIN_OPENS_MINUTES_BEFORE": Setting("15", int),
     # Cloudinary
     "CLOUD_NAME": Setting(None),
@@ -60,7 +89,7 @@ SETTINGS = {
     "CLOUDINARY_UPLOAD_PREFIX": Setting(None),
     "CLOUDINARY_CHUNK_SIZE": Setting("6000000", int),
     "CLOUDINARY_TIMEOUT_SECONDS": Setting("60", float),
-    "RECORDING_DELIVERY": Setting("public"),
+    "RECORDING_DELIVERY": Setting("public", lower),
     # Recording jobs
     "RECORDING_RETRY_BASE_SECONDS": Setting("30", float),
     "RECORDING_MAX_ATTEMPTS": Setting("6", int),
@@ -75,24 +104,18 @@ SETTINGS = {
 }
 # Settings that take one of a few words.
 CHOICES = {
+    "APP_ENV": ("development", "test", "production"),
+    "LOG_LEVEL": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
     "LOG_FORMAT": ("json", "text"),
     "DAILY_ROOM_PRIVACY": ("public", "private"),
     "AUTH_POLICY": ("compat", "audit", "strict"),
     "RECORDING_DELIVERY": ("public", "authenticated"),
 }
-# Settings that must be given explicitly when APP_ENV=production.
-PRODUCTION_REQUIRED = (
-    "JWT_SECRET_KEY",
-    "MONGODB_URI",
-    "DAILY_API_KEY",
-    "CLOUD_NAME",
-    "CLOUD_API_KEY",
-    "CLOUD_API_SECRET",
-)
+ORDER = {name: index for index, name in enumerate(SETTINGS)}
 
 
 class ConfigError(Exception):
-    """A setting is missing or malformed; the message names it."""
+    """Settings are missing or malformed; the message names every problem, on one line."""
 
 
 def _from_environ(name, aliases):
@@ -104,40 +127,61 @@ def _from_environ(name, aliases):
 
 
 def _convert(name, setting, value):
-    """Read `value` as the setting's type; values already typed (from `overrides`) pass."""
-    if setting.type in (int, float):
-        try:
-            return setting.type(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"Setting {name} must be a number, got {value!r}") from None
-    if setting.type is not str and isinstance(value, str):
+    """Read `value` as the setting's type; values already typed (from `overrides`) pass,
+    but numbers, which are made int or float whatever they were given as."""
+    if setting.type is str or not (isinstance(value, str) or setting.type in (int, float)):
+        return value
+    try:
         return setting.type(value)
-    return value
+    except (TypeError, ValueError):
+        expected = EXPECTED.get(setting.type, "valid")
+        raise ConfigError(f"{name} must be {expected}, got {value!r}") from None
+
+
+def _read(overrides):
+    """(the settings, the values given for them, the problems of reading those values)."""
+    config, given, problems = {}, {}, []
+    for name, setting in SETTINGS.items():
+        value = overrides.pop(name) if name in overrides else _from_environ(name, setting.aliases)
+        if value is not None and value != "":
+            given[name] = value
+        value = given.get(name, setting.default)
+        try:
+            config[name] = None if value is None else _convert(name, setting, value)
+        except ConfigError as error:
+            config[name] = None
+            problems.append(str(error))
+    return config, given, problems
+
+
+def _choice_problems(config, given):
+    return [
+        f"{name} must be {' or '.join(choices)}, got {given.get(name, config[name])!r}"
+        for name, choices in CHOICES.items()
+        if config[name] is not None and config[name] not in choices
+    ]
 
 
 def load_config(overrides: Mapping | None = None) -> dict:
-    """Return the settings: `overrides`, else the environment (or an alias), else the default."""
+    """Return the settings: `overrides`, else the environment (or an alias), else the default.
+
+    Raise one ConfigError naming every problem, in the order of SETTINGS:
+    `Invalid settings: JWT_SECRET_KEY is required in production; LOG_LEVEL must be ...`.
+    """
     overrides = dict(overrides or {})
-    config = {}
-    explicit = set()
-    for name, setting in SETTINGS.items():
-        value = overrides.pop(name) if name in overrides else _from_environ(name, setting.aliases)
-        if value is None:
-            value = setting.default
-        else:
-            explicit.add(name)
-        config[name] = _convert(name, setting, value) if value is not None else None
+    config, given, problems = _read(overrides)
     config.update(overrides)  # Flask settings such as TESTING pass through untouched
 
-    for name, choices in CHOICES.items():
-        if config[name] not in choices:
-            raise ConfigError(f"{name} must be {' or '.join(choices)}, got {config[name]!r}")
+    problems += _choice_problems(config, given)
+    problems += value_problems(config)
     if config["APP_ENV"] == "production":
-        missing = [name for name in PRODUCTION_REQUIRED if name not in explicit]
-        if missing:
-            raise ConfigError("Missing required settings for production: " + ", ".join(missing))
-        if config["MONGODB_URI"].startswith("mongomock://"):
-            raise ConfigError("MONGODB_URI must point at a real MongoDB in production")
+        problems += production_problems(config, set(given))
+    if problems:
+        problems.sort(key=lambda problem: ORDER.get(problem.split(" ", 1)[0], len(ORDER)))
+        raise ConfigError("Invalid settings: " + "; ".join(problems))
+
+    if config["DOCS_ENABLED"] is None:
+        config["DOCS_ENABLED"] = config["APP_ENV"] != "production"
     config["JWT_SECRET_IS_GENERATED"] = config["JWT_SECRET_KEY"] is None
     if config["JWT_SECRET_IS_GENERATED"]:
         config["JWT_SECRET_KEY"] = secrets.token_urlsafe(32)

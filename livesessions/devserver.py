@@ -2,6 +2,7 @@
 
 import logging
 import os
+import sys
 import threading
 import time
 import urllib.request
@@ -10,6 +11,7 @@ from dotenv import load_dotenv
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from . import create_app
+from .config import ConfigError
 from .daily.setup import ensure_webhook
 from .demo import ADA, JOHN, seed_demo
 from .extensions import SERVICES_KEY
@@ -86,7 +88,12 @@ def main():
     host = os.environ.get("HOST") or "127.0.0.1"
     port = int(os.environ.get("PORT") or 7000)
     overrides, sandbox_lines, sandboxes = start_sandboxes(port)
-    app = create_app(overrides)
+    try:
+        app = create_app(overrides)
+    except ConfigError as error:  # its one line, as wsgi.py says it, not a traceback
+        for sandbox in sandboxes:
+            sandbox.stop()
+        sys.exit(str(error))
     services = app.extensions[SERVICES_KEY]
     stop_worker = threading.Event()
     threading.Thread(
@@ -98,7 +105,9 @@ def main():
     embedded = services.database.embedded
     lines = [
         f"API         http://localhost:{port}/sessions",
-        f"docs        http://localhost:{port}/docs (OpenAPI: /openapi.json)",
+        f"docs        http://localhost:{port}/docs (OpenAPI: /openapi.json)"
+        if app.config["DOCS_ENABLED"]
+        else "docs        off (DOCS_ENABLED=false)",
         "store       "
         + ("embedded in-memory (mongomock, data lost on exit)" if embedded else "MongoDB"),
         *sandbox_lines,

@@ -37,14 +37,23 @@ class SecurityHeaders:
     """WSGI middleware adding the security headers to every answer, errors included.
 
     At this level they are appended to the header list as they are (Werkzeug's Headers
-    would re-validate each one on every request); no view sets them.
+    would re-validate each one on every request); no view sets them. `hsts_seconds` adds
+    Strict-Transport-Security (only for a service reached over https: browsers then refuse
+    plain http to the host for that long); `docs` is whether /docs is served, and so
+    needs its page's looser policy.
     """
 
-    def __init__(self, wsgi_app):
+    def __init__(self, wsgi_app, hsts_seconds=None, docs=True):
         self.wsgi_app = wsgi_app
+        hsts = []
+        if hsts_seconds is not None:
+            hsts.append(("Strict-Transport-Security", f"max-age={hsts_seconds}; includeSubDomains"))
+        self.api_headers = [*API_HEADERS, *hsts]
+        self.docs_headers = [*DOCS_HEADERS, *hsts] if docs else self.api_headers
 
     def __call__(self, environ, start_response):
-        extra = DOCS_HEADERS if environ.get("PATH_INFO", "").startswith("/docs") else API_HEADERS
+        docs = environ.get("PATH_INFO", "").startswith("/docs")
+        extra = self.docs_headers if docs else self.api_headers
 
         def start(status, headers, exc_info=None):
             return start_response(status, headers + extra, exc_info)
@@ -119,7 +128,9 @@ def register_request_hooks(app):
         g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
 
-    app.wsgi_app = SecurityHeaders(app.wsgi_app)
+    app.wsgi_app = SecurityHeaders(
+        app.wsgi_app, app.config["HSTS_SECONDS"], docs=app.config["DOCS_ENABLED"]
+    )
 
     @app.after_request
     def finish_request(response):

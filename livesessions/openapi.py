@@ -216,7 +216,10 @@ def openapi_document():
 
 
 def register_docs(app):
-    """Serve /openapi.json and Swagger UI at /docs (assets from the installed package)."""
+    """Serve /openapi.json and Swagger UI at /docs (assets from the installed package),
+    unless DOCS_ENABLED is off (production's default): both are then the usual JSON 404."""
+    if not app.config["DOCS_ENABLED"]:
+        return
     app.register_blueprint(bp)
     app.register_blueprint(
         get_swaggerui_blueprint(

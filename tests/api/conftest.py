@@ -2,15 +2,11 @@
 
 import pytest
 
+from tests.support.app_config import PRODUCTION
+
 
 @pytest.fixture
 def production_app(make_app):
-    """An app configured for production (its MongoDB is unreachable and not needed)."""
-    return make_app(
-        APP_ENV="production",
-        MONGODB_URI="mongodb://127.0.0.1:1/x",
-        MONGODB_TIMEOUT_MS=50,
-        CLOUD_NAME="c",
-        CLOUD_API_KEY="k",
-        CLOUD_API_SECRET="s",
-    )
+    """An app configured for production, with every setting production requires (CORS
+    origins and a webhook secret included); its MongoDB is unreachable and not needed."""
+    return make_app(**PRODUCTION)

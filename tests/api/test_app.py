@@ -121,29 +121,38 @@ def test_production_names_every_missing_setting(monkeypatch):
     with pytest.raises(ConfigError) as error:
         load_config()
     assert str(error.value) == (
-        "Missing required settings for production: JWT_SECRET_KEY, MONGODB_URI, DAILY_API_KEY, "
-        "CLOUD_NAME, CLOUD_API_KEY, CLOUD_API_SECRET"
+        "Invalid settings: CORS_ORIGINS is required in production; "
+        "MONGODB_URI is required in production; JWT_SECRET_KEY is required in production; "
+        "DAILY_API_KEY is required in production; "
+        "DAILY_WEBHOOK_SECRET is required in production; CLOUD_NAME is required in production; "
+        "CLOUD_API_KEY is required in production; CLOUD_API_SECRET is required in production"
     )
 
 
 def test_production_refuses_the_embedded_store():
-    with pytest.raises(ConfigError, match="real MongoDB"):
+    with pytest.raises(ConfigError) as error:
         load_config(
             {
                 "APP_ENV": "production",
                 "JWT_SECRET_KEY": "s" * 40,
+                "CORS_ORIGINS": "https://app.example.com",
                 "DAILY_API_KEY": "k",
+                "DAILY_WEBHOOK_SECRET": "c2VjcmV0",
                 "CLOUD_NAME": "c",
                 "CLOUD_API_KEY": "k",
                 "CLOUD_API_SECRET": "s",
                 "MONGODB_URI": "mongomock://localhost/x",
             }
         )
+    assert str(error.value) == (
+        "Invalid settings: MONGODB_URI must point at a real MongoDB in production"
+    )
 
 
 def test_malformed_numbers_in_settings_are_named():
-    with pytest.raises(ConfigError, match="MONGODB_TIMEOUT_MS"):
+    with pytest.raises(ConfigError) as error:
         load_config({"MONGODB_TIMEOUT_MS": "soon"})
+    assert str(error.value) == "Invalid settings: MONGODB_TIMEOUT_MS must be a number, got 'soon'"
 
 
 def test_a_missing_secret_is_generated_with_a_warning(make_app, caplog):

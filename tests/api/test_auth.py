@@ -34,9 +34,9 @@ CASES = [
     ("malformed", "Bearer not.a.jwt", INVALID),
     ("garbage", "Bearer abc", INVALID),
     ("wrong secret", f"Bearer {pyjwt.encode(claims(), 'x' * 64, 'HS256')}", INVALID),
-    (
+    (  # past exp and the 30 s of leeway
         "expired",
-        f"Bearer {pyjwt.encode(claims(exp=int(time.time()) - 10), JWT_SECRET, 'HS256')}",
+        f"Bearer {pyjwt.encode(claims(exp=int(time.time()) - 40), JWT_SECRET, 'HS256')}",
         EXPIRED,
     ),
     ("alg none", f"Bearer {unsigned(claims())}", INVALID),
@@ -44,6 +44,23 @@ CASES = [
     (
         "no identity",
         f"Bearer {pyjwt.encode({'exp': int(time.time()) + 60}, JWT_SECRET, 'HS256')}",
+        INVALID,
+    ),
+    ("empty identity", f"Bearer {pyjwt.encode(claims(sub=''), JWT_SECRET, 'HS256')}", INVALID),
+    ("blank identity", f"Bearer {pyjwt.encode(claims(sub='  '), JWT_SECRET, 'HS256')}", INVALID),
+    (  # valid forever, even once leaked
+        "no exp",
+        f"Bearer {pyjwt.encode({'sub': INSTRUCTOR, 'role': 'instructor'}, JWT_SECRET, 'HS256')}",
+        INVALID,
+    ),
+    (  # RFC 7519's exp is a number (PyJWT reads this one as one)
+        "string exp",
+        f"Bearer {pyjwt.encode(claims(exp=str(int(time.time()) + 60)), JWT_SECRET, 'HS256')}",
+        INVALID,
+    ),
+    (  # from a server whose clock is a minute ahead: past the 30 s of leeway
+        "issued in the future",
+        f"Bearer {pyjwt.encode(claims(iat=int(time.time()) + 60), JWT_SECRET, 'HS256')}",
         INVALID,
     ),
 ]
@@ -123,13 +140,65 @@ def test_public_endpoints_need_no_token(client, db):
     )
 
 
-@pytest.mark.slow
-def test_a_remembered_token_still_expires(client, db):
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_clocks_a_few_seconds_apart_are_tolerated(client, make_app, db):
+    """The auth service's clock 2 s ahead of ours (JWT_LEEWAY_SECONDS=30 by default)."""
     doc = seed_session(db)
-    token = pyjwt.encode(claims(exp=int(time.time()) + 1), JWT_SECRET, "HS256")
-    headers = {"Authorization": f"Bearer {token}"}
+    ahead = int(time.time()) + 2
+    token = pyjwt.encode(claims(iat=ahead, nbf=ahead), JWT_SECRET, "HS256")
+    response = client.get(f"/sessions/{doc['_id']}", headers=bearer(token))
+    assert (response.status_code, response.get_json()["_id"]) == (200, doc["_id"])
+    strict_clock = make_app(JWT_LEEWAY_SECONDS=0).test_client()
+    refused = strict_clock.get(f"/sessions/{doc['_id']}", headers=bearer(token))
+    assert (refused.status_code, refused.get_json()) == (401, INVALID)
+
+
+def test_a_token_expires_after_its_exp_plus_the_leeway(client, db):
+    doc = seed_session(db)
+    now = int(time.time())
+    within = pyjwt.encode(claims(exp=now - 20), JWT_SECRET, "HS256")
+    response = client.get(f"/sessions/{doc['_id']}", headers=bearer(within))
+    assert (response.status_code, response.get_json()["_id"]) == (200, doc["_id"])
+    past = pyjwt.encode(claims(exp=now - 31), JWT_SECRET, "HS256")
+    response = client.get(f"/sessions/{doc['_id']}", headers=bearer(past))
+    assert (response.status_code, response.get_json()) == (401, EXPIRED)
+
+
+def test_an_empty_identity_in_the_configured_claim_is_refused(make_app):
+    client = make_app(JWT_IDENTITY_CLAIM="id").test_client()
+    exp = int(time.time()) + 60
+    for identity in ("", " \t", None):
+        token = pyjwt.encode({"id": identity, "role": "admin", "exp": exp}, JWT_SECRET, "HS256")
+        response = client.get("/sessions", headers=bearer(token))
+        assert (response.status_code, response.get_json()) == (401, INVALID), identity
+    token = pyjwt.encode({"id": "node-user-7", "exp": exp}, JWT_SECRET, "HS256")
+    assert client.get("/sessions", headers=bearer(token)).get_json()["sessions"] == []
+
+
+def test_an_unusable_token_on_an_open_endpoint_is_ignored_in_compat(client, db):
+    """As a forged one: the call goes on without a caller, as the Node service's did."""
+    doc = seed_session(db)
+    no_exp = pyjwt.encode({"sub": INSTRUCTOR}, JWT_SECRET, "HS256")
+    response = client.post(
+        f"/sessions/{doc['_id']}/participants", json={"studentId": "s1"}, headers=bearer(no_exp)
+    )
+    assert (response.status_code, response.get_json()["participants"]) == (200, ["s1"])
+
+
+@pytest.mark.slow
+def test_a_remembered_token_still_expires_once_past_the_leeway(make_app):
+    """The remembered token is refused exactly when the library would refuse it."""
+    client = make_app(JWT_LEEWAY_SECONDS=1).test_client()
+    doc = seed_session(client.application.extensions["livesessions"].database.db)
+    exp = int(time.time()) + 1
+    headers = bearer(pyjwt.encode(claims(exp=exp), JWT_SECRET, "HS256"))
     assert client.get(f"/sessions/{doc['_id']}", headers=headers).status_code == 200
-    time.sleep(1.1)
+    time.sleep(max(0, exp + 0.2 - time.time()))  # past exp, within the leeway
+    assert client.get(f"/sessions/{doc['_id']}", headers=headers).status_code == 200
+    time.sleep(max(0, exp + 1.05 - time.time()))  # past exp + leeway
     response = client.get(f"/sessions/{doc['_id']}", headers=headers)
     assert (response.status_code, response.get_json()) == (401, EXPIRED)
 
@@ -150,3 +219,11 @@ def test_a_refresh_token_is_refused(client, app):
         refresh = create_refresh_token(identity=INSTRUCTOR)
     response = client.get("/sessions", headers={"Authorization": f"Bearer {refresh}"})
     assert (response.status_code, response.get_json()) == (401, INVALID)
+
+
+def test_a_negative_leeway_is_refused():
+    from livesessions.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as error:
+        load_config({"JWT_LEEWAY_SECONDS": "-5"})
+    assert str(error.value) == "Invalid settings: JWT_LEEWAY_SECONDS must not be negative, got -5"

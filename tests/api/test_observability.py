@@ -132,3 +132,26 @@ def test_text_logs_show_the_request_id(client, capture_logs):
     stream = capture_logs("text")
     client.get("/healthz", headers={"X-Request-ID": "text-1"})
     assert "[text-1] GET /healthz 200" in stream.getvalue()
+
+
+@pytest.mark.parametrize("path", ["/sessions/course/x", "/nope", "/docs/", "/healthz"])
+def test_hsts_is_on_every_answer_once_configured(make_app, path):
+    client = make_app(HSTS_SECONDS="31536000").test_client()
+    response = client.get(path)
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_no_hsts_by_default(client):
+    """A service reached over plain http (development) must not pin browsers to https."""
+    response = client.get("/sessions/course/x")
+    assert response.status_code == 200
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_a_negative_hsts_is_refused():
+    from livesessions.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as error:
+        load_config({"HSTS_SECONDS": "-1"})
+    assert str(error.value) == "Invalid settings: HSTS_SECONDS must not be negative, got -1"

@@ -5,6 +5,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
+from tests.support.app_config import PRODUCTION
 from tests.support.factories import PAGE_KEYS, seed_session
 
 SPEC_ENDPOINTS = {
@@ -198,3 +199,39 @@ def test_swagger_ui_is_served_from_the_installed_package(client):
             assert asset.status_code == 200, source
             assert len(asset.data) > 100
     assert client.get("/docs").status_code in (200, 308)
+
+
+NOT_FOUND = {"message": "Resource not found"}
+
+
+@pytest.mark.parametrize("path", ["/docs", "/docs/", "/docs/swagger-ui.css", "/openapi.json"])
+def test_production_serves_no_docs_by_default(production_app, path):
+    response = production_app.test_client().get(path)
+    assert (response.status_code, response.get_json()) == (404, NOT_FOUND)
+    # the JSON answers' strict policy, not the docs page's
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_docs_can_be_switched_on_in_production(make_app):
+    app = make_app(**PRODUCTION, DOCS_ENABLED="True")
+    client = app.test_client()
+    assert client.get("/openapi.json").get_json()["info"]["title"] == "livesessions"
+    assert "swagger-ui" in client.get("/docs/").get_data(as_text=True)
+
+
+def test_docs_can_be_switched_off_anywhere(make_app):
+    client = make_app(DOCS_ENABLED="false").test_client()
+    for path in ("/docs/", "/openapi.json"):
+        response = client.get(path)
+        assert (response.status_code, response.get_json()) == (404, NOT_FOUND), path
+    assert client.get("/healthz").status_code == 200
+
+
+def test_docs_enabled_is_true_or_false():
+    from livesessions.config import ConfigError, load_config
+
+    assert load_config({"DOCS_ENABLED": " FALSE "})["DOCS_ENABLED"] is False
+    assert load_config({})["DOCS_ENABLED"] is True
+    with pytest.raises(ConfigError) as error:
+        load_config({"DOCS_ENABLED": "yes"})
+    assert str(error.value) == "Invalid settings: DOCS_ENABLED must be true or false, got 'yes'"

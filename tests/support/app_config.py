@@ -14,3 +14,18 @@ def database_uri_for_test():
         return "mongomock://localhost/livesessions_test"
     parts = urlsplit(base)
     return urlunsplit(parts._replace(path=f"/livesessions_test_{uuid.uuid4().hex[:12]}"))
+
+
+# Every setting production requires, each valid; its MongoDB is unreachable (and not needed).
+PRODUCTION = {
+    "APP_ENV": "production",
+    "MONGODB_URI": "mongodb://127.0.0.1:1/x",
+    "MONGODB_TIMEOUT_MS": 50,
+    "JWT_SECRET_KEY": JWT_SECRET,
+    "CORS_ORIGINS": "https://app.example.com, https://admin.example.com",
+    "DAILY_API_KEY": "test-daily-key",
+    "DAILY_WEBHOOK_SECRET": "cHJvZHVjdGlvbi13ZWJob29rLXNlY3JldA==",
+    "CLOUD_NAME": "c",
+    "CLOUD_API_KEY": "k",
+    "CLOUD_API_SECRET": "s",
+}

@@ -1,0 +1,87 @@
+"""Settings that can't work, under the real commands: the operator reads one line, the
+process exits non-zero at once (no traceback, no worker booted again and again)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import free_port, procfile_web_command, start
+
+pytestmark = pytest.mark.slow  # real processes
+
+BAD = {"APP_ENV": "Production", "JWT_SECRET_KEY": "x", "LOG_LEVEL": "verbose"}
+LINE = (
+    "Invalid settings: "
+    "LOG_LEVEL must be DEBUG or INFO or WARNING or ERROR or CRITICAL, got 'verbose'; "
+    "CORS_ORIGINS is required in production; MONGODB_URI is required in production; "
+    "JWT_SECRET_KEY must be at least 32 bytes in production; "
+    "DAILY_API_KEY is required in production; DAILY_WEBHOOK_SECRET is required in production; "
+    "CLOUD_NAME is required in production; CLOUD_API_KEY is required in production; "
+    "CLOUD_API_SECRET is required in production"
+)
+UNKNOWN_ENV = "Invalid settings: APP_ENV must be development or test or production, got 'prod'"
+
+
+def run_to_exit(command, env, timeout=15):
+    """(exit status, output, seconds) of `command`, killed if it outlives `timeout`."""
+    started = time.monotonic()
+    process = start(command, env)
+    try:
+        output = process.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output = process.communicate()[0]
+        raise AssertionError(f"still running after {timeout}s:\n{output[-2000:]}") from None
+    return process.returncode, output, time.monotonic() - started
+
+
+def test_the_procfile_gunicorn_stops_in_its_master_with_the_one_line(server_env):
+    """The master checks the settings before it binds or boots a worker (gunicorn.conf.py)."""
+    command = procfile_web_command(free_port(), workers=2, threads=2)
+    status, output, seconds = run_to_exit(command, server_env | BAD)
+    assert status == 1
+    assert output.splitlines()[-1] == LINE
+    assert output.count("Invalid settings") == 1
+    assert "Traceback" not in output
+    assert "Booting worker" not in output
+    assert seconds < 10
+
+
+def test_gunicorn_without_the_hook_stops_after_the_first_worker(server_env, tmp_path):
+    """A gunicorn config of its own (no on_starting): the worker says the line and exits 3,
+    which makes the master stop rather than boot one worker after another."""
+    command = procfile_web_command(free_port(), workers=1, threads=2)
+    own_config = tmp_path / "gunicorn.conf.py"
+    own_config.write_text("# a deployment's own gunicorn settings\n")
+    command[command.index("gunicorn.conf.py")] = str(own_config)
+    status, output, seconds = run_to_exit(command, server_env | {"APP_ENV": "prod"})
+    assert status == 3
+    assert UNKNOWN_ENV in output.splitlines()
+    assert output.count("Booting worker") == 1
+    assert "Reason: Worker failed to boot." in output
+    assert "Traceback" not in output
+    assert seconds < 10
+
+
+def test_flask_commands_say_the_one_line(server_env):
+    """The Procfile's `worker:` (and every `flask --app wsgi ...` command)."""
+    flask = str(Path(sys.executable).parent / "flask")
+    status, output, seconds = run_to_exit(
+        [flask, "--app", "wsgi", "recordings", "worker"], server_env | {"APP_ENV": "prod"}
+    )
+    assert (status, output) == (1, UNKNOWN_ENV + "\n")
+    assert seconds < 10
+
+
+def test_make_run_says_the_one_line(server_env):
+    """`make run`'s dev server, its sandboxes started before the settings are read."""
+    env = server_env | {"APP_ENV": "prod", "PORT": str(free_port())}
+    env |= {"DAILY_SANDBOX_PORT": str(free_port()), "CLOUDINARY_SANDBOX_PORT": str(free_port())}
+    status, output, seconds = run_to_exit([sys.executable, "-m", "livesessions.devserver"], env)
+    assert (status, output) == (1, UNKNOWN_ENV + "\n")
+    assert seconds < 10
