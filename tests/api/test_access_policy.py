@@ -19,6 +19,11 @@ from tests.support.factories import (
 
 STUDENT = "student-7"
 MISSING_TOKEN = {"message": "Authorization header with a Bearer token is required"}
+RECORDING_FORBIDDEN = {"message": "You are not allowed to record this live session"}
+PARTICIPANTS_FORBIDDEN = {
+    "message": "You are not allowed to change this live session's participants"
+}
+CREATE_FORBIDDEN = {"message": "You are not allowed to create live sessions"}
 RECORDED = "https://res.cloudinary.com/c/video/upload/v1/live-sessions/x/y-recording.mp4"
 
 
@@ -60,18 +65,16 @@ def test_strict_recording_needs_the_owners_token(strict, daily, tokens):
     anonymous = client.post("/sessions/recording/start", json=start)
     assert (anonymous.status_code, anonymous.get_json()) == (401, MISSING_TOKEN)
     student = client.post("/sessions/recording/start", json=start, headers=tokens["student"])
-    assert (student.status_code, student.get_json()) == (
-        403,
-        {"message": "You are not allowed to record this live session"},
-    )
+    assert (student.status_code, student.get_json()) == (403, RECORDING_FORBIDDEN)
     assert daily.calls(kind="start") == []
     assert strict.extensions["livesessions"].database.db.recordings.count_documents({}) == 0
     owner = client.post("/sessions/recording/start", json=start, headers=tokens["instructor"])
     assert owner.get_json()["recording"]["status"] == "recording"
     stop = {"recordingId": owner.get_json()["recording"]["id"]}
-    assert client.post("/sessions/recording/stop", json=stop).status_code == 401
+    anonymous = client.post("/sessions/recording/stop", json=stop)
+    assert (anonymous.status_code, anonymous.get_json()) == (401, MISSING_TOKEN)
     refused = client.post("/sessions/recording/stop", json=stop, headers=tokens["other"])
-    assert refused.status_code == 403
+    assert (refused.status_code, refused.get_json()) == (403, RECORDING_FORBIDDEN)
     assert stored(strict, doc)["activeRecording"] == stop["recordingId"]  # still running
     admin = client.post("/sessions/recording/stop", json=stop, headers=tokens["admin"])
     assert admin.get_json()["recording"]["status"] == "finished"
@@ -104,13 +107,13 @@ def test_strict_private_rooms_admit_whom_their_instructor_admits(strict, daily, 
     doc = seeded(strict, scheduledAt=starting_soon())
     add = f"/sessions/{doc['_id']}/participants"
     itself = client.post(add, json={"studentId": STUDENT}, headers=tokens["student"])
-    assert (itself.status_code, itself.get_json()) == (
-        403,
-        {"message": "You are not allowed to change this live session's participants"},
-    )
+    assert (itself.status_code, itself.get_json()) == (403, PARTICIPANTS_FORBIDDEN)
     assert stored(strict, doc)["participants"] == []
     joined = client.post(f"/sessions/{doc['_id']}/join", headers=tokens["student"])
-    assert joined.status_code == 403
+    assert (joined.status_code, joined.get_json()) == (
+        403,
+        {"message": "You are not a participant of this live session"},
+    )
     assert daily.calls(kind="token") == []
     admitted = client.post(add, json={"studentId": STUDENT}, headers=tokens["instructor"])
     assert admitted.get_json()["participants"] == [STUDENT]
@@ -124,14 +127,16 @@ def test_strict_public_rooms_let_a_student_change_only_their_own_seat(make_app, 
     client = app.test_client()
     doc = seeded(app, participants=["someone"])
     add = f"/sessions/{doc['_id']}/participants"
-    assert client.post(add, json={"studentId": STUDENT}).status_code == 401
+    anonymous = client.post(add, json={"studentId": STUDENT})
+    assert (anonymous.status_code, anonymous.get_json()) == (401, MISSING_TOKEN)
     mine = client.post(add, json={"studentId": STUDENT}, headers=tokens["student"])
     assert mine.get_json()["participants"] == ["someone", STUDENT]
     other = client.post(add, json={"studentId": "friend"}, headers=tokens["student"])
-    assert other.status_code == 403
+    assert (other.status_code, other.get_json()) == (403, PARTICIPANTS_FORBIDDEN)
     freeing = client.delete(f"{add}/someone", headers=tokens["student"])
-    assert freeing.status_code == 403
-    assert client.delete(f"{add}/{STUDENT}", headers=tokens["student"]).status_code == 200
+    assert (freeing.status_code, freeing.get_json()) == (403, PARTICIPANTS_FORBIDDEN)
+    leaving = client.delete(f"{add}/{STUDENT}", headers=tokens["student"])
+    assert (leaving.status_code, leaving.get_json()["participants"]) == (200, ["someone"])
     assert stored(app, doc)["participants"] == ["someone"]
 
 
@@ -162,10 +167,7 @@ def test_strict_creation_needs_an_instructor_creating_for_themselves(strict, dai
     client = strict.test_client()
     body = session_payload(instructorId=INSTRUCTOR)
     student = client.post("/sessions", json=body, headers=tokens["student"])
-    assert (student.status_code, student.get_json()) == (
-        403,
-        {"message": "You are not allowed to create live sessions"},
-    )
+    assert (student.status_code, student.get_json()) == (403, CREATE_FORBIDDEN)
     impostor = client.post("/sessions", json=body, headers=tokens["other"])
     assert (impostor.status_code, impostor.get_json()) == (
         403,
@@ -184,8 +186,10 @@ def test_instructor_roles_are_configurable(make_app, daily, token_for):
     client = app.test_client()
     tutor = bearer(token_for(OTHER_INSTRUCTOR, role="tutor"))
     instructor = bearer(token_for(INSTRUCTOR, role="instructor"))
-    assert client.post("/sessions", json=session_payload(), headers=tutor).status_code == 201
-    assert client.post("/sessions", json=session_payload(), headers=instructor).status_code == 403
+    created = client.post("/sessions", json=session_payload(), headers=tutor)
+    assert (created.status_code, created.get_json()["instructor"]) == (201, OTHER_INSTRUCTOR)
+    refused = client.post("/sessions", json=session_payload(), headers=instructor)
+    assert (refused.status_code, refused.get_json()) == (403, CREATE_FORBIDDEN)
 
 
 # -- compat: the spec's rules, a token changes nothing -----------------------------------
@@ -228,7 +232,8 @@ def test_audit_logs_and_counts_every_call_without_a_token(make_app, daily, token
         assert client.post(add, json={"studentId": "a"}, headers=agent).status_code == 200
         assert client.post(add, json={"studentId": "b"}).status_code == 200
         assert client.delete(f"{add}/b").status_code == 200
-        assert client.patch(f"/sessions/{doc['_id']}/status", json={"status": "live"}).status_code
+        same = client.patch(f"/sessions/{doc['_id']}/status", json={"status": "live"})
+        assert (same.status_code, same.get_json()["status"]) == (200, "live")
         started = client.post("/sessions/recording/start", json={"roomName": "room-a"})
         recording = {"recordingId": started.get_json()["recording"]["id"]}
         assert client.post("/sessions/recording/stop", json=recording).status_code == 200
@@ -273,4 +278,4 @@ def test_create_in_strict_without_a_role_claim(strict, daily, token_for):
     token = bearer(token_for(INSTRUCTOR, role=None))
     body = session_payload(scheduledAt=iso(starting_soon()))
     response = strict.test_client().post("/sessions", json=body, headers=token)
-    assert response.status_code == 403
+    assert (response.status_code, response.get_json()) == (403, CREATE_FORBIDDEN)
