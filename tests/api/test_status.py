@@ -85,3 +85,12 @@ def test_the_transition_check_is_in_the_write_itself(client, db, app, monkeypatc
     response = client.patch(f"/sessions/{doc['_id']}/status", json={"status": "ended"})
     assert response.get_json() == {"message": "Cannot change status from cancelled to ended"}
     assert db.livesessions.find_one({"_id": doc["_id"]})["status"] == "cancelled"
+
+
+def test_an_anonymous_status_change_is_one_conditional_update(client, db, queries):
+    """compat, no token: nothing to check first, so no read before the write."""
+    doc = seed_session(db)
+    queries.clear()
+    response = client.patch(f"/sessions/{doc['_id']}/status", json={"status": "live"})
+    assert response.get_json()["status"] == "live"
+    assert queries == [("livesessions", "find_one_and_update")]
