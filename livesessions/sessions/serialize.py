@@ -22,14 +22,6 @@ def session_json(doc) -> dict:
     }
 
 
-def anonymous_session_json(doc) -> dict:
-    """A session as an anonymous reader sees it in `strict`: no recording URL."""
-    shown = session_json(doc)
-    if "recordingUrl" in shown:
-        shown["recordingUrl"] = None
-    return shown
-
-
 def recording_status(doc) -> str:
     """The session's `recordingStatus`; documents from before it existed are `ready` when
     recorded, else `none`."""
@@ -68,7 +60,10 @@ class SessionPresenter:
 
     def anonymous(self, doc) -> dict:
         """As an anonymous reader sees it under AUTH_POLICY=strict: no recording URL."""
-        return anonymous_session_json(doc)
+        shown = session_json(doc)
+        if "recordingUrl" in shown:
+            shown["recordingUrl"] = None
+        return shown
 
     def detail(self, doc) -> dict:
         """GET /sessions/:id: the session plus where its latest recording is."""
