@@ -23,5 +23,5 @@ def name_job(job_store: JobStore, session_store: SessionStore, job: dict, sessio
     """
     if job.get("assetName"):
         return job
-    number = session_store.next_recording_number(session["_id"], bool(session.get("isRecorded")))
+    number = session_store.next_recording_number(session)
     return job_store.name(job["_id"], number, asset_name(session["_id"], number))

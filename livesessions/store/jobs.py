@@ -52,11 +52,12 @@ class JobStore:
 
     def name(self, job_id: str, number: int, asset_name: str) -> JobDoc | None:
         """Set the job's recording number and asset name unless it has a name; return the job."""
-        self.jobs.update_one(
+        named = self.jobs.find_one_and_update(
             {"_id": job_id, "assetName": None},
             {"$set": {"recordingNumber": number, "assetName": asset_name, "updatedAt": utcnow()}},
+            return_document=ReturnDocument.AFTER,
         )
-        return self.jobs.find_one({"_id": job_id})
+        return named or self.jobs.find_one({"_id": job_id})  # named already by another
 
     def lease(self, worker_id: str, lease_seconds: float, max_attempts: int) -> JobDoc | None:
         """Take the most overdue job that is due and not leased; return it, or None."""

@@ -44,18 +44,20 @@ class SessionRecordingMarks:
             {"$set": {"activeRecording": None, "activeRecordingUntil": None}},
         )
 
-    def next_recording_number(self, session_id: str, recorded_before: bool) -> int:
-        """Count one more recording of the session and return its number (1, 2, ...).
+    def next_recording_number(self, session: SessionDoc) -> int:
+        """Count one more recording of `session` and return its number (1, 2, ...).
 
         A session recorded before the counter existed (by the Node service or older code)
-        starts at 1, so that its existing `-recording` asset is never reused.
+        starts at 1, so that its existing `-recording` asset is never reused. The counter
+        only ever appears, so once a read has shown it, starting it is skipped.
         """
-        self.sessions.update_one(
-            {"_id": session_id, "recordingCount": {"$exists": False}},
-            {"$set": {"recordingCount": 1 if recorded_before else 0}},
-        )
+        if "recordingCount" not in session:
+            self.sessions.update_one(
+                {"_id": session["_id"], "recordingCount": {"$exists": False}},
+                {"$set": {"recordingCount": 1 if session.get("isRecorded") else 0}},
+            )
         doc = self.sessions.find_one_and_update(
-            {"_id": session_id},
+            {"_id": session["_id"]},
             {"$inc": {"recordingCount": 1}},
             projection={"recordingCount": 1},
             return_document=ReturnDocument.AFTER,
