@@ -4,6 +4,7 @@ import logging
 from collections.abc import Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .cli import register_commands
 from .config import load_config, startup_warnings
@@ -14,6 +15,7 @@ from .http import OrjsonProvider
 from .observability import configure_logging, register_request_hooks
 from .openapi import register_docs
 from .probes import bp as probes_bp
+from .ratelimit import init_rate_limits
 from .recordings.routes import bp as recordings_bp
 from .services import build_services
 from .sessions.routes import bp as sessions_bp
@@ -39,7 +41,10 @@ def create_app(config: Mapping | None = None) -> Flask:
     register_docs(app)
     register_error_handlers(app)
     register_request_hooks(app)
+    init_rate_limits(app)
     register_commands(app)
+    if app.config["PROXY_HOPS"]:  # the client's address is what the proxies in front saw
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"])
     return app
 
 

@@ -9,6 +9,8 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
+from limits import parse_many
+
 from .config_checks import production_problems, value_problems
 
 
@@ -32,8 +34,20 @@ def boolean(value: str) -> bool:
     return word == "true"
 
 
+def rate(value: str) -> str:
+    """A rate limit such as `100/minute` (or several: `20/second;600/minute`)."""
+    if any(item.amount < 1 for item in parse_many(value)):  # parse_many refuses no rate
+        raise ValueError(value)
+    return value.strip()
+
+
 # What a value that a type refuses should have been, for the error.
-EXPECTED = {int: "a number", float: "a number", boolean: "true or false"}
+EXPECTED = {
+    int: "a number",
+    float: "a number",
+    boolean: "true or false",
+    rate: "a rate such as 100/minute",
+}
 
 
 class Setting(NamedTuple):
@@ -56,6 +70,15 @@ SETTINGS = {
     "MAX_CONTENT_LENGTH": Setting(str(1024 * 1024), int),
     "DOCS_ENABLED": Setting(None, boolean),  # None: on unless APP_ENV=production
     "HSTS_SECONDS": Setting(None, int),
+    "PROXY_HOPS": Setting("0", int),
+    # Rate limits (per minute by default; see docs/operations.md)
+    "RATE_LIMITS_ENABLED": Setting("true", boolean),
+    "RATE_LIMIT_STORAGE": Setting("database", lower),
+    "RATE_LIMIT_READS": Setting("1200/minute", rate),
+    "RATE_LIMIT_ANONYMOUS_WRITES": Setting("120/minute", rate),
+    "RATE_LIMIT_SESSION_WRITES": Setting("300/minute", rate),
+    "RATE_LIMIT_USER_WRITES": Setting("600/minute", rate),
+    "RATE_LIMIT_UNSIGNED_WEBHOOKS": Setting("120/minute", rate),
     # Database
     "MONGODB_URI": Setting("mongomock://localhost/livesessions", aliases=("MONGO_URI",)),
     "MONGODB_TIMEOUT_MS": Setting("5000", int),
@@ -110,6 +133,7 @@ CHOICES = {
     "DAILY_ROOM_PRIVACY": ("public", "private"),
     "AUTH_POLICY": ("compat", "audit", "strict"),
     "RECORDING_DELIVERY": ("public", "authenticated"),
+    "RATE_LIMIT_STORAGE": ("database", "memory"),
 }
 ORDER = {name: index for index, name in enumerate(SETTINGS)}
 

@@ -28,7 +28,7 @@ PRODUCTION_REQUIRED = (
 # HS256 with a shorter secret can be brute-forced offline from one token (RFC 7518 3.2).
 MIN_JWT_SECRET_BYTES = 32
 MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://", "mongomock://")
-NOT_NEGATIVE = ("JWT_LEEWAY_SECONDS", "HSTS_SECONDS")
+NOT_NEGATIVE = ("JWT_LEEWAY_SECONDS", "HSTS_SECONDS", "PROXY_HOPS")
 
 
 def mongodb_uri_problem(uri: str) -> str | None:

@@ -74,6 +74,7 @@ HTTP_MESSAGES = {
     415: "Content-Type must be application/json",
 }
 # The service itself
+TOO_MANY_REQUESTS = "Too many requests, please try again later."  # express-rate-limit's
 DATABASE_FAILED = "Database query failed"
 DATABASE_UNAVAILABLE = "Database unavailable"
 INTERNAL_ERROR = "Internal server error"

@@ -19,7 +19,9 @@ from .errors import (
     INTERNAL_ERROR,
     INVALID_TOKEN,
     MISSING_TOKEN,
+    TOO_MANY_REQUESTS,
 )
+from .ratelimit import EXEMPT
 from .schemas import ErrorSchema, UpdateSessionSchema
 
 API_VERSION = "1.0.0"
@@ -48,7 +50,13 @@ COMMON_ERRORS = {
     401: (MISSING_TOKEN, INVALID_TOKEN, EXPIRED_TOKEN),
     413: (HTTP_MESSAGES[413], Note("(over MAX_CONTENT_LENGTH)")),
     415: (HTTP_MESSAGES[415],),
+    429: (TOO_MANY_REQUESTS, Note("(over a RATE_LIMIT_* setting; see `Retry-After`)")),
     500: (DATABASE_FAILED, INTERNAL_ERROR),
+}
+
+RETRY_AFTER = {
+    "description": "Seconds until the limit lets a request through again",
+    "schema": {"type": "integer", "minimum": 1},
 }
 
 
@@ -120,7 +128,9 @@ def _json(schema):
     return {"application/json": {"schema": schema}}
 
 
-def _operation(doc, rule):
+def _errors(doc, view):
+    """The error statuses of an operation: what its inputs and token can cause, its own,
+    and those every operation can answer."""
     errors = {}
     if doc["body"] is not None or doc["query"] is not None:
         errors[400] = (VALIDATION,)
@@ -130,13 +140,21 @@ def _operation(doc, rule):
     if doc["body"] is not None:
         errors[413] = COMMON_ERRORS[413]
         errors[415] = COMMON_ERRORS[415]
+    if getattr(view, "rate_limit_class", None) != EXEMPT and 429 not in errors:
+        errors[429] = COMMON_ERRORS[429]
     if 500 not in doc["error_schemas"]:
         errors[500] = (*doc["errors"].get(500, ()), *COMMON_ERRORS[500])
+    return errors
 
+
+def _operation(doc, rule, view):
+    errors = _errors(doc, view)
     responses = {str(doc["status"]): {"description": "Success", "content": _json(doc["response"])}}
     for status, items in sorted(errors.items()):
         schema = doc["error_schemas"].get(status, ErrorSchema)
         responses[str(status)] = {"description": describe(items), "content": _json(schema)}
+        if status == 429:
+            responses["429"]["headers"] = {"Retry-After": RETRY_AFTER}
     operation = {
         "summary": doc["summary"],
         "operationId": rule.endpoint.split(".")[-1],
@@ -179,13 +197,14 @@ def build_spec(app):
     spec.components.schema("UpdateSession", {"minProperties": 1}, schema=UpdateSessionSchema)
     paths = {}
     for rule in app.url_map.iter_rules():
-        doc = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        view = app.view_functions[rule.endpoint]
+        doc = getattr(view, "openapi", None)
         if doc is None:
             continue
         path = paths.setdefault(openapi_path(rule.rule), {"operations": {}, "arguments": []})
         path["arguments"] = list(rule.arguments)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            path["operations"][method.lower()] = _operation(doc, rule)
+            path["operations"][method.lower()] = _operation(doc, rule, view)
     for path, item in sorted(paths.items()):
         parameters = [
             {

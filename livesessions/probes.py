@@ -9,6 +9,7 @@ from .daily.setup import last_known_state
 from .errors import DATABASE_UNAVAILABLE
 from .extensions import services
 from .openapi import documented
+from .ratelimit import unlimited
 from .schemas import HealthSchema, NotReadySchema, ReadySchema
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,7 @@ bp = Blueprint("probes", __name__)
 
 @bp.get("/healthz")
 @documented("Liveness probe", response=HealthSchema, tag="operations")
+@unlimited
 def healthz():
     """The process is up (no dependency is checked)."""
     return {"status": "ok"}
@@ -31,6 +33,7 @@ def healthz():
     errors={503: (DATABASE_UNAVAILABLE,)},
     error_schemas={503: NotReadySchema},
 )
+@unlimited
 def readyz():
     """Ready to serve: the database answers a ping within MONGODB_TIMEOUT_MS.
 

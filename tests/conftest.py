@@ -43,6 +43,7 @@ def config():
         "DAILY_API_URL": DAILY_URL,
         "DAILY_RETRY_BACKOFF_SECONDS": 0,
         "LOG_LEVEL": "WARNING",
+        "RATE_LIMITS_ENABLED": False,  # tests/api/test_rate_limits.py turns them on
     }
 
 

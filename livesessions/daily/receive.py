@@ -8,12 +8,13 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 
-from ..errors import INVALID_SIGNATURE, WEBHOOK_NOT_JSON, error_response
+from ..errors import INVALID_SIGNATURE, TOO_MANY_REQUESTS, WEBHOOK_NOT_JSON, error_response
 from ..extensions import services
 from ..http import parse_json
 from ..openapi import Note, documented
+from ..ratelimit import webhook
 from ..schemas import WebhookAckSchema, WebhookEventSchema
 
 bp = Blueprint("daily", __name__, url_prefix="/sessions/webhook")
@@ -52,6 +53,21 @@ def signature_is_valid(secret, timestamp, signature, body, tolerance_seconds, no
     expected = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest())
     # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500).
     return hmac.compare_digest(expected, signature.encode("utf-8", "replace"))
+
+
+def delivery_is_signed() -> bool:
+    """Whether this request carries a valid signature of DAILY_WEBHOOK_SECRET (False when
+    none is set). Worked out once per request: the rate limits ask first."""
+    if "webhook_signed" not in g:
+        secret = current_app.config["DAILY_WEBHOOK_SECRET"]
+        g.webhook_signed = bool(secret) and signature_is_valid(
+            secret,
+            request.headers.get("X-Webhook-Timestamp", ""),
+            request.headers.get("X-Webhook-Signature", ""),
+            request.get_data(),
+            current_app.config["DAILY_WEBHOOK_TOLERANCE_SECONDS"],
+        )
+    return g.webhook_signed
 
 
 @dataclass
@@ -111,8 +127,13 @@ def parse_event(body):
                 "is refused unread)"
             ),
         ),
+        429: (
+            TOO_MANY_REQUESTS,
+            Note("(unsigned posts over RATE_LIMIT_UNSIGNED_WEBHOOKS; signed ones never)"),
+        ),
     },
 )
+@webhook(verified=delivery_is_signed)
 def daily_webhook():
     """Take a Daily.co event: check its signature, record it, queue uploads; answer at once.
 
@@ -120,15 +141,9 @@ def daily_webhook():
     an unsigned body is parsed only if it is small enough to be Daily's set-up check:
     anyone can post unsigned bytes, and parsing a megabyte of JSON takes a quarter second.
     """
-    raw = request.get_data(cache=False)
+    raw = request.get_data()
     secret = current_app.config["DAILY_WEBHOOK_SECRET"]
-    unsigned = bool(secret) and not signature_is_valid(
-        secret,
-        request.headers.get("X-Webhook-Timestamp", ""),
-        request.headers.get("X-Webhook-Signature", ""),
-        raw,
-        current_app.config["DAILY_WEBHOOK_TOLERANCE_SECONDS"],
-    )
+    unsigned = bool(secret) and not delivery_is_signed()
     if unsigned and len(raw) > MAX_UNSIGNED_BODY:
         return error_response(INVALID_SIGNATURE, 401)  # refused unread
     body = parse_json(raw, WEBHOOK_NOT_JSON) if raw.strip() else {}

@@ -41,6 +41,9 @@ def gunicorn(server_env):
         "DAILY_API_KEY": "load-key",
         "MONGODB_URI": database_uri_for_test() if real_mongo else "mongomock://localhost/load",
         "LOG_LEVEL": "WARNING",
+        # 200 anonymous writes from one address in a second: far over the default limits,
+        # which tests/e2e/test_rate_limits.py checks; here, the writes' consistency
+        "RATE_LIMITS_ENABLED": "false",
     }
     command = procfile_web_command(
         port, workers=2 if real_mongo else 1, threads=4 if real_mongo else 32

@@ -1,0 +1,188 @@
+"""Rate limits (flask-limiter): every request falls in one class, limited by its own key.
+
+- reads (GET, HEAD): per client address, RATE_LIMIT_READS;
+- writes with a valid token: per user, RATE_LIMIT_USER_WRITES;
+- writes without one: per client address, RATE_LIMIT_ANONYMOUS_WRITES, and per class they
+  change (its id, room name or recording id), RATE_LIMIT_SESSION_WRITES, so that many
+  addresses together can't flood one class either;
+- webhook posts that fail their signature check: per client, RATE_LIMIT_UNSIGNED_WEBHOOKS;
+- unlimited: the probes, signed webhooks, and CORS preflights.
+
+Counters live in MongoDB when the service uses a MongoDB server (shared by every process),
+in memory with the embedded store (per process). A limit's window is a moving window:
+no burst of twice the limit across a window's edge.
+"""
+
+import logging
+import math
+import time
+
+from flask import current_app, g, request
+from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
+
+from .auth import optional_caller
+from .errors import TOO_MANY_REQUESTS, error_response
+from .extensions import SERVICES_KEY
+from .store.rate_limits import rate_limit_storage
+
+log = logging.getLogger(__name__)
+
+READ_METHODS = ("GET", "HEAD")
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# The request fields that name the class a write changes when its path doesn't.
+TARGET_FIELDS = ("roomName", "recordingId")
+EXEMPT = "exempt"
+WEBHOOK = "webhook"
+
+
+def unlimited(view):
+    """Mark a view as never rate limited (the probes: a limited probe restarts the pod)."""
+    view.rate_limit_class = EXEMPT
+    return view
+
+
+def webhook(verified):
+    """Mark a view as a webhook receiver: a delivery that `verified()` accepts is never
+    limited (the sender is who it says); the others are, per client."""
+
+    def decorate(view):
+        view.rate_limit_class = WEBHOOK
+        view.rate_limit_verified = verified
+        return view
+
+    return decorate
+
+
+def request_class() -> str:
+    """`exempt`, `webhook`, `read`, `user` or `anonymous`: which limits this request counts
+    against. Worked out once per request (each limit asks)."""
+    if "rate_limit_class" not in g:
+        g.rate_limit_class = _classify()
+    return g.rate_limit_class
+
+
+def _classify():
+    view = current_app.view_functions.get(request.endpoint)
+    marked = getattr(view, "rate_limit_class", None)
+    if marked == EXEMPT or request.method not in READ_METHODS + WRITE_METHODS:
+        return EXEMPT
+    if marked == WEBHOOK:
+        return EXEMPT if view.rate_limit_verified() else WEBHOOK
+    if request.method in READ_METHODS:
+        return "read"
+    caller = optional_caller()
+    if caller is not None:
+        g.rate_limit_user = caller.user_id
+        return "user"
+    return "anonymous"
+
+
+def client_address() -> str:
+    """The client's address; behind proxies, the one PROXY_HOPS says to trust."""
+    if "X-Forwarded-For" in request.headers and not current_app.config["PROXY_HOPS"]:
+        _warn_once_about_proxies()
+    return request.remote_addr or "unknown"
+
+
+def _warn_once_about_proxies():
+    if current_app.extensions.get("livesessions.proxy_warned"):
+        return
+    current_app.extensions["livesessions.proxy_warned"] = True
+    log.warning(
+        "requests carry X-Forwarded-For but PROXY_HOPS=0: every client behind the proxy "
+        "shares one rate limit; set PROXY_HOPS to the number of proxies in front"
+    )
+
+
+def write_target() -> str | None:
+    """The class an anonymous write changes: the session in its path, else the room name
+    or recording id in its body."""
+    session_id = (request.view_args or {}).get("session_id")
+    if session_id:
+        return f"session:{session_id}"
+    body = request.get_json(silent=True)
+    if isinstance(body, dict):
+        for field in TARGET_FIELDS:
+            value = body.get(field)
+            if isinstance(value, str) and value:
+                return f"{field}:{value[:200]}"
+    return None
+
+
+def _limit(setting, scope, key_function, counts):
+    return ApplicationLimit(
+        lambda: current_app.config[setting],
+        key_function=key_function,
+        scope=scope,
+        exempt_when=lambda: not counts(),
+    )
+
+
+def _limits():
+    return [
+        _limit("RATE_LIMIT_READS", "reads", client_address, lambda: request_class() == "read"),
+        _limit(
+            "RATE_LIMIT_ANONYMOUS_WRITES",
+            "anonymous-writes",
+            client_address,
+            lambda: request_class() == "anonymous",
+        ),
+        _limit(
+            "RATE_LIMIT_SESSION_WRITES",
+            "session-writes",
+            lambda: write_target() or "",
+            lambda: request_class() == "anonymous" and write_target() is not None,
+        ),
+        _limit(
+            "RATE_LIMIT_USER_WRITES",
+            "user-writes",
+            lambda: f"user:{g.rate_limit_user}",
+            lambda: request_class() == "user",
+        ),
+        _limit(
+            "RATE_LIMIT_UNSIGNED_WEBHOOKS",
+            "unsigned-webhooks",
+            client_address,
+            lambda: request_class() == WEBHOOK,
+        ),
+    ]
+
+
+def init_rate_limits(app) -> Limiter:
+    """Attach the limits to `app`, after its services (their database keeps the counters)
+    and its request hooks (a refusal still gets its request id and log line)."""
+    database = app.extensions[SERVICES_KEY].database
+    storage_uri, storage_options = rate_limit_storage(app.config, database)
+    limiter = Limiter(
+        client_address,
+        app=app,
+        application_limits=_limits(),
+        strategy="moving-window",
+        storage_uri=storage_uri,
+        storage_options=storage_options,
+        key_prefix="livesessions",
+        # the storage (MongoDB) failing must not fail requests: count in memory meanwhile
+        swallow_errors=True,
+        in_memory_fallback_enabled=True,
+        headers_enabled=False,  # the Node service sent no X-RateLimit-* headers
+        enabled=app.config["RATE_LIMITS_ENABLED"],
+    )
+
+    app.extensions["livesessions.limiter"] = limiter
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many_requests(error):
+        response = error_response(TOO_MANY_REQUESTS, 429)
+        response.headers["Retry-After"] = str(_retry_after(limiter, error))
+        return response
+
+    return limiter
+
+
+def _retry_after(limiter, error) -> int:
+    """Whole seconds until the breached limit lets one more request through."""
+    try:
+        wait = limiter.current_limit.window.reset_time - time.time()
+    except Exception:  # the storage failed between the check and now: a whole window
+        wait = error.limit.limit.get_expiry()
+    return max(1, math.ceil(wait))

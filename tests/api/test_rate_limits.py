@@ -1,0 +1,255 @@
+"""Rate limits: each class of request against its own limit and key, the 429 itself, and
+what is never limited. Counters in memory here (the embedded store); shared through a real
+MongoDB wire server across two gunicorn workers in tests/e2e/test_rate_limits.py."""
+
+import json
+import logging
+import time
+
+import pytest
+
+from livesessions.config import ConfigError, load_config
+from livesessions.errors import INVALID_SIGNATURE, TOO_MANY_REQUESTS
+from livesessions.store.rate_limits import WINDOWS, ServiceDatabaseStorage, rate_limit_storage
+from tests.support.app_config import PRODUCTION
+from tests.support.factories import session_payload
+from tests.support.webhooks import SECRET, envelope, sign
+
+REFUSED = {"message": TOO_MANY_REQUESTS}
+GENEROUS = "1000/minute"
+
+
+@pytest.fixture
+def limited(make_app, daily):
+    """An app with rate limits on: every limit generous unless the test names it."""
+
+    def make(**limits):
+        settings = {
+            "RATE_LIMITS_ENABLED": True,
+            "RATE_LIMIT_READS": GENEROUS,
+            "RATE_LIMIT_ANONYMOUS_WRITES": GENEROUS,
+            "RATE_LIMIT_SESSION_WRITES": GENEROUS,
+            "RATE_LIMIT_USER_WRITES": GENEROUS,
+            "RATE_LIMIT_UNSIGNED_WEBHOOKS": GENEROUS,
+        }
+        return make_app(**settings | limits)
+
+    return make
+
+
+def new_session(client, token_for, user="instructor-1"):
+    headers = {"Authorization": f"Bearer {token_for(user)}"}
+    response = client.post("/sessions", json=session_payload(), headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def add(client, session_id, student, address=None):
+    headers = {"X-Forwarded-For": address} if address else {}
+    return client.post(
+        f"/sessions/{session_id}/participants", json={"studentId": student}, headers=headers
+    )
+
+
+def assert_refused(response, window_seconds=60):
+    assert (response.status_code, response.get_json()) == (429, REFUSED)
+    assert 1 <= int(response.headers["Retry-After"]) <= window_seconds
+
+
+def stored_participants(app, session_id):
+    return app.extensions["livesessions"].database.db.livesessions.find_one({"_id": session_id})[
+        "participants"
+    ]
+
+
+def test_reads_are_limited_per_client_and_the_probes_never(limited):
+    app = limited(RATE_LIMIT_READS="3/minute")
+    client = app.test_client()
+    for _ in range(3):
+        response = client.get("/sessions/course/course-1")
+        assert (response.status_code, response.get_json()) == (200, [])
+    assert_refused(client.get("/sessions/course/course-1"))
+    assert_refused(client.get("/sessions/instructor/someone"))  # one limit for all reads
+    for probe in ("/healthz", "/readyz"):
+        for _ in range(5):
+            assert client.get(probe).status_code == 200
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_anonymous_writes_are_limited_per_client_and_refused_ones_change_nothing(
+    limited, token_for
+):
+    app = limited(RATE_LIMIT_ANONYMOUS_WRITES="2/minute")
+    client = app.test_client()
+    session = new_session(client, token_for)  # a write with a token: not counted here
+    assert add(client, session["_id"], "s1").get_json()["participants"] == ["s1"]
+    assert add(client, session["_id"], "s2").get_json()["participants"] == ["s1", "s2"]
+    assert_refused(add(client, session["_id"], "s3"))
+    forged = {"Authorization": "Bearer not-a-token"}  # an unusable token is no token
+    assert_refused(
+        client.patch(f"/sessions/{session['_id']}/status", json={"status": "live"}, headers=forged)
+    )
+    assert stored_participants(app, session["_id"]) == ["s1", "s2"]
+    # a caller with a valid token is counted as its user, not as this address
+    assert new_session(client, token_for)["title"] == session_payload()["title"]
+
+
+def test_anonymous_writes_to_one_class_are_limited_across_clients(limited, token_for):
+    app = limited(PROXY_HOPS=1, RATE_LIMIT_SESSION_WRITES="3/minute")
+    client = app.test_client()
+    first, second = new_session(client, token_for), new_session(client, token_for)
+    for index in range(3):
+        assert add(client, first["_id"], f"s{index}", f"198.51.100.{index}").status_code == 200
+    assert_refused(add(client, first["_id"], "s9", "198.51.100.9"))
+    assert stored_participants(app, first["_id"]) == ["s0", "s1", "s2"]
+    # another class is not affected, and a recording start names its class by room
+    assert add(client, second["_id"], "s9", "198.51.100.9").get_json()["participants"] == ["s9"]
+    start = {"roomName": first["roomName"]}
+    for index in range(3):
+        address = {"X-Forwarded-For": f"192.0.2.{index}"}
+        started = client.post("/sessions/recording/start", json=start, headers=address)
+        assert started.status_code != 429, started.get_json()  # (refused: not yet open)
+    assert_refused(client.post("/sessions/recording/start", json=start))
+
+
+def test_writes_with_a_token_are_limited_per_user(limited, token_for):
+    app = limited(RATE_LIMIT_USER_WRITES="2/minute")
+    client = app.test_client()
+    new_session(client, token_for, "instructor-1")
+    new_session(client, token_for, "instructor-1")
+    headers = {"Authorization": f"Bearer {token_for('instructor-1')}"}
+    assert_refused(client.post("/sessions", json=session_payload(), headers=headers))
+    assert new_session(client, token_for, "instructor-2")["instructor"] == "instructor-2"
+    listed = client.get("/sessions", headers=headers).get_json()  # reads: another limit
+    assert listed["totalItems"] == 3  # the refused create stored nothing
+
+
+def test_a_client_cannot_pick_its_own_address_without_trusted_proxies(limited, token_for, caplog):
+    app = limited(RATE_LIMIT_ANONYMOUS_WRITES="2/minute")
+    client = app.test_client()
+    session = new_session(client, token_for)
+    with caplog.at_level(logging.WARNING, logger="livesessions.ratelimit"):
+        for index in range(2):
+            assert add(client, session["_id"], f"s{index}", f"203.0.113.{index}").status_code == 200
+        assert_refused(add(client, session["_id"], "s2", "203.0.113.2"))
+    warnings = [r for r in caplog.records if "PROXY_HOPS" in r.getMessage()]
+    assert len(warnings) == 1  # said once, not per request
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(limited, token_for):
+    app = limited(PROXY_HOPS=1, RATE_LIMIT_ANONYMOUS_WRITES="1/minute")
+    client = app.test_client()
+    session = new_session(client, token_for)
+    assert add(client, session["_id"], "s1", "203.0.113.1").status_code == 200
+    assert_refused(add(client, session["_id"], "s2", "203.0.113.1"))
+    assert add(client, session["_id"], "s2", "203.0.113.2").status_code == 200
+    # the proxy appends the address it saw: what the client wrote before it is not trusted
+    assert_refused(add(client, session["_id"], "s3", "198.51.100.7, 203.0.113.2"))
+
+
+def test_signed_webhooks_are_never_limited_and_unsigned_ones_are(limited):
+    app = limited(DAILY_WEBHOOK_SECRET=SECRET, RATE_LIMIT_UNSIGNED_WEBHOOKS="2/minute")
+    client = app.test_client()
+    body = json.dumps(envelope("recording.started", {"room_name": "nowhere"})).encode()
+    unsigned = {"Content-Type": "application/json"}
+    for _ in range(2):
+        response = client.post("/sessions/webhook/daily", data=body, headers=unsigned)
+        assert (response.status_code, response.get_json()) == (401, {"message": INVALID_SIGNATURE})
+    assert_refused(client.post("/sessions/webhook/daily", data=body, headers=unsigned))
+    for _ in range(5):
+        signed = json.dumps(envelope("recording.started", {"room_name": "nowhere"})).encode()
+        response = client.post("/sessions/webhook/daily", data=signed, headers=sign(signed))
+        assert (response.status_code, response.get_json()) == (200, {"received": True})
+
+
+def test_without_a_webhook_secret_every_delivery_counts_as_unsigned(limited):
+    app = limited(RATE_LIMIT_UNSIGNED_WEBHOOKS="1/minute")
+    client = app.test_client()
+    assert client.post("/sessions/webhook/daily", json={"test": "test"}).status_code == 200
+    assert_refused(client.post("/sessions/webhook/daily", json={"test": "test"}))
+
+
+@pytest.mark.slow  # waits out a one-second window
+def test_a_refused_client_gets_through_again_after_retry_after(limited):
+    app = limited(RATE_LIMIT_READS="2/second")
+    client = app.test_client()
+    assert client.get("/sessions/course/c").status_code == 200
+    assert client.get("/sessions/course/c").status_code == 200
+    refused = client.get("/sessions/course/c")
+    assert_refused(refused, window_seconds=1)
+    time.sleep(int(refused.headers["Retry-After"]) + 0.05)
+    assert client.get("/sessions/course/c").get_json() == []
+
+
+def test_rate_limits_can_be_turned_off(make_app):
+    client = make_app(RATE_LIMITS_ENABLED=False, RATE_LIMIT_READS="1/minute").test_client()
+    assert [client.get("/sessions/course/c").status_code for _ in range(5)] == [200] * 5
+
+
+def test_on_by_default(make_app):
+    app = make_app(RATE_LIMITS_ENABLED=None)  # as if unset: the default
+    assert app.config["RATE_LIMITS_ENABLED"] is True
+    assert app.extensions["livesessions.limiter"].enabled
+
+
+def test_a_failing_counter_store_falls_back_to_memory(make_app):
+    """Production's MongoDB here is unreachable: the limits still hold, counted in memory,
+    and no request fails because of them."""
+    app = make_app(**PRODUCTION, RATE_LIMITS_ENABLED=True, RATE_LIMIT_UNSIGNED_WEBHOOKS="2/minute")
+    client = app.test_client()
+    ping = {"test": "test"}  # Daily's set-up check: acknowledged unsigned, no database
+    for _ in range(2):
+        response = client.post("/sessions/webhook/daily", json=ping)
+        assert (response.status_code, response.get_json()) == (200, {"received": True})
+    assert_refused(client.post("/sessions/webhook/daily", json=ping))
+
+
+def test_the_counters_live_in_the_service_database_with_a_mongodb_server(make_app):
+    app = make_app(**PRODUCTION, RATE_LIMITS_ENABLED=True)
+    database = app.extensions["livesessions"].database
+    assert isinstance(app.extensions["livesessions.limiter"].storage, ServiceDatabaseStorage)
+    uri, options = rate_limit_storage(app.config, database)
+    assert (uri, options["client"], options["database_name"]) == (
+        "livesessions+mongodb://",
+        database.client,  # one connection pool, the service's timeouts
+        "x",
+    )
+    assert options["window_collection_name"] == WINDOWS
+    assert rate_limit_storage(app.config | {"RATE_LIMIT_STORAGE": "memory"}, database) == (
+        "memory://",
+        {},
+    )
+
+
+def test_old_windows_expire_even_if_the_library_never_made_its_index(app):
+    indexes = app.extensions["livesessions"].database.db[WINDOWS].index_information()
+    assert {"key": [("expireAt", 1)], "expireAfterSeconds": 0}.items() <= next(
+        index for name, index in indexes.items() if name != "_id_"
+    ).items()
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        (
+            {"RATE_LIMIT_READS": "lots"},
+            "RATE_LIMIT_READS must be a rate such as 100/minute, got 'lots'",
+        ),
+        ({"RATE_LIMIT_USER_WRITES": "0/minute"}, "RATE_LIMIT_USER_WRITES must be a rate such as"),
+        (
+            {"RATE_LIMIT_STORAGE": "redis"},
+            "RATE_LIMIT_STORAGE must be database or memory, got 'redis'",
+        ),
+        ({"PROXY_HOPS": "-1"}, "PROXY_HOPS must not be negative, got -1"),
+    ],
+)
+def test_malformed_rate_settings_are_named(settings, problem):
+    with pytest.raises(ConfigError) as error:
+        load_config(settings)
+    assert problem in str(error.value)
+
+
+def test_several_rates_may_be_given(limited):
+    app = limited(RATE_LIMIT_READS="2/second;3/minute")
+    client = app.test_client()
+    assert [client.get("/sessions/course/c").status_code for _ in range(4)] == [200, 200, 429, 429]
