@@ -79,6 +79,7 @@ class JsonLineFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None),
+            "pid": record.process,  # which worker (gunicorn runs several)
         }
         for key, value in vars(record).items():
             if key not in RECORD_ATTRIBUTES:

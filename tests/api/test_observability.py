@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import os
 import re
 
 import pytest
@@ -118,6 +119,7 @@ def test_every_log_line_of_a_request_carries_its_id(client, auth, daily, json_lo
     assert request_line["duration_ms"] >= 0
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", request_line["time"])
     assert request_line["level"] == "INFO"
+    assert {line["pid"] for line in lines} == {os.getpid()}  # which gunicorn worker it was
 
 
 def test_generated_request_ids_differ_per_request(client, db, json_logs):
