@@ -1,0 +1,53 @@
+"""A SecantusDB server (a MongoDB wire-protocol server, test-only) in a subprocess on a
+free loopback port, its data in memory: for the tests that need several processes to
+share one real database."""
+
+import contextlib
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pymongo
+
+from tests.support.processes import free_port
+
+SERVER = Path(sys.executable).parent / "secantusd-py"
+
+
+@contextlib.contextmanager
+def secantus_server(timeout=30):
+    """Start the server, wait until it answers a ping, yield its URI; stop it after."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(SERVER), "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    uri = f"mongodb://127.0.0.1:{port}"
+    try:
+        _wait_for_ping(uri, process, timeout)
+        yield uri
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stderr.close()
+
+
+def _wait_for_ping(uri, process, timeout):
+    deadline = time.monotonic() + timeout
+    with pymongo.MongoClient(uri, serverSelectionTimeoutMS=200) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"secantusd-py exited: {process.stderr.read()}")
+            try:
+                client.admin.command("ping")
+                return
+            except pymongo.errors.PyMongoError:
+                time.sleep(0.1)
+    raise AssertionError(f"secantusd-py did not answer within {timeout}s")
