@@ -71,13 +71,13 @@ SETTINGS = {
     "DOCS_ENABLED": Setting(None, boolean),  # None: on unless APP_ENV=production
     "HSTS_SECONDS": Setting(None, int),
     "PROXY_HOPS": Setting("0", int),
-    # Rate limits (per minute by default; see docs/operations.md)
+    # Rate limits (see docs/operations.md)
     "RATE_LIMITS_ENABLED": Setting("true", boolean),
     "RATE_LIMIT_STORAGE": Setting("database", lower),
-    "RATE_LIMIT_READS": Setting("1200/minute", rate),
+    "RATE_LIMIT_READS": Setting("20/second", rate),
     "RATE_LIMIT_ANONYMOUS_WRITES": Setting("120/minute", rate),
     "RATE_LIMIT_SESSION_WRITES": Setting("300/minute", rate),
-    "RATE_LIMIT_USER_WRITES": Setting("600/minute", rate),
+    "RATE_LIMIT_USER_WRITES": Setting("10/second", rate),
     "RATE_LIMIT_UNSIGNED_WEBHOOKS": Setting("120/minute", rate),
     # Database
     "MONGODB_URI": Setting("mongomock://localhost/livesessions", aliases=("MONGO_URI",)),
