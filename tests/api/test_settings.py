@@ -199,3 +199,17 @@ def test_outside_production_the_development_conveniences_remain():
     assert config["CORS_ORIGINS"] == ["*"]
     assert config["JWT_SECRET_KEY"] == "short"
     assert config["MONGODB_URI"].startswith("mongomock://")
+
+
+@pytest.mark.parametrize("value", ["0", "-2"])
+def test_a_worker_without_a_job_slot_is_refused(monkeypatch, value):
+    monkeypatch.setenv("RECORDING_WORKER_CONCURRENCY", value)
+    assert problems() == (
+        f"Invalid settings: RECORDING_WORKER_CONCURRENCY must be at least 1, got {value}"
+    )
+
+
+def test_the_worker_gets_its_job_slots_from_the_settings(make_app):
+    assert load_config()["RECORDING_WORKER_CONCURRENCY"] == 2
+    app = make_app(RECORDING_WORKER_CONCURRENCY="3")
+    assert app.extensions["livesessions"].make_worker().concurrency == 3
