@@ -58,6 +58,8 @@ def recordings_list(status, limit):
             f"{job['_id']}  {job['status']:<10} attempts={job['attempts']}  "
             f"session={job['session']}  updated={iso(job['updatedAt'])}"
         )
+        if job["status"] == "processing":
+            line += f"  worker={job['worker']}"
         if job.get("error"):
             line += f"  error={job['error']}"
         click.echo(line)

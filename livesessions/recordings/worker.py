@@ -97,7 +97,9 @@ class RecordingWorker:
             self._record_failure(job, error, holder)
         else:
             self.jobs.complete(job["_id"], holder, result)
-            log.info("recording %s uploaded to %s", job["_id"], result["recordingUrl"])
+            log.info(
+                "recording %s uploaded to %s by %s", job["_id"], result["recordingUrl"], holder
+            )
         return True
 
     @contextlib.contextmanager
@@ -224,16 +226,23 @@ class RecordingWorker:
         if permanent or job["attempts"] >= self.max_attempts:
             if self.jobs.fail(job["_id"], holder, reason):
                 self.sessions.set_recording_status(job["session"], "failed")
-            log.error("recording job %s failed for good: %s", job["_id"], reason)
+            log.error(
+                "recording job %s failed for good (attempt %s by %s): %s",
+                job["_id"],
+                job["attempts"],
+                holder,
+                reason,
+            )
             return
         delay = self.retry_base_seconds * 2 ** (job["attempts"] - 1)
         run_at = utcnow() + timedelta(seconds=delay)
         self.jobs.reschedule(job["_id"], holder, reason, run_at)
         expected = isinstance(error, DailyError | CloudinaryError)
         (log.warning if expected else log.exception)(
-            "recording job %s attempt %s failed (%s); retry in %ss",
+            "recording job %s attempt %s by %s failed (%s); retry in %ss",
             job["_id"],
             job["attempts"],
+            holder,
             reason,
             delay,
         )

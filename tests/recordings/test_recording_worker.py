@@ -2,6 +2,7 @@
 
 import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 import threading
@@ -755,9 +756,10 @@ def job(db, recording_id):
 
 
 def test_a_stuck_download_holds_one_slot_while_the_next_job_is_uploaded(
-    make_app, cloud, daily, trickling
+    make_app, cloud, daily, trickling, caplog
 ):
     app, db = app_with(make_app, cloud)  # and its class in room-a, whose download sticks
+    caplog.set_level(logging.INFO, logger="livesessions.recordings.worker")
     stuck = db.livesessions.find_one({"roomName": "room-a"})
     other = seed_session(db, roomName="room-b", status="live", scheduledAt=in_class())
     daily.files["rec-next"] = content(CHUNK, b"next")
@@ -808,6 +810,20 @@ def test_a_stuck_download_holds_one_slot_while_the_next_job_is_uploaded(
     assert (untouched["recordingUrl"], untouched["isRecorded"]) == (None, False)
     assert trickling.requests == 1
     assert len(cloud.uploads) == 1
+    logged = [record.getMessage() for record in caplog.records]
+    assert (
+        f"recording rec-next uploaded to {uploaded['recordingUrl']} by {done['worker']}" in logged
+    )
+    assert any(f"rec-stuck attempt 1 by {held['worker']} failed" in line for line in logged)
+
+
+def test_the_list_shows_which_slot_holds_a_job(app, client, daily, services, session):
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    services.job_store.lease("host:1:abc/2", lease_seconds=600, max_attempts=3)
+    listed = app.test_cli_runner().invoke(args=["recordings", "list"]).output
+    assert f"{RECORDING}  processing " in listed
+    assert listed.rstrip().endswith("worker=host:1:abc/2")
 
 
 def test_stop_finishes_the_job_in_every_slot_and_leases_no_more(make_app, cloud, daily):
