@@ -118,6 +118,7 @@ SETTINGS = {
     "RECORDING_MAX_ATTEMPTS": Setting("6", int),
     "RECORDING_LEASE_SECONDS": Setting("900", float),
     "RECORDING_POLL_SECONDS": Setting("2", float),
+    "RECORDING_WORKER_CONCURRENCY": Setting("2", int),
     "RECORDING_DOWNLOAD_TIMEOUT_SECONDS": Setting("60", float),
     "RECORDING_DOWNLOAD_DEADLINE_SECONDS": Setting("3600", float),
     "RECORDING_MAX_BYTES": Setting(str(20 * 1024**3), int),

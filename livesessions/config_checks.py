@@ -29,6 +29,12 @@ PRODUCTION_REQUIRED = (
 MIN_JWT_SECRET_BYTES = 32
 MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://", "mongomock://")
 NOT_NEGATIVE = ("JWT_LEEWAY_SECONDS", "HSTS_SECONDS", "PROXY_HOPS")
+# Counts that can't work at 0: no job slot, no attempt, no Daily call would be made.
+AT_LEAST_ONE = (
+    "RECORDING_WORKER_CONCURRENCY",
+    "RECORDING_MAX_ATTEMPTS",
+    "DAILY_MAX_CONCURRENT_CALLS",
+)
 
 
 def mongodb_uri_problem(uri: str) -> str | None:
@@ -71,6 +77,9 @@ def value_problems(config: Mapping) -> list[str]:
     for name in NOT_NEGATIVE:
         if config[name] is not None and config[name] < 0:
             problems.append(f"{name} must not be negative, got {config[name]}")
+    for name in AT_LEAST_ONE:
+        if config[name] is not None and config[name] < 1:
+            problems.append(f"{name} must be at least 1, got {config[name]}")
     return [problem for problem in problems if problem]
 
 

@@ -149,6 +149,7 @@ def build_services(config) -> Services:
             "max_download_bytes": config["RECORDING_MAX_BYTES"],
             "download_deadline_seconds": config["RECORDING_DOWNLOAD_DEADLINE_SECONDS"],
             "poll_seconds": config["RECORDING_POLL_SECONDS"],
+            "concurrency": config["RECORDING_WORKER_CONCURRENCY"],
         },
         sweep_seconds=config["SESSION_SWEEP_SECONDS"],
         reconcile_seconds=config["RECORDING_RECONCILE_SECONDS"],

@@ -16,11 +16,11 @@ recordings_cli = AppGroup("recordings", help="Recording upload jobs.")
 @recordings_cli.command("worker")
 def recordings_worker():
     """Process upload jobs, and end sessions whose time is over, until SIGTERM or Ctrl-C (the
-    job in hand is finished first)."""
+    jobs in hand are finished first)."""
     stop = threading.Event()
 
     def request_stop(signum, frame):
-        click.echo(f"signal {signum}: stopping after the current job", err=True)
+        click.echo(f"signal {signum}: stopping after the current jobs", err=True)
         # Not stop.set() here: the handler runs on the main thread, which may be inside
         # stop.wait() holding the event's lock; setting it from a thread can't deadlock.
         threading.Thread(target=stop.set, daemon=True).start()
@@ -58,6 +58,8 @@ def recordings_list(status, limit):
             f"{job['_id']}  {job['status']:<10} attempts={job['attempts']}  "
             f"session={job['session']}  updated={iso(job['updatedAt'])}"
         )
+        if job["status"] == "processing":
+            line += f"  worker={job['worker']}"
         if job.get("error"):
             line += f"  error={job['error']}"
         click.echo(line)

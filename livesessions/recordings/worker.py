@@ -1,5 +1,5 @@
-"""The upload worker: lease jobs, download from Daily.co, upload to Cloudinary, and run the
-periodic housekeeping between jobs."""
+"""The upload worker: lease jobs, download from Daily.co, upload to Cloudinary, in several
+job slots at once, and run the periodic housekeeping beside them."""
 
 import contextlib
 import logging
@@ -28,7 +28,7 @@ class PermanentJobError(Exception):
 
 @dataclass
 class PeriodicTask:
-    """Housekeeping the worker runs every `every_seconds` between jobs (first at start)."""
+    """Housekeeping the worker runs every `every_seconds` (first at start)."""
 
     name: str
     every_seconds: float
@@ -39,7 +39,9 @@ class PeriodicTask:
 class RecordingWorker:
     """Lease upload jobs and carry them out: download from Daily, upload to Cloudinary.
 
-    Between jobs it also runs its periodic tasks (e.g. ending sessions whose time is over).
+    `run` carries out up to `concurrency` jobs at once, each slot a thread that leases as
+    `{worker_id}/{n}`, so one stuck download holds one slot, not the others; beside them it
+    runs its periodic tasks (e.g. ending sessions whose time is over), one at a time.
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class RecordingWorker:
         download_deadline_seconds=3600,
         download_dir=None,
         poll_seconds=2,
+        concurrency=2,
         worker_id=None,
         periodic=(),
     ):
@@ -74,26 +77,33 @@ class RecordingWorker:
             read_timeout=download_timeout,
         )
         self.poll_seconds = poll_seconds
+        if concurrency < 1:
+            raise ValueError(f"a worker needs at least one job slot, got {concurrency}")
+        self.concurrency = concurrency
         self.periodic = list(periodic)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    def process_next(self) -> bool:
-        """Lease and process one due job; return False when none is due."""
-        job = self.jobs.lease(self.worker_id, self.lease_seconds, self.max_attempts)
+    def process_next(self, holder: str | None = None) -> bool:
+        """Lease and process one due job as `holder` (default: the worker's id); return
+        False when none is due."""
+        holder = holder or self.worker_id
+        job = self.jobs.lease(holder, self.lease_seconds, self.max_attempts)
         if job is None:
             return False
         try:
-            with self._lease_kept(job):
+            with self._lease_kept(job, holder):
                 result = self.upload(job)
         except Exception as error:  # every failure is recorded on the job, never lost
-            self._record_failure(job, error)
+            self._record_failure(job, error, holder)
         else:
-            self.jobs.complete(job["_id"], self.worker_id, result)
-            log.info("recording %s uploaded to %s", job["_id"], result["recordingUrl"])
+            self.jobs.complete(job["_id"], holder, result)
+            log.info(
+                "recording %s uploaded to %s by %s", job["_id"], result["recordingUrl"], holder
+            )
         return True
 
     @contextlib.contextmanager
-    def _lease_kept(self, job):
+    def _lease_kept(self, job, holder):
         """Renew the job's lease every third of its length while the block runs, so a long
         upload is not taken over by another worker; stop if the lease was lost anyway."""
         done = threading.Event()
@@ -101,7 +111,7 @@ class RecordingWorker:
         def renew():
             while not done.wait(self.lease_seconds / 3):
                 try:
-                    kept = self.jobs.renew_lease(job["_id"], self.worker_id, self.lease_seconds)
+                    kept = self.jobs.renew_lease(job["_id"], holder, self.lease_seconds)
                 except Exception as error:  # the database may be back before the lease ends
                     log.warning("recording job %s: lease renewal failed: %r", job["_id"], error)
                     continue
@@ -138,19 +148,41 @@ class RecordingWorker:
                 log.exception("periodic task %r failed", task.name)
 
     def run(self, stop):
-        """Process jobs until the `stop` event is set, finishing the job in hand first."""
-        log.info("recording worker %s started", self.worker_id)
+        """Process jobs in `concurrency` slots and run the periodic tasks until the `stop`
+        event is set; return once every slot has finished its job in hand."""
+        log.info("recording worker %s started with %d slot(s)", self.worker_id, self.concurrency)
         self.downloads.remove_stale(older_than_seconds=self.lease_seconds)
+        slots = [
+            threading.Thread(
+                target=self._run_slot,
+                args=(f"{self.worker_id}/{n}", stop),
+                name=f"recording-slot-{n}",
+                daemon=True,  # as the dev server's worker thread: exiting never waits on them
+            )
+            for n in range(1, self.concurrency + 1)
+        ]
+        for slot in slots:
+            slot.start()
+        try:
+            while not stop.is_set():
+                self.run_periodic()
+                stop.wait(self.poll_seconds)
+        finally:
+            stop.set()  # a no-op, unless this loop was interrupted: then the slots end too
+            for slot in slots:
+                slot.join()
+        log.info("recording worker %s stopped", self.worker_id)
+
+    def _run_slot(self, holder, stop):
+        """One job slot: lease and process jobs as `holder` until `stop` is set."""
         while not stop.is_set():
-            self.run_periodic()
             try:
-                busy = self.process_next()
+                busy = self.process_next(holder)
             except Exception:  # e.g. the database is down: wait and try again
-                log.exception("recording worker could not lease a job")
+                log.exception("recording worker %s could not lease a job", holder)
                 busy = False
             if not busy:
                 stop.wait(self.poll_seconds)
-        log.info("recording worker %s stopped", self.worker_id)
 
     def upload(self, job: dict) -> dict:
         """Download the recording to a temporary file and upload it; update the session."""
@@ -186,24 +218,31 @@ class RecordingWorker:
             "duration": duration,
         }
 
-    def _record_failure(self, job, error):
+    def _record_failure(self, job, error, holder):
         reason = f"{type(error).__name__}: {error}"
         permanent = isinstance(error, PermanentJobError) or (
             isinstance(error, DailyError) and error.status in (404, 413)  # gone, too large
         )
         if permanent or job["attempts"] >= self.max_attempts:
-            if self.jobs.fail(job["_id"], self.worker_id, reason):
+            if self.jobs.fail(job["_id"], holder, reason):
                 self.sessions.set_recording_status(job["session"], "failed")
-            log.error("recording job %s failed for good: %s", job["_id"], reason)
+            log.error(
+                "recording job %s failed for good (attempt %s by %s): %s",
+                job["_id"],
+                job["attempts"],
+                holder,
+                reason,
+            )
             return
         delay = self.retry_base_seconds * 2 ** (job["attempts"] - 1)
         run_at = utcnow() + timedelta(seconds=delay)
-        self.jobs.reschedule(job["_id"], self.worker_id, reason, run_at)
+        self.jobs.reschedule(job["_id"], holder, reason, run_at)
         expected = isinstance(error, DailyError | CloudinaryError)
         (log.warning if expected else log.exception)(
-            "recording job %s attempt %s failed (%s); retry in %ss",
+            "recording job %s attempt %s by %s failed (%s); retry in %ss",
             job["_id"],
             job["attempts"],
+            holder,
             reason,
             delay,
         )

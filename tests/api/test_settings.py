@@ -199,3 +199,18 @@ def test_outside_production_the_development_conveniences_remain():
     assert config["CORS_ORIGINS"] == ["*"]
     assert config["JWT_SECRET_KEY"] == "short"
     assert config["MONGODB_URI"].startswith("mongomock://")
+
+
+@pytest.mark.parametrize("value", ["0", "-2"])
+@pytest.mark.parametrize(
+    "name", ["RECORDING_WORKER_CONCURRENCY", "RECORDING_MAX_ATTEMPTS", "DAILY_MAX_CONCURRENT_CALLS"]
+)
+def test_a_count_that_cannot_work_at_zero_is_refused(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    assert problems() == f"Invalid settings: {name} must be at least 1, got {value}"
+
+
+def test_the_worker_gets_its_job_slots_from_the_settings(make_app):
+    assert load_config()["RECORDING_WORKER_CONCURRENCY"] == 2
+    app = make_app(RECORDING_WORKER_CONCURRENCY="3")
+    assert app.extensions["livesessions"].make_worker().concurrency == 3

@@ -1,6 +1,8 @@
 """The upload worker: Daily (via `responses`) -> temporary file -> Cloudinary sandbox (HTTP)."""
 
+import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 import threading
@@ -13,8 +15,11 @@ import pytest
 
 from livesessions.recordings.downloads import DIRECTORY_NAME, FREE_SPACE_MARGIN_BYTES
 from livesessions.recordings.naming import asset_name
+from livesessions.recordings.worker import PeriodicTask
 from livesessions.sandbox import CloudinarySandbox
 from tests.support.factories import COURSE, in_class, seed_session, starting_soon
+from tests.support.processes import wait_until
+from tests.support.trickle import TricklingSource
 
 RECORDING = "daily-rec-1"
 CHUNK = 4096
@@ -720,3 +725,209 @@ def test_a_dead_workers_downloads_are_removed_when_a_worker_starts(services, pri
     stop.set()  # start, clean up, stop at once
     worker.run(stop)
     assert sorted(p.name for p in private_tempdir.iterdir()) == ["recording-alive.mp4"]
+
+
+# -- job slots: one stuck download never holds the other jobs ------------------------------
+
+
+@pytest.fixture
+def trickling():
+    source = TricklingSource()
+    yield source
+    source.stop()
+
+
+@contextlib.contextmanager
+def running(worker):
+    """`worker.run` in a thread; stopped (and waited for) when the block ends."""
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), name="worker-under-test")
+    thread.start()
+    try:
+        yield stop, thread
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+        assert not thread.is_alive()
+
+
+def job(db, recording_id):
+    return db.recording_jobs.find_one({"_id": recording_id})
+
+
+def test_a_stuck_download_holds_one_slot_while_the_next_job_is_uploaded(
+    make_app, cloud, daily, trickling, caplog
+):
+    app, db = app_with(make_app, cloud)  # and its class in room-a, whose download sticks
+    caplog.set_level(logging.INFO, logger="livesessions.recordings.worker")
+    stuck = db.livesessions.find_one({"roomName": "room-a"})
+    other = seed_session(db, roomName="room-b", status="live", scheduledAt=in_class())
+    daily.files["rec-next"] = content(CHUNK, b"next")
+    deliver(app.test_client(), "rec-stuck", room="room-a")
+    deliver(app.test_client(), "rec-next", room="room-b")
+    # the stuck recording is due first, and is downloaded from the trickling source
+    sooner = job(db, "rec-next")["runAt"] - timedelta(seconds=1)
+    db.recording_jobs.update_one(
+        {"_id": "rec-stuck"}, {"$set": {"downloadUrl": trickling.url, "runAt": sooner}}
+    )
+    daily.mock.add_passthru(trickling.url)
+    # Its bytes keep coming, so no read times out; the deadline is longer than the test:
+    # only the source hanging up (at the end) ends that download.
+    worker = app.extensions["livesessions"].make_worker(
+        worker_id="w",
+        concurrency=2,
+        poll_seconds=0.05,
+        download_timeout=30,
+        download_deadline_seconds=30,
+        retry_base_seconds=3600,
+        periodic=[],
+    )
+    with running(worker):
+        try:
+            done = wait_until(
+                lambda: db.recording_jobs.find_one({"_id": "rec-next", "status": "done"})
+            )
+            wait_until(lambda: trickling.serving == 1)  # and only its hanging up ends it
+            held = job(db, "rec-stuck")
+        finally:
+            trickling.release.set()  # the stuck download fails, so the worker can stop
+
+    assert (held["status"], held["attempts"], held["result"]) == ("processing", 1, None)
+    assert {held["worker"], done["worker"]} == {"w/1", "w/2"}
+    asset = cloud.assets[f"{FOLDER}/{other['_id']}-recording"]
+    assert done["result"]["recordingUrl"] == asset["result"]["secure_url"]
+    uploaded = db.livesessions.find_one({"_id": other["_id"]})
+    assert (uploaded["recordingUrl"], uploaded["isRecorded"], uploaded["status"]) == (
+        asset["result"]["secure_url"],
+        True,
+        "ended",
+    )
+    # the source hung up: that attempt failed, the job waits for its retry
+    after = job(db, "rec-stuck")
+    assert (after["status"], after["attempts"], after["leaseUntil"]) == ("pending", 1, None)
+    assert "recording download failed" in after["error"]
+    untouched = db.livesessions.find_one({"_id": stuck["_id"]})
+    assert (untouched["recordingUrl"], untouched["isRecorded"]) == (None, False)
+    assert trickling.requests == 1
+    assert len(cloud.uploads) == 1
+    logged = [record.getMessage() for record in caplog.records]
+    assert (
+        f"recording rec-next uploaded to {uploaded['recordingUrl']} by {done['worker']}" in logged
+    )
+    assert any(f"rec-stuck attempt 1 by {held['worker']} failed" in line for line in logged)
+
+
+def test_the_list_shows_which_slot_holds_a_job(app, client, daily, services, session):
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    services.job_store.lease("host:1:abc/2", lease_seconds=600, max_attempts=3)
+    listed = app.test_cli_runner().invoke(args=["recordings", "list"]).output
+    assert f"{RECORDING}  processing " in listed
+    assert listed.rstrip().endswith("worker=host:1:abc/2")
+
+
+def test_stop_finishes_the_job_in_every_slot_and_leases_no_more(make_app, cloud, daily):
+    app, db = app_with(make_app, cloud, DAILY_MAX_CONCURRENT_CALLS=2)
+    session = db.livesessions.find_one({"roomName": "room-a"})
+    for n in range(3):
+        daily.files[f"rec-{n}"] = content(CHUNK, seed=str(n).encode())
+        deliver(app.test_client(), f"rec-{n}")
+    worker = app.extensions["livesessions"].make_worker(
+        worker_id="w", concurrency=2, poll_seconds=0.05, periodic=[]
+    )
+    upload = worker.upload
+    in_hand, proceed = threading.Semaphore(0), threading.Event()
+
+    def held_upload(job):
+        in_hand.release()
+        assert proceed.wait(10)
+        return upload(job)
+
+    worker.upload = held_upload
+    with running(worker) as (stop, thread):
+        assert in_hand.acquire(timeout=10)
+        assert in_hand.acquire(timeout=10)  # both slots hold a job
+        stop.set()
+        thread.join(timeout=0.2)
+        assert thread.is_alive()  # it waits for the jobs in hand
+        proceed.set()
+        thread.join(timeout=20)
+        assert not thread.is_alive()
+
+    jobs = {doc["_id"]: doc for doc in db.recording_jobs.find()}
+    finished = sorted(name for name, doc in jobs.items() if doc["status"] == "done")
+    (left,) = set(jobs) - set(finished)
+    assert len(finished) == 2
+    assert {jobs[name]["worker"] for name in finished} == {"w/1", "w/2"}
+    assert all(jobs[name]["leaseUntil"] is None for name in finished)
+    # the third was never leased after the stop
+    assert (jobs[left]["status"], jobs[left]["attempts"], jobs[left]["worker"]) == (
+        "pending",
+        0,
+        None,
+    )
+    assert db.recording_jobs.count_documents({"status": "processing"}) == 0
+    stored = db.livesessions.find_one({"_id": session["_id"]})
+    assert (
+        stored["recordingUrl"]
+        == max((jobs[name] for name in finished), key=lambda doc: doc["recordingNumber"])["result"][
+            "recordingUrl"
+        ]
+    )
+    assert len(cloud.uploads) == 2
+
+
+def test_three_slots_do_twenty_jobs_each_exactly_once(make_app, cloud, daily):
+    app, db = app_with(make_app, cloud, DAILY_MAX_CONCURRENT_CALLS=3)
+    session = db.livesessions.find_one({"roomName": "room-a"})
+    ids = [f"rec-{n}" for n in range(20)]
+    for recording_id in ids:
+        daily.files[recording_id] = content(CHUNK, seed=recording_id.encode())
+        deliver(app.test_client(), recording_id)
+    worker = app.extensions["livesessions"].make_worker(
+        worker_id="w", concurrency=3, poll_seconds=0.05, periodic=[]
+    )
+    upload = worker.upload
+    uploaded, lock = [], threading.Lock()
+    three_at_once = threading.Barrier(3, timeout=10)
+
+    def counted_upload(job):
+        with lock:
+            uploaded.append(job["_id"])
+            first_three = len(uploaded) <= 3
+        if first_three:  # passes only if three jobs are in hand together
+            three_at_once.wait()
+        return upload(job)
+
+    worker.upload = counted_upload
+    with running(worker):
+        wait_until(lambda: db.recording_jobs.count_documents({"status": "done"}) == 20, 30)
+
+    assert sorted(uploaded) == sorted(ids)
+    jobs = list(db.recording_jobs.find())
+    assert {(doc["status"], doc["attempts"], doc["error"]) for doc in jobs} == {("done", 1, None)}
+    assert {doc["worker"] for doc in jobs} == {"w/1", "w/2", "w/3"}
+    assert sorted(doc["recordingNumber"] for doc in jobs) == list(range(1, 21))
+    assert len(cloud.uploads) == 20  # one single-chunk upload per recording
+    assert len({doc["result"]["publicId"] for doc in jobs}) == 20
+    assert db.livesessions.find_one({"_id": session["_id"]})["recordingCount"] == 20
+
+
+def test_the_periodic_tasks_run_on_one_loop_beside_the_slots(services):
+    threads, stop_after = [], threading.Event()
+
+    def task():
+        threads.append(threading.current_thread().name)
+        if len(threads) >= 3:
+            stop_after.set()
+
+    periodic = [PeriodicTask("count", 0, task)]
+    worker = services.make_worker(concurrency=3, poll_seconds=0.01, periodic=periodic)
+    with running(worker):
+        assert stop_after.wait(10)
+    assert set(threads) == {"worker-under-test"}  # the thread of run(), not a slot's
+
+
+def test_a_worker_needs_a_slot(services):
+    with pytest.raises(ValueError, match="at least one job slot, got 0"):
+        services.make_worker(concurrency=0)

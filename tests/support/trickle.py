@@ -1,0 +1,56 @@
+"""A recording download that gets stuck: a loopback server that declares a size, then
+trickles a few bytes at a time (never long enough silent for a read timeout) until released."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class TricklingSource:
+    """Serves every GET as a recording of `declared` bytes that never arrives: `piece`
+    every `every` seconds until `release` is set (or after `cap_seconds`), then hangs up.
+
+    `serving` is how many responses it is sending now; `requests` how many it was sent.
+    """
+
+    def __init__(self, declared=10 * 1024 * 1024, piece=b"x" * 64, every=0.05, cap_seconds=60):
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.serving = 0
+        self.requests = 0
+        source = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                with source.lock:
+                    source.serving += 1
+                    source.requests += 1
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "video/mp4")
+                    self.send_header("Content-Length", str(declared))
+                    self.end_headers()
+                    for _ in range(int(cap_seconds / every)):
+                        self.wfile.write(piece)
+                        self.wfile.flush()
+                        if source.release.wait(every):
+                            break
+                except OSError:  # the client gave up
+                    pass
+                finally:
+                    with source.lock:
+                        source.serving -= 1
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/recording.mp4"
+        serve = {"poll_interval": 0.05}  # so that shutdown() returns at once
+        threading.Thread(target=self.server.serve_forever, kwargs=serve, daemon=True).start()
+
+    def stop(self):
+        """Hang up on every download, then stop listening."""
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
