@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 import requests
+import urllib3
 
 from .daily import CONNECT_TIMEOUT_SECONDS, DailyError
 
@@ -36,7 +37,9 @@ def download(
 
     `check_length` sees the declared `Content-Length` (or None) before any of the body is
     read; more than `max_bytes`, or still going at `deadline` (time.monotonic()), stops
-    the download.
+    the download. The body is read with `read1`, which returns whatever has arrived: a
+    source that sends a byte just inside each read timeout is stopped at the deadline
+    (plus at most one read timeout), where reading whole 1 MiB pieces would wait for each.
     """
     written = 0
     try:
@@ -48,7 +51,7 @@ def download(
                 )
             if check_length is not None:
                 check_length(_declared_length(response))
-            for piece in response.iter_content(DOWNLOAD_PIECE_BYTES):
+            while piece := response.raw.read1(DOWNLOAD_PIECE_BYTES, decode_content=True):
                 destination.write(piece)
                 written += len(piece)
                 if max_bytes is not None and written > max_bytes:
@@ -57,7 +60,7 @@ def download(
                     raise DailyError(
                         f"the recording download passed its deadline ({written} bytes)"
                     )
-    except requests.RequestException as error:
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
         raise DailyError(f"recording download failed: {type(error).__name__}") from None
     return written
 

@@ -931,3 +931,21 @@ def test_the_periodic_tasks_run_on_one_loop_beside_the_slots(services):
 def test_a_worker_needs_a_slot(services):
     with pytest.raises(ValueError, match="at least one job slot, got 0"):
         services.make_worker(concurrency=0)
+
+
+def test_a_trickling_download_is_stopped_at_its_deadline(make_app, cloud, daily, trickling):
+    """64 bytes every 50 ms: no read ever times out, and no 1 MiB piece ever fills. The
+    deadline alone ends it, while the source would go on for a minute."""
+    app, db = app_with(make_app, cloud)
+    deliver(app.test_client(), "rec-slow")
+    db.recording_jobs.update_one({"_id": "rec-slow"}, {"$set": {"downloadUrl": trickling.url}})
+    daily.mock.add_passthru(trickling.url)
+    worker = app.extensions["livesessions"].make_worker(
+        download_timeout=30, download_deadline_seconds=0.5, retry_base_seconds=3600
+    )
+    assert worker.drain() == 1
+    stopped = job(db, "rec-slow")
+    assert (stopped["status"], stopped["attempts"]) == ("pending", 1)
+    assert "passed its deadline" in stopped["error"]
+    assert not trickling.release.is_set()  # the source had not hung up: the deadline did
+    assert cloud.uploads == []
