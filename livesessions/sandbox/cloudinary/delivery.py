@@ -99,7 +99,10 @@ class Delivery:
             or asset["result"]["type"] != delivery_type
         ):
             return delivery_error(404, f"Resource not found - {public_id}")
-        return send_file(asset["path"], request.environ, mimetype="video/mp4")
+        try:
+            return send_file(asset["path"], request.environ, mimetype="video/mp4")
+        except FileNotFoundError:  # replaced or destroyed since it was looked up
+            return delivery_error(404, f"Resource not found - {public_id}")
 
     def _serve_authenticated(self, request, cloud, resource_type, signature, source, public_id):
         """An `authenticated` asset, if `signature` is right for `source` (the path after it)."""
