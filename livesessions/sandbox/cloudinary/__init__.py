@@ -6,7 +6,9 @@ SDK's own rules, stores files on disk and serves them back at the `url`/`secure_
 answers with.
 Uploads of `type="authenticated"` are delivered only at URLs signed with the API secret, as
 `cloudinary.utils.cloudinary_url(..., sign_url=True)` signs them; `delivery_options` gives the
-keyword arguments that make the SDK build those URLs on the sandbox.
+keyword arguments that make the SDK build those URLs on the sandbox. A video's URL with an
+image format (`format="jpg"`, optionally `start_offset`) answers a poster frame: a small
+JPEG (or PNG), the same whatever the video and offset.
 """
 
 from .delivery import delivery_options, url_signature

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request
 
 from ..serving import Served
 from .common import UploadError, error, json_response
-from .delivery import ASSET_PATH, AUTHENTICATED_PATH, Delivery
+from .delivery import Delivery, parse_delivery_path
 from .destroy import Destroys
 from .uploads import PIECE, Uploads, delivery_type_of, params_of, size_of
 
@@ -89,18 +89,15 @@ class CloudinarySandbox(Uploads, Destroys, Delivery, Served):
     @Request.application
     def _wsgi(self, request):
         upload = UPLOAD_PATH.match(request.path)
-        asset = ASSET_PATH.match(request.path)
-        authenticated = AUTHENTICATED_PATH.match(request.path)
-        delivering = request.method in ("GET", "HEAD")
         destroy = DESTROY_PATH.match(request.path)
+        delivered = parse_delivery_path(request.path)
+        delivering = request.method in ("GET", "HEAD")
         if upload and request.method == "POST":
             response = self._upload(request, *upload.groups())
         elif destroy and request.method == "POST":
             response = self._destroy(request, *destroy.groups())
-        elif asset and delivering:
-            response = self._serve(request, *asset.groups())
-        elif authenticated and delivering:
-            response = self._serve_authenticated(request, *authenticated.groups())
+        elif delivered and delivering:
+            response = self._deliver(request, delivered)
         else:
             response = error(404, f"No route for {request.method} {request.path}")
         response.headers["X-Sandbox"] = "cloudinary"
