@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+from pathlib import Path
 
 import cloudinary.exceptions
 import cloudinary.uploader
@@ -75,6 +76,18 @@ def test_a_single_upload_is_stored_and_answered_like_cloudinary(sandbox, tmp_pat
     with open(asset["path"], "rb") as stored:
         assert stored.read() == data
     assert {k: v for k, v in result.items() if k != "request_id"} == asset["result"]
+
+
+def test_an_overwrite_is_stored_in_a_file_of_its_own_and_the_old_one_removed(sandbox, tmp_path):
+    first = cloudinary.uploader.upload(str(source(tmp_path, b"first")), **options(sandbox))
+    old_path = Path(sandbox.assets[first["public_id"]]["path"])
+    second = cloudinary.uploader.upload(str(source(tmp_path, b"second")), **options(sandbox))
+
+    new_path = Path(sandbox.assets[second["public_id"]]["path"])
+    assert new_path != old_path
+    assert not old_path.exists()
+    assert list((sandbox.storage_dir / "assets").iterdir()) == [new_path]
+    assert requests.get(second["secure_url"], timeout=5).content == b"second"
 
 
 def test_a_chunked_upload_is_reassembled_and_served_back(sandbox, tmp_path):

@@ -1,4 +1,4 @@
-"""What the Cloudinary sandbox's parts share: the upload error and Cloudinary's error bodies."""
+"""What the Cloudinary sandbox's parts share: the upload API's error, Cloudinary's error bodies."""
 
 import json
 
@@ -6,7 +6,8 @@ from werkzeug.wrappers import Response
 
 
 class UploadError(Exception):
-    """An upload request refused with `status` and Cloudinary's `message`."""
+    """An upload API request (an upload, a chunk, a destroy) refused with `status` and
+    Cloudinary's `message`."""
 
     def __init__(self, status, message):
         super().__init__(message)

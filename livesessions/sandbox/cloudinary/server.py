@@ -15,10 +15,12 @@ from werkzeug.wrappers import Request
 
 from ..serving import Served
 from .common import UploadError, error, json_response
-from .delivery import ASSET_PATH, AUTHENTICATED_PATH, Delivery
+from .delivery import Delivery, parse_delivery_path
+from .destroy import Destroys
 from .uploads import PIECE, Uploads, delivery_type_of, params_of, size_of
 
 UPLOAD_PATH = re.compile(r"^/v1_1/([^/]+)/([^/]+)/upload\Z")
+DESTROY_PATH = re.compile(r"^/v1_1/([^/]+)/([^/]+)/destroy\Z")
 # What Cloudinary leaves out of the string to sign; the SDK never sends the last two as fields.
 UNSIGNED_FIELDS = {"file", "signature", "api_key", "resource_type", "cloud_name"}
 STALE_AFTER = 3600  # seconds; Cloudinary rejects older timestamps as a "Stale request"
@@ -29,7 +31,7 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-class CloudinarySandbox(Uploads, Delivery, Served):
+class CloudinarySandbox(Uploads, Destroys, Delivery, Served):
     """Uploads stored under `storage_dir`, served like Cloudinary's API and delivery URLs."""
 
     thread_name = "cloudinary-sandbox"
@@ -55,10 +57,12 @@ class CloudinarySandbox(Uploads, Delivery, Served):
         for sub in ("assets", "parts"):
             (self.storage_dir / sub).mkdir(parents=True, exist_ok=True)
         self.uploads = []
+        self.destroys = []  # each destroy request: path, params, status and (if 200) result
+        self.invalidated = []  # public ids destroyed with `invalidate`: the CDN purges asked for
         self.assets = {}
         self.lock = threading.Lock()
         self._chunked = {}  # upload id -> state of an unfinished chunked upload
-        self._failures = []  # (status, message) answered by the next upload requests
+        self._failures = []  # (status, message) answered by the next upload API requests
         self.server = make_server(
             host, port, self._wsgi, threaded=True, request_handler=_QuietHandler
         )
@@ -75,7 +79,8 @@ class CloudinarySandbox(Uploads, Delivery, Served):
             shutil.rmtree(self.storage_dir, ignore_errors=True)
 
     def fail_next(self, count, status=500, message="Sandbox failure"):
-        """Answer the next `count` upload requests with this error, storing nothing."""
+        """Answer the next `count` upload API requests (uploads, chunks, destroys) with this
+        error, changing nothing."""
         with self.lock:
             self._failures.extend([(status, message)] * count)
 
@@ -84,15 +89,15 @@ class CloudinarySandbox(Uploads, Delivery, Served):
     @Request.application
     def _wsgi(self, request):
         upload = UPLOAD_PATH.match(request.path)
-        asset = ASSET_PATH.match(request.path)
-        authenticated = AUTHENTICATED_PATH.match(request.path)
+        destroy = DESTROY_PATH.match(request.path)
+        delivered = parse_delivery_path(request.path)
         delivering = request.method in ("GET", "HEAD")
         if upload and request.method == "POST":
             response = self._upload(request, *upload.groups())
-        elif asset and delivering:
-            response = self._serve(request, *asset.groups())
-        elif authenticated and delivering:
-            response = self._serve_authenticated(request, *authenticated.groups())
+        elif destroy and request.method == "POST":
+            response = self._destroy(request, *destroy.groups())
+        elif delivered and delivering:
+            response = self._deliver(request, delivered)
         else:
             response = error(404, f"No route for {request.method} {request.path}")
         response.headers["X-Sandbox"] = "cloudinary"
@@ -111,9 +116,7 @@ class CloudinarySandbox(Uploads, Delivery, Served):
             "upload_id": upload_id,
             "chunk_bytes": chunk_bytes,
         }
-        with self.lock:
-            self.uploads.append(record)
-            failure = self._failures.pop(0) if self._failures else None
+        failure = self._next_failure(record, self.uploads)
         try:
             if failure:
                 raise UploadError(*failure)
@@ -133,6 +136,17 @@ class CloudinarySandbox(Uploads, Delivery, Served):
             record["status"] = failed.status
             return error(failed.status, str(failed))
         record["status"] = 200
+        return self._api_answer(body)
+
+    def _next_failure(self, record, requests):
+        """Keep `record` in `requests`; the failure `fail_next` left for it, or None."""
+        with self.lock:
+            requests.append(record)
+            return self._failures.pop(0) if self._failures else None
+
+    @staticmethod
+    def _api_answer(body):
+        """A 200 answer of the upload API."""
         response = json_response(200, body)
         response.headers["X-Request-Id"] = uuid.uuid4().hex  # the SDK copies it as request_id
         return response

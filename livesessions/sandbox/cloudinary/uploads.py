@@ -8,6 +8,7 @@ import shutil
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import quote
 
 from cloudinary.utils import api_sign_request, random_public_id
@@ -68,7 +69,10 @@ class Uploads:
 
     def _finalize(self, part_path, params, resource_type, filename, size):
         public_id = public_id_of(params)
-        path = self.storage_dir / "assets" / f"{quote(public_id, safe='')}.mp4"
+        # A file of its own: a later upload or a destroy of the same public id never touches
+        # the file another request is writing or serving.
+        stored_name = f"{quote(public_id, safe='')}.{uuid.uuid4().hex[:12]}.mp4"
+        path = self.storage_dir / "assets" / stored_name
         os.replace(part_path, path)
         sha256, md5, head = hashlib.sha256(), hashlib.md5(), b""
         with path.open("rb") as stored:
@@ -106,12 +110,15 @@ class Uploads:
         if marker:
             result["duration"] = float(marker.group(1))
         with self.lock:
+            replaced = self.assets.get(public_id)
             self.assets[public_id] = {
                 "path": str(path),
                 "bytes": size,
                 "sha256": sha256.hexdigest(),
                 "result": result,
             }
+        if replaced is not None:  # an overwrite: the old file is nobody's any more
+            Path(replaced["path"]).unlink(missing_ok=True)
         return result
 
 

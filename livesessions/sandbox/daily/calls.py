@@ -1,4 +1,5 @@
-"""Simulated calls: room pages, participants joining and leaving, and the meeting events."""
+"""Simulated calls: room pages, participants joining and leaving, the meeting events, and
+recordings started and stopped from inside the call (as with Daily's own UI)."""
 
 import html
 import uuid
@@ -7,14 +8,22 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
 from .common import error
+from .recordings import started_payload
 
 BANNER = "Daily.co sandbox - a local development stand-in, not the real service"
 
 RULES = [
     Rule("/sandbox/rooms/<part:name>/join", methods=["POST"], endpoint="join"),
     Rule("/sandbox/rooms/<part:name>/leave", methods=["POST"], endpoint="leave"),
+    Rule("/sandbox/rooms/<part:name>/recordings/start", methods=["POST"], endpoint="ui_record"),
+    Rule("/sandbox/rooms/<part:name>/recordings/stop", methods=["POST"], endpoint="ui_stop"),
     # Werkzeug prefers the fixed parts above; any other action is refused before the body is read.
     Rule("/sandbox/rooms/<part:name>/<part:action>", methods=["POST"], endpoint="_no_call_action"),
+    Rule(
+        "/sandbox/rooms/<part:name>/recordings/<part:action>",
+        methods=["POST"],
+        endpoint="_no_call_action",
+    ),
 ]
 
 
@@ -103,8 +112,50 @@ class Calls:
                 )
         return 200, {"left": True}
 
+    def ui_record(self, name, body):
+        """Start a cloud recording as an owner does with Daily's own record button: not through
+        the API, so with no instanceId (Daily's default instance). `recording.started` is sent,
+        as for one started through the API, before the answer: the recording's Daily id.
+        `session_id`, if given, is the participant in the call who pressed record
+        (`started_by`)."""
+        session_id = body.get("session_id")
+        if session_id is not None and not isinstance(session_id, str):
+            return 400, error("invalid-request-error", "session_id must be a string")
+        with self._call_lock:  # in order with the joins' and leaves' events
+            with self.lock:
+                if name not in self.rooms:
+                    return 404, error("not-found", f"room {name} not found")
+                participants = self.meetings.get(name, {}).get("participants", {})
+                if session_id is not None and session_id not in participants:
+                    return 404, error("not-found", f"no participant {session_id} in {name}")
+                if self._recording_in_room(name) is not None:  # the UI offers "stop" then
+                    return 400, error("invalid-request-error", f"{name} is already being recorded")
+                recording = self._new_recording(name, None, int(self.clock()))
+            payload = started_payload(recording, started_by=session_id or "sandbox")
+            delivered = self.fire_webhook("recording.started", payload)
+        return 200, {
+            "recording_id": recording["id"],
+            "room_name": name,
+            "start_ts": recording["start_ts"],
+            "delivered": delivered,
+        }
+
+    def ui_stop(self, name):
+        """Stop the recording started from the UI (the default instance) as the UI's stop
+        button does: exactly `POST /v1/rooms/<name>/recordings/stop` with no body."""
+        return self.stop_recording(name, {})
+
+    def record_from_ui(self, room, session_id=None):
+        """`ui_record` for in-process tests: the recording's Daily id, or raise (LookupError:
+        no room or participant, ValueError: already recording or a bad argument)."""
+        body = {} if session_id is None else {"session_id": session_id}
+        status, answer = self.ui_record(room, body)
+        _raise_unless_ok(status, answer)
+        return answer["recording_id"]
+
     def _no_call_action(self, name, action):
-        """`POST /sandbox/rooms/<name>/<action>` for any action but join and leave."""
+        """`POST /sandbox/rooms/<name>/<action>` (or `.../recordings/<action>`) for any action
+        but those above."""
         return 404, error("not-found", f"no call action {action}")
 
     def join_call(self, room, user_id=None, user_name=None, owner=False, token=None):

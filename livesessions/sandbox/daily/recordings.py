@@ -37,15 +37,7 @@ class Recordings:
             if self._recording_in_progress(name, instance_id):
                 return 400, error("invalid-request-error", f"{name} is already being recorded")
             recording = self._new_recording(name, instance_id, int(self.clock()))
-        payload = {
-            "recording_id": recording["id"],
-            "action": "start-cloud-recording",
-            "layout": {"preset": "default"},
-            "started_by": "sandbox",
-            "instance_id": instance_id,
-            "start_ts": recording["start_ts"],
-        }
-        self._fire_later("recording.started", payload, 0)
+        self._fire_later("recording.started", started_payload(recording), 0)
         return 200, {"status": "sent"}
 
     def stop_recording(self, name, body):
@@ -167,6 +159,14 @@ class Recordings:
         self.recordings[recording_id] = recording
         return recording
 
+    def _recording_in_room(self, name):
+        """Any recording in progress in the room, whatever its instance; the caller holds the
+        lock."""
+        for recording in self.recordings.values():
+            if recording["room_name"] == name and recording["status"] == "in-progress":
+                return recording
+        return None
+
     def _recording_in_progress(self, name, instance_id):
         """The room's in-progress recording for `instance_id` (None: the default instance)."""
         for recording in self.recordings.values():
@@ -178,6 +178,18 @@ class Recordings:
     def _sign(self, recording_id, expires):
         message = f"{recording_id}:{expires}".encode()  # `expires` exactly as in the link
         return hmac.new(self._link_secret, message, hashlib.sha256).hexdigest()
+
+
+def started_payload(recording, started_by="sandbox"):
+    """The `recording.started` payload of a recording (Daily's documented fields: no room)."""
+    return {
+        "recording_id": recording["id"],
+        "action": "start-cloud-recording",
+        "layout": {"preset": "default"},
+        "started_by": started_by,
+        "instance_id": recording["instance_id"],
+        "start_ts": recording["start_ts"],
+    }
 
 
 def recording_content(recording, total_bytes, piece_size=1024 * 1024):

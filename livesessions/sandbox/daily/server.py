@@ -83,7 +83,9 @@ class DailySandbox(Served, Rooms, Recordings, MeetingTokens, Calls, Webhooks):
     api.daily.co.
 
     Room pages are at `/<name>` (`?t=<token>` for private rooms), recording downloads at
-    `/recordings/<id>/download`, and simulated calls at `/sandbox/rooms/<name>/join|leave`.
+    `/recordings/<id>/download`, simulated calls at `/sandbox/rooms/<name>/join|leave`, and a
+    recording started or stopped from the call's own UI at
+    `/sandbox/rooms/<name>/recordings/start|stop`.
     Webhook events go to the webhook configured with `POST /v1/webhooks` or, until there is
     one, to `webhook_url`, the way Daily sends them.
     """
