@@ -17,6 +17,7 @@ from .openapi import register_docs
 from .probes import bp as probes_bp
 from .ratelimit import init_rate_limits
 from .recordings.routes import bp as recordings_bp
+from .recordings.routes import library_bp as recording_library_bp
 from .services import build_services
 from .sessions.routes import bp as sessions_bp
 from .store import ensure_indexes
@@ -36,7 +37,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         log.warning(warning)
     init_extensions(app)
     register_services(app)
-    for blueprint in (sessions_bp, recordings_bp, daily_bp, probes_bp):
+    for blueprint in (sessions_bp, recordings_bp, recording_library_bp, daily_bp, probes_bp):
         app.register_blueprint(blueprint)
     register_docs(app)
     register_error_handlers(app)

@@ -122,6 +122,7 @@ SETTINGS = {
     "RECORDING_DOWNLOAD_TIMEOUT_SECONDS": Setting("60", float),
     "RECORDING_DOWNLOAD_DEADLINE_SECONDS": Setting("3600", float),
     "RECORDING_MAX_BYTES": Setting(str(20 * 1024**3), int),
+    "RECORDING_RETENTION_DAYS": Setting(None, float),  # None: kept for ever
     "SESSION_SWEEP_SECONDS": Setting("60", float),
     "RECORDING_RECONCILE_SECONDS": Setting("600", float),
     "RECORDING_RECONCILE_LOOKBACK_HOURS": Setting("48", float),

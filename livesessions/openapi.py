@@ -31,6 +31,7 @@ PATH_PARAMETERS = {
     "course_id": ("courseId", "The course's id"),
     "instructor_id": ("instructorId", "The instructor's user id"),
     "student_id": ("studentId", "The student's id"),
+    "recording_id": ("recordingId", "The recording's id (the service's or Daily's)"),
 }
 
 

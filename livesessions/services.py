@@ -11,6 +11,7 @@ from .gateways.cloudinary import CloudinaryClient
 from .gateways.daily import DailyClient
 from .lifecycle import ClassWindow
 from .policy import AccessPolicy
+from .recordings.library import RecordingLibrary
 from .recordings.service import RecordingService
 from .recordings.worker import PeriodicTask, RecordingWorker
 from .sessions.serialize import SessionPresenter
@@ -41,6 +42,7 @@ class Services:
     cloudinary: CloudinaryClient
     session_service: SessionService
     recording_service: RecordingService
+    recording_library: RecordingLibrary
     events: DailyEvents
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     presenter: SessionPresenter = field(default_factory=SessionPresenter)
@@ -65,6 +67,11 @@ class Services:
                 ),
                 PeriodicTask("reconcile recordings", self.reconcile_seconds, self.reconcile),
                 PeriodicTask("check the Daily webhook", self.reconcile_seconds, self.check_webhook),
+                PeriodicTask(
+                    "delete recordings past their retention",
+                    self.reconcile_seconds,
+                    self.recording_library.purge,
+                ),
             ],
             **self.worker_settings,
             **overrides,
@@ -136,6 +143,13 @@ def build_services(config) -> Services:
         cloudinary=cloudinary,
         session_service=session_service,
         recording_service=recording_service,
+        recording_library=RecordingLibrary(
+            session_store,
+            recording_store,
+            job_store,
+            cloudinary,
+            retention_days=config["RECORDING_RETENTION_DAYS"],
+        ),
         events=DailyEvents(
             session_store, attendance_store, recording_service, WebhookEventStore(database)
         ),

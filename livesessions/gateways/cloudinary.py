@@ -58,6 +58,23 @@ class CloudinaryClient:
         # only an authenticated upload names its type: a public one is sent as it always was
         return {"type": self.delivery_type} if self.delivery_type != "upload" else {}
 
+    def destroy_video(self, asset: dict) -> None:
+        """Destroy a stored recording asset (`publicId`, `type`) and have the CDN forget it.
+        An asset already gone is no failure: deleting twice must be harmless."""
+        try:
+            result = cloudinary.uploader.destroy(
+                asset["publicId"],
+                resource_type="video",
+                type=asset.get("type") or "upload",
+                invalidate=True,
+                timeout=self.timeout,
+                **self.credentials,
+            )
+        except (cloudinary.exceptions.Error, ValueError) as error:
+            raise CloudinaryError(f"{type(error).__name__}: {error}") from None
+        if not isinstance(result, dict) or result.get("result") not in ("ok", "not found"):
+            raise CloudinaryError(f"Cloudinary did not destroy it (result: {result!r:.200})")
+
     def signed_asset_url(self, asset: dict) -> str:
         """`signed_url` of a stored recording asset (`publicId`, `version`, `format`)."""
         return self.signed_url(
@@ -66,13 +83,25 @@ class CloudinaryClient:
 
     def signed_url(self, public_id: str, version, format: str = "mp4") -> str:
         """A signed delivery URL of an authenticated video, made now with the SDK."""
+        return self._url(public_id, version, format, "authenticated")
+
+    def poster_url(self, asset: dict) -> str:
+        """The recording's first frame as a JPEG: a URL transformation of the video itself
+        (`so_0`, start offset 0), so nothing more is uploaded; signed when authenticated."""
+        delivery_type = asset.get("type") or "upload"
+        return self._url(
+            asset["publicId"], asset.get("version"), "jpg", delivery_type, [{"start_offset": 0}]
+        )
+
+    def _url(self, public_id, version, format, delivery_type, transformation=None):
         url, _ = cloudinary.utils.cloudinary_url(
             public_id,
             resource_type="video",
-            type="authenticated",
-            sign_url=True,
+            type=delivery_type,
+            sign_url=delivery_type == "authenticated",
             version=version,
             format=format,
+            transformation=transformation,
             **{**self.credentials, "secure": True, **self.delivery_host},
         )
         return url

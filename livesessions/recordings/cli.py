@@ -91,3 +91,27 @@ def recordings_reconcile(since):
             raise click.BadParameter("must be an ISO 8601 date", param_hint="--since")
     checked, queued = services().reconcile(start)
     click.echo(f"checked {checked} session(s), queued {queued} recording(s)")
+
+
+@recordings_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Show what would be deleted; delete nothing.")
+def recordings_purge(dry_run):
+    """Delete the recordings past RECORDING_RETENTION_DAYS (counted from when Daily finished
+    them), as DELETE /sessions/:id/recordings/:recordingId does (the worker does this every
+    RECORDING_RECONCILE_SECONDS)."""
+    library = services().recording_library
+    if library.retention_days is None:
+        raise click.ClickException("RECORDING_RETENTION_DAYS is not set: recordings are kept")
+    expired = library.expired()
+    verb = "would delete" if dry_run else "deleting"
+    for job in expired:
+        click.echo(
+            f"{verb} {job['_id']}  session={job['session']}  finished={iso(job['createdAt'])}"
+        )
+    if dry_run:
+        click.echo(f"{len(expired)} recording(s) past {library.retention_days:g} day(s)")
+        return
+    deleted, failed = library.purge()
+    click.echo(f"deleted {deleted} recording(s), {failed} failed")
+    if failed:
+        raise SystemExit(1)

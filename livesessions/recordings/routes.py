@@ -1,15 +1,21 @@
-"""Recording start and stop under `/sessions/recording/`: parse, call the service, reply."""
+"""Recording start and stop under `/sessions/recording/`, and a session's recordings under
+`/sessions/<id>/recordings`: parse, call the service, reply."""
 
 from flask import Blueprint
 
 from ..access import open_write_caller
+from ..auth import current_caller, token_required
 from ..errors import (
+    CANNOT_DELETE_RECORDING,
     CANNOT_RECORD,
+    DELETE_RECORDING_FAILED,
     RECORD_NOT_YET,
+    RECORDING_DELETE_FORBIDDEN,
     RECORDING_FORBIDDEN,
     RECORDING_ID_REQUIRED,
     RECORDING_IN_PROGRESS,
     RECORDING_NOT_FOUND,
+    RECORDINGS_FORBIDDEN,
     ROOM_NAME_REQUIRED,
     SESSION_NOT_FOUND,
     SESSION_OVER,
@@ -20,6 +26,7 @@ from ..extensions import services
 from ..http import json_body
 from ..openapi import STRICT_ONLY, STRICT_TOKEN, TYPE_ERROR, Note, documented
 from ..schemas import (
+    RecordingSchema,
     RecordingStartResultSchema,
     RecordingStartSchema,
     RecordingStopResultSchema,
@@ -28,9 +35,10 @@ from ..schemas import (
     recording_stop_schema,
 )
 from ..validation import load
-from .serialize import recording_started_json, recording_stopped_json
+from .serialize import recording_json, recording_started_json, recording_stopped_json
 
 bp = Blueprint("recordings", __name__, url_prefix="/sessions/recording")
+library_bp = Blueprint("recording_library", __name__, url_prefix="/sessions")
 
 
 @bp.post("/start")
@@ -82,3 +90,46 @@ def stop_recording():
     caller = open_write_caller("stop_recording", data["recordingId"])
     recording = services().recording_service.stop(data["recordingId"], caller)
     return {"success": True, "recording": recording_stopped_json(recording)}
+
+
+def _json(recording):
+    library = services().recording_library
+    return recording_json(recording, library.url(recording), library.poster_url(recording))
+
+
+@library_bp.get("/<session_id>/recordings")
+@documented(
+    "A session's recordings",
+    response=[RecordingSchema],
+    auth=True,
+    tag="recordings",
+    errors={403: (RECORDINGS_FORBIDDEN,), 404: (SESSION_NOT_FOUND,)},
+)
+@token_required
+def list_recordings(session_id):
+    """Every recording of the class, by start, with its status (`recording`, `processing`,
+    `ready`, `failed`, `deleted`); for its instructor, an admin, or an admitted student."""
+    recordings = services().recording_library.of_session(session_id, current_caller())
+    return [_json(recording) for recording in recordings]
+
+
+@library_bp.delete("/<session_id>/recordings/<recording_id>")
+@documented(
+    "Delete a recording",
+    response=RecordingSchema,
+    auth=True,
+    tag="recordings",
+    errors={
+        400: (CANNOT_DELETE_RECORDING,),
+        403: (RECORDING_DELETE_FORBIDDEN,),
+        404: (SESSION_NOT_FOUND, RECORDING_NOT_FOUND),
+        500: (DELETE_RECORDING_FAILED,),
+    },
+)
+@token_required
+def delete_recording(session_id, recording_id):
+    """Destroy a ready recording on Cloudinary (or forget a failed one) and mark it
+    `deleted`; the session then shows its latest remaining ready recording. Deleting it
+    again answers the same. For the session's instructor or an admin."""
+    recording = services().recording_library.delete(session_id, recording_id, current_caller())
+    return _json(recording)

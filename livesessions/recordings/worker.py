@@ -216,6 +216,7 @@ class RecordingWorker:
             "publicId": uploaded.get("public_id"),
             "bytes": size,
             "duration": duration,
+            "asset": asset,  # to sign, frame and destroy this recording later
         }
 
     def _record_failure(self, job, error, holder):

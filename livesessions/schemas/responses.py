@@ -10,6 +10,8 @@ from marshmallow import INCLUDE, RAISE, Schema, fields, validate
 from ..errors import DATABASE_UNAVAILABLE, SESSION_DELETED, SESSION_NOT_FOUND
 from ..lifecycle import RECORDING_STATUSES, STATUSES
 
+RECORDING_RESOURCE_STATUSES = ("recording", "processing", "ready", "failed", "deleted")
+
 
 class ResponseSchema(Schema):
     class Meta:
@@ -135,6 +137,33 @@ class RecordingStartResultSchema(ResponseSchema):
 class RecordingStopResultSchema(ResponseSchema):
     success = fields.Boolean(required=True)
     recording = fields.Nested(RecordingStoppedSchema, required=True)
+
+
+class RecordingSchema(ResponseSchema):
+    """One recording of a class, in `GET /sessions/:id/recordings`."""
+
+    id = fields.String(required=True, metadata={"description": "The service's id (or Daily's)"})
+    dailyId = fields.String(required=True, allow_none=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(RECORDING_RESOURCE_STATUSES),
+        metadata={"enum": list(RECORDING_RESOURCE_STATUSES)},
+    )
+    startedAt = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+    endedAt = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+    duration = fields.Float(required=True, allow_none=True, metadata={"description": "Seconds"})
+    bytes = fields.Integer(required=True, allow_none=True)
+    url = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The video (ready only), signed at read time if authenticated"},
+    )
+    thumbnailUrl = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Its first frame as a JPEG (a Cloudinary transformation)"},
+    )
+    failureReason = fields.String(required=True, allow_none=True)
 
 
 class JoinSchema(ResponseSchema):

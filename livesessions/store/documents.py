@@ -84,6 +84,7 @@ class RecordingDoc(TypedDict, total=False):
     stoppedAt: datetime | None
     duration: float
     error: str | None
+    deletedAt: datetime | None  # deleted before any upload (a failed recording)
     createdAt: datetime
     updatedAt: datetime
 
@@ -104,7 +105,8 @@ class JobDoc(TypedDict, total=False):
     leaseUntil: datetime | None
     worker: str | None
     error: str | None
-    result: dict | None
+    result: dict | None  # recordingUrl, publicId, bytes, duration, asset
+    deletedAt: datetime | None  # its asset destroyed (DELETE or retention); the job stays
     createdAt: datetime
     updatedAt: datetime
 

@@ -6,6 +6,8 @@ Workers lease a job with one conditional update; a lease that expires (worker ki
 makes the job available again.
 """
 
+from __future__ import annotations  # `list[...]` below: the class has a method `list`
+
 from datetime import datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -18,6 +20,7 @@ COLLECTION = "recording_jobs"
 INDEXES = [
     ([("status", ASCENDING), ("runAt", ASCENDING)], {}),
     ([("createdAt", DESCENDING)], {}),
+    ([("session", ASCENDING)], {}),  # a session's recordings
 ]
 STATUSES = ("pending", "processing", "done", "failed")
 WORKER_VANISHED = "the worker stopped during the last attempt"
@@ -141,3 +144,29 @@ class JobStore:
             {"$set": {"status": "pending", "attempts": 0, "runAt": now, "updatedAt": now}},
             return_document=ReturnDocument.AFTER,
         )
+
+    # -- the recordings the jobs uploaded ---------------------------------------------------
+
+    def for_session(self, session_id: str) -> list[JobDoc]:
+        """Every upload job of the session (one per recording Daily finished)."""
+        return list(self.jobs.find({"session": session_id}))
+
+    def mark_deleted(self, job_id: str) -> JobDoc | None:
+        """Mark the job's recording deleted (its asset is gone); the job stays, for the
+        audit trail. Return the job as it now is, or None if it doesn't exist."""
+        now = utcnow()
+        self.jobs.update_one(
+            {"_id": job_id, "deletedAt": None}, {"$set": {"deletedAt": now, "updatedAt": now}}
+        )
+        return self.jobs.find_one({"_id": job_id})
+
+    def latest_ready(self, session_id: str) -> JobDoc | None:
+        """The session's uploaded, not deleted recording with the highest number, or None."""
+        ready = {"session": session_id, "status": "done", "deletedAt": None}
+        found = self.jobs.find(ready).sort([("recordingNumber", DESCENDING)]).limit(1)
+        return next(iter(found), None)
+
+    def ready_before(self, cutoff: datetime) -> list[JobDoc]:
+        """Uploaded, not deleted recordings that Daily finished before `cutoff`, oldest first."""
+        expired = {"status": "done", "deletedAt": None, "createdAt": {"$lt": cutoff}}
+        return list(self.jobs.find(expired).sort([("createdAt", ASCENDING)]))

@@ -57,3 +57,15 @@ class RecordingStore:
     def sessions_recorded_since(self, since: datetime) -> list[str]:
         """Ids of the sessions with a recording started through the API since `since`."""
         return self.recordings.distinct("session", {"createdAt": {"$gte": since}})
+
+    def for_session(self, session_id: str) -> list[RecordingDoc]:
+        """Every recording of the session started through the API (or adopted)."""
+        return list(self.recordings.find({"session": session_id}))
+
+    def mark_deleted(self, recording_id: str) -> None:
+        """Mark a recording that was never uploaded deleted (it stays, for the audit trail)."""
+        now = utcnow()
+        self.recordings.update_one(
+            {**either_id(recording_id), "deletedAt": None},
+            {"$set": {"deletedAt": now, "updatedAt": now}},
+        )

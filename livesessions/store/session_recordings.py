@@ -121,3 +121,30 @@ class SessionRecordingMarks:
             },
             {"$set": {"status": "ended", "updatedAt": now}},
         )
+
+    def show_instead(self, session_id: str, number: int, shown: dict | None) -> None:
+        """Replace the session's recording `number` (deleted) by `shown`, an earlier one
+        ({number, url, duration, asset}), or by none. Only while `number` is the one shown:
+        an upload that landed meanwhile is left alone."""
+        if shown is None:
+            changes = {
+                "recordingUrl": None,
+                "recordingDuration": None,
+                "isRecorded": False,
+                "recordingStatus": "none",
+                "recordingNumber": None,
+                "recordingAsset": None,
+            }
+        else:
+            changes = {
+                "recordingUrl": shown["url"],
+                "recordingDuration": shown["duration"],
+                "isRecorded": True,
+                "recordingStatus": "ready",
+                "recordingNumber": shown["number"],
+                "recordingAsset": shown["asset"],
+            }
+        self.sessions.update_one(
+            {"_id": session_id, "recordingNumber": number},
+            {"$set": {**changes, "updatedAt": utcnow()}},
+        )

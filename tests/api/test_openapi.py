@@ -29,8 +29,12 @@ BEYOND_SPEC_ENDPOINTS = {
     ("get", "/sessions/{id}/attendance"),
     ("get", "/sessions/course/{courseId}/calendar.ics"),
     ("get", "/sessions/instructor/{instructorId}/calendar.ics"),
+    ("get", "/sessions/{id}/recordings"),
+    ("delete", "/sessions/{id}/recordings/{recordingId}"),
 }
 AUTHENTICATED = {
+    ("get", "/sessions/{id}/recordings"),
+    ("delete", "/sessions/{id}/recordings/{recordingId}"),
     ("post", "/sessions"),
     ("get", "/sessions"),
     ("get", "/sessions/{id}"),
