@@ -1,6 +1,7 @@
 """The recording objects of the start and stop answers (Daily's field names, times in ms),
 and those of the recordings listing (the service's names, ISO times)."""
 
+import re
 from datetime import timedelta
 
 from ..clock import iso, to_ms
@@ -28,6 +29,18 @@ def recording_stopped_json(recording) -> dict:
     }
 
 
+# A job's error starts with its exception's name (for operators): not for API clients.
+EXCEPTION_NAME = re.compile(r"^[A-Z]\w*(?:Error|Exception|Refused): ")
+
+
+def failure_reason(recording) -> str | None:
+    """Why a failed recording failed, in words (Daily's error, or the upload's last)."""
+    if recording.status != "failed":
+        return None
+    reason = (recording.job or {}).get("error") or (recording.start or {}).get("error")
+    return EXCEPTION_NAME.sub("", reason) if reason else "failed"
+
+
 def recording_json(recording, url, thumbnail_url) -> dict:
     """One recording of `GET /sessions/:id/recordings` (a `library.Recording`), with its
     video and poster frame URLs as made at read time."""
@@ -37,7 +50,6 @@ def recording_json(recording, url, thumbnail_url) -> dict:
     ended = start.get("stoppedAt")
     if ended is None and started is not None and job:
         ended = started + timedelta(seconds=duration or 0)
-    failed = recording.status == "failed"
     return {
         "id": recording.id,
         "dailyId": recording.daily_id,
@@ -48,5 +60,5 @@ def recording_json(recording, url, thumbnail_url) -> dict:
         "bytes": result.get("bytes"),
         "url": url,
         "thumbnailUrl": thumbnail_url,
-        "failureReason": (job.get("error") or start.get("error")) if failed else None,
+        "failureReason": failure_reason(recording),
     }

@@ -902,6 +902,58 @@ def test_recording_start_and_stop(fuzzer):
     run()
 
 
+def test_recordings_list_and_delete(fuzzer):
+    """The seeded recording in each state of its start and of its upload job (none that
+    would need Cloudinary: this app has none), any id, any caller."""
+    recordings = weighted(
+        (2, st.sampled_from([SEEDED_RECORDING, SEEDED_DAILY_RECORDING])), (1, path_segments)
+    )
+
+    @FUZZ
+    @given(
+        delete=st.booleans(),
+        target=targets,
+        recording=recordings,
+        auth=auth_kinds,
+        started=st.sampled_from(["starting", "recording", "finished", "error"]),
+        job=st.sampled_from([None, "pending", "processing", "failed"]),
+        removed=sparse_fields,
+    )
+    def run(delete, target, recording, auth, started, job, removed):
+        doc = fuzzer.reset(removed)
+        fuzzer.db.recordings.update_one({"_id": SEEDED_RECORDING}, {"$set": {"status": started}})
+        if job is not None:
+            seed_job(fuzzer.db, doc, job)
+        path = f"/sessions/{target}/recordings"
+        if delete:
+            fuzzer.send("DELETE", f"{path}/{recording}", auth=auth)
+        else:
+            listed = fuzzer.send("GET", path, auth=auth)
+            if listed.status_code == 200:
+                assert [r["id"] for r in listed.get_json()] == [SEEDED_RECORDING]
+
+    run()
+
+
+def seed_job(db, session, status):
+    """The seeded recording's upload job, in `status`, as the webhook and worker leave it."""
+    now = session["createdAt"]
+    db.recording_jobs.insert_one(
+        {
+            "_id": SEEDED_DAILY_RECORDING,
+            "session": session["_id"],
+            "room": session["roomName"],
+            "duration": 60,
+            "recordingNumber": 1,
+            "status": status,
+            "error": "DailyError: gone" if status == "failed" else None,
+            "result": None,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+    )
+
+
 def test_webhook(fuzzer):
     event_types = weighted(
         (

@@ -111,7 +111,7 @@ def test_every_recording_is_listed_in_order_with_its_status(client, three, token
         f"live-sessions/{three['course']}/{three['_id']}-recording.jpg"
     )
     assert (failed["url"], failed["thumbnailUrl"], failed["bytes"]) == (None, None, None)
-    assert "404" in failed["failureReason"]
+    assert failed["failureReason"] == "Daily.co answered 404 not-found: no such recording"
     assert third["duration"] == 600
     assert first["startedAt"] <= failed["startedAt"] <= third["startedAt"] < third["endedAt"]
 
