@@ -238,8 +238,10 @@ class RecordingService:
     def retry_job(self, job_id: str) -> dict | None:
         """Queue a failed upload job again (fresh attempts); return it, or None."""
         job = self.jobs.retry(job_id)
-        if job is not None:
-            self.sessions.set_recording_status(job["session"], "processing")
+        if job is not None:  # a later recording shown or on its way keeps its status
+            self.sessions.set_recording_status(
+                job["session"], "processing", only_if_latest=job.get("recordingNumber")
+            )
         return job
 
     # -- reconciliation with Daily ---------------------------------------------------------
