@@ -13,7 +13,7 @@ import pytest
 from tests.support.webhooks import envelope, sign
 
 DAILY_ID = "5d0e7a1c-8b2f-4c3d-9e4f-a1b2c3d4e5f6"
-START_TS = int(time.time()) - 30  # pressed record half a minute ago
+START_TS = int(time.time()) - 30  # pressed record (at least) half a minute ago
 
 
 @pytest.fixture
@@ -157,7 +157,7 @@ def test_daily_failing_loses_nothing_the_ready_event_queues_the_upload(
 def test_stop_by_dailys_id_stops_the_default_instance(
     signed_app, deliver, daily, on_daily, signed_db, signed_session
 ):
-    deliver("recording.started", started())
+    deliver("recording.started", started(start_ts=int(time.time()) - 30))
     client = signed_app.test_client()
 
     response = client.post("/sessions/recording/stop", json={"recordingId": DAILY_ID})
