@@ -204,10 +204,19 @@ class DailyClient:
         path = f"/rooms/{quote(room_name, safe='')}/recordings/start"
         return self._json("POST", path, {"type": "cloud", "instanceId": instance_id})
 
-    def stop_recording(self, room_name: str, instance_id: str) -> dict:
-        """Stop the recording started with `instance_id`."""
+    def stop_recording(self, room_name: str, instance_id: str | None = None) -> dict:
+        """Stop the recording started with `instance_id`; without one, the room's default
+        instance (a recording started from Daily's own UI has no instanceId), so no body."""
         path = f"/rooms/{quote(room_name, safe='')}/recordings/stop"
-        return self._json("POST", path, {"instanceId": instance_id})
+        body = None if instance_id is None else {"instanceId": instance_id}
+        return self._json("POST", path, body)
+
+    def get_recording(self, recording_id: str) -> dict:
+        """Daily's recording object: `room_name`, `status`, `start_ts`, `duration`..."""
+        body = self._json("GET", f"/recordings/{quote(recording_id, safe='')}")
+        if not isinstance(body, dict):
+            raise DailyError("Daily.co's recording answer is not an object")
+        return body
 
     def access_link(self, recording_id: str) -> str:
         """Return a fresh, short-lived download link for a finished recording."""

@@ -24,6 +24,7 @@ from ..gateways.daily import DailyClient, DailyError
 from ..lifecycle import ClassWindow, is_open
 from ..policy import AccessPolicy
 from ..store import JobStore, RecordingStore, SessionStore, new_id
+from .adoption import Adoption
 from .naming import name_job
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class RecordingService:
         self.daily = daily
         self.window = window or ClassWindow()
         self.policy = policy or AccessPolicy()
+        self.adoption = Adoption(session_store, recording_store, daily, self.window)
 
     def start(self, room_name: str, caller: Caller | None = None) -> dict:
         """Start a cloud recording of the session's room; return the stored recording.
@@ -124,7 +126,7 @@ class RecordingService:
         if recording["status"] != "recording":
             return recording
         try:
-            self.daily.stop_recording(recording["room"], recording["_id"])
+            self.daily.stop_recording(recording["room"], _instance_of(recording))
         except DailyError as error:
             log.error("stopping recording %s failed: %s", recording["_id"], error)
             raise UpstreamFailed(STOP_FAILED) from None
@@ -153,35 +155,47 @@ class RecordingService:
     # -- webhook events -------------------------------------------------------------------------
 
     def on_started(self, event, trusted):
-        """Learn Daily's id of a recording we started."""
+        """Learn Daily's id of a recording we started (its instance id is ours); adopt one
+        started outside the API (no instance id, or one we don't know)."""
         instance_id, daily_id = event.text("instance_id"), event.text("recording_id")
-        if instance_id and daily_id:
-            self.recordings.update(instance_id, {"dailyId": daily_id})
         log.info("recording started: %s (Daily %s)", instance_id, daily_id)
+        if not daily_id:
+            return
+        if instance_id and self.recordings.update(instance_id, {"dailyId": daily_id}):
+            return
+        self.adoption.adopt(daily_id, instance_id, event.number("start_ts"))
 
     def on_stopped(self, event, trusted):
         """Mark the recording finished; Daily now prepares the file."""
-        recording_id = event.text("instance_id", "recording_id")
-        if recording_id:
-            self._mark_finished(recording_id, event.number("duration"))
-        log.info("recording stopped: %s", recording_id)
+        ids = [event.text("instance_id"), event.text("recording_id")]  # ours, else Daily's
+        for recording_id in filter(None, ids):
+            if self._mark_finished(recording_id, event.number("duration")) is not None:
+                break
+        log.info("recording stopped: %s", ids)
 
     def on_error(self, event, trusted):
         """Mark a recording still starting or running (and the session's recordingStatus)
         failed. Daily may send the error late, or again: a recording already `finished` (its
         file is on its way) or `error` is left as it is, and so is its session."""
         recording_id = event.text("instance_id", "recording_id")
+        room_name = event.text("room_name", "room")
         message = event.text("error_msg") or "recording error"
-        if recording_id:
-            failed = self.recordings.update(
-                recording_id,
-                {"status": "error", "error": message},
-                only_if_status=STILL_RECORDING,
-            )
-            if failed is not None:
-                self.sessions.set_recording_status(failed["session"], "failed", only_if="recording")
-                self.sessions.release_recording(failed["session"], failed["_id"])
-        log.warning("recording error in %s: %s", event.text("room_name", "room"), message)
+        failed = self._fail(recording_id, message) if recording_id else None
+        if failed is None and room_name:
+            # Not one of ours: an adopted one, known by its room and Daily's instance (the
+            # event names no recording id; from Daily's UI, no instance either).
+            session = self.sessions.find_by_room(room_name, include_deleted=True)
+            adopted = self.adoption.running_in(session, event.text("instance_id"), STILL_RECORDING)
+            failed = adopted and self._fail(adopted["_id"], message)
+        if failed:
+            self.sessions.set_recording_status(failed["session"], "failed", only_if="recording")
+            self.sessions.release_recording(failed["session"], failed["_id"])
+        log.warning("recording error in %s: %s", room_name, message)
+
+    def _fail(self, recording_id, message):
+        return self.recordings.update(
+            recording_id, {"status": "error", "error": message}, only_if_status=STILL_RECORDING
+        )
 
     def on_ready(self, event, trusted):
         """Queue the upload. `trusted` (a verified signature) is required before a payload's
@@ -197,6 +211,8 @@ class RecordingService:
             return
         ours = self.recordings.find(recording_id)
         if ours is not None:  # its file is ready, so it is over, whatever else was lost
+            # (stopped in Daily's UI, or its stop's answer lost): finished, then released
+            self._mark_finished(ours["_id"], event.number("duration"))
             self.sessions.release_recording(ours["session"], ours["_id"])
         download_url = event.text("download_url") if trusted else None
         if download_url and not self._from_daily(download_url):
@@ -238,8 +254,10 @@ class RecordingService:
     def retry_job(self, job_id: str) -> dict | None:
         """Queue a failed upload job again (fresh attempts); return it, or None."""
         job = self.jobs.retry(job_id)
-        if job is not None:
-            self.sessions.set_recording_status(job["session"], "processing")
+        if job is not None:  # a later recording shown or on its way keeps its status
+            self.sessions.set_recording_status(
+                job["session"], "processing", only_if_latest=job.get("recordingNumber")
+            )
         return job
 
     # -- reconciliation with Daily ---------------------------------------------------------
@@ -266,3 +284,10 @@ class RecordingService:
                 log.warning("reconcile: listing %s failed: %s", session["roomName"], error)
         log.info("reconcile: %d session(s) checked, %d recording(s) queued", checked, queued)
         return checked, queued
+
+
+def _instance_of(recording) -> str | None:
+    """The Daily instance to stop: ours is our id (sent as instanceId at the start); an
+    adopted one's, the instance it was started with (None: Daily's default one, as from
+    Daily's UI, stopped with no instanceId)."""
+    return recording.get("instanceId") if recording.get("adopted") else recording["_id"]

@@ -189,7 +189,9 @@ class RecordingWorker:
         session = self.sessions.find_any(job["session"])
         if session is None:
             raise PermanentJobError(f"session {job['session']} no longer exists")
-        job = name_job(self.jobs, self.sessions, job, session)  # jobs queued before names
+        # Jobs queued before names are named now; in place, so that a failure of this
+        # attempt is judged by the job's number too (_record_failure).
+        job.update(name_job(self.jobs, self.sessions, job, session))
         url = job.get("downloadUrl") or self.daily.access_link(job["_id"])
         with self.downloads.fetched(url) as (path, size):
             if size == 0:
@@ -226,7 +228,12 @@ class RecordingWorker:
         )
         if permanent or job["attempts"] >= self.max_attempts:
             if self.jobs.fail(job["_id"], holder, reason):
-                self.sessions.set_recording_status(job["session"], "failed")
+                # Unless a later recording of the session is shown or on its way: an older
+                # one failing must not hide it. (A job that failed before it was named has
+                # no number to compare: its session is gone, or its failure stands.)
+                self.sessions.set_recording_status(
+                    job["session"], "failed", only_if_latest=job.get("recordingNumber")
+                )
             log.error(
                 "recording job %s failed for good (attempt %s by %s): %s",
                 job["_id"],

@@ -73,7 +73,8 @@ class SessionDoc(TypedDict, total=False):
 
 
 class RecordingDoc(TypedDict, total=False):
-    """`recordings`: a recording started through the API (`_id` ours, `dailyId` Daily's)."""
+    """`recordings`: a recording started through the API (`_id` ours, `dailyId` Daily's),
+    or one started outside it and adopted (`_id` and `dailyId` Daily's)."""
 
     _id: str
     session: str
@@ -85,6 +86,8 @@ class RecordingDoc(TypedDict, total=False):
     duration: float
     error: str | None
     deletedAt: datetime | None  # deleted before any upload (a failed recording)
+    adopted: bool  # started outside the API (Daily's UI, another service): recordings/adoption.py
+    instanceId: str | None  # an adopted one's Daily instance (None: Daily's default one)
     createdAt: datetime
     updatedAt: datetime
 

@@ -1,8 +1,10 @@
-"""Recordings started through the API, in the `recordings` collection."""
+"""Recordings started through the API, and those adopted (started outside it), in the
+`recordings` collection."""
 
 from datetime import datetime
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from ..clock import utcnow
 from .documents import RecordingDoc
@@ -21,7 +23,8 @@ def either_id(recording_id: str) -> dict:
 
 
 class RecordingStore:
-    """A recording per start: ours is `_id`, Daily's (learnt from a webhook) `dailyId`."""
+    """A recording per start: ours is `_id`, Daily's (learnt from a webhook) `dailyId`; an
+    adopted one (started outside the API) has Daily's id as both."""
 
     def __init__(self, database):
         self.recordings = database[COLLECTION]
@@ -29,6 +32,31 @@ class RecordingStore:
     def insert(self, doc: RecordingDoc) -> RecordingDoc:
         self.recordings.insert_one(doc)
         return doc
+
+    def adopt(self, doc: RecordingDoc) -> bool:
+        """Insert a recording started outside the API (`_id` Daily's id); False if it is
+        stored already: another delivery of its event, maybe at the same time, adopted it."""
+        try:
+            self.recordings.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def find_adopted(
+        self, session_id: str, instance_id: str | None, statuses: tuple[str, ...]
+    ) -> RecordingDoc | None:
+        """The session's latest adopted recording of Daily's instance `instance_id` (None:
+        the default one, as from Daily's UI) in one of `statuses`, or None. Daily's
+        `recording.error` names only the instance and the room."""
+        return self.recordings.find_one(
+            {
+                "session": session_id,
+                "adopted": True,
+                "instanceId": instance_id,
+                "status": {"$in": list(statuses)},
+            },
+            sort=[("startedAt", DESCENDING)],
+        )
 
     def delete(self, recording_id: str) -> None:
         self.recordings.delete_one({"_id": recording_id})
@@ -55,7 +83,7 @@ class RecordingStore:
         )
 
     def sessions_recorded_since(self, since: datetime) -> list[str]:
-        """Ids of the sessions with a recording started through the API since `since`."""
+        """Ids of the sessions with a recording started (or adopted) since `since`."""
         return self.recordings.distinct("session", {"createdAt": {"$gte": since}})
 
     def for_session(self, session_id: str) -> list[RecordingDoc]:

@@ -64,12 +64,34 @@ class SessionRecordingMarks:
         )
         return doc["recordingCount"]
 
-    def set_recording_status(self, session_id: str, status: str, only_if: str | None = None):
+    def set_recording_status(
+        self,
+        session_id: str,
+        status: str,
+        only_if: str | None = None,
+        only_if_latest: int | None = None,
+    ):
         """Set `recordingStatus` (none, recording, processing, ready, failed): where the
-        session's latest recording is, kept on the session so that reading it is free."""
+        session's latest recording is, kept on the session so that reading it is free.
+
+        `only_if`: only from that status. `only_if_latest`: only while the recording of that
+        number is still the latest: none later is shown (`recordingNumber`), queued
+        (`recordingCount`) or being recorded (a recording in progress has no number yet and
+        is later than all), so that an older recording failing, or retried, never hides a
+        later one. One conditional update, so a later recording's own change always wins.
+        """
         filter_ = {"_id": session_id}
+        conditions = []
         if only_if is not None:
-            filter_["recordingStatus"] = only_if
+            conditions.append({"recordingStatus": only_if})
+        if only_if_latest is not None:
+            conditions += [
+                {"$or": [{"recordingNumber": None}, {"recordingNumber": {"$lt": only_if_latest}}]},
+                {"$or": [{"recordingCount": None}, {"recordingCount": {"$lte": only_if_latest}}]},
+                {"recordingStatus": {"$ne": "recording"}},
+            ]
+        if conditions:
+            filter_["$and"] = conditions
         self.sessions.update_one(filter_, {"$set": {"recordingStatus": status}})
 
     def reconcile_candidates(self, since: datetime, session_ids) -> list[SessionDoc]:

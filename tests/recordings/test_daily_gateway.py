@@ -84,6 +84,43 @@ def test_a_name_that_stays_taken_gives_up(client):
     assert len(responses.calls) == 3
 
 
+RECORDING = "0f3c9a52-6d7e-4b8a-9c1d-2e3f4a5b6c7d"
+
+
+@responses.activate
+def test_get_recording_returns_dailys_object(client):
+    recording = {"id": RECORDING, "room_name": "r", "start_ts": 1, "status": "in-progress"}
+    responses.add(responses.GET, f"{DAILY_URL}/recordings/{RECORDING}", json=recording)
+    assert client.get_recording(RECORDING) == recording
+    (call,) = responses.calls
+    assert call.request.headers["Authorization"] == "Bearer key"
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (404, {"error": "not-found", "info": "no such recording"}, "404 not-found"),
+        (200, ["not", "an", "object"], "not an object"),
+    ],
+)
+def test_get_recording_failures_are_daily_errors(client, status, body, expected):
+    responses.add(responses.GET, f"{DAILY_URL}/recordings/x%2Fy", status=status, json=body)
+    with pytest.raises(DailyError, match=expected):
+        client.get_recording("x/y")  # quoted: an id can't reach another path
+
+
+@responses.activate
+def test_stop_recording_without_an_instance_sends_no_body(client):
+    responses.add(responses.POST, f"{ROOMS_URL}/r/recordings/stop", json={"status": "sent"})
+    client.stop_recording("r")  # the default instance: a recording started from Daily's UI
+    client.stop_recording("r", "our-instance")
+    default, ours = responses.calls
+    assert default.request.body is None
+    assert "Content-Type" not in default.request.headers
+    assert ours.request.body == b'{"instanceId": "our-instance"}'
+
+
 @responses.activate
 def test_every_call_has_a_timeout(client, monkeypatch):
     seen = []

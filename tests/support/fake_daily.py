@@ -12,6 +12,7 @@ ROOM_URL = re.compile(re.escape(ROOMS_URL) + r"/[^/]+$")
 RECORDING_START_URL = re.compile(re.escape(ROOMS_URL) + r"/[^/]+/recordings/start$")
 RECORDING_STOP_URL = re.compile(re.escape(ROOMS_URL) + r"/[^/]+/recordings/stop$")
 ACCESS_LINK_URL = re.compile(re.escape(DAILY_URL) + r"/recordings/[^/]+/access-link$")
+RECORDING_URL = re.compile(re.escape(DAILY_URL) + r"/recordings/[^/]+$")
 TOKENS_URL = f"{DAILY_URL}/meeting-tokens"
 DOWNLOAD_URL = "https://download.daily.test/recordings"
 
@@ -20,8 +21,9 @@ class FakeDaily:
     """Daily.co answered by `responses`: rooms kept in a dict, recordings, downloads.
 
     `fail(kind, ...)` makes the next calls of one kind ("create", "update", "delete",
-    "start", "stop", "access", "download", "token") answer an error status or raise a `requests`
-    exception instead. `files[recording_id]` is what the download link of a recording serves.
+    "start", "stop", "access", "download", "token", "get") answer an error status or raise a
+    `requests` exception instead. `files[recording_id]` is what the download link of a
+    recording serves; `recording_objects[recording_id]` what `GET /recordings/:id` answers.
     """
 
     def __init__(self, mock):
@@ -30,6 +32,7 @@ class FakeDaily:
         self.failures = {}
         self.recordings = []  # (room, body) of each start call
         self.files = {}
+        self.recording_objects = {}
         self.declared = {}  # recording id -> the Content-Length its download claims (a lie)
         self.tokens = []  # properties of each meeting token made
         routes = [
@@ -40,6 +43,7 @@ class FakeDaily:
             (responses.POST, RECORDING_START_URL, "start", self._start),
             (responses.POST, RECORDING_STOP_URL, "stop", self._stop),
             (responses.GET, ACCESS_LINK_URL, "access", self._access_link),
+            (responses.GET, RECORDING_URL, "get", self._get_recording),
             (
                 responses.GET,
                 re.compile(re.escape(DOWNLOAD_URL) + r"/.+"),
@@ -116,6 +120,12 @@ class FakeDaily:
     def _stop(self, request):
         return _json(200, {"status": "sent"})
 
+    def _get_recording(self, request):
+        recording = self.recording_objects.get(request.url.split("/")[-1])
+        if recording is None:
+            return _json(404, {"error": "not-found", "info": "no such recording"})
+        return _json(200, recording)
+
     def _access_link(self, request):
         recording_id = request.url.split("/")[-2]
         if recording_id not in self.files:
@@ -138,6 +148,7 @@ class FakeDaily:
             "start": RECORDING_START_URL,
             "stop": RECORDING_STOP_URL,
             "access": ACCESS_LINK_URL,
+            "get": RECORDING_URL,
             "token": re.compile(re.escape(TOKENS_URL) + "$"),
         }
         return [
