@@ -27,6 +27,8 @@ def unsigned(payload):
     return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(payload)}."
 
 
+# Tokens whose times matter are made when the test runs (lambdas), not when the module is
+# collected: they must not depend on how long the tests before them took.
 CASES = [
     ("no header", None, MISSING),
     ("wrong scheme", f"Basic {pyjwt.encode(claims(), JWT_SECRET, 'HS256')}", MISSING),
@@ -36,14 +38,14 @@ CASES = [
     ("wrong secret", f"Bearer {pyjwt.encode(claims(), 'x' * 64, 'HS256')}", INVALID),
     (  # past exp and the 30 s of leeway
         "expired",
-        f"Bearer {pyjwt.encode(claims(exp=int(time.time()) - 40), JWT_SECRET, 'HS256')}",
+        lambda: f"Bearer {pyjwt.encode(claims(exp=int(time.time()) - 40), JWT_SECRET, 'HS256')}",
         EXPIRED,
     ),
     ("alg none", f"Bearer {unsigned(claims())}", INVALID),
     ("other algorithm", f"Bearer {pyjwt.encode(claims(), JWT_SECRET, 'HS512')}", INVALID),
     (
         "no identity",
-        f"Bearer {pyjwt.encode({'exp': int(time.time()) + 60}, JWT_SECRET, 'HS256')}",
+        lambda: f"Bearer {pyjwt.encode({'exp': int(time.time()) + 60}, JWT_SECRET, 'HS256')}",
         INVALID,
     ),
     ("empty identity", f"Bearer {pyjwt.encode(claims(sub=''), JWT_SECRET, 'HS256')}", INVALID),
@@ -55,12 +57,14 @@ CASES = [
     ),
     (  # RFC 7519's exp is a number (PyJWT reads this one as one)
         "string exp",
-        f"Bearer {pyjwt.encode(claims(exp=str(int(time.time()) + 60)), JWT_SECRET, 'HS256')}",
+        lambda: (
+            f"Bearer {pyjwt.encode(claims(exp=str(int(time.time()) + 60)), JWT_SECRET, 'HS256')}"
+        ),
         INVALID,
     ),
     (  # from a server whose clock is a minute ahead: past the 30 s of leeway
         "issued in the future",
-        f"Bearer {pyjwt.encode(claims(iat=int(time.time()) + 60), JWT_SECRET, 'HS256')}",
+        lambda: f"Bearer {pyjwt.encode(claims(iat=int(time.time()) + 60), JWT_SECRET, 'HS256')}",
         INVALID,
     ),
 ]
@@ -69,6 +73,8 @@ CASES = [
 @pytest.mark.parametrize(("case", "header", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_protected_endpoints_reject_bad_credentials(client, db, daily, case, header, expected):
     doc = seed_session(db)
+    if callable(header):
+        header = header()
     headers = {"Authorization": header} if header is not None else {}
     requests_ = [
         client.post("/sessions", json=session_payload(), headers=headers),
