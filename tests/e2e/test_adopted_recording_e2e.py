@@ -84,3 +84,9 @@ def test_a_recording_started_in_dailys_ui_is_adopted_stopped_and_published(stack
     expected = b"".join(recording_content(daily.recordings[daily_id], 300_000))
     assert requests.get(published["recordingUrl"], timeout=5).content == expected
     assert services.job_store.list()[0]["status"] == "done"
+    # listed among the class's recordings, by Daily's id, with its poster frame
+    (listed,) = requests.get(f"{url}/recordings", headers=auth, timeout=5).json()
+    assert (listed["id"], listed["dailyId"], listed["status"]) == (daily_id, daily_id, "ready")
+    assert listed["url"] == published["recordingUrl"]
+    frame = requests.get(listed["thumbnailUrl"], timeout=5)
+    assert (frame.status_code, frame.content[:2]) == (200, b"\xff\xd8")
