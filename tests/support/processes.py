@@ -31,7 +31,7 @@ def wait_for(url, process, timeout=20):
             raise AssertionError(f"server exited early:\n{process.stdout.read()}")
         try:
             return requests.get(url, timeout=1)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not bound, or still booting
             time.sleep(0.1)
     raise AssertionError(f"{url} did not answer within {timeout}s")
 
