@@ -47,10 +47,10 @@ def wait_until(predicate, timeout=10):
     raise AssertionError("timed out")
 
 
-def procfile_web_command(port, workers, threads):
+def procfile_web_command(port, workers):
     """The Procfile's `web:` command (gunicorn from this venv) with its variables filled in."""
     web = re.search(r"^web: (.+)$", (ROOT / "Procfile").read_text(), re.MULTILINE).group(1)
-    for name, value in (("PORT", port), ("WEB_CONCURRENCY", workers), ("WEB_THREADS", threads)):
+    for name, value in (("PORT", port), ("WEB_CONCURRENCY", workers)):
         web = re.sub(r"\$\{" + name + r":-\d+\}", str(value), web)
     command = shlex.split(web)
     assert command[0] == "gunicorn", web
