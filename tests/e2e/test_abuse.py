@@ -1,5 +1,5 @@
-"""The Procfile's server under abuse, over loopback (issue 14): slow clients trickling at
-it. /healthz must keep p99 under the spec's 100 ms."""
+"""The Procfile's server under abuse and faults, over loopback (issue 14): slow clients
+trickling at it, and a Daily.co that hangs. Reads must keep p99 under the spec's 100 ms."""
 
 import time
 
@@ -7,8 +7,9 @@ import jwt as pyjwt
 import pytest
 import requests
 
+from livesessions.errors import CREATE_ROOM_FAILED
 from livesessions.sandbox import DailySandbox
-from tests.support.abuse import Tricklers, p99, timed
+from tests.support.abuse import HangingDaily, Repeating, Tricklers, p99, timed
 from tests.support.factories import session_payload
 from tests.support.processes import (
     SERVER_SECRET,
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.slow  # real servers under abuse: about 10-15 s a test
 
 DAILY_KEY = "abuse-test-key"
 P99_LIMIT = 0.100  # the spec's figure for /healthz and reads, in seconds
+FAST = 0.100  # a refusal this quick waited neither on Daily nor for a turn (0.5 s)
 
 
 def bearer(user="instructor-1"):
@@ -104,3 +106,95 @@ def normal_requests(base):
         )
         assert joined.status_code == 200, joined.text
     return created, listed, joined
+
+
+DAILY_TIMEOUT = 1.0  # DAILY_TIMEOUT_SECONDS: each attempt; a call makes two
+DAILY_BACKOFF = 0.1
+BREAKER_FAILURES = 2
+BREAKER_RESET = 2.0
+QUEUE = 0.5  # DAILY_QUEUE_SECONDS, the default
+
+
+def test_a_hanging_daily_holds_its_share_then_the_breaker_fails_fast_and_closes(server_env):
+    """Daily accepts and never answers while 16 clients keep creating sessions (each needs
+    Daily) and reads are timed. One worker, so that every read is served by the process
+    whose Daily calls hang (and whose breaker it is). Then Daily answers again."""
+    sandbox = DailySandbox(api_key=DAILY_KEY).start()
+    daily = HangingDaily(sandbox.api_url).start()
+    settings = {  # DAILY_MAX_CONCURRENT_CALLS and DAILY_QUEUE_SECONDS: the defaults
+        "DAILY_API_URL": daily.api_url,
+        "DAILY_TIMEOUT_SECONDS": str(DAILY_TIMEOUT),
+        "DAILY_RETRY_BACKOFF_SECONDS": str(DAILY_BACKOFF),
+        "DAILY_BREAKER_FAILURES": str(BREAKER_FAILURES),
+        "DAILY_BREAKER_RESET_SECONDS": str(BREAKER_RESET),
+    }
+    base, process = served(server_env, workers=1, **settings)
+    create = ("POST", f"{base}/sessions")
+    payload = {"json": session_payload(), "headers": bearer()}
+    try:
+        _, first = timed(*create, **payload)
+        assert first.status_code == 201, first.text
+        reads = ["/healthz", "/sessions", f"/sessions/{first.json()['_id']}"]
+        times_of(base, reads, 30, headers=bearer())  # warm-up
+
+        daily.hang()
+        hung_at = time.monotonic()
+        creates = Repeating(*create, clients=16, **payload).start()
+        seconds, failures = [], []
+        opened = None
+        while time.monotonic() < hung_at + 15 and not failures:
+            took, failed = times_of(base, reads, 3, give_up_after=1, headers=bearer())
+            seconds, failures = seconds + took, failures + failed
+            opened = opened or creates.first(lambda _, took, status, __: took < FAST)
+            if opened and time.monotonic() > opened[0] + opened[1] + 1:
+                break  # a second of the breaker open: enough
+        creates.stop()
+        during = list(creates.answers)
+        assert failures == [], f"a read failed after {len(seconds)} answered: {failures}"
+        assert opened is not None, f"no fast refusal in 15 s: {len(during)} slow ones"
+
+        daily.answer()
+        answered_at = time.monotonic()
+        recovered = None
+        while recovered is None and time.monotonic() < answered_at + BREAKER_RESET + 5:
+            _, response = timed(*create, timeout=5, **payload)
+            assert not isinstance(response, Exception), response
+            if response.status_code == 201:
+                recovered = time.monotonic()
+            else:  # still open: refused at once
+                assert response.json() == {"message": CREATE_ROOM_FAILED}
+                time.sleep(0.1)
+        after = [timed(*create, timeout=5, **payload)[1] for _ in range(3)]
+    finally:
+        output = stop(process)
+        daily.stop()
+        sandbox.stop()
+
+    # Reads never waited on Daily.
+    assert len(seconds) >= 100
+    assert p99(seconds) < P99_LIMIT, f"read p99 {p99(seconds) * 1000:.1f} ms"
+    # Every Daily-dependent call got the spec's 500, in bounded time, and no more than the
+    # process's share (1) of them waited on Daily at once; only a call that got the turn
+    # (so a connection to Daily) waited longer than the queue's 0.5 s.
+    other = [a for a in during if (a[2], a[3]) != (500, {"message": CREATE_ROOM_FAILED})]
+    assert other == []
+    assert max(took for _, took, _, _ in during) < 2 * DAILY_TIMEOUT + DAILY_BACKOFF + 1
+    assert daily.most_held_at_once() == 1
+    waited_longer_than_a_turn = [a for a in during if a[1] > QUEUE + 0.4]
+    assert len(waited_longer_than_a_turn) <= len(daily.held)
+    # The breaker opened after its failures, and from then on refused at once.
+    opened_after = opened[0] + opened[1] - hung_at
+    assert opened_after < BREAKER_FAILURES * (2 * DAILY_TIMEOUT + DAILY_BACKOFF + QUEUE) + 2
+    since_open = [a for a in during if a[0] > opened[0] + opened[1]]
+    assert since_open
+    assert all(took < FAST for _, took, _, _ in since_open)
+    # Daily back: the breaker closed by itself after its reset time, and stayed closed.
+    assert recovered is not None, "no create succeeded after Daily answered again"
+    assert [response.status_code for response in after] == [201, 201, 201]
+    print(
+        f"\nread p99 {p99(seconds) * 1000:.1f} ms over {len(seconds)} reads; "
+        f"{len(during)} creates refused, {len(daily.held)} reached the hanging Daily; "
+        f"breaker open {opened_after:.1f} s after the hang began, "
+        f"closed {recovered - answered_at:.1f} s after Daily answered again"
+    )
+    assert "Traceback" not in output
