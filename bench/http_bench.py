@@ -303,7 +303,9 @@ def main():
         servers = ",".join(map(str, cores[1:]))
         PIN.update(wrk=["taskset", "-c", str(cores[0])], server=["taskset", "-c", servers])
         PIN["wrk_threads"] = 1
-    token = jwt.encode({"sub": "bench-user", "role": "admin"}, JWT_SECRET, "HS256")
+    # Tokens need an `exp` since the JWT leeway change; a day outlasts any run.
+    claims = {"sub": "bench-user", "role": "admin", "exp": int(time.time()) + 86400}
+    token = jwt.encode(claims, JWT_SECRET, "HS256")
     daily_port, cloud_port = free_port(), free_port()
     sandbox = subprocess.Popen(
         [
