@@ -32,11 +32,13 @@ def bearer(user="instructor-1"):
     return {"Authorization": f"Bearer {token}"}
 
 
-def served(server_env, workers, **settings):
-    """The Procfile's command with `workers` workers; its base URL and process, once up."""
+def served(server_env, log, workers, **settings):
+    """The Procfile's command with `workers` workers, its output to the file `log` (each
+    refused Daily call logs a line: more than a pipe holds); base URL and process, once up."""
     port = free_port()
     env = server_env | {"DAILY_API_KEY": DAILY_KEY, "LOG_LEVEL": "WARNING"} | settings
-    process = start(procfile_web_command(port, workers=workers), env)
+    with log.open("w") as output:
+        process = start(procfile_web_command(port, workers=workers), env, output)
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/healthz", process)
     return base, process
@@ -57,11 +59,12 @@ def times_of(base, paths, count, *, give_up_after=5, headers=None):
     return seconds, failures
 
 
-def test_slow_clients_leave_healthz_and_normal_requests_alone(server_env):
+def test_slow_clients_leave_healthz_and_normal_requests_alone(server_env, tmp_path):
     """64 sockets trickle headers and 64 trickle bodies at the Procfile's 2 workers:
     /healthz keeps p99 under 100 ms on fresh connections and normal requests succeed."""
     sandbox = DailySandbox(api_key=DAILY_KEY).start()
-    base, process = served(server_env, workers=2, DAILY_API_URL=sandbox.api_url)
+    log = tmp_path / "server.log"
+    base, process = served(server_env, log, workers=2, DAILY_API_URL=sandbox.api_url)
     try:
         times_of(base, ["/healthz"], 20)  # warm-up: imports, first connections
         tricklers = Tricklers(base, headers=64, bodies=64).start()
@@ -75,13 +78,15 @@ def test_slow_clients_leave_healthz_and_normal_requests_alone(server_env):
         finally:
             tricklers.stop()
     finally:
-        output = stop(process)
+        stop(process)
         sandbox.stop()
     assert created.json()["roomName"] in sandbox.rooms
     assert [s["_id"] for s in listed.json()["sessions"]] == [created.json()["_id"]]
     assert joined.json()["participants"] == ["s1"]
     print(f"\n/healthz p99 {p99(seconds) * 1000:.1f} ms with 64 + 64 trickling sockets")
     # The master imported none of the app, so the gevent workers patched ssl in time.
+    output = log.read_text()
+    assert "Booting worker" in output
     assert "MonkeyPatchWarning" not in output
     assert "Traceback" not in output
 
@@ -115,7 +120,9 @@ BREAKER_RESET = 2.0
 QUEUE = 0.5  # DAILY_QUEUE_SECONDS, the default
 
 
-def test_a_hanging_daily_holds_its_share_then_the_breaker_fails_fast_and_closes(server_env):
+def test_a_hanging_daily_holds_its_share_then_the_breaker_fails_fast_and_closes(
+    server_env, tmp_path
+):
     """Daily accepts and never answers while 16 clients keep creating sessions (each needs
     Daily) and reads are timed. One worker, so that every read is served by the process
     whose Daily calls hang (and whose breaker it is). Then Daily answers again."""
@@ -128,7 +135,8 @@ def test_a_hanging_daily_holds_its_share_then_the_breaker_fails_fast_and_closes(
         "DAILY_BREAKER_FAILURES": str(BREAKER_FAILURES),
         "DAILY_BREAKER_RESET_SECONDS": str(BREAKER_RESET),
     }
-    base, process = served(server_env, workers=1, **settings)
+    log = tmp_path / "server.log"
+    base, process = served(server_env, log, workers=1, **settings)
     create = ("POST", f"{base}/sessions")
     payload = {"json": session_payload(), "headers": bearer()}
     try:
@@ -166,7 +174,7 @@ def test_a_hanging_daily_holds_its_share_then_the_breaker_fails_fast_and_closes(
                 time.sleep(0.1)
         after = [timed(*create, timeout=5, **payload)[1] for _ in range(3)]
     finally:
-        output = stop(process)
+        stop(process)
         daily.stop()
         sandbox.stop()
 
@@ -197,4 +205,4 @@ def test_a_hanging_daily_holds_its_share_then_the_breaker_fails_fast_and_closes(
         f"breaker open {opened_after:.1f} s after the hang began, "
         f"closed {recovered - answered_at:.1f} s after Daily answered again"
     )
-    assert "Traceback" not in output
+    assert "Traceback" not in log.read_text()
