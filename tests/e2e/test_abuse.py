@@ -169,7 +169,7 @@ def test_a_hanging_daily_holds_its_share_then_the_breaker_fails_fast_and_closes(
             assert not isinstance(response, Exception), response
             if response.status_code == 201:
                 recovered = time.monotonic()
-            else:  # still open: refused at once
+            else:  # still open, or the trial in flight: refused
                 assert response.json() == {"message": CREATE_ROOM_FAILED}
                 time.sleep(0.1)
         after = [timed(*create, timeout=5, **payload)[1] for _ in range(3)]
@@ -190,18 +190,20 @@ def test_a_hanging_daily_holds_its_share_then_the_breaker_fails_fast_and_closes(
     assert daily.most_held_at_once() == 1
     waited_longer_than_a_turn = [a for a in during if a[1] > QUEUE + 0.4]
     assert len(waited_longer_than_a_turn) <= len(daily.held)
-    # The breaker opened after its failures, and from then on refused at once.
+    # The breaker opened after its failures, and from then on refused without waiting for
+    # a turn (a wait is 0.5 s; the bound is loose for a loaded machine).
     opened_after = opened[0] + opened[1] - hung_at
     assert opened_after < BREAKER_FAILURES * (2 * DAILY_TIMEOUT + DAILY_BACKOFF + QUEUE) + 2
     since_open = [a for a in during if a[0] > opened[0] + opened[1]]
     assert since_open
-    assert all(took < FAST for _, took, _, _ in since_open)
-    # Daily back: the breaker closed by itself after its reset time, and stayed closed.
+    assert max(took for _, took, _, _ in since_open) < QUEUE / 2
+    # Daily back: the breaker closed by itself (a waiting call's retry, or the trial after
+    # the reset), and stayed closed.
     assert recovered is not None, "no create succeeded after Daily answered again"
     assert [response.status_code for response in after] == [201, 201, 201]
     print(
         f"\nread p99 {p99(seconds) * 1000:.1f} ms over {len(seconds)} reads; "
-        f"{len(during)} creates refused, {len(daily.held)} reached the hanging Daily; "
+        f"{len(during)} creates refused, {len(daily.held)} connections held by Daily; "
         f"breaker open {opened_after:.1f} s after the hang began, "
         f"closed {recovered - answered_at:.1f} s after Daily answered again"
     )
