@@ -67,7 +67,11 @@ def serve(workers, extra, **settings):
     with tempfile.TemporaryFile("w") as output:
         process = start(command, env, output)
     base = f"http://127.0.0.1:{port}"
-    wait_for(f"{base}/healthz", process, timeout=30)
+    try:
+        wait_for(f"{base}/healthz", process, timeout=30)
+    except BaseException:  # not up: stopped here, since no caller holds it yet
+        stop(process)
+        raise
     return base, process
 
 

@@ -40,7 +40,11 @@ def served(server_env, log, workers, **settings):
     with log.open("w") as output:
         process = start(procfile_web_command(port, workers=workers), env, output)
     base = f"http://127.0.0.1:{port}"
-    wait_for(f"{base}/healthz", process)
+    try:
+        wait_for(f"{base}/healthz", process)
+    except BaseException:  # not up: stopped here, since no caller holds it yet
+        stop(process)
+        raise
     return base, process
 
 
