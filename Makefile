@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run serve-fast test test-quick lint format clean bench bench-recordings bench-workers bench-rate-limits docs-screenshot
+.PHONY: run serve-fast test test-quick lint format clean bench bench-recordings bench-workers bench-abuse bench-rate-limits docs-screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench-recordings: $(VENV)/.runtime
 
 bench-workers: $(VENV)/.runtime
 	$(BIN)/python -m bench.workers
+
+bench-abuse: $(VENV)/.runtime
+	$(BIN)/python -m bench.abuse
 
 # needs the test tools: it runs a SecantusDB server
 bench-rate-limits: $(VENV)/.dev

@@ -69,7 +69,6 @@ def gunicorn(target, port, env):
     web = (ROOT / "Procfile").read_text().splitlines()[0].removeprefix("web: ")
     web = web.replace("wsgi:app", shlex.quote(target)).replace("${PORT:-7000}", str(port))
     web = web.replace("${WEB_CONCURRENCY:-2}", os.environ.get("WEB_CONCURRENCY", "2"))
-    web = web.replace("${WEB_THREADS:-2}", os.environ.get("WEB_THREADS", "2"))
     # BENCH_GUNICORN_ARGS="--worker-class sync --workers 4" tries other settings (later wins)
     extra = shlex.split(os.environ.get("BENCH_GUNICORN_ARGS", ""))
     command = [str(Path(sys.executable).parent / "gunicorn"), *shlex.split(web)[1:], *extra]
@@ -304,7 +303,9 @@ def main():
         servers = ",".join(map(str, cores[1:]))
         PIN.update(wrk=["taskset", "-c", str(cores[0])], server=["taskset", "-c", servers])
         PIN["wrk_threads"] = 1
-    token = jwt.encode({"sub": "bench-user", "role": "admin"}, JWT_SECRET, "HS256")
+    # Tokens need an `exp` since the JWT leeway change; a day outlasts any run.
+    claims = {"sub": "bench-user", "role": "admin", "exp": int(time.time()) + 86400}
+    token = jwt.encode(claims, JWT_SECRET, "HS256")
     daily_port, cloud_port = free_port(), free_port()
     sandbox = subprocess.Popen(
         [

@@ -55,7 +55,7 @@ def start_secantus():
 def start_gunicorn(port, env, log):
     web = (ROOT / "Procfile").read_text().splitlines()[0].removeprefix("web: ")
     web = web.replace("${PORT:-7000}", str(port)).replace("${WEB_CONCURRENCY:-2}", "2")
-    web = web.replace("${WEB_THREADS:-2}", "2").replace("0.0.0.0", "127.0.0.1")
+    web = web.replace("0.0.0.0", "127.0.0.1")
     command = [str(BIN / "gunicorn"), *web.split()[1:]]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     for _ in range(300):

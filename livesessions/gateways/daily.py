@@ -75,7 +75,10 @@ class DailyClient:
         # A hanging Daily must not hold every request thread: at most `max_concurrent` calls
         # of this process wait on it (others wait `queue_seconds` for a turn, then fail), and
         # after `breaker_failures` outages in a row calls fail at once for
-        # `breaker_reset_seconds`, then one is let through to see if Daily is back.
+        # `breaker_reset_seconds`, then one is let through to see if Daily is back. A call
+        # keeps its turn through its retry: were the retry to queue again, a waiting call
+        # would take the turn, the retry would fail as busy, and under load the breaker
+        # would never count an outage.
         self._in_flight = threading.BoundedSemaphore(max_concurrent)
         self.queue_seconds = queue_seconds
         self.breaker = CircuitBreaker(breaker_failures, breaker_reset_seconds, monotonic)
@@ -84,20 +87,23 @@ class DailyClient:
         self._next_list_at = 0.0
 
     def _request(self, method, path, body=None):
-        """One call, retried once if transient, through the circuit breaker."""
+        """One call, retried once if transient, through the circuit breaker, in one turn
+        (if a turn comes within `queue_seconds`)."""
         if not self.breaker.allow():
             raise DailyError("Daily.co is failing: calls are paused for a while")
+        if not self._in_flight.acquire(timeout=self.queue_seconds):
+            self.breaker.gave_up()  # our own queue was full: nothing learnt about Daily
+            raise DailyBusy("too many Daily.co calls in flight in this process")
         try:
             response = self._attempts(method, path, body)
-        except DailyBusy:  # our own queue was full: nothing learnt about Daily
-            self.breaker.gave_up()
-            raise
         except DailyError:  # unreachable or timing out, twice
             self.breaker.failed()
             raise
         except _Outage as outage:  # 5xx twice: an outage, but the answer is given back
             self.breaker.failed()
             return outage.response
+        finally:
+            self._in_flight.release()
         self.breaker.succeeded()
         return response
 
@@ -105,7 +111,7 @@ class DailyClient:
         url = f"{self.base_url}{path}"
         for attempt in (1, 2):
             try:
-                response = self._send(method, url, body)
+                response = self.http.request(method, url, json=body, timeout=self.timeout)
             except requests.RequestException as error:
                 if attempt == 1:
                     log.warning(
@@ -122,15 +128,6 @@ class DailyClient:
                 raise _Outage(response)
             return response
         return response  # unreachable: the second attempt always returns or raises
-
-    def _send(self, method, url, body):
-        """One HTTP request, if a turn comes within `queue_seconds`."""
-        if not self._in_flight.acquire(timeout=self.queue_seconds):
-            raise DailyBusy("too many Daily.co calls in flight in this process")
-        try:
-            return self.http.request(method, url, json=body, timeout=self.timeout)
-        finally:
-            self._in_flight.release()
 
     def _retry_delay(self, response):
         try:

@@ -42,7 +42,7 @@ def run_to_exit(command, env, timeout=15):
 
 def test_the_procfile_gunicorn_stops_in_its_master_with_the_one_line(server_env):
     """The master checks the settings before it binds or boots a worker (gunicorn.conf.py)."""
-    command = procfile_web_command(free_port(), workers=2, threads=2)
+    command = procfile_web_command(free_port(), workers=2)
     status, output, seconds = run_to_exit(command, server_env | BAD)
     assert status == 1
     assert output.splitlines()[-1] == LINE
@@ -55,7 +55,7 @@ def test_the_procfile_gunicorn_stops_in_its_master_with_the_one_line(server_env)
 def test_gunicorn_without_the_hook_stops_after_the_first_worker(server_env, tmp_path):
     """A gunicorn config of its own (no on_starting): the worker says the line and exits 3,
     which makes the master stop rather than boot one worker after another."""
-    command = procfile_web_command(free_port(), workers=1, threads=2)
+    command = procfile_web_command(free_port(), workers=1)
     own_config = tmp_path / "gunicorn.conf.py"
     own_config.write_text("# a deployment's own gunicorn settings\n")
     command[command.index("gunicorn.conf.py")] = str(own_config)

@@ -1,7 +1,8 @@
 """A real gunicorn on loopback: 200 concurrent mixed requests, and a graceful SIGTERM.
 
-With the embedded store gunicorn runs one worker (the store lives in one process) with
-many threads; with TEST_MONGODB_URI it runs two workers against that MongoDB.
+With the embedded store gunicorn runs one worker (the store lives in one process), whose
+gevent greenlets take all 200 at once; with TEST_MONGODB_URI it runs two workers against
+that MongoDB.
 """
 
 import os
@@ -45,9 +46,7 @@ def gunicorn(server_env):
         # which tests/e2e/test_rate_limits.py checks; here, the writes' consistency
         "RATE_LIMITS_ENABLED": "false",
     }
-    command = procfile_web_command(
-        port, workers=2 if real_mongo else 1, threads=4 if real_mongo else 32
-    )
+    command = procfile_web_command(port, workers=2 if real_mongo else 1)
     process = start(command, env)
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/healthz", process)

@@ -39,7 +39,7 @@ def served_by(output, path):
     return workers
 
 
-def test_two_workers_share_one_limit_through_the_database(server_env):
+def test_two_workers_share_one_limit_through_the_database(server_env, tmp_path):
     sandbox = DailySandbox(api_key="rate-key").start()
     with secantus_server() as mongo_uri:
         port = free_port()
@@ -51,7 +51,8 @@ def test_two_workers_share_one_limit_through_the_database(server_env):
             "LOG_LEVEL": "INFO",
             "RATE_LIMIT_ANONYMOUS_WRITES": f"{LIMIT}/minute",
         }
-        process = start(procfile_web_command(port, workers=2, threads=4), env)
+        log = (tmp_path / "gunicorn.log").open("w+")  # a file: a full pipe would stop a worker
+        process = start(procfile_web_command(port, workers=2), env, output=log)
         base = f"http://127.0.0.1:{port}"
         try:
             wait_for(f"{base}/healthz", process)
@@ -75,8 +76,11 @@ def test_two_workers_share_one_limit_through_the_database(server_env):
                 f"{base}/sessions/{session_id}", headers=bearer(), timeout=10
             ).json()["participants"]
         finally:
-            output = stop(process)
+            stop(process)
             sandbox.stop()
+            log.seek(0)
+            output = log.read()
+            log.close()
 
     admitted = {index for index, response in answers if response.status_code == 200}
     refused = [response for _, response in answers if response.status_code == 429]

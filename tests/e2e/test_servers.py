@@ -116,7 +116,7 @@ def test_gunicorn_serves_the_procfile_app(server_env):
 
     sandbox = DailySandbox(api_key="gunicorn-test").start()
     port = free_port()
-    command = procfile_web_command(port, workers=1, threads=2)
+    command = procfile_web_command(port, workers=1)
     env = server_env | {"DAILY_API_URL": sandbox.api_url, "DAILY_API_KEY": "gunicorn-test"}
     process = start(command, env)
     try:

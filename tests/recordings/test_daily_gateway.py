@@ -205,6 +205,39 @@ def test_one_process_waits_on_daily_with_at_most_its_share_of_threads():
     assert client.breaker.state == "closed"  # a busy queue is no outage
 
 
+@responses.activate
+def test_a_call_keeps_its_turn_through_its_retry():
+    """Another call that comes during the backoff gets no turn: the retry runs, and the
+    breaker counts the outage. (A retry that queued again lost its turn to the calls
+    waiting, so under load the breaker never opened on a hanging Daily.)"""
+    others = []
+
+    def backoff(seconds):  # another call comes in while the first waits to retry
+        if not others:
+            others.append(None)
+            other = threading.Thread(target=lambda: others.append(outcome(client.delete_room)))
+            other.start()
+            other.join()
+
+    client = DailyClient(
+        DAILY_URL, "key", sleep=backoff, max_concurrent=1, queue_seconds=0.05, breaker_failures=1
+    )
+    responses.add(responses.DELETE, f"{ROOMS_URL}/r", body=requests.ConnectionError("down"))
+    with pytest.raises(DailyError, match="unreachable"):
+        client.delete_room("r")
+    assert "in flight" in others[1]
+    assert len(responses.calls) == 2  # the first call's two attempts, nothing of the other's
+    assert client.breaker.state == "open"
+
+
+def outcome(call):
+    try:
+        call("r")
+    except DailyError as error:
+        return str(error)
+    return "answered"
+
+
 def test_the_breaker_lets_one_trial_through_when_half_open():
     clock = [100.0]
     breaker = CircuitBreaker(failures=2, reset_seconds=10, monotonic=lambda: clock[0])

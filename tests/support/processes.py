@@ -28,10 +28,11 @@ def wait_for(url, process, timeout=20):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{process.stdout.read()}")
+            output = process.stdout.read() if process.stdout else "(in its output file)"
+            raise AssertionError(f"server exited early:\n{output}")
         try:
             return requests.get(url, timeout=1)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not bound, or still booting
             time.sleep(0.1)
     raise AssertionError(f"{url} did not answer within {timeout}s")
 
@@ -47,10 +48,10 @@ def wait_until(predicate, timeout=10):
     raise AssertionError("timed out")
 
 
-def procfile_web_command(port, workers, threads):
+def procfile_web_command(port, workers):
     """The Procfile's `web:` command (gunicorn from this venv) with its variables filled in."""
     web = re.search(r"^web: (.+)$", (ROOT / "Procfile").read_text(), re.MULTILINE).group(1)
-    for name, value in (("PORT", port), ("WEB_CONCURRENCY", workers), ("WEB_THREADS", threads)):
+    for name, value in (("PORT", port), ("WEB_CONCURRENCY", workers)):
         web = re.sub(r"\$\{" + name + r":-\d+\}", str(value), web)
     command = shlex.split(web)
     assert command[0] == "gunicorn", web
@@ -59,12 +60,15 @@ def procfile_web_command(port, workers, threads):
     return command
 
 
-def start(command, env):
+def start(command, env, output=subprocess.PIPE):
+    """Start `command` in its own session, its output (stderr too) to `output`: a pipe read
+    at `stop`, or a file for a server that logs more than a pipe holds (64 KiB) meanwhile,
+    since a worker blocked on a full pipe stops serving."""
     return subprocess.Popen(
         command,
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
