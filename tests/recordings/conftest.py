@@ -1,8 +1,11 @@
-"""Fixtures of the recording and webhook tests: an app with DAILY_WEBHOOK_SECRET set."""
+"""Fixtures of the recording and webhook tests: an app with DAILY_WEBHOOK_SECRET set, and
+the Cloudinary sandbox over loopback."""
 
 import pytest
 
+from livesessions.sandbox import CloudinarySandbox
 from tests.support.factories import in_class, seed_session
+from tests.support.sandbox import UPLOAD_CHUNK
 from tests.support.webhooks import SECRET
 
 
@@ -21,3 +24,13 @@ def signed_db(signed_app):
 def signed_session(signed_db):
     """A live session of room-a, in class, in the signed app's database."""
     return seed_session(signed_db, roomName="room-a", status="live", scheduledAt=in_class())
+
+
+@pytest.fixture
+def cloud(tmp_path):
+    """The Cloudinary sandbox, storing its assets in the test's directory."""
+    sandbox = CloudinarySandbox(
+        min_chunk_bytes=UPLOAD_CHUNK, storage_dir=str(tmp_path / "cloud")
+    ).start()
+    yield sandbox
+    sandbox.stop()

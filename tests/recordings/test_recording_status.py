@@ -6,30 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from livesessions.sandbox import CloudinarySandbox
 from tests.support.factories import in_class, seed_session
-
-CHUNK = 4096
-
-
-@pytest.fixture
-def cloud(tmp_path):
-    sandbox = CloudinarySandbox(min_chunk_bytes=CHUNK, storage_dir=str(tmp_path / "cloud")).start()
-    yield sandbox
-    sandbox.stop()
+from tests.support.sandbox import cloudinary_settings
 
 
 @pytest.fixture
 def app(make_app, cloud):
     return make_app(
-        CLOUD_NAME=cloud.cloud_name,
-        CLOUD_API_KEY=cloud.api_key,
-        CLOUD_API_SECRET=cloud.api_secret,
-        CLOUDINARY_UPLOAD_PREFIX=cloud.url,
-        CLOUDINARY_CHUNK_SIZE=CHUNK,
-        CLOUDINARY_TIMEOUT_SECONDS=5,
-        RECORDING_RETRY_BASE_SECONDS=0,
-        RECORDING_MAX_ATTEMPTS=2,
+        **cloudinary_settings(cloud), RECORDING_RETRY_BASE_SECONDS=0, RECORDING_MAX_ATTEMPTS=2
     )
 
 

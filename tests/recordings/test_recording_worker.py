@@ -16,24 +16,17 @@ import pytest
 from livesessions.recordings.downloads import DIRECTORY_NAME, FREE_SPACE_MARGIN_BYTES
 from livesessions.recordings.naming import asset_name
 from livesessions.recordings.worker import PeriodicTask
-from livesessions.sandbox import CloudinarySandbox
 from tests.support.factories import COURSE, in_class, seed_session, starting_soon
 from tests.support.processes import wait_until
+from tests.support.sandbox import UPLOAD_CHUNK, cloudinary_settings
 from tests.support.trickle import TricklingSource
 
 RECORDING = "daily-rec-1"
-CHUNK = 4096
+CHUNK = UPLOAD_CHUNK
 
 
 def content(size, seed=b"x"):
     return (hashlib.sha256(seed).digest() * (size // 32 + 1))[:size]
-
-
-@pytest.fixture
-def cloud(tmp_path):
-    sandbox = CloudinarySandbox(min_chunk_bytes=CHUNK, storage_dir=str(tmp_path / "cloud")).start()
-    yield sandbox
-    sandbox.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -47,17 +40,9 @@ def private_tempdir(tmp_path, monkeypatch):
 
 
 def on_sandbox(cloud, **settings):
-    """The settings of an app uploading to the Cloudinary sandbox `cloud`, plus `settings`."""
-    return {
-        "CLOUD_NAME": cloud.cloud_name,
-        "CLOUD_API_KEY": cloud.api_key,
-        "CLOUD_API_SECRET": cloud.api_secret,
-        "CLOUDINARY_UPLOAD_PREFIX": cloud.url,
-        "CLOUDINARY_CHUNK_SIZE": CHUNK,
-        "CLOUDINARY_TIMEOUT_SECONDS": 5,
-        "RECORDING_RETRY_BASE_SECONDS": 0,
-        **settings,
-    }
+    """The settings of an app uploading to the Cloudinary sandbox `cloud`, retrying at
+    once, plus `settings`."""
+    return {**cloudinary_settings(cloud), "RECORDING_RETRY_BASE_SECONDS": 0, **settings}
 
 
 @pytest.fixture

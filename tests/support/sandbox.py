@@ -83,3 +83,18 @@ def sandbox_api(sandbox, method, path, headers=SANDBOX_AUTH, **kwargs):
     return requests.request(
         method, f"{sandbox.api_url}{path}", headers=headers, timeout=5, **kwargs
     )
+
+
+UPLOAD_CHUNK = 4096  # the recording tests' Cloudinary chunk (the sandbox's minimum too)
+
+
+def cloudinary_settings(cloud):
+    """The settings of an app that uploads to the Cloudinary sandbox `cloud`."""
+    return {
+        "CLOUD_NAME": cloud.cloud_name,
+        "CLOUD_API_KEY": cloud.api_key,
+        "CLOUD_API_SECRET": cloud.api_secret,
+        "CLOUDINARY_UPLOAD_PREFIX": cloud.url,
+        "CLOUDINARY_CHUNK_SIZE": UPLOAD_CHUNK,
+        "CLOUDINARY_TIMEOUT_SECONDS": 5,
+    }
