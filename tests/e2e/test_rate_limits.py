@@ -1,7 +1,6 @@
 """Rate limits shared by the processes of one deployment: the Procfile's gunicorn with two
 workers on a real MongoDB wire server (SecantusDB), hit from many connections at once."""
 
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,7 +11,14 @@ import requests
 from livesessions.errors import TOO_MANY_REQUESTS
 from livesessions.sandbox import DailySandbox
 from tests.support.factories import session_payload
-from tests.support.processes import free_port, procfile_web_command, start, stop, wait_for
+from tests.support.processes import (
+    free_port,
+    procfile_web_command,
+    served_by,
+    start,
+    stop,
+    wait_for,
+)
 from tests.support.secantus import secantus_server
 
 pytestmark = pytest.mark.slow  # a database server and gunicorn in subprocesses: ~6 s
@@ -25,18 +31,6 @@ ATTEMPTS = 60
 def bearer(user="owner-1"):
     token = pyjwt.encode({"sub": user, "exp": int(time.time()) + 600}, SECRET, "HS256")
     return {"Authorization": f"Bearer {token}"}
-
-
-def served_by(output, path):
-    """{pid: [status, ...]} of the requests to `path` in the workers' JSON log lines."""
-    workers = {}
-    for line in output.splitlines():
-        if not line.startswith("{"):
-            continue
-        record = json.loads(line)
-        if record.get("logger") == "livesessions.requests" and record.get("path") == path:
-            workers.setdefault(record["pid"], []).append(record["status"])
-    return workers
 
 
 def test_two_workers_share_one_limit_through_the_database(server_env, tmp_path):

@@ -1,5 +1,6 @@
 """Real servers and subprocesses on loopback: ports, start and stop, waiting for an answer."""
 
+import json
 import os
 import re
 import shlex
@@ -82,3 +83,14 @@ def stop(process):
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         raise
+
+
+def served_by(output, path):
+    """{pid: [status, ...]} of the requests to `path`, from the workers' JSON log lines."""
+    workers = {}
+    for line in output.splitlines():
+        if line.startswith("{"):
+            record = json.loads(line)
+            if record.get("logger") == "livesessions.requests" and record.get("path") == path:
+                workers.setdefault(record["pid"], []).append(record["status"])
+    return workers
