@@ -13,6 +13,7 @@ in memory with the embedded store (per process). A limit's window is a moving wi
 no burst of twice the limit across a window's edge.
 """
 
+import functools
 import logging
 import math
 import time
@@ -53,15 +54,23 @@ def webhook(verified):
     return decorate
 
 
+def once_per_request(compute):
+    """`compute()` worked out once per request and kept on `g`: each limit asks."""
+    name = f"rate_limit_{compute.__name__}"
+
+    @functools.wraps(compute)
+    def kept():
+        if name not in g:
+            setattr(g, name, compute())
+        return getattr(g, name)
+
+    return kept
+
+
+@once_per_request
 def request_class() -> str:
     """`exempt`, `webhook`, `read`, `user` or `anonymous`: which limits this request counts
-    against. Worked out once per request (each limit asks)."""
-    if "rate_limit_class" not in g:
-        g.rate_limit_class = _classify()
-    return g.rate_limit_class
-
-
-def _classify():
+    against."""
     view = current_app.view_functions.get(request.endpoint)
     marked = getattr(view, "rate_limit_class", None)
     if marked == EXEMPT or request.method not in READ_METHODS + WRITE_METHODS:
@@ -94,6 +103,7 @@ def _warn_once_about_proxies():
     )
 
 
+@once_per_request
 def write_target() -> str | None:
     """The class an anonymous write changes: the session in its path, else the room name
     or recording id in its body."""
