@@ -11,6 +11,28 @@ from .documents import SessionDoc
 from .filters import NOT_DELETED, OPEN
 from .meetings import MEETING_RUNNING
 
+# The fields of the recording a session shows: its latest uploaded one, or none.
+NOTHING_SHOWN = {
+    "recordingUrl": None,
+    "recordingDuration": None,
+    "isRecorded": False,
+    "recordingStatus": "none",
+    "recordingNumber": None,
+    "recordingAsset": None,
+}
+
+
+def showing(number: int, url: str, duration, asset: dict | None) -> dict:
+    """The fields of a session that shows its `number`th recording, uploaded."""
+    return {
+        "recordingUrl": url,
+        "recordingDuration": duration,
+        "isRecorded": True,
+        "recordingStatus": "ready",
+        "recordingNumber": number,
+        "recordingAsset": asset,
+    }
+
 
 class SessionRecordingMarks:
     """Mixed into SessionStore: needs `self.sessions` and the store's filters."""
@@ -122,17 +144,7 @@ class SessionRecordingMarks:
                 "_id": session_id,
                 "$or": [{"recordingNumber": None}, {"recordingNumber": {"$lte": number}}],
             },
-            {
-                "$set": {
-                    "recordingUrl": url,
-                    "recordingDuration": duration,
-                    "isRecorded": True,
-                    "recordingStatus": "ready",
-                    "recordingNumber": number,
-                    "recordingAsset": asset,
-                    "updatedAt": now,
-                }
-            },
+            {"$set": {**showing(number, url, duration, asset), "updatedAt": now}},
         )
         self.sessions.update_one(
             {
@@ -148,24 +160,7 @@ class SessionRecordingMarks:
         """Replace the session's recording `number` (deleted) by `shown`, an earlier one
         ({number, url, duration, asset}), or by none. Only while `number` is the one shown:
         an upload that landed meanwhile is left alone."""
-        if shown is None:
-            changes = {
-                "recordingUrl": None,
-                "recordingDuration": None,
-                "isRecorded": False,
-                "recordingStatus": "none",
-                "recordingNumber": None,
-                "recordingAsset": None,
-            }
-        else:
-            changes = {
-                "recordingUrl": shown["url"],
-                "recordingDuration": shown["duration"],
-                "isRecorded": True,
-                "recordingStatus": "ready",
-                "recordingNumber": shown["number"],
-                "recordingAsset": shown["asset"],
-            }
+        changes = NOTHING_SHOWN if shown is None else showing(**shown)
         self.sessions.update_one(
             {"_id": session_id, "recordingNumber": number},
             {"$set": {**changes, "updatedAt": utcnow()}},
