@@ -152,11 +152,13 @@ def test_deleting_twice_answers_the_same_and_destroys_once(client, three, token_
 
 
 def test_deleting_every_ready_recording_leaves_the_session_without_one(
-    client, db, three, token_for
+    client, db, three, token_for, cloud
 ):
     for recording_id in ("rec-1", "rec-3", "rec-2"):  # the failed one is forgotten, no destroy
         path = f"/sessions/{three['_id']}/recordings/{recording_id}"
-        assert client.delete(path, headers=bearer(token_for)).status_code == 200
+        deleted = client.delete(path, headers=bearer(token_for))
+        assert (deleted.status_code, deleted.get_json()["status"]) == (200, "deleted")
+    assert len(cloud.destroys) == 2
     stored = stored_session(db, three)
     assert (stored["recordingUrl"], stored["recordingDuration"], stored["isRecorded"]) == (
         None,
@@ -184,12 +186,10 @@ def test_cloudinary_failing_on_delete_changes_nothing(client, db, three, token_f
 
 def test_who_may_list_and_delete(client, three, token_for):
     path = f"/sessions/{three['_id']}/recordings"
-    assert (client.get(path).status_code, client.get(path).get_json()) == (
-        401,
-        {"message": MISSING_TOKEN},
-    )
-    stranger = bearer(token_for, "someone-else", "student")
-    assert client.get(path, headers=stranger).get_json() == {"message": RECORDINGS_FORBIDDEN}
+    anonymous = client.get(path)
+    assert (anonymous.status_code, anonymous.get_json()) == (401, {"message": MISSING_TOKEN})
+    stranger = client.get(path, headers=bearer(token_for, "someone-else", "student"))
+    assert (stranger.status_code, stranger.get_json()) == (403, {"message": RECORDINGS_FORBIDDEN})
     student = bearer(token_for, STUDENT, "student")
     assert [r["id"] for r in listed(client, three, student)] == ["rec-1", "rec-2", "rec-3"]
     refused = client.delete(f"{path}/rec-1", headers=student)
@@ -197,7 +197,8 @@ def test_who_may_list_and_delete(client, three, token_for):
         403,
         {"message": RECORDING_DELETE_FORBIDDEN},
     )
-    assert client.delete(f"{path}/rec-1").status_code == 401
+    anonymous = client.delete(f"{path}/rec-1")
+    assert (anonymous.status_code, anonymous.get_json()) == (401, {"message": MISSING_TOKEN})
     admin = bearer(token_for, ADMIN, "admin")
     assert client.delete(f"{path}/rec-1", headers=admin).get_json()["status"] == "deleted"
 
