@@ -18,7 +18,7 @@ from livesessions.errors import (
     RECORDINGS_FORBIDDEN,
     SESSION_NOT_FOUND,
 )
-from tests.support.factories import ADMIN, INSTRUCTOR, in_class, seed_session
+from tests.support.factories import ADMIN, INSTRUCTOR, in_class, seed_recording, seed_session
 from tests.support.sandbox import UPLOAD_CHUNK, cloudinary_settings
 
 STUDENT = "student-1"
@@ -275,3 +275,21 @@ def test_purge_without_a_retention_says_so(app):
     result = app.test_cli_runner().invoke(args=["recordings", "purge", "--dry-run"])
     assert result.exit_code == 1
     assert "RECORDING_RETENTION_DAYS is not set" in result.output
+
+
+def test_a_start_that_failed_before_any_upload_is_forgotten_without_cloudinary(
+    client, db, session, token_for, cloud
+):
+    seed_recording(db, session, _id="ours-1", dailyId=None, status="error", error="no room")
+    (failed,) = listed(client, session, bearer(token_for))
+    assert (failed["id"], failed["status"], failed["failureReason"]) == (
+        "ours-1",
+        "failed",
+        "no room",
+    )
+    path = f"/sessions/{session['_id']}/recordings/ours-1"
+    deleted = client.delete(path, headers=bearer(token_for))
+    assert deleted.get_json() == {**failed, "status": "deleted", "failureReason": None}
+    assert db.recordings.find_one({"_id": "ours-1"})["deletedAt"] is not None  # kept
+    assert client.delete(path, headers=bearer(token_for)).get_json() == deleted.get_json()
+    assert cloud.destroys == []
