@@ -126,8 +126,7 @@ class RecordingLibrary:
     def _delete(self, session_id, recording):
         """Destroy first, then mark: a failed destroy leaves everything as it was."""
         if recording.job is None:
-            self.recordings.mark_deleted(recording.id)
-            return Recording(self.recordings.find(recording.id), None)
+            return Recording(self.recordings.mark_deleted(recording.id), None)
         if recording.status == "ready":
             self.cloudinary.destroy_video(self._asset(recording.job))
         job = self.jobs.mark_deleted(recording.job["_id"])

@@ -155,10 +155,12 @@ class JobStore:
         """Mark the job's recording deleted (its asset is gone); the job stays, for the
         audit trail. Return the job as it now is, or None if it doesn't exist."""
         now = utcnow()
-        self.jobs.update_one(
-            {"_id": job_id, "deletedAt": None}, {"$set": {"deletedAt": now, "updatedAt": now}}
+        marked = self.jobs.find_one_and_update(
+            {"_id": job_id, "deletedAt": None},
+            {"$set": {"deletedAt": now, "updatedAt": now}},
+            return_document=ReturnDocument.AFTER,
         )
-        return self.jobs.find_one({"_id": job_id})
+        return marked or self.jobs.find_one({"_id": job_id})  # deleted by another first
 
     def latest_ready(self, session_id: str) -> JobDoc | None:
         """The session's uploaded, not deleted recording with the highest number, or None."""

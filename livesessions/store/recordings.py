@@ -90,10 +90,13 @@ class RecordingStore:
         """Every recording of the session started through the API (or adopted)."""
         return list(self.recordings.find({"session": session_id}))
 
-    def mark_deleted(self, recording_id: str) -> None:
-        """Mark a recording that was never uploaded deleted (it stays, for the audit trail)."""
+    def mark_deleted(self, recording_id: str) -> RecordingDoc | None:
+        """Mark a recording that was never uploaded deleted (it stays, for the audit
+        trail); return it as it now is."""
         now = utcnow()
-        self.recordings.update_one(
+        marked = self.recordings.find_one_and_update(
             {**either_id(recording_id), "deletedAt": None},
             {"$set": {"deletedAt": now, "updatedAt": now}},
+            return_document=ReturnDocument.AFTER,
         )
+        return marked or self.find(recording_id)  # deleted by another first
