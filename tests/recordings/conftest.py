@@ -21,6 +21,17 @@ def signed_db(signed_app):
 
 
 @pytest.fixture
+def services(app):
+    return app.extensions["livesessions"]
+
+
+@pytest.fixture
+def session(db):
+    """A live session of room-a, in class (an upload then ends it)."""
+    return seed_session(db, roomName="room-a", status="live", scheduledAt=in_class())
+
+
+@pytest.fixture
 def signed_session(signed_db):
     """A live session of room-a, in class, in the signed app's database."""
     return seed_session(signed_db, roomName="room-a", status="live", scheduledAt=in_class())

@@ -18,18 +18,8 @@ def app(make_app, cloud):
 
 
 @pytest.fixture
-def services(app):
-    return app.extensions["livesessions"]
-
-
-@pytest.fixture
 def worker(services):
     return services.make_worker(worker_id="w")
-
-
-@pytest.fixture
-def session(db):
-    return seed_session(db, roomName="room-a", status="live", scheduledAt=in_class())
 
 
 def deliver(client, recording_id):

@@ -51,19 +51,8 @@ def app(make_app, cloud):
 
 
 @pytest.fixture
-def services(app):
-    return app.extensions["livesessions"]
-
-
-@pytest.fixture
 def worker(services):
     return services.make_worker(worker_id="worker-1")
-
-
-@pytest.fixture
-def session(db):
-    """A class under way (an upload then ends it)."""
-    return seed_session(db, roomName="room-a", status="live", scheduledAt=in_class())
 
 
 def deliver(client, recording_id=RECORDING, room="room-a", duration=3600):
