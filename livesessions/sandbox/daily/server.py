@@ -6,6 +6,7 @@ import json
 import secrets
 import threading
 import time
+import uuid
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
@@ -15,9 +16,10 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from ..serving import Served
-from . import calls, recordings, rooms, tokens, webhooks
+from . import calls, domain, recordings, rooms, tokens, webhooks
 from .calls import Calls
 from .common import error
+from .domain import Domain
 from .recordings import Recordings
 from .rooms import Rooms
 from .tokens import MeetingTokens
@@ -36,7 +38,14 @@ class _Part(BaseConverter):
 
 
 URLS = Map(
-    [*rooms.RULES, *recordings.RULES, *tokens.RULES, *calls.RULES, *webhooks.RULES],
+    [
+        *domain.RULES,
+        *rooms.RULES,
+        *recordings.RULES,
+        *tokens.RULES,
+        *calls.RULES,
+        *webhooks.RULES,
+    ],
     converters={"part": _Part},
     # Paths reach the map already tidied the old way (see `_answer`): never redirect them.
     merge_slashes=False,
@@ -78,7 +87,7 @@ class _Server(ThreadedWSGIServer):
             raise _BindError from bind_error
 
 
-class DailySandbox(Served, Rooms, Recordings, MeetingTokens, Calls, Webhooks):
+class DailySandbox(Served, Domain, Rooms, Recordings, MeetingTokens, Calls, Webhooks):
     """Rooms, recordings, meeting tokens and webhooks kept in memory, served under `/v1` like
     api.daily.co.
 
@@ -102,11 +111,14 @@ class DailySandbox(Served, Rooms, Recordings, MeetingTokens, Calls, Webhooks):
         recording_bytes=1_000_000,
         ready_delay=0.2,
         clock=time.time,
+        domain_id=None,
     ):
         # Unix seconds now, read wherever the sandbox needs the time (exp checks, links,
         # timestamps), so that a test can move one sandbox's clock without patching `time`.
         self.clock = clock
         self.api_key = api_key  # when set, requests must carry it, as with the real API
+        self.domain_name = "sandbox"
+        self.domain_id = domain_id or str(uuid.uuid4())  # what self-signed tokens carry as `d`
         if webhook_secret is not None:
             base64.b64decode(webhook_secret, validate=True)  # fail now, not at each delivery
         self.webhook_url = webhook_url
@@ -166,7 +178,7 @@ class DailySandbox(Served, Rooms, Recordings, MeetingTokens, Calls, Webhooks):
         target = urlsplit(request.environ["RAW_URI"].encode("latin-1").decode())
         path, query = target.path, dict(parse_qsl(target.query))
         method = "GET" if request.method == "HEAD" else request.method  # the server drops the body
-        if path.startswith(API):
+        if path.startswith(API) or path == API.rstrip("/"):  # `/v1` is the domain endpoint
             return self._api(request, method, path, query)
         name = path.strip("/")  # outside the API only the ends' slashes go
         endpoint, values = _match(f"/{name}", method, api=False)
