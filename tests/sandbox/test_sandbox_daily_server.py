@@ -5,6 +5,7 @@ import http.client
 import json
 import time
 import uuid
+from collections import Counter
 
 import requests
 
@@ -158,3 +159,4 @@ def test_the_domain_endpoint_at_v1(make_sandbox):
     assert sandbox_api(chosen, "GET", "/").json() == expected | {
         "domain_id": "0d3c5c1e-2a8e-4a5b-9d61-1f0c9f4a7b2e"
     }
+    assert chosen.api_calls == Counter({"standard": 1})
