@@ -102,6 +102,10 @@ SETTINGS = {
     "DAILY_QUEUE_SECONDS": Setting("0.5", float),
     "DAILY_BREAKER_FAILURES": Setting("5", int),
     "DAILY_BREAKER_RESET_SECONDS": Setting("30", float),
+    "DAILY_RATE_WAIT_SECONDS": Setting("20", float),
+    "DAILY_PACING_STORAGE": Setting("database", lower),
+    "DAILY_SELF_SIGNED_TOKENS": Setting("true", boolean),
+    "DAILY_DOMAIN_ID": Setting(None),
     "DAILY_ROOM_EXP_GRACE_MINUTES": Setting("30", int),
     "DAILY_ROOM_PRIVACY": Setting("public", lower),
     "JOIN_OPENS_MINUTES_BEFORE": Setting("15", int),
@@ -136,6 +140,7 @@ CHOICES = {
     "AUTH_POLICY": ("compat", "audit", "strict"),
     "RECORDING_DELIVERY": ("public", "authenticated"),
     "RATE_LIMIT_STORAGE": ("database", "memory"),
+    "DAILY_PACING_STORAGE": ("database", "memory"),
 }
 ORDER = {name: index for index, name in enumerate(SETTINGS)}
 

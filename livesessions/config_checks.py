@@ -28,7 +28,13 @@ PRODUCTION_REQUIRED = (
 # HS256 with a shorter secret can be brute-forced offline from one token (RFC 7518 3.2).
 MIN_JWT_SECRET_BYTES = 32
 MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://", "mongomock://")
-NOT_NEGATIVE = ("JWT_LEEWAY_SECONDS", "HSTS_SECONDS", "PROXY_HOPS", "RECORDING_RETENTION_DAYS")
+NOT_NEGATIVE = (
+    "JWT_LEEWAY_SECONDS",
+    "HSTS_SECONDS",
+    "PROXY_HOPS",
+    "RECORDING_RETENTION_DAYS",
+    "DAILY_RATE_WAIT_SECONDS",
+)
 # Counts that can't work at 0: no job slot, no attempt, no Daily call would be made.
 AT_LEAST_ONE = (
     "RECORDING_WORKER_CONCURRENCY",

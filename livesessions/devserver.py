@@ -19,7 +19,8 @@ from .gateways.daily import DailyError
 from .recordings.worker import start_worker_thread
 from .sandbox import CloudinarySandbox, DailySandbox
 
-SANDBOX_API_KEY = "sandbox-key"
+# As long as Daily's keys: meeting tokens are signed with it (PyJWT warns about shorter).
+SANDBOX_API_KEY = "sandbox-key-for-local-development-only"
 
 
 class BannerlessHandler(WSGIRequestHandler):

@@ -16,12 +16,12 @@ from werkzeug.serving import make_server
 from livesessions import create_app
 from livesessions.config import SETTINGS
 from livesessions.sandbox import CloudinarySandbox, DailySandbox
-from tests.support.app_config import JWT_SECRET, database_uri_for_test
+from tests.support.app_config import DAILY_KEY, JWT_SECRET, database_uri_for_test
 from tests.support.counting import CountingCollection
 from tests.support.factories import INSTRUCTOR, session_payload
 from tests.support.fake_daily import DAILY_URL, FakeDaily
 from tests.support.openapi_client import OpenAPIValidatingClient
-from tests.support.sandbox import WEBHOOK_SECRET
+from tests.support.sandbox import STACK_API_KEY, WEBHOOK_SECRET
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,7 @@ def config():
         "MONGODB_URI": database_uri_for_test(),
         "MONGODB_TIMEOUT_MS": 2000,
         "JWT_SECRET_KEY": JWT_SECRET,
-        "DAILY_API_KEY": "test-daily-key",
+        "DAILY_API_KEY": DAILY_KEY,
         "DAILY_API_URL": DAILY_URL,
         "DAILY_RETRY_BACKOFF_SECONDS": 0,
         "LOG_LEVEL": "WARNING",
@@ -144,7 +144,7 @@ def stack_config():
 def stack(make_app, tmp_path, token_for, stack_config):
     """Daily sandbox -> API (real HTTP server) <- worker -> Cloudinary sandbox."""
     daily = DailySandbox(
-        api_key="e2e-daily",
+        api_key=STACK_API_KEY,
         webhook_secret=WEBHOOK_SECRET,
         recording_bytes=300_000,
         ready_delay=0,
@@ -155,7 +155,7 @@ def stack(make_app, tmp_path, token_for, stack_config):
     cloud.start()
     app = make_app(
         DAILY_API_URL=daily.api_url,
-        DAILY_API_KEY="e2e-daily",
+        DAILY_API_KEY=STACK_API_KEY,
         DAILY_WEBHOOK_SECRET=WEBHOOK_SECRET,
         CLOUD_NAME=cloud.cloud_name,
         CLOUD_API_KEY=cloud.api_key,

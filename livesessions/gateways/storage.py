@@ -12,7 +12,7 @@ from typing import BinaryIO
 import requests
 import urllib3
 
-from .daily import CONNECT_TIMEOUT_SECONDS, DailyError
+from .daily_http import CONNECT_TIMEOUT_SECONDS, DailyError
 
 DOWNLOAD_PIECE_BYTES = 1024 * 1024
 

@@ -14,6 +14,10 @@ from ..store.documents import RecordingDoc, SessionDoc
 
 log = logging.getLogger(__name__)
 
+# Adoption runs while Daily waits for the webhook's answer (it wants one within seconds):
+# under Daily's rate limit it gives up soon, and the other paths still find the recording.
+WEBHOOK_DAILY_WAIT_SECONDS = 1.0
+
 # Daily's recording statuses (GET /recordings/:id) as ours; any other ("in-progress", or
 # none given) is a recording still running, which can then be stopped through the API.
 STATUSES = {"finished": "finished", "canceled": "error"}
@@ -48,7 +52,7 @@ class Adoption:
         if self.recordings.find(daily_id) is not None:
             return None  # a repeated delivery: adopted (or linked) already
         try:
-            found = self.daily.get_recording(daily_id)
+            found = self.daily.get_recording(daily_id, wait=WEBHOOK_DAILY_WAIT_SECONDS)
         except DailyError as error:
             log.warning(
                 "recording %s was started outside the API and Daily can't say where (%s): "

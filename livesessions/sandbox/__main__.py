@@ -13,7 +13,7 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--daily-port", type=int, default=7001)
     parser.add_argument("--cloudinary-port", type=int, default=7002)
-    parser.add_argument("--daily-api-key", default="sandbox-key")
+    parser.add_argument("--daily-api-key", default="sandbox-key-for-local-development-only")
     parser.add_argument("--webhook-url", help="where Daily events are POSTed")
     parser.add_argument("--webhook-secret", help="base64 HMAC secret to sign events with")
     parser.add_argument("--recording-bytes", type=int, default=1_000_000)

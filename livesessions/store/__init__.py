@@ -1,6 +1,6 @@
 """Every MongoDB query of the service, one module per collection."""
 
-from . import attendance, jobs, rate_limits, recordings, sessions, webhook_events
+from . import attendance, daily_turns, jobs, rate_limits, recordings, sessions, webhook_events
 from .attendance import AttendanceStore
 from .jobs import JobStore
 from .platform import POPULATED_LABEL, PlatformStore
@@ -25,6 +25,7 @@ __all__ = [
 
 def ensure_indexes(database) -> None:
     """Create the indexes the queries need; safe to call on every start."""
-    for module in (sessions, recordings, jobs, attendance, webhook_events, rate_limits):
+    modules = (sessions, recordings, jobs, attendance, webhook_events, rate_limits, daily_turns)
+    for module in modules:
         for keys, options in module.INDEXES:
             database[module.COLLECTION].create_index(keys, **options)

@@ -1,13 +1,17 @@
 """POST /sessions/:id/join: Daily meeting tokens for the instructor, admins and participants."""
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
+import jwt
 import pytest
 
 from livesessions.config import ConfigError, load_config
 from livesessions.gateways.daily_names import daily_user_id
+from tests.support.app_config import DAILY_KEY
 from tests.support.factories import INSTRUCTOR, OTHER_INSTRUCTOR, iso, seed_session
+from tests.support.fake_daily import DOMAIN_ID
 
 STUDENT = "student-1"
 
@@ -26,48 +30,122 @@ def session(db):
     return seed_session(db, scheduledAt=soon(), duration=60, participants=[STUDENT])
 
 
-def test_the_instructor_gets_an_owner_token(client, auth, daily, session):
+def claims(response):
+    """The claims of the meeting token answered, checked as Daily checks a self-signed
+    token: HS256 with the domain's API key."""
+    return jwt.decode(response.get_json()["token"], DAILY_KEY, algorithms=["HS256"])
+
+
+def test_the_instructor_gets_an_owner_token_signed_with_the_api_key(client, auth, daily, session):
+    before = int(time.time())
     response = client.post(f"/sessions/{session['_id']}/join", headers=auth)
     assert response.status_code == 200
     closes = session["scheduledAt"] + timedelta(minutes=60)
+    token = response.get_json()["token"]
     assert response.get_json() == {
         "roomUrl": session["roomUrl"],
-        "token": "token-1",
-        "joinUrl": f"{session['roomUrl']}?t=token-1",
+        "token": token,
+        "joinUrl": f"{session['roomUrl']}?t={token}",
         "expiresAt": iso(closes),
     }
-    assert daily.tokens == [
-        {
-            "room_name": session["roomName"],
-            "nbf": int((session["scheduledAt"] - timedelta(minutes=15)).timestamp()),
-            "exp": int(closes.timestamp()),
-            "is_owner": True,
-            "user_id": INSTRUCTOR,
-            "user_name": INSTRUCTOR,  # the token has no name claim
-        }
-    ]
+    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
+    issued = claims(response)
+    assert before <= issued.pop("iat") <= time.time()
+    assert issued == {
+        "r": session["roomName"],
+        "d": DOMAIN_ID,
+        "nbf": int((session["scheduledAt"] - timedelta(minutes=15)).timestamp()),
+        "exp": int(closes.timestamp()),
+        "o": True,
+        "ud": INSTRUCTOR,
+        "u": INSTRUCTOR,  # the token has no name claim
+        "ejt": False,
+    }
+    assert (daily.tokens, daily.domain_calls) == ([], 1)  # Daily made no token
 
 
 def test_a_participant_gets_a_participant_token_with_their_name(client, daily, token_for, session):
     token = token_for(user_id=STUDENT, role="student", name="Ann Lee")
     response = client.post(f"/sessions/{session['_id']}/join", headers=bearer(token))
     assert response.status_code == 200
-    assert response.get_json()["token"] == "token-1"
-    (properties,) = daily.tokens
-    assert (properties["is_owner"], properties["user_id"], properties["user_name"]) == (
+    issued = claims(response)
+    assert (issued["o"], issued["ud"], issued["u"], issued["r"]) == (
         False,
         STUDENT,
         "Ann Lee",
+        session["roomName"],
     )
-    assert properties["room_name"] == session["roomName"]
 
 
 def test_an_admin_gets_an_owner_token(client, daily, token_for, session):
     token = token_for(user_id="admin-7", role="admin")
     response = client.post(f"/sessions/{session['_id']}/join", headers=bearer(token))
     assert response.status_code == 200
-    assert response.get_json()["joinUrl"] == f"{session['roomUrl']}?t=token-1"
-    assert (daily.tokens[0]["is_owner"], daily.tokens[0]["user_id"]) == (True, "admin-7")
+    assert (claims(response)["o"], claims(response)["ud"]) == (True, "admin-7")
+
+
+def test_the_domain_id_is_asked_of_daily_once(client, auth, daily, session, token_for):
+    student = bearer(token_for(user_id=STUDENT, role="student"))
+    for headers in (auth, student, auth):
+        response = client.post(f"/sessions/{session['_id']}/join", headers=headers)
+        assert claims(response)["d"] == DOMAIN_ID
+    assert daily.domain_calls == 1
+
+
+def test_a_configured_domain_id_needs_no_call(make_app, daily, token_for):
+    app = make_app(DAILY_DOMAIN_ID="configured-domain")
+    doc = seed_session(app.extensions["livesessions"].database.db, scheduledAt=soon())
+    with app.app_context():
+        from flask_jwt_extended import create_access_token
+
+        token = create_access_token(identity=INSTRUCTOR)
+    response = app.test_client().post(f"/sessions/{doc['_id']}/join", headers=bearer(token))
+    assert claims(response)["d"] == "configured-domain"
+    assert daily.domain_calls == 0
+
+
+def test_a_failing_domain_endpoint_is_the_documented_500_then_asked_again(
+    client, auth, daily, session
+):
+    daily.fail("domain", status=500, body={"error": "server-error", "info": "boom"}, times=2)
+    response = client.post(f"/sessions/{session['_id']}/join", headers=auth)
+    assert (response.status_code, response.get_json()) == (
+        500,
+        {"message": "Failed to create Daily.co meeting token"},
+    )
+    response = client.post(f"/sessions/{session['_id']}/join", headers=auth)
+    assert (response.status_code, claims(response)["d"]) == (200, DOMAIN_ID)
+    assert daily.domain_calls == 1  # the failures were answered by `fail`, not counted
+
+
+def test_with_self_signed_tokens_off_daily_makes_the_token(make_app, daily):
+    app = make_app(DAILY_SELF_SIGNED_TOKENS="false")
+    doc = seed_session(app.extensions["livesessions"].database.db, scheduledAt=soon())
+    with app.app_context():
+        from flask_jwt_extended import create_access_token
+
+        token = create_access_token(identity=INSTRUCTOR)
+    response = app.test_client().post(f"/sessions/{doc['_id']}/join", headers=bearer(token))
+    assert response.status_code == 200
+    closes = doc["scheduledAt"] + timedelta(minutes=60)
+    assert response.get_json()["joinUrl"] == f"{doc['roomUrl']}?t=token-1"
+    assert daily.tokens == [
+        {
+            "room_name": doc["roomName"],
+            "nbf": int((doc["scheduledAt"] - timedelta(minutes=15)).timestamp()),
+            "exp": int(closes.timestamp()),
+            "is_owner": True,
+            "user_id": INSTRUCTOR,
+            "user_name": INSTRUCTOR,
+        }
+    ]
+    assert daily.domain_calls == 0
+    daily.fail("token", status=500, body={"error": "server-error", "info": "boom"})
+    response = app.test_client().post(f"/sessions/{doc['_id']}/join", headers=bearer(token))
+    assert (response.status_code, response.get_json()) == (
+        500,
+        {"message": "Failed to create Daily.co meeting token"},
+    )
 
 
 def test_anyone_else_is_refused_without_asking_daily(client, daily, token_for, session):
@@ -79,7 +157,7 @@ def test_anyone_else_is_refused_without_asking_daily(client, daily, token_for, s
             403,
             {"message": "You are not a participant of this live session"},
         )
-    assert daily.tokens == []
+    assert (daily.tokens, daily.domain_calls) == ([], 0)
 
 
 @pytest.mark.parametrize("status", ["ended", "cancelled"])
@@ -104,14 +182,15 @@ def test_the_window_opens_before_the_start_and_closes_at_the_end(client, auth, d
     live = seed_session(db, scheduledAt=soon(minutes=-59), duration=60, status="live")
     response = client.post(f"/sessions/{live['_id']}/join", headers=auth)
     assert response.status_code == 200  # a minute left: the token expires with the class
-    assert response.get_json()["expiresAt"] == iso(live["scheduledAt"] + timedelta(minutes=60))
+    ends = live["scheduledAt"] + timedelta(minutes=60)
+    assert response.get_json()["expiresAt"] == iso(ends)
+    assert claims(response)["exp"] == int(ends.timestamp())
     over = seed_session(db, scheduledAt=soon(minutes=-61), duration=60, status="live")
     response = client.post(f"/sessions/{over['_id']}/join", headers=auth)
     assert (response.status_code, response.get_json()) == (
         400,
         {"message": "This live session is over"},
     )
-    assert len(daily.tokens) == 1
 
 
 def test_the_window_is_configurable(make_app, daily, db):
@@ -124,16 +203,7 @@ def test_the_window_is_configurable(make_app, daily, db):
         token = create_access_token(identity=INSTRUCTOR)
     response = app.test_client().post(f"/sessions/{doc['_id']}/join", headers=bearer(token))
     assert response.status_code == 200
-    assert daily.tokens[0]["nbf"] == int((doc["scheduledAt"] - timedelta(minutes=60)).timestamp())
-
-
-def test_daily_failing_is_the_documented_500(client, auth, daily, session):
-    daily.fail("token", status=500, body={"error": "server-error", "info": "boom"})
-    response = client.post(f"/sessions/{session['_id']}/join", headers=auth)
-    assert (response.status_code, response.get_json()) == (
-        500,
-        {"message": "Failed to create Daily.co meeting token"},
-    )
+    assert claims(response)["nbf"] == int((doc["scheduledAt"] - timedelta(minutes=60)).timestamp())
 
 
 def test_unknown_session_and_missing_token(client, auth, daily, session):
@@ -147,16 +217,16 @@ def test_unknown_session_and_missing_token(client, auth, daily, session):
     assert response.get_json() == {
         "message": "Authorization header with a Bearer token is required"
     }
-    assert daily.tokens == []
+    assert daily.domain_calls == 0
 
 
 def test_long_user_ids_reach_daily_as_a_stable_36_character_digest(client, daily, db, token_for):
     student = "s" * 100
     doc = seed_session(db, scheduledAt=soon(), participants=[student])
     token = bearer(token_for(user_id=student, role="student"))
-    for _ in range(2):
-        assert client.post(f"/sessions/{doc['_id']}/join", headers=token).status_code == 200
-    first, second = (properties["user_id"] for properties in daily.tokens)
+    first, second = (
+        claims(client.post(f"/sessions/{doc['_id']}/join", headers=token))["ud"] for _ in range(2)
+    )
     assert first == second == daily_user_id(student)
     assert len(first) == 36
     assert first != student[:36]

@@ -8,8 +8,10 @@ else to the document.
 
 from datetime import UTC, datetime, timedelta
 
+import jwt
 import pytest
 
+from tests.support.app_config import DAILY_KEY
 from tests.support.factories import (
     INSTRUCTOR,
     READ_DEFAULTS,
@@ -184,8 +186,14 @@ def test_join(client, auth, token_for, daily, db):
         {"message": "You are not a participant of this live session"},
     )
     client.post(f"/sessions/{doc['_id']}/participants", json={"studentId": STUDENT})
-    assert client.post(f"/sessions/{doc['_id']}/join", headers=student).status_code == 200
-    assert [token["is_owner"] for token in daily.tokens] == [True, False]
+    joined = client.post(f"/sessions/{doc['_id']}/join", headers=student)
+    assert joined.status_code == 200
+    tokens = (owner.get_json()["token"], joined.get_json()["token"])
+    claims = [jwt.decode(token, DAILY_KEY, algorithms=["HS256"]) for token in tokens]
+    assert [(token["r"], token["o"]) for token in claims] == [
+        (doc["roomName"], True),
+        (doc["roomName"], False),
+    ]
 
 
 def test_attendance(client, auth, db, sparse):

@@ -98,8 +98,8 @@ def test_a_concurrent_delivery_that_adopts_first_leaves_one_document(
     gateway = signed_app.extensions["livesessions"].daily
     real = gateway.get_recording
 
-    def slow_daily(recording_id):
-        answer = real(recording_id)
+    def slow_daily(recording_id, **options):
+        answer = real(recording_id, **options)
         if len(daily.calls(kind="get")) == 1:  # the competing delivery runs meanwhile
             assert deliver("recording.started", started()).status_code == 200
             signed_db.livesessions.update_one(

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from livesessions.gateways.daily import DailyError
+from livesessions.gateways.daily import DailyRateLimited
+from livesessions.gateways.daily_http import RATE_LIMIT_ATTEMPTS
 from tests.support.factories import seed_recording, seed_session
 from tests.support.fake_daily import DAILY_URL
 
@@ -87,7 +88,6 @@ def services(app):
     delays = []
     services.daily.sleep = delays.append
     services.backoff_delays = delays
-    services.daily.list_interval = 0  # pacing has its own test
     return services
 
 
@@ -112,35 +112,19 @@ def test_the_list_is_read_page_by_page_with_daily_cursors(services, listed):
 
 def test_a_rate_limited_list_backs_off_exponentially_then_succeeds(services, listed):
     listed.add("room-a")
-    listed.rate_limited = 5  # each attempt is one call plus the client's one quick retry
+    listed.rate_limited = 3
+    services.daily.backoff = 0.5  # the default: 429 backoffs of about 1, 2, 4... seconds
+    services.daily.random_fraction = lambda: 0.5  # the jitter: half of the upper half
     assert [r["id"] for r in services.daily.list_recordings("room-a")] == ["rec-000"]
-    assert len(listed.queries) == 6
-    # the client's own quick retry waits DAILY_RETRY_BACKOFF_SECONDS (0.5); between
-    # attempts the list backs off 1 s, then 2 s (then 4 and 8 if still limited)
-    assert services.backoff_delays == [0.5, 1.0, 0.5, 2.0, 0.5]
-
-
-def test_list_calls_are_spaced_under_dailys_rate_limit(services, listed):
-    clock = [1000.0]
-    services.daily.monotonic = lambda: clock[0]
-
-    def sleep(seconds):  # time passes only while the client waits
-        services.backoff_delays.append(seconds)
-        clock[0] += seconds
-
-    services.daily.sleep = sleep
-    services.daily.list_interval = 0.6
-    for room in ("room-a", "room-b", "room-c"):
-        listed.add(room)
-        assert len(list(services.daily.list_recordings(room))) == 1
-    assert services.backoff_delays == [pytest.approx(0.6), pytest.approx(0.6)]
+    assert len(listed.queries) == 4  # a 429 is not retried at once, only after a wait
+    assert services.backoff_delays == [0.75, 1.5, 3.0]
 
 
 def test_a_list_that_stays_rate_limited_gives_up_with_an_error(services, listed):
     listed.rate_limited = 100
-    with pytest.raises(DailyError, match="429"):
+    with pytest.raises(DailyRateLimited, match="429"):
         list(services.daily.list_recordings("room-a"))
-    assert len(listed.queries) == 10  # 5 attempts, each retried once by the client
+    assert len(listed.queries) == RATE_LIMIT_ATTEMPTS
 
 
 # -- reconciliation ------------------------------------------------------------------------

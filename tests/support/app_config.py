@@ -5,6 +5,8 @@ import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 JWT_SECRET = "test-secret-" + "0123456789abcdef" * 4  # 76 bytes: long enough for HS512
+# Daily's API keys are 64 characters; tokens signed with a shorter one warn (RFC 7518 3.2).
+DAILY_KEY = "test-daily-key-" + "0123456789abcdef" * 3
 
 
 def database_uri_for_test():
@@ -23,7 +25,7 @@ PRODUCTION = {
     "MONGODB_TIMEOUT_MS": 50,
     "JWT_SECRET_KEY": JWT_SECRET,
     "CORS_ORIGINS": "https://app.example.com, https://admin.example.com",
-    "DAILY_API_KEY": "test-daily-key",
+    "DAILY_API_KEY": DAILY_KEY,
     "DAILY_WEBHOOK_SECRET": "cHJvZHVjdGlvbi13ZWJob29rLXNlY3JldA==",
     "CLOUD_NAME": "c",
     "CLOUD_API_KEY": "k",

@@ -14,6 +14,8 @@ RECORDING_STOP_URL = re.compile(re.escape(ROOMS_URL) + r"/[^/]+/recordings/stop$
 ACCESS_LINK_URL = re.compile(re.escape(DAILY_URL) + r"/recordings/[^/]+/access-link$")
 RECORDING_URL = re.compile(re.escape(DAILY_URL) + r"/recordings/[^/]+$")
 TOKENS_URL = f"{DAILY_URL}/meeting-tokens"
+DOMAIN_URL = f"{DAILY_URL}/"
+DOMAIN_ID = "3f6d1c52-7a3e-4e59-9d58-5b3c0a1e2f47"  # what FakeDaily's domain endpoint says
 DOWNLOAD_URL = "https://download.daily.test/recordings"
 
 
@@ -35,8 +37,10 @@ class FakeDaily:
         self.recording_objects = {}
         self.declared = {}  # recording id -> the Content-Length its download claims (a lie)
         self.tokens = []  # properties of each meeting token made
+        self.domain_calls = 0  # GET / (the domain's configuration)
         routes = [
             (responses.POST, TOKENS_URL, "token", self._token),
+            (responses.GET, re.compile(re.escape(DOMAIN_URL) + "$"), "domain", self._domain),
             (responses.POST, ROOMS_URL, "create", self._create),
             (responses.POST, ROOM_URL, "update", self._update),
             (responses.DELETE, ROOM_URL, "delete", self._delete),
@@ -107,6 +111,10 @@ class FakeDaily:
         if self.rooms.pop(name, None) is None:
             return _json(404, {"error": "not-found", "info": "no such room"})
         return _json(200, {"deleted": True, "name": name})
+
+    def _domain(self, request):
+        self.domain_calls += 1
+        return _json(200, {"domain_name": "test", "domain_id": DOMAIN_ID, "config": {}})
 
     def _token(self, request):
         properties = json.loads(request.body)["properties"]

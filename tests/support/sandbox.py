@@ -10,7 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
-SANDBOX_API_KEY = "sandbox-test-key"  # the key of the `make_sandbox` fixture's sandboxes
+# the key of the `make_sandbox` fixture's sandboxes: as long as Daily's, since the service
+# signs meeting tokens with it (PyJWT warns about shorter HMAC keys)
+SANDBOX_API_KEY = "sandbox-test-key-" + "0123456789abcdef" * 3
+STACK_API_KEY = "e2e-daily-key-" + "0123456789abcdef" * 3  # the `stack` fixture's
 SANDBOX_AUTH = {"Authorization": f"Bearer {SANDBOX_API_KEY}"}
 WEBHOOK_SECRET = base64.b64encode(b"e2e-webhook-secret").decode()  # the `stack` fixture's
 
