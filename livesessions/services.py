@@ -132,6 +132,7 @@ def build_services(config) -> Services:
         policy=policy,
         attendance_store=attendance_store,
         platform_store=platform_store,
+        job_store=job_store,
         room_privacy=config["DAILY_ROOM_PRIVACY"],
     )
     recording_service = RecordingService(

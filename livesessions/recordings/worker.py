@@ -1,5 +1,6 @@
-"""The upload worker: lease jobs, download from Daily.co, upload to Cloudinary, in several
-job slots at once, and run the periodic housekeeping beside them."""
+"""The recording worker: lease jobs and carry them out in several job slots at once (upload
+a recording from Daily.co to Cloudinary, or delete a deleted session's Daily room), and run
+the periodic housekeeping beside them."""
 
 import contextlib
 import logging
@@ -14,12 +15,16 @@ from datetime import timedelta
 
 from ..clock import utcnow
 from ..gateways.cloudinary import CloudinaryClient, CloudinaryError
-from ..gateways.daily import DailyClient, DailyError
+from ..gateways.daily import DailyClient, DailyError, DailyRateLimited
 from ..store import JobStore, SessionStore
+from ..store.jobs import ROOM_DELETION
 from .downloads import Downloads
 from .naming import name_job
 
 log = logging.getLogger(__name__)
+
+# A room deletion is retried until the room is gone, at least this often.
+ROOM_DELETION_MAX_DELAY_SECONDS = 900
 
 
 class PermanentJobError(Exception):
@@ -37,7 +42,8 @@ class PeriodicTask:
 
 
 class RecordingWorker:
-    """Lease upload jobs and carry them out: download from Daily, upload to Cloudinary.
+    """Lease jobs and carry them out: uploads (download from Daily, upload to Cloudinary)
+    and room deletions.
 
     `run` carries out up to `concurrency` jobs at once, each slot a thread that leases as
     `{worker_id}/{n}`, so one stuck download holds one slot, not the others; beside them it
@@ -92,15 +98,36 @@ class RecordingWorker:
             return False
         try:
             with self._lease_kept(job, holder):
-                result = self.upload(job)
+                result = self.carry_out(job)
         except Exception as error:  # every failure is recorded on the job, never lost
-            self._record_failure(job, error, holder)
+            if job.get("kind") == ROOM_DELETION:
+                self._retry_room_deletion(job, error, holder)
+            else:
+                self._record_failure(job, error, holder)
         else:
             self.jobs.complete(job["_id"], holder, result)
-            log.info(
-                "recording %s uploaded to %s by %s", job["_id"], result["recordingUrl"], holder
-            )
+            if job.get("kind") == ROOM_DELETION:
+                log.info("room %s deleted by %s", job["room"], holder)
+            else:
+                log.info(
+                    "recording %s uploaded to %s by %s", job["_id"], result["recordingUrl"], holder
+                )
         return True
+
+    def carry_out(self, job: dict) -> dict:
+        """Do the job's work; return its result (kept on the job)."""
+        if job.get("kind") == ROOM_DELETION:
+            return self.delete_room(job)
+        return self.upload(job)
+
+    def delete_room(self, job: dict) -> dict:
+        """Delete a deleted session's room, in its turn under Daily's rate limit."""
+        session = self.sessions.find_any(job["session"])
+        if session is not None and session.get("deletedAt") is None:
+            # never happens by the service's own doing; a room in use is never deleted
+            raise PermanentJobError(f"session {job['session']} is not deleted")
+        self.daily.delete_room(job["room"])
+        return {"deleted": job["room"]}
 
     @contextlib.contextmanager
     def _lease_kept(self, job, holder):
@@ -220,6 +247,30 @@ class RecordingWorker:
             "duration": duration,
             "asset": asset,  # to sign, frame and destroy this recording later
         }
+
+    def _retry_room_deletion(self, job, error, holder):
+        """A room deletion is retried until the room is gone: when Daily's rate limit
+        leaves a turn, or after a doubling delay (at most ROOM_DELETION_MAX_DELAY_SECONDS)."""
+        if isinstance(error, PermanentJobError):
+            self.jobs.fail(job["_id"], holder, f"{type(error).__name__}: {error}")
+            log.error("room deletion %s failed for good: %s", job["_id"], error)
+            return
+        if isinstance(error, DailyRateLimited):
+            delay = max(error.retry_in, 1.0)
+        else:
+            delay = self.retry_base_seconds * 2 ** min(job["attempts"] - 1, 16)
+            delay = min(delay, ROOM_DELETION_MAX_DELAY_SECONDS)
+        run_at = utcnow() + timedelta(seconds=delay)
+        self.jobs.reschedule(job["_id"], holder, f"{type(error).__name__}: {error}", run_at)
+        quiet = isinstance(error, DailyRateLimited) or job["attempts"] < self.max_attempts
+        (log.warning if quiet else log.error)(
+            "room deletion %s attempt %s by %s failed (%s); retry in %.1fs",
+            job["_id"],
+            job["attempts"],
+            holder,
+            error,
+            delay,
+        )
 
     def _record_failure(self, job, error, holder):
         reason = f"{type(error).__name__}: {error}"

@@ -25,11 +25,11 @@ from ..errors import (
     Forbidden,
     UpstreamFailed,
 )
-from ..gateways.daily import DailyClient, DailyError
+from ..gateways.daily import DailyClient, DailyError, DailyRateLimited
 from ..gateways.daily_names import daily_user_id
 from ..lifecycle import REOPENINGS, ClassWindow, is_open, update_rejection
 from ..policy import AccessPolicy
-from ..store import AttendanceStore, PlatformStore, SessionStore, new_id
+from ..store import AttendanceStore, JobStore, PlatformStore, SessionStore, new_id
 from ..store.platform import POPULATED_LABEL
 from .attendance import summarize
 from .ical import feed_name, sessions_calendar
@@ -51,12 +51,14 @@ class SessionService:
         policy: AccessPolicy | None = None,
         attendance_store: AttendanceStore | None = None,
         platform_store: PlatformStore | None = None,
+        job_store: JobStore | None = None,
         room_privacy: str = "public",
     ):
         self.session_store = session_store
         self.daily = daily
         self.attendance_store = attendance_store
         self.platform_store = platform_store
+        self.job_store = job_store
         self.window = window
         self.policy = policy or AccessPolicy()
         self.room_privacy = room_privacy
@@ -240,11 +242,16 @@ class SessionService:
             raise
 
     def delete(self, session_id: str, caller: Caller) -> dict:
-        """Soft-delete the session and delete its room; undo the first if Daily refuses."""
+        """Soft-delete the session and delete its room; undo the first if Daily refuses.
+        If Daily's rate limit has no turn free now, the room is left to a durable job of
+        the worker's queue: nobody waits for it, and it is retried until the room is gone."""
         caller.require_owner(self.session_store.get(session_id))
         before, deleted = self.session_store.soft_delete(session_id)
         try:
-            self.daily.delete_room(before["roomName"])
+            self.daily.delete_room(before["roomName"], wait=0)
+        except DailyRateLimited:
+            self.job_store.enqueue_room_deletion(before["roomName"], session_id)
+            log.info("room %s: deletion queued (Daily's rate limit)", before["roomName"])
         except DailyError as error:
             log.error("deleting Daily room %s failed: %s", before["roomName"], error)
             self.session_store.undelete(before)

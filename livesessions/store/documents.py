@@ -93,9 +93,12 @@ class RecordingDoc(TypedDict, total=False):
 
 
 class JobDoc(TypedDict, total=False):
-    """`recording_jobs`: the durable upload job of a finished recording (`_id` Daily's id)."""
+    """`recording_jobs`: the durable upload job of a finished recording (`_id` Daily's id),
+    or the deletion of a deleted session's room (`_id` `room:<room>`; only the fields
+    down to `room`, then the status ones)."""
 
     _id: str
+    kind: str  # "room-deletion"; absent for an upload
     session: str
     room: str
     duration: float | None

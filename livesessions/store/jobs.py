@@ -1,7 +1,9 @@
-"""Durable upload jobs of finished recordings, in the `recording_jobs` collection.
+"""The worker's durable jobs, in the `recording_jobs` collection: uploads of finished
+recordings, and room deletions Daily's rate limit put off.
 
-A job's `_id` is Daily's recording id, so every delivery of the same webhook (and any
-other path that finds the recording) lands on the same job: one upload per recording.
+An upload job's `_id` is Daily's recording id, so every delivery of the same webhook (and
+any other path that finds the recording) lands on the same job: one upload per recording.
+A room deletion's is `room:<room name>`: one per room, however often it is asked for.
 Workers lease a job with one conditional update; a lease that expires (worker killed)
 makes the job available again.
 """
@@ -23,6 +25,8 @@ INDEXES = [
     ([("session", ASCENDING)], {}),  # a session's recordings
 ]
 STATUSES = ("pending", "processing", "done", "failed")
+ROOM_DELETION = "room-deletion"  # the `kind` of a room deletion; uploads have none
+UPLOADS = {"kind": None}  # a filter: the upload jobs only (older ones have no `kind` either)
 WORKER_VANISHED = "the worker stopped during the last attempt"
 
 
@@ -53,6 +57,12 @@ class JobStore:
             return False
         return outcome.upserted_id is not None
 
+    def enqueue_room_deletion(self, room_name: str, session_id: str) -> bool:
+        """Queue the deletion of a deleted session's room, due now (one job per room);
+        return True if created."""
+        fields = {"kind": ROOM_DELETION, "room": room_name, "session": session_id}
+        return self.enqueue(f"room:{room_name}", fields)
+
     def name(self, job_id: str, number: int, asset_name: str) -> JobDoc | None:
         """Set the job's recording number and asset name unless it has a name; return the job."""
         named = self.jobs.find_one_and_update(
@@ -65,9 +75,11 @@ class JobStore:
     def lease(self, worker_id: str, lease_seconds: float, max_attempts: int) -> JobDoc | None:
         """Take the most overdue job that is due and not leased; return it, or None."""
         now = utcnow()
-        # Jobs whose worker vanished during their last allowed attempt can't be retried.
+        # Uploads whose worker vanished during their last allowed attempt can't be retried
+        # (a room deletion is retried until the room is gone).
         self.jobs.update_many(
             {
+                **UPLOADS,
                 "status": "processing",
                 "leaseUntil": {"$lt": now},
                 "attempts": {"$gte": max_attempts},
@@ -83,11 +95,15 @@ class JobStore:
         )
         return self.jobs.find_one_and_update(
             {
-                "attempts": {"$lt": max_attempts},
-                "$or": [
-                    {"status": "pending", "runAt": {"$lte": now}},
-                    {"status": "processing", "leaseUntil": {"$lt": now}},
-                ],
+                "$and": [
+                    {"$or": [{"attempts": {"$lt": max_attempts}}, {"kind": ROOM_DELETION}]},
+                    {
+                        "$or": [
+                            {"status": "pending", "runAt": {"$lte": now}},
+                            {"status": "processing", "leaseUntil": {"$lt": now}},
+                        ]
+                    },
+                ]
             },
             {
                 "$set": {
@@ -149,7 +165,7 @@ class JobStore:
 
     def for_session(self, session_id: str) -> list[JobDoc]:
         """Every upload job of the session (one per recording Daily finished)."""
-        return list(self.jobs.find({"session": session_id}))
+        return list(self.jobs.find({**UPLOADS, "session": session_id}))
 
     def mark_deleted(self, job_id: str) -> JobDoc | None:
         """Mark the job's recording deleted (its asset is gone); the job stays, for the
@@ -164,11 +180,11 @@ class JobStore:
 
     def latest_ready(self, session_id: str) -> JobDoc | None:
         """The session's uploaded, not deleted recording with the highest number, or None."""
-        ready = {"session": session_id, "status": "done", "deletedAt": None}
+        ready = {**UPLOADS, "session": session_id, "status": "done", "deletedAt": None}
         found = self.jobs.find(ready).sort([("recordingNumber", DESCENDING)]).limit(1)
         return next(iter(found), None)
 
     def ready_before(self, cutoff: datetime) -> list[JobDoc]:
         """Uploaded, not deleted recordings that Daily finished before `cutoff`, oldest first."""
-        expired = {"status": "done", "deletedAt": None, "createdAt": {"$lt": cutoff}}
+        expired = {**UPLOADS, "status": "done", "deletedAt": None, "createdAt": {"$lt": cutoff}}
         return list(self.jobs.find(expired).sort([("createdAt", ASCENDING)]))
