@@ -1,0 +1,112 @@
+"""Against the Daily sandbox with Daily's rate limits on, over real loopback HTTP: a burst
+of recording starts waits its turns and every one starts; joins cost Daily nothing and
+the sandbox accepts their tokens; deletions past the limit are finished by the worker."""
+
+import threading
+import time
+
+import pytest
+import requests
+
+from livesessions.gateways.daily_limits import LIMITS, RECORDING_START
+from livesessions.store.jobs import ROOM_DELETION
+from tests.support.factories import iso, session_payload, starting_soon
+
+pytestmark = pytest.mark.slow
+
+
+def create_sessions(base, auth, count):
+    payload = session_payload(scheduledAt=iso(starting_soon()))
+    sessions = [requests.post(f"{base}/sessions", json=payload, headers=auth) for _ in range(count)]
+    assert [response.status_code for response in sessions] == [201] * count
+    return [response.json() for response in sessions]
+
+
+def at_once(count, action):
+    """Run `action(n)` in `count` threads released together; (results, seconds taken)."""
+    barrier, results = threading.Barrier(count + 1), [None] * count
+
+    def run(n):
+        barrier.wait()
+        results[n] = action(n)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    began = time.monotonic()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, time.monotonic() - began
+
+
+def test_recording_starts_past_the_limit_wait_their_turn(stack):
+    base, auth, daily, _, _ = stack
+    rooms = [session["roomName"] for session in create_sessions(base, auth, 7)]
+    daily.rate_limits = True
+
+    def start(n):
+        return requests.post(f"{base}/sessions/recording/start", json={"roomName": rooms[n]})
+
+    answers, took = at_once(len(rooms), start)
+    assert [answer.status_code for answer in answers] == [200] * len(rooms)
+    assert sorted(answer.json()["recording"]["room_name"] for answer in answers) == sorted(rooms)
+    assert daily.rate_limited[RECORDING_START] == 0  # Daily never had to refuse one
+    assert len(daily.recordings) == len(rooms)
+    assert took >= LIMITS[RECORDING_START].seconds  # the last two waited for the window
+
+
+def test_joins_make_no_daily_call_and_daily_accepts_their_tokens(stack, token_for):
+    base, auth, daily, _, _ = stack
+    (session,) = create_sessions(base, auth, 1)
+    daily.rate_limits = True
+    calls_before = sum(daily.api_calls.values())
+    students = [f"student-{n}" for n in range(30)]
+    for student in students:
+        added = requests.post(
+            f"{base}/sessions/{session['_id']}/participants", json={"studentId": student}
+        )
+        assert added.status_code == 200
+    joined = [
+        requests.post(
+            f"{base}/sessions/{session['_id']}/join",
+            headers={"Authorization": f"Bearer {token_for(user_id=student, role='student')}"},
+        ).json()
+        for student in students
+    ]
+    # at most the one domain lookup of this process, then nothing per join
+    assert sum(daily.api_calls.values()) - calls_before <= 1
+    assert daily.meeting_tokens == []
+    accepted = [daily.verify_meeting_token(j["token"], session["roomName"]) for j in joined]
+    assert [(claims["user_id"], claims["is_owner"]) for claims in accepted] == [
+        (student, False) for student in students
+    ]
+    page = requests.get(joined[0]["joinUrl"])  # the sandbox's room page, `?t=` the token
+    assert "token accepted for user_name student-0" in page.text
+
+
+def test_deletions_past_the_limit_answer_at_once_and_the_worker_finishes_them(stack):
+    base, auth, daily, _, app = stack
+    sessions = create_sessions(base, auth, 53)
+    daily.rate_limits = True
+    daily.reset_rate_limits()
+    answers, took = at_once(
+        len(sessions),
+        lambda n: requests.delete(f"{base}/sessions/{sessions[n]['_id']}", headers=auth),
+    )
+    assert [answer.status_code for answer in answers] == [200] * len(sessions)
+    assert {answer.json()["message"] for answer in answers} == {"Live session deleted successfully"}
+    assert took < 10  # nobody waited for the window to slide
+    db = app.extensions["livesessions"].database.db
+    queued = list(db.recording_jobs.find({"kind": ROOM_DELETION}))
+    left = [s["roomName"] for s in sessions if s["roomName"] in daily.rooms]
+    assert len(left) == 3  # Daily allows 50 deletions in 30 s
+    assert sorted(job["room"] for job in queued) == sorted(left)
+    assert daily.rate_limited["slow"] == 0
+    # the worker takes the window's next turns, as they come
+    daily.reset_rate_limits()  # the sandbox's window slid (the client's turns did not)
+    services = app.extensions["livesessions"]
+    services.daily.pacer.turns = type(services.daily.pacer.turns)()
+    assert services.make_worker().drain() == 3
+    assert [s["roomName"] for s in sessions if s["roomName"] in daily.rooms] == []
+    assert {job["status"] for job in db.recording_jobs.find({"kind": ROOM_DELETION})} == {"done"}
