@@ -144,7 +144,11 @@ def stack_config():
 def stack(make_app, tmp_path, token_for, stack_config):
     """Daily sandbox -> API (real HTTP server) <- worker -> Cloudinary sandbox."""
     daily = DailySandbox(
-        api_key="e2e-daily", webhook_secret=WEBHOOK_SECRET, recording_bytes=300_000, ready_delay=0
+        api_key="e2e-daily",
+        webhook_secret=WEBHOOK_SECRET,
+        recording_bytes=300_000,
+        ready_delay=0,
+        rate_limits=False,  # the flow, not pacing: the tests with their own sandbox meet them
     )
     cloud = CloudinarySandbox(storage_dir=str(tmp_path / "cloud"), min_chunk_bytes=64 * 1024)
     daily.start()

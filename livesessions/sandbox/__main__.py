@@ -18,6 +18,12 @@ def main(argv=None):
     parser.add_argument("--webhook-secret", help="base64 HMAC secret to sign events with")
     parser.add_argument("--recording-bytes", type=int, default=1_000_000)
     parser.add_argument("--storage-dir", help="where uploads are kept (default: a temp dir)")
+    parser.add_argument(
+        "--no-rate-limits",
+        dest="rate_limits",
+        action="store_false",
+        help="do not enforce Daily's rate limits (on by default, as on Daily)",
+    )
     args = parser.parse_args(argv)
 
     daily = DailySandbox(
@@ -27,6 +33,7 @@ def main(argv=None):
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret,
         recording_bytes=args.recording_bytes,
+        rate_limits=args.rate_limits,
     ).start()
     cloud = CloudinarySandbox(args.host, args.cloudinary_port, storage_dir=args.storage_dir)
     cloud.start()

@@ -18,7 +18,9 @@ WEBHOOK_SECRET = base64.b64encode(b"webhook-secret-that-must-not-leak").decode()
 
 def test_a_full_flow_logs_no_secret(make_app, token_for, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)  # every logger, the libraries' included
-    daily = DailySandbox(api_key=DAILY_KEY, webhook_secret=WEBHOOK_SECRET, ready_delay=0).start()
+    daily = DailySandbox(
+        api_key=DAILY_KEY, webhook_secret=WEBHOOK_SECRET, ready_delay=0, rate_limits=False
+    ).start()
     cloud = CloudinarySandbox(
         api_secret=CLOUD_SECRET, storage_dir=str(tmp_path / "cloud"), min_chunk_bytes=1
     ).start()

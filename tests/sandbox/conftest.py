@@ -27,11 +27,13 @@ def receiver(make_receiver):
 
 @pytest.fixture
 def make_sandbox():
-    """Start Daily sandboxes (API key SANDBOX_API_KEY, quick `ready` events); stop them after."""
+    """Start Daily sandboxes (API key SANDBOX_API_KEY, quick `ready` events, no rate limits
+    unless `rate_limits=True`); stop them after."""
     started = []
 
     def make(**options):
         options.setdefault("ready_delay", 0.05)
+        options.setdefault("rate_limits", False)
         started.append(DailySandbox(api_key=SANDBOX_API_KEY, **options).start())
         return started[-1]
 

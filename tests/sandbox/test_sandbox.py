@@ -11,7 +11,7 @@ from tests.support.factories import session_payload
 
 @pytest.fixture
 def sandbox():
-    sandbox = DailySandbox(api_key="sandbox-test-key").start()
+    sandbox = DailySandbox(api_key="sandbox-test-key", rate_limits=False).start()
     yield sandbox
     sandbox.stop()
 

@@ -1,8 +1,11 @@
 """The Daily.co sandbox as a server: what it answers to paths and methods it has no route
-for, and its own clock, over real loopback HTTP."""
+for, its domain endpoint and its own clock, over real loopback HTTP."""
 
 import http.client
+import json
 import time
+import uuid
+from collections import Counter
 
 import requests
 
@@ -32,7 +35,8 @@ def test_an_unknown_api_path_is_dailys_404(make_sandbox):
         ("GET", "/nope"),
         ("POST", "/nope"),
         ("DELETE", "/nope"),
-        ("GET", "/"),
+        ("POST", "/"),  # GET / is the domain endpoint
+        ("DELETE", "/"),
         ("POST", "/rooms/lesson/recordings/pause"),
         ("GET", "/rooms/lesson/extra"),
         ("GET", "/recordings/some-id/access-link/extra"),
@@ -139,3 +143,20 @@ def test_each_sandbox_reads_its_own_clock(make_sandbox):
     sandbox.clock = lambda: future + 3601  # settable after construction
     expired = requests.get(link["download_link"], timeout=5)
     assert (expired.status_code, expired.json()["info"]) == (403, "the link has expired")
+
+
+def test_the_domain_endpoint_at_v1(make_sandbox):
+    sandbox = make_sandbox()
+    expected = {"domain_name": "sandbox", "domain_id": sandbox.domain_id, "config": {}}
+    assert uuid.UUID(sandbox.domain_id).version == 4
+    for target in ("/v1", "/v1/", "/v1//", "/v1?extra=1"):
+        status, content_type, text = raw_get(sandbox, target, SANDBOX_AUTH)
+        assert (status, content_type, json.loads(text)) == (200, "application/json", expected)
+    keyless = raw_get(sandbox, "/v1")  # the API's own path, not a room page called v1
+    assert (keyless[0], json.loads(keyless[2])["error"]) == (401, "authentication-error")
+    assert make_sandbox().domain_id != sandbox.domain_id  # one per sandbox
+    chosen = make_sandbox(domain_id="0d3c5c1e-2a8e-4a5b-9d61-1f0c9f4a7b2e")
+    assert sandbox_api(chosen, "GET", "/").json() == expected | {
+        "domain_id": "0d3c5c1e-2a8e-4a5b-9d61-1f0c9f4a7b2e"
+    }
+    assert chosen.api_calls == Counter({"standard": 1})

@@ -1,6 +1,8 @@
-"""A Daily.co REST API stand-in (rooms, recordings, webhooks). Development and tests only."""
+"""A Daily.co REST API stand-in (rooms, recordings, webhooks, meeting tokens, Daily's rate
+limits). Development and tests only."""
 
 from .calls import BANNER
+from .limits import RATE_LIMITS
 from .recordings import MARKER, MAX_LIST_LIMIT, recording_content
 from .rooms import ROOM_NAME
 from .server import DailySandbox
@@ -13,6 +15,7 @@ __all__ = [
     "MARKER",
     "MAX_LIST_LIMIT",
     "MAX_USER_ID",
+    "RATE_LIMITS",
     "RETRY_TYPES",
     "ROOM_NAME",
     "DailySandbox",

@@ -6,6 +6,7 @@ import json
 import secrets
 import threading
 import time
+import uuid
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
@@ -15,9 +16,11 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from ..serving import Served
-from . import calls, recordings, rooms, tokens, webhooks
+from . import calls, domain, recordings, rooms, tokens, webhooks
 from .calls import Calls
 from .common import error
+from .domain import Domain
+from .limits import RateLimits, tidy
 from .recordings import Recordings
 from .rooms import Rooms
 from .tokens import MeetingTokens
@@ -36,7 +39,14 @@ class _Part(BaseConverter):
 
 
 URLS = Map(
-    [*rooms.RULES, *recordings.RULES, *tokens.RULES, *calls.RULES, *webhooks.RULES],
+    [
+        *domain.RULES,
+        *rooms.RULES,
+        *recordings.RULES,
+        *tokens.RULES,
+        *calls.RULES,
+        *webhooks.RULES,
+    ],
     converters={"part": _Part},
     # Paths reach the map already tidied the old way (see `_answer`): never redirect them.
     merge_slashes=False,
@@ -78,7 +88,7 @@ class _Server(ThreadedWSGIServer):
             raise _BindError from bind_error
 
 
-class DailySandbox(Served, Rooms, Recordings, MeetingTokens, Calls, Webhooks):
+class DailySandbox(Served, Domain, RateLimits, Rooms, Recordings, MeetingTokens, Calls, Webhooks):
     """Rooms, recordings, meeting tokens and webhooks kept in memory, served under `/v1` like
     api.daily.co.
 
@@ -86,6 +96,8 @@ class DailySandbox(Served, Rooms, Recordings, MeetingTokens, Calls, Webhooks):
     `/recordings/<id>/download`, simulated calls at `/sandbox/rooms/<name>/join|leave`, and a
     recording started or stopped from the call's own UI at
     `/sandbox/rooms/<name>/recordings/start|stop`.
+    Daily's rate limits apply under `/v1` (see `limits.RateLimits`; off with
+    `rate_limits=False` or the attribute).
     Webhook events go to the webhook configured with `POST /v1/webhooks` or, until there is
     one, to `webhook_url`, the way Daily sends them.
     """
@@ -102,11 +114,17 @@ class DailySandbox(Served, Rooms, Recordings, MeetingTokens, Calls, Webhooks):
         recording_bytes=1_000_000,
         ready_delay=0.2,
         clock=time.time,
+        rate_limits=True,
+        rate_clock=time.monotonic,
+        domain_id=None,
     ):
         # Unix seconds now, read wherever the sandbox needs the time (exp checks, links,
         # timestamps), so that a test can move one sandbox's clock without patching `time`.
         self.clock = clock
         self.api_key = api_key  # when set, requests must carry it, as with the real API
+        self.domain_name = "sandbox"
+        self.domain_id = domain_id or str(uuid.uuid4())  # what self-signed tokens carry as `d`
+        self._init_rate_limits(rate_limits, rate_clock)
         if webhook_secret is not None:
             base64.b64decode(webhook_secret, validate=True)  # fail now, not at each delivery
         self.webhook_url = webhook_url
@@ -144,8 +162,7 @@ class DailySandbox(Served, Rooms, Recordings, MeetingTokens, Calls, Webhooks):
 
     def route(self, method, path, body, query=None):
         """Dispatch one API call (`path` under `/v1`); return (status, JSON body)."""
-        parts = [part for part in path.split("/") if part]  # `/v1//rooms/` is `/v1/rooms`
-        endpoint, values = _match("/v1/" + "/".join(parts), method, api=True)
+        endpoint, values = _match("/v1" + tidy(path), method, api=True)  # `/v1//rooms/` too
         if endpoint is None:
             return 404, error("not-found", f"no route for {method} /v1{path}")
         return self._call(endpoint, values, query or {}, lambda: (body, None))
@@ -166,7 +183,7 @@ class DailySandbox(Served, Rooms, Recordings, MeetingTokens, Calls, Webhooks):
         target = urlsplit(request.environ["RAW_URI"].encode("latin-1").decode())
         path, query = target.path, dict(parse_qsl(target.query))
         method = "GET" if request.method == "HEAD" else request.method  # the server drops the body
-        if path.startswith(API):
+        if path.startswith(API) or path == API.rstrip("/"):  # `/v1` is the domain endpoint
             return self._api(request, method, path, query)
         name = path.strip("/")  # outside the API only the ends' slashes go
         endpoint, values = _match(f"/{name}", method, api=False)
@@ -176,11 +193,15 @@ class DailySandbox(Served, Rooms, Recordings, MeetingTokens, Calls, Webhooks):
         return self._page(name, query) if method == "GET" else (404, {})
 
     def _api(self, request, method, path, query):
-        """`/v1`: the latency, then the key, then the body, then the route, as ever."""
+        """`/v1`: the latency, then the key, then the rate limit, then the body, then the
+        route (a call refused for its key is not counted against the limits)."""
         time.sleep(self.latency)
         expected = f"Bearer {self.api_key}" if self.api_key else None
         if expected and request.headers.get("Authorization") != expected:
             return 401, error("authentication-error", "bad API key")
+        over_limit = self._over_limit(method, path[len("/v1") :])
+        if over_limit is not None:
+            return over_limit
         body, refusal = _json_body(request)
         if refusal is not None:
             return refusal
