@@ -150,7 +150,7 @@ class Service:
         log.seek(0)
         return "".join(log.readlines()[-lines:])
 
-    def log_summary(self, top=6):
+    def log_summary(self, top=12):
         """The server processes' WARNING-and-above lines, counted by message shape (after
         the processes stopped; the files are closed then)."""
         shapes = collections.Counter()
