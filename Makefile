@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run serve-fast test test-quick lint format clean bench bench-recordings bench-workers bench-abuse bench-rate-limits docs-screenshot
+.PHONY: run serve-fast test test-quick lint format clean bench bench-recordings bench-workers bench-abuse bench-rate-limits bench-daily docs-screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ bench-abuse: $(VENV)/.runtime
 # needs the test tools: it runs a SecantusDB server
 bench-rate-limits: $(VENV)/.dev
 	$(BIN)/python -m bench.rate_limits
+
+# needs the test tools: the Daily sandbox at Daily's rate limits, and a SecantusDB server
+bench-daily: $(VENV)/.dev
+	$(BIN)/python -m bench.daily
 
 docs-screenshot: $(VENV)/.runtime
 	$(BIN)/python scripts/docs_screenshot.py
