@@ -34,8 +34,8 @@ def recordings_worker():
 @click.option("--once", is_flag=True, help="Process the jobs due now, then exit.")
 @click.pass_context
 def recordings_process(ctx, once):
-    """Process the due upload jobs (and the periodic tasks) and exit (--once), or keep going
-    like `worker`."""
+    """Process the due jobs, uploads and room deletions (and the periodic tasks), and exit
+    (--once), or keep going like `worker`."""
     if not once:
         ctx.invoke(recordings_worker)
         return
@@ -49,7 +49,7 @@ def recordings_process(ctx, once):
 @click.option("--status", type=click.Choice(JOB_STATUSES), help="Only jobs in this state.")
 @click.option("--limit", default=50, show_default=True)
 def recordings_list(status, limit):
-    """Show upload jobs, newest first."""
+    """Show the worker's jobs (uploads, and room deletions: `room:<name>`), newest first."""
     jobs = services().job_store.list(status, limit)
     if not jobs:
         click.echo("no jobs")

@@ -137,3 +137,14 @@ def test_room_deletions_are_not_recordings(app, client, auth, db, daily, session
     services = app.extensions["livesessions"]
     assert services.job_store.for_session(session["_id"]) == []
     assert services.job_store.latest_ready(session["_id"]) is None
+
+
+def test_recordings_process_once_runs_room_deletions(app, client, auth, db, daily, session):
+    daily.fail("delete", status=429, body=RATE_LIMITED, times=1)
+    assert delete(client, auth, session).status_code == 200
+    listed = app.test_cli_runner().invoke(args=["recordings", "list"])
+    assert f"room:{session['roomName']}  pending" in listed.output
+    result = app.test_cli_runner().invoke(args=["recordings", "process", "--once"])
+    assert (result.exit_code, result.output) == (0, "processed 1 job(s)\n")
+    assert session["roomName"] not in daily.rooms
+    assert room_jobs(db)[0]["status"] == "done"
