@@ -9,7 +9,7 @@ from .daily.setup import check_webhook
 from .db import Database, connect
 from .gateways.cloudinary import CloudinaryClient
 from .gateways.daily import DailyClient
-from .gateways.daily_limits import Pacer
+from .gateways.daily_limits import MARGIN_SECONDS, Pacer
 from .lifecycle import ClassWindow
 from .policy import AccessPolicy
 from .recordings.library import RecordingLibrary
@@ -100,7 +100,10 @@ def build_services(config) -> Services:
         queue_seconds=config["DAILY_QUEUE_SECONDS"],
         breaker_failures=config["DAILY_BREAKER_FAILURES"],
         breaker_reset_seconds=config["DAILY_BREAKER_RESET_SECONDS"],
-        pacer=Pacer(daily_turns(config, database)),
+        # a call may reach Daily as late as its wait for an in-flight slot after its turn
+        pacer=Pacer(
+            daily_turns(config, database), margin=MARGIN_SECONDS + config["DAILY_QUEUE_SECONDS"]
+        ),
         rate_wait_seconds=config["DAILY_RATE_WAIT_SECONDS"],
         self_signed_tokens=config["DAILY_SELF_SIGNED_TOKENS"],
         domain_id=config["DAILY_DOMAIN_ID"],

@@ -34,9 +34,10 @@ LIMITS = {
     SLOW: Limit(50, 30.0),
     RECORDING_START: Limit(5, 5.0),
 }
-# A turn comes this long after the call a full window earlier: a call's arrival at Daily
-# may lag its turn a little (the network, a busy process), and the window must not see
-# the next one first.
+# The client's windows are this much longer than Daily's: a call's arrival at Daily may
+# lag its turn (the network, a busy process, and the wait for an in-flight slot, which
+# the service adds: DAILY_QUEUE_SECONDS), and Daily's window must not see the next one
+# first.
 MARGIN_SECONDS = 0.25
 
 
@@ -58,7 +59,7 @@ def next_turn(turns: list[float], now: float, limit: Limit) -> float:
     first). Turns never go back in time, so each window holds consecutive turns."""
     turn = max(now, turns[-1]) if turns else now
     if len(turns) >= limit.calls:
-        turn = max(turn, turns[-limit.calls] + limit.seconds + MARGIN_SECONDS)
+        turn = max(turn, turns[-limit.calls] + limit.seconds)
     return turn
 
 
@@ -66,7 +67,7 @@ def with_turn(turns: list[float], turn: float, limit: Limit, now: float) -> list
     """`turns` with `turn` added, keeping those that can still share a window with a turn
     handed out from `now` on (all `next_turn` reads; by time, not by count, so that a turn
     given back never lets an older one be forgotten)."""
-    horizon = now - limit.seconds - MARGIN_SECONDS
+    horizon = now - limit.seconds
     return [taken for taken in turns if taken > horizon] + [turn]
 
 
@@ -167,11 +168,12 @@ class Pacer:
         turns: Turns | None = None,
         *,
         limits: dict[str, Limit] = LIMITS,
+        margin: float = MARGIN_SECONDS,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] = time.sleep,
     ):
         self.turns = turns or LocalTurns()
-        self.limits = limits
+        self.limits = {name: Limit(lim.calls, lim.seconds + margin) for name, lim in limits.items()}
         self.clock = clock
         self.sleep = sleep
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from livesessions.db import connect
-from livesessions.gateways.daily_limits import MARGIN_SECONDS, Limit
+from livesessions.gateways.daily_limits import Limit
 from livesessions.store.daily_turns import SharedTurns
 from tests.support.processes import ROOT
 from tests.support.secantus import secantus_server
@@ -82,10 +82,10 @@ def test_two_processes_share_the_window_through_the_database():
     every = sorted(first + second)
     assert len(every) == 2 * PER_PROCESS
     assert crowded_windows(every) == 0
-    # turns in order: each group of LIMIT.calls is a full window (and the margin) after
+    # turns in order: each group of LIMIT.calls is a full window after
     # the group before, whichever process took them
     for earlier, later in zip(every, every[LIMIT.calls :], strict=False):
-        assert later - earlier >= LIMIT.seconds + MARGIN_SECONDS - 1e-6
+        assert later - earlier >= LIMIT.seconds - 1e-6
     # the turns that can still share a window with the next, the last of them all
     assert stored["turns"][-LIMIT.calls :] == every[-LIMIT.calls :]
     assert set(stored["turns"]) <= set(every)
@@ -110,7 +110,7 @@ def test_shared_turns_match_the_local_ones_in_one_process():
             kept = database["daily_turns"].find_one({"_id": "f"})["turns"]
         finally:
             database.close()
-    step = LIMIT.seconds + MARGIN_SECONDS
+    step = LIMIT.seconds
     assert got == pytest.approx([100.0] * 5 + [100.0 + step] * 2)
     assert refused == pytest.approx(100.0 + step)  # when it would come; nothing taken
     assert kept == pytest.approx([100.0] * 5 + [100.0 + step])  # one of the last given back

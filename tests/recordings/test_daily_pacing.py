@@ -98,7 +98,7 @@ def test_turns_keep_every_window_at_the_limit():
     turns = []
     for _ in range(7):
         turns.append(next_turn(turns, 100.0, limit))
-    assert turns == [100.0, 100.0, 100.0, 110.25, 110.25, 110.25, 120.5]
+    assert turns == [100.0, 100.0, 100.0, 110.0, 110.0, 110.0, 120.0]
     # any window of 10 s holds at most 3 of them
     for start in turns:
         assert sum(start <= t < start + 10.0 for t in turns) <= 3
@@ -220,7 +220,7 @@ def test_a_call_refused_for_want_of_a_slot_gives_its_turn_back(fake_time):
 def test_a_turn_given_back_frees_its_place_in_the_window():
     turns, limit = LocalTurns(), Limit(2, 10.0)
     first, second = (turns.reserve("f", limit, 100.0, 100.0) for _ in range(2))
-    assert turns.reserve("f", limit, 100.0, 100.0) == 110.25  # refused: would come later
+    assert turns.reserve("f", limit, 100.0, 100.0) == 110.0  # refused: would come later
     turns.give_back("f", second)
     assert turns.reserve("f", limit, 100.0, 100.0) == 100.0
     turns.give_back("f", 12.0)  # a turn no longer kept: nothing to do
@@ -245,13 +245,24 @@ def test_shared_turns_that_fail_fall_back_to_this_processs_own(caplog):
     monotonic, shared = [0.0], BrokenTurns()
     turns = FallingBackTurns(shared, retry_seconds=5, monotonic=lambda: monotonic[0])
     limit = Limit(2, 10.0)
-    assert [turns.reserve("f", limit, 100.0, 200.0) for _ in range(3)] == [100.0, 100.0, 110.25]
+    assert [turns.reserve("f", limit, 100.0, 200.0) for _ in range(3)] == [100.0, 100.0, 110.0]
     assert shared.tried == 1  # then not again for 5 s: no call waits on a database down
     warnings = [r for r in caplog.records if "per process" in r.getMessage()]
     assert len(warnings) == 1  # once per failure spell, not once per call
-    turns.give_back("f", 110.25)
-    assert turns.reserve("f", limit, 100.0, 200.0) == 110.25
+    turns.give_back("f", 110.0)
+    assert turns.reserve("f", limit, 100.0, 200.0) == 110.0
     monotonic[0] = 5.0
     shared.broken = False
     assert turns.reserve("f", limit, 100.0, 200.0) == 100.0  # the database's own turns
     assert shared.tried == 2
+
+
+def test_the_services_windows_allow_for_the_wait_for_a_slot(make_app):
+    """A call may reach Daily up to DAILY_QUEUE_SECONDS after its turn (it waits for an
+    in-flight slot then): the windows are longer by that and the margin."""
+    pacer = make_app(DAILY_QUEUE_SECONDS="0.5").extensions["livesessions"].daily.pacer
+    assert pacer.limits == {
+        STANDARD: Limit(100, pytest.approx(5.75)),
+        SLOW: Limit(50, pytest.approx(30.75)),
+        RECORDING_START: Limit(5, pytest.approx(5.75)),
+    }
