@@ -17,7 +17,7 @@ from tests.support.factories import iso, session_payload, starting_soon
 from tests.support.processes import free_port, procfile_web_command, start, stop, wait_for
 
 SECRET = "bench-daily-secret-" + "d" * 48
-DAILY_KEY = "bench-daily"
+DAILY_KEY = "bench-daily-" + "0123456789abcdef" * 3  # as long as Daily's: it signs tokens
 TIMEOUT = 35.0  # seconds a request may take: past gunicorn's 30 s worker timeout
 
 
