@@ -262,8 +262,11 @@ class RecordingWorker:
             delay = min(delay, ROOM_DELETION_MAX_DELAY_SECONDS)
         run_at = utcnow() + timedelta(seconds=delay)
         self.jobs.reschedule(job["_id"], holder, f"{type(error).__name__}: {error}", run_at)
-        quiet = isinstance(error, DailyRateLimited) or job["attempts"] < self.max_attempts
-        (log.warning if quiet else log.error)(
+        if isinstance(error, DailyRateLimited):
+            report = log.info  # the job waits its turn: what it is for
+        else:
+            report = log.warning if job["attempts"] < self.max_attempts else log.error
+        report(
             "room deletion %s attempt %s by %s failed (%s); retry in %.1fs",
             job["_id"],
             job["attempts"],
