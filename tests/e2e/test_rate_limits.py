@@ -18,6 +18,7 @@ from tests.support.processes import (
     start,
     stop,
     wait_for,
+    wait_for_workers,
 )
 from tests.support.secantus import secantus_server
 
@@ -50,6 +51,7 @@ def test_two_workers_share_one_limit_through_the_database(server_env, tmp_path):
         base = f"http://127.0.0.1:{port}"
         try:
             wait_for(f"{base}/healthz", process)
+            wait_for_workers(base, log.name, 2)  # not rate-limited: probes never are
             created = requests.post(
                 f"{base}/sessions", json=session_payload(), headers=bearer(), timeout=10
             )

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -83,6 +84,26 @@ def stop(process):
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         raise
+
+
+def wait_for_workers(base, log_path, count, path="/healthz", timeout=30):
+    """Send `path` on fresh connections, a few at once, until `count` workers have answered
+    it (as their JSON request lines in `log_path` say): gunicorn's first worker may serve
+    while the others still load the app, and would then take every request."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        threads = [
+            threading.Thread(target=requests.get, args=(base + path,), kwargs={"timeout": 5})
+            for _ in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if len(served_by(Path(log_path).read_text(), path)) >= count:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{count} workers did not all answer {path} within {timeout}s")
 
 
 def served_by(output, path):
