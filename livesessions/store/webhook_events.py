@@ -57,10 +57,18 @@ class WebhookEventStore:
             return token
         except DuplicateKeyError:
             pass
-        # Seen before: ours only if that delivery died half-way (its lease is over).
+        # Seen before: ours only if that delivery died half-way (its lease is over), or if
+        # it is older than RETENTION (MongoDB's TTL monitor removes such marks only at its
+        # next pass, up to a minute later: until then it must not count either).
         taken = self.events.find_one_and_update(
-            {"_id": event_id, "done": False, "claimedUntil": {"$lte": now}},
-            {"$set": {"claim": token, "claimedUntil": until}},
+            {
+                "_id": event_id,
+                "$or": [
+                    {"done": False, "claimedUntil": {"$lte": now}},
+                    {"seenAt": {"$lt": now - RETENTION}},
+                ],
+            },
+            {"$set": {key: value for key, value in doc.items() if key != "_id"}},
             projection={"_id": 1},
         )
         return token if taken is not None else None

@@ -222,8 +222,14 @@ def test_a_mark_older_than_the_ttl_no_longer_counts(signed_app, signed_db, signe
             "done": True,
         }
     )
-    # (MongoDB's TTL monitor deletes it within a minute; the embedded store on reading)
+    # MongoDB's TTL monitor deletes it at its next pass, up to a minute later (the
+    # embedded store on reading): until then the store itself must not count it
     assert deliver(signed_app, joined) == ACK
+    assert signed_db.attendance.count_documents({}) == 1
+    mark = signed_db.webhook_events.find_one({"_id": joined["id"]})
+    assert (mark["done"], mark["claim"] != "long-ago") == (True, True)
+    assert mark["seenAt"] > datetime.now(UTC) - timedelta(minutes=1)  # seen anew
+    assert deliver(signed_app, joined) == ACK  # and now a repeat, counted once
     assert signed_db.attendance.count_documents({}) == 1
 
 
