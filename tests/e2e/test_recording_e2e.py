@@ -108,8 +108,9 @@ def test_a_recording_whose_webhooks_are_all_lost_still_reaches_the_session(stack
     services.reconcile_seconds = 0.1
     stop = start_worker_thread(services.make_worker(poll_seconds=0.05))
     try:
+        # the upload's two writes: the recording shown, then the class ended
         done = wait_until(
-            lambda: (body := requests.get(url, headers=auth).json())["isRecorded"] and body
+            lambda: (body := requests.get(url, headers=auth).json())["status"] == "ended" and body
         )
     finally:
         stop.set()
