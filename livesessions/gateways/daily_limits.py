@@ -90,12 +90,24 @@ class NoTurn(Exception):
 
 
 class Turns(Protocol):
-    def reserve(self, family: str, limit: Limit, now: float, latest: float) -> float:
-        """Hand out the next turn of `family` if it comes by `latest`, and return it; if it
-        would come later, hand out nothing and return when it would come."""
+    def reserve(
+        self, family: str, limit: Limit, clock: Callable[[], float], deadline: float
+    ) -> float:
+        """Hand out the next turn of `family` and return it, if it comes by `deadline` (or
+        is free now); else hand out nothing and raise NoTurn. `clock` is read at the moment
+        of the reservation (after any wait for a lock or a lost compare-and-set), so that
+        "now" is never older than a turn handed out meanwhile."""
 
     def give_back(self, family: str, turn: float) -> None:
         """Forget a turn handed out but not used."""
+
+
+def checked_turn(turns: list[float], now: float, limit: Limit, deadline: float) -> float:
+    """The next turn from `now`, if it comes by `deadline` or is free now; else NoTurn."""
+    turn = next_turn(turns, now, limit)
+    if turn > max(deadline, now):
+        raise NoTurn(turn - now)
+    return turn
 
 
 class LocalTurns:
@@ -105,12 +117,11 @@ class LocalTurns:
         self._turns: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
-    def reserve(self, family, limit, now, latest):
+    def reserve(self, family, limit, clock, deadline):
         with self._lock:
-            turns = self._turns.get(family, [])
-            turn = next_turn(turns, now, limit)
-            if turn <= latest:
-                self._turns[family] = with_turn(turns, turn, limit, now)
+            turns, now = self._turns.get(family, []), clock()
+            turn = checked_turn(turns, now, limit, deadline)
+            self._turns[family] = with_turn(turns, turn, limit, now)
             return turn
 
     def give_back(self, family, turn):
@@ -137,16 +148,19 @@ class FallingBackTurns:
         self.monotonic = monotonic
         self._failed_at = None  # monotonic time of the last failure, None while it works
 
-    def reserve(self, family, limit, now, latest):
+    def reserve(self, family, limit, clock, deadline):
         if self._failed_at is not None and self.monotonic() - self._failed_at < self.retry_seconds:
-            return self.local.reserve(family, limit, now, latest)
+            return self.local.reserve(family, limit, clock, deadline)
         try:
-            turn = self.shared.reserve(family, limit, now, latest)
+            turn = self.shared.reserve(family, limit, clock, deadline)
+        except NoTurn:
+            self._failed_at = None
+            raise
         except Exception as error:
             if self._failed_at is None:
                 log.warning("Daily turns are per process while the database fails: %r", error)
             self._failed_at = self.monotonic()
-            return self.local.reserve(family, limit, now, latest)
+            return self.local.reserve(family, limit, clock, deadline)
         self._failed_at = None
         return turn
 
@@ -179,14 +193,11 @@ class Pacer:
 
     def wait_turn(self, family: str, deadline: float) -> float:
         """Sleep until the call's turn and return it; or, if the turn would come after
-        `deadline`, take none and raise NoTurn."""
-        now = self.clock()
-        latest = max(deadline, now)  # a turn free now is taken, even with a deadline of now
-        turn = self.turns.reserve(family, self.limits[family], now, latest)
-        if turn > latest:
-            raise NoTurn(turn - now)
-        if turn > now:
-            self.sleep(turn - now)
+        `deadline` (and is not free now), take none and raise NoTurn."""
+        turn = self.turns.reserve(family, self.limits[family], self.clock, deadline)
+        wait = turn - self.clock()
+        if wait > 0:
+            self.sleep(wait)
         return turn
 
     def give_back(self, family: str, turn: float) -> None:

@@ -13,7 +13,7 @@ from ..gateways.daily_limits import (
     Limit,
     LocalTurns,
     Turns,
-    next_turn,
+    checked_turn,
     with_turn,
     without_turn,
 )
@@ -31,12 +31,13 @@ class SharedTurns:
     def __init__(self, database):
         self.turns = database[COLLECTION]
 
-    def reserve(self, family: str, limit: Limit, now: float, latest: float) -> float:
+    def reserve(self, family: str, limit: Limit, clock, deadline: float) -> float:
         """As `daily_limits.Turns.reserve`, for every process sharing the database."""
 
         def take(taken):
-            turn = next_turn(taken, now, limit)
-            return turn, (with_turn(taken, turn, limit, now) if turn <= latest else None)
+            now = clock()  # read again at each attempt: a lost one means time went by
+            turn = checked_turn(taken, now, limit, deadline)
+            return turn, with_turn(taken, turn, limit, now)
 
         return self._change(family, take)
 

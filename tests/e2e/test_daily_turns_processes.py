@@ -10,7 +10,7 @@ import time
 import pytest
 
 from livesessions.db import connect
-from livesessions.gateways.daily_limits import Limit
+from livesessions.gateways.daily_limits import Limit, NoTurn
 from livesessions.store.daily_turns import SharedTurns
 from tests.support.processes import ROOT
 from tests.support.secantus import secantus_server
@@ -25,7 +25,7 @@ PER_PROCESS = 12
 TAKER = """
 import json, sys, time
 from livesessions.db import connect
-from livesessions.gateways.daily_limits import Limit, LocalTurns
+from livesessions.gateways.daily_limits import Limit, NoTurn, LocalTurns
 from livesessions.store.daily_turns import SharedTurns
 uri, start, count, shared = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 turns = SharedTurns(connect(uri + "/turns_test")) if shared == "shared" else LocalTurns()
@@ -33,8 +33,7 @@ limit = Limit(5, 1.0)
 time.sleep(max(start - time.time(), 0))
 taken = []
 for _ in range(count):
-    now = time.time()
-    turn = turns.reserve("standard", limit, now, now + 60)
+    turn = turns.reserve("standard", limit, time.time, time.time() + 60)
     time.sleep(max(turn - time.time(), 0))
     taken.append(turn)
 print(json.dumps(taken))
@@ -104,13 +103,14 @@ def test_shared_turns_match_the_local_ones_in_one_process():
         database = connect(uri + "/turns_test")
         try:
             turns = SharedTurns(database)
-            got = [turns.reserve("f", LIMIT, 100.0, 200.0) for _ in range(7)]
-            refused = turns.reserve("f", LIMIT, 100.0, 100.5)
+            got = [turns.reserve("f", LIMIT, lambda: 100.0, 200.0) for _ in range(7)]
+            with pytest.raises(NoTurn) as refused:
+                turns.reserve("f", LIMIT, lambda: 100.0, 100.5)
             turns.give_back("f", got[-1])
             kept = database["daily_turns"].find_one({"_id": "f"})["turns"]
         finally:
             database.close()
     step = LIMIT.seconds
     assert got == pytest.approx([100.0] * 5 + [100.0 + step] * 2)
-    assert refused == pytest.approx(100.0 + step)  # when it would come; nothing taken
+    assert refused.value.retry_in == pytest.approx(step)  # when it would come; none taken
     assert kept == pytest.approx([100.0] * 5 + [100.0 + step])  # one of the last given back

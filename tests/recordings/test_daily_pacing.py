@@ -15,6 +15,7 @@ from livesessions.gateways.daily_limits import (
     FallingBackTurns,
     Limit,
     LocalTurns,
+    NoTurn,
     Pacer,
     family,
     next_turn,
@@ -217,14 +218,28 @@ def test_a_call_refused_for_want_of_a_slot_gives_its_turn_back(fake_time):
     assert pacer.turns._turns[STANDARD] == [START]
 
 
+def at(seconds):
+    return lambda: seconds
+
+
 def test_a_turn_given_back_frees_its_place_in_the_window():
     turns, limit = LocalTurns(), Limit(2, 10.0)
-    first, second = (turns.reserve("f", limit, 100.0, 100.0) for _ in range(2))
-    assert turns.reserve("f", limit, 100.0, 100.0) == 110.0  # refused: would come later
+    first, second = (turns.reserve("f", limit, at(100.0), 100.0) for _ in range(2))
+    with pytest.raises(NoTurn) as refused:  # the next would come later
+        turns.reserve("f", limit, at(100.0), 100.0)
+    assert refused.value.retry_in == 10.0
     turns.give_back("f", second)
-    assert turns.reserve("f", limit, 100.0, 100.0) == 100.0
+    assert turns.reserve("f", limit, at(100.0), 100.0) == 100.0
     turns.give_back("f", 12.0)  # a turn no longer kept: nothing to do
     assert turns._turns["f"] == [first, 100.0]
+
+
+def test_now_is_read_when_the_turn_is_taken():
+    """A turn handed out a moment later than a caller's own idea of "now" is no reason to
+    refuse it one free now: the clock is read at the reservation."""
+    turns, limit = LocalTurns(), Limit(5, 10.0)
+    turns.reserve("f", limit, at(100.002), 100.002)  # another thread, a moment later
+    assert turns.reserve("f", limit, at(100.003), 100.0) == 100.003  # free now: taken
 
 
 class BrokenTurns(LocalTurns):
@@ -234,26 +249,26 @@ class BrokenTurns(LocalTurns):
         super().__init__()
         self.broken, self.tried = True, 0
 
-    def reserve(self, family, limit, now, latest):
+    def reserve(self, family, limit, clock, deadline):
         self.tried += 1
         if self.broken:
             raise ConnectionError("database down")
-        return super().reserve(family, limit, now, latest)
+        return super().reserve(family, limit, clock, deadline)
 
 
 def test_shared_turns_that_fail_fall_back_to_this_processs_own(caplog):
     monotonic, shared = [0.0], BrokenTurns()
     turns = FallingBackTurns(shared, retry_seconds=5, monotonic=lambda: monotonic[0])
     limit = Limit(2, 10.0)
-    assert [turns.reserve("f", limit, 100.0, 200.0) for _ in range(3)] == [100.0, 100.0, 110.0]
+    assert [turns.reserve("f", limit, at(100.0), 200.0) for _ in range(3)] == [100, 100, 110]
     assert shared.tried == 1  # then not again for 5 s: no call waits on a database down
     warnings = [r for r in caplog.records if "per process" in r.getMessage()]
     assert len(warnings) == 1  # once per failure spell, not once per call
     turns.give_back("f", 110.0)
-    assert turns.reserve("f", limit, 100.0, 200.0) == 110.0
+    assert turns.reserve("f", limit, at(100.0), 200.0) == 110.0
     monotonic[0] = 5.0
     shared.broken = False
-    assert turns.reserve("f", limit, 100.0, 200.0) == 100.0  # the database's own turns
+    assert turns.reserve("f", limit, at(100.0), 200.0) == 100.0  # the database's own turns
     assert shared.tried == 2
 
 

@@ -99,7 +99,7 @@ def test_no_turn_free_means_no_call_and_a_job(client, auth, db, daily, session, 
     limit = LIMITS[SLOW]
     now = services.daily.pacer.clock()
     for _ in range(limit.calls):
-        services.daily.pacer.turns.reserve(SLOW, limit, now, now)
+        services.daily.pacer.turns.reserve(SLOW, limit, lambda: now, now)
     response = delete(client, auth, session)
     assert response.status_code == 200
     assert daily.calls("DELETE") == []
