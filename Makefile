@@ -1,11 +1,12 @@
 # The commands: `make run` (API on http://localhost:7000), `make test` (everything, as CI
-# runs it, with coverage) and `make test-quick` (the same without the tests marked slow -
-# real servers, subprocesses, fuzzing, MongoDB faults, load - and without coverage).
+# runs it, with coverage, then again on a SecantusDB server) and `make test-quick` (the
+# first run without the tests marked slow - real servers, subprocesses, fuzzing, MongoDB
+# faults, load - and without coverage).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run serve-fast test test-quick lint format clean bench bench-recordings bench-workers bench-abuse bench-rate-limits bench-daily docs-screenshot
+.PHONY: run serve-fast test test-secantus test-quick lint format clean bench bench-recordings bench-workers bench-abuse bench-rate-limits bench-daily docs-screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +32,15 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/pyth
 run: $(VENV)/.runtime .env
 	$(BIN)/python -m livesessions.devserver
 
+# Twice: on the embedded store (everything, with coverage), then on a SecantusDB server the
+# suite starts itself (a real MongoDB wire server: every test not marked slow, plus the
+# multi-process ones marked wire). TEST_MONGODB_URI=... runs the first on a MongoDB of yours.
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+	TEST_MONGODB=secantus $(BIN)/python -m pytest -m "not slow or wire" $(PYTEST_ARGS)
+
+test-secantus: $(VENV)/.dev
+	TEST_MONGODB=secantus $(BIN)/python -m pytest -m "not slow or wire" $(PYTEST_ARGS)
 
 test-quick: $(VENV)/.dev
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

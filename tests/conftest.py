@@ -3,9 +3,13 @@
 Only fixtures live here (and in a folder's own conftest.py, for fixtures only that folder
 uses); the helpers they and the tests use are in `tests/support/`.
 Set TEST_MONGODB_URI to run every test against a real MongoDB (each test gets its own
-database, dropped afterwards) instead of the embedded mongomock store.
+database, dropped afterwards) instead of the embedded mongomock store; or
+TEST_MONGODB=secantus to have the suite start a SecantusDB server for the run and use it
+(`make test` does both runs).
 """
 
+import contextlib
+import os
 import threading
 
 import pytest
@@ -22,6 +26,20 @@ from tests.support.factories import INSTRUCTOR, session_payload
 from tests.support.fake_daily import DAILY_URL, FakeDaily
 from tests.support.openapi_client import OpenAPIValidatingClient
 from tests.support.sandbox import STACK_API_KEY, WEBHOOK_SECRET
+from tests.support.secantus import ON_SECANTUS, secantus_server
+
+_SERVERS = contextlib.ExitStack()
+
+
+def pytest_configure(config):
+    """With TEST_MONGODB=secantus, start a SecantusDB on a free loopback port for the run:
+    every test's database is then on it, and so are the servers the e2e tests start."""
+    if ON_SECANTUS and not os.environ.get("TEST_MONGODB_URI"):
+        os.environ["TEST_MONGODB_URI"] = _SERVERS.enter_context(secantus_server())
+
+
+def pytest_unconfigure(config):
+    _SERVERS.close()
 
 
 @pytest.fixture(autouse=True)

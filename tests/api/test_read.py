@@ -15,6 +15,7 @@ from tests.support.factories import (
     iso,
     seed_session,
 )
+from tests.support.secantus import secantus_deviation
 
 
 @pytest.fixture
@@ -169,6 +170,7 @@ def test_search_paginates_the_matches(client, auth, db):
     assert [s["title"] for s in body["sessions"]] == ["Session 10", "Session 11"]
 
 
+@secantus_deviation("test_range_on_a_middle_field_of_a_compound_index_drops_the_boundary")
 def test_filters_by_status_course_instructor_and_schedule(client, auth, db):
     start = future()
 

@@ -57,6 +57,7 @@ def gunicorn(server_env):
     sandbox.stop()
 
 
+@pytest.mark.wire  # two workers on one database when there is a real one
 def test_200_concurrent_mixed_requests_leave_a_consistent_session(gunicorn):
     base, _, _ = gunicorn
     created = requests.post(

@@ -1,0 +1,104 @@
+"""Several `flask --app wsgi recordings worker` processes on one real MongoDB wire server:
+every upload job is done exactly once, with renewal keeping a slow job its worker's.
+
+Needs TEST_MONGODB_URI (the embedded store lives inside one process): `make test`'s second
+run gives it a SecantusDB.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from livesessions.auth import Caller
+from livesessions.clock import utcnow
+from livesessions.sandbox import CloudinarySandbox, DailySandbox
+from tests.support.processes import ROOT
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.wire,
+    pytest.mark.skipif(
+        not os.environ.get("TEST_MONGODB_URI"), reason="worker processes share a real MongoDB"
+    ),
+]
+
+JOBS, WORKERS, LEASE = 9, 3, 2.0
+COURSE = "c0000000-0000-4000-8000-000000000001"
+DAILY_KEY = "worker-processes-" + "0123456789abcdef" * 3
+
+
+def test_worker_processes_share_the_jobs_each_done_once(make_app, tmp_path):
+    daily = DailySandbox(api_key=DAILY_KEY, recording_bytes=200_000).start()
+    cloud = CloudinarySandbox(storage_dir=str(tmp_path / "cloud")).start()
+    settings = {
+        "DAILY_API_URL": daily.api_url,
+        "DAILY_API_KEY": DAILY_KEY,
+        "CLOUD_NAME": cloud.cloud_name,
+        "CLOUD_API_KEY": cloud.api_key,
+        "CLOUD_API_SECRET": cloud.api_secret,
+        "CLOUDINARY_UPLOAD_PREFIX": cloud.url,
+        "RECORDING_LEASE_SECONDS": str(LEASE),
+        "RECORDING_POLL_SECONDS": "0.2",
+        # a slow Daily call (the latency) holds the process's one Daily slot: the job slot
+        # and the periodic tasks wait their turn instead of failing an attempt
+        "DAILY_QUEUE_SECONDS": "30",
+    }
+    app = make_app(**settings)
+    services = app.extensions["livesessions"]
+    for n in range(JOBS):
+        session = services.session_service.create(
+            {
+                "title": f"Workers {n}",
+                "courseId": COURSE,
+                "scheduledAt": utcnow() + timedelta(hours=1),
+                "duration": 30,
+                "maxParticipants": 10,
+            },
+            Caller("instructor-1"),
+        )
+        recording_id = daily.add_finished_recording(session["roomName"], duration=30)
+        services.recording_service.queue_upload(recording_id, session, 30)
+    jobs = services.database.db.recording_jobs
+    daily.latency = LEASE * 1.5  # each access link outlasts a lease: only renewal keeps it
+    env = {
+        **os.environ,
+        **settings,
+        "MONGODB_URI": app.config["MONGODB_URI"],
+        "JWT_SECRET_KEY": app.config["JWT_SECRET_KEY"],
+        "LOG_LEVEL": "WARNING",
+    }
+    flask = str(Path(sys.executable).parent / "flask")
+    workers = [
+        subprocess.Popen(
+            [flask, "--app", "wsgi", "recordings", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(WORKERS)
+    ]
+    try:
+        deadline = time.monotonic() + 90
+        while jobs.count_documents({"status": "done"}) < JOBS:
+            assert time.monotonic() < deadline, Counter(j["status"] for j in jobs.find())
+            time.sleep(0.2)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        codes = [worker.wait(timeout=60) for worker in workers]
+        daily.stop()
+        cloud.stop()
+    done = list(jobs.find())
+    assert codes == [0] * WORKERS  # each finished its jobs in hand on SIGTERM
+    assert Counter(job["attempts"] for job in done) == {1: JOBS}  # none taken over
+    assert len(cloud.assets) == JOBS
+    assert services.database.db.livesessions.count_documents({"isRecorded": True}) == JOBS
+    processes = {job["worker"].split("/")[0].rsplit(":", 2)[1] for job in done}
+    assert len(processes) >= 2  # the jobs were shared out
