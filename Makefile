@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run serve-fast test test-secantus test-quick lint format clean bench bench-recordings bench-workers bench-abuse bench-rate-limits bench-daily docs-screenshot
+.PHONY: run run-mongo serve-fast test test-secantus test-quick lint format clean bench bench-recordings bench-workers bench-abuse bench-rate-limits bench-daily docs-screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,14 @@ test-quick: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# A local MongoDB wire server for development (SecantusDB, a test tool: hence the dev
+# install), its data kept in .data/secantus; in another shell, so that the web process,
+# the worker and the CLI share one database as in production:
+#   MONGODB_URI=mongodb://127.0.0.1:27017/livesessions make run
+run-mongo: $(VENV)/.dev
+	mkdir -p .data/secantus
+	$(BIN)/secantusd-py --host 127.0.0.1 --port $${MONGO_PORT:-27017} --storage-path .data/secantus
 
 # The same app under granian (a Rust WSGI server), for hosts that don't need gunicorn.
 serve-fast: $(VENV)/.runtime .env
