@@ -19,9 +19,14 @@ db_cli = AppGroup("db", help="Database maintenance.")
 
 @db_cli.command("init")
 def db_init():
-    """Create the indexes (safe to run again)."""
-    ensure_indexes(services().database)
-    click.echo("indexes are in place")
+    """Create the indexes (safe to run again); an index on the same keys with other
+    options is left as it is and reported, one line each."""
+    states = ensure_indexes(services().database)
+    conflicts = [state for state in states if state.state == "conflict"]
+    for conflict in conflicts:
+        click.echo(f"index conflict: {conflict}", err=True)
+    but = f", but {len(conflicts)} conflict(s)" if conflicts else ""
+    click.echo(f"indexes are in place{but}")
 
 
 @db_cli.command("seed-demo")

@@ -1,7 +1,7 @@
 """Every MongoDB query of the service, one module per collection."""
 
-from . import attendance, daily_turns, jobs, rate_limits, recordings, sessions, webhook_events
 from .attendance import AttendanceStore
+from .indexes import IndexState, ensure_indexes
 from .jobs import JobStore
 from .platform import POPULATED_LABEL, PlatformStore
 from .recordings import RecordingStore
@@ -12,6 +12,7 @@ from .webhook_events import WebhookEventStore
 __all__ = [
     "POPULATED_LABEL",
     "AttendanceStore",
+    "IndexState",
     "JobStore",
     "PlatformStore",
     "RecordingStore",
@@ -21,11 +22,3 @@ __all__ = [
     "ensure_indexes",
     "new_id",
 ]
-
-
-def ensure_indexes(database) -> None:
-    """Create the indexes the queries need; safe to call on every start."""
-    modules = (sessions, recordings, jobs, attendance, webhook_events, rate_limits, daily_turns)
-    for module in modules:
-        for keys, options in module.INDEXES:
-            database[module.COLLECTION].create_index(keys, **options)
