@@ -29,6 +29,23 @@ def db_init():
     click.echo(f"indexes are in place{but}")
 
 
+@db_cli.command("check")
+@click.option("--limit", default=100, show_default=True, help="Unreadable sessions shown.")
+def db_check(limit):
+    """Report the stored sessions the service can't read (with the reason) and the state of
+    each index; exit 1 if there is any of either problem."""
+    database = services().database
+    checked, unreadable = services().session_store.unreadable()
+    for session_id, problems in unreadable[:limit]:
+        click.echo(f"session {session_id!r}: {'; '.join(problems)}")
+    click.echo(f"{checked} session(s) checked, {len(unreadable)} the service can't read")
+    states = ensure_indexes(database, make=False)
+    for state in states:
+        click.echo(f"index {state}")
+    if unreadable or any(state.state in ("missing", "conflict") for state in states):
+        raise SystemExit(1)
+
+
 @db_cli.command("seed-demo")
 def db_seed_demo():
     """Add demo courses, users and sessions (refused in production)."""

@@ -5,6 +5,8 @@ import copy
 from datetime import datetime
 from typing import TypedDict
 
+from ..lifecycle import STATUSES
+
 # What a session lacking these fields (written by hand, or by older code) is read as: the
 # Node service's Mongoose schema defaulted the first four; `description` and the recording
 # fields are what this service writes when none is given, and the API always shows them.
@@ -31,6 +33,29 @@ def with_defaults(doc):
             if doc.get(key) is None:
                 doc[key] = copy.copy(default)  # a list of its own for each document
     return doc
+
+
+def session_problems(doc) -> list[str]:
+    """Why the service can't read this stored session (none: it can), for `db check`: the
+    fields every reader relies on, after the defaults a missing one is read with."""
+    doc = with_defaults(dict(doc))
+    problems = []
+    if not isinstance(doc.get("_id"), str):
+        problems.append(f"_id is a {type(doc.get('_id')).__name__}, not a string")
+    for field in ("title", "roomName", "roomUrl"):
+        if not isinstance(doc.get(field), str):
+            problems.append(f"{field} is missing or not a string")
+    if not isinstance(doc.get("scheduledAt"), datetime):
+        problems.append("scheduledAt is missing or not a date")
+    for field in ("duration", "maxParticipants"):
+        if isinstance(doc.get(field), bool) or not isinstance(doc.get(field), int | float):
+            problems.append(f"{field} is missing or not a number")
+    if doc["status"] not in STATUSES:
+        problems.append(f"status {doc['status']!r} is none of {', '.join(STATUSES)}")
+    participants = doc["participants"]
+    if not isinstance(participants, list) or not all(isinstance(p, str) for p in participants):
+        problems.append("participants is not a list of strings")
+    return problems
 
 
 class MeetingNote(TypedDict, total=False):

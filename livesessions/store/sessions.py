@@ -21,7 +21,7 @@ from ..errors import (
     NotFound,
 )
 from ..lifecycle import STATUS_SOURCES, is_open, update_rejection
-from .documents import SESSION_DEFAULTS, SessionDoc, with_defaults
+from .documents import SESSION_DEFAULTS, SessionDoc, session_problems, with_defaults
 from .filters import NOT_DELETED, OPEN, status_in
 from .meetings import MeetingEvents
 from .session_recordings import SessionRecordingMarks
@@ -108,6 +108,17 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
             {"roomName": room_name} if include_deleted else {"roomName": room_name, **NOT_DELETED}
         )
         return with_defaults(self.sessions.find_one(filter_))
+
+    def unreadable(self) -> tuple[int, list[tuple[object, list[str]]]]:
+        """(how many sessions are stored, [(id, why the service can't read it), ...]): for
+        `db check`, e.g. documents another service wrote."""
+        checked, found = 0, []
+        for doc in self.sessions.find({}):
+            checked += 1
+            problems = session_problems(doc)
+            if problems:
+                found.append((doc.get("_id"), problems))
+        return checked, found
 
     def find_any(self, session_id: str) -> SessionDoc | None:
         """Return the session even if it was deleted, or None (for the recording pipeline)."""

@@ -5,6 +5,8 @@ import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from bson import ObjectId
+
 from livesessions.store import ensure_indexes
 from tests.support.factories import COURSE, INSTRUCTOR
 
@@ -106,3 +108,22 @@ def test_the_same_index_under_another_name_is_used_as_it_is(app):
     (room,) = [state for state in states if state.keys == (("roomName", 1),)]
     assert (room.state, room.detail) == ("present", "mongoose_room")
     assert "roomName_1" not in database.db.livesessions.index_information()
+
+
+def test_db_check_names_the_sessions_it_cant_read_and_the_indexes(app, db):
+    good = mongoose_session(db)
+    bad_id = mongoose_session(db, _id=ObjectId("65a1b2c3d4e5f60718293a4b"))
+    bad_fields = mongoose_session(db, scheduledAt="2099-01-01", duration="60", status="done")
+    result = app.test_cli_runner().invoke(args=["db", "check"])
+    lines = result.output.splitlines()
+    assert result.exit_code == 1
+    assert lines[:3] == [
+        f"session {bad_id['_id']!r}: _id is a ObjectId, not a string",
+        f"session {bad_fields['_id']!r}: scheduledAt is missing or not a date; duration is "
+        "missing or not a number; status 'done' is none of scheduled, live, ended, cancelled",
+        "3 session(s) checked, 2 the service can't read",
+    ]
+    assert "index livesessions roomName: present (roomName_1)" in lines
+    assert all(line.startswith("index ") and ": present" in line for line in lines[3:])
+    db.livesessions.delete_many({"_id": {"$ne": good["_id"]}})
+    assert app.test_cli_runner().invoke(args=["db", "check"]).exit_code == 0
