@@ -6,17 +6,19 @@ from livesessions.config import SETTINGS
 from tests.support.processes import ROOT
 
 DEV_SERVER_SETTINGS = {"HOST", "DAILY_SANDBOX_PORT", "CLOUDINARY_SANDBOX_PORT"}
+SERVER_PROCESS_SETTINGS = {"WEB_CONCURRENCY", "WEB_THREADS"}  # the Procfile's, serve-fast's
 
 
 def test_env_example_lists_every_setting():
     listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
-    assert listed == set(SETTINGS) | DEV_SERVER_SETTINGS
+    assert listed == set(SETTINGS) | DEV_SERVER_SETTINGS | SERVER_PROCESS_SETTINGS
 
 
 def test_readme_configuration_table_names_every_setting():
     readme = (ROOT / "README.md").read_text()
     table = readme[readme.index("## Configuration") :]
-    missing = [name for name in [*SETTINGS, *DEV_SERVER_SETTINGS] if f"`{name}`" not in table]
+    names = [*SETTINGS, *DEV_SERVER_SETTINGS, *SERVER_PROCESS_SETTINGS]
+    missing = [name for name in names if f"`{name}`" not in table]
     assert missing == []
 
 
