@@ -25,4 +25,6 @@ def test_readme_configuration_table_names_every_setting():
 def test_procfile_runs_the_web_and_the_worker():
     procfile = (ROOT / "Procfile").read_text()
     assert re.search(r"^web: gunicorn wsgi:app ", procfile, re.MULTILINE)
+    # gunicorn 27's control socket is one path per user: two servers on a host would share it
+    assert "--no-control-socket" in procfile
     assert re.search(r"^worker: flask --app wsgi recordings worker$", procfile, re.MULTILINE)
