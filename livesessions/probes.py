@@ -39,6 +39,9 @@ def readyz():
 
     `webhook` is the Daily webhook's state as the worker last saw it (`active`, `failed`,
     `missing`, or `unknown` before its first check); it never makes the service unready.
+    `workers` (recording workers alive: heartbeats of the last LIVE_SECONDS) and
+    `oldestDueJobSeconds` (how long the most overdue job has waited; null: none) say how
+    the job queue is served, informational too.
     With AUTH_POLICY=audit, `unauthenticatedWrites` counts the calls made without a token."""
     try:
         services().database.ping()
@@ -46,6 +49,7 @@ def readyz():
             "status": "ready",
             "database": "up",
             "webhook": last_known_state(services().state_store),
+            **services().queue_health().counts(),
         }
         if services().policy.audits:  # what is left to fix before AUTH_POLICY=strict
             ready["unauthenticatedWrites"] = unauthenticated_counts()

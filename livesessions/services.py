@@ -25,8 +25,29 @@ from .store import (
     SessionStore,
     StateStore,
     WebhookEventStore,
+    WorkerStore,
 )
 from .store.daily_turns import daily_turns
+
+
+@dataclass
+class QueueHealth:
+    """How the job queue is served: the recording workers alive (their heartbeats), and the
+    job that has been due the longest (None: none is due)."""
+
+    workers: list[dict]
+    oldest_due: dict | None
+    now: datetime
+
+    @property
+    def oldest_due_seconds(self) -> float | None:
+        if self.oldest_due is None:
+            return None
+        return round((self.now - self.oldest_due["runAt"]).total_seconds(), 1)
+
+    def counts(self) -> dict:
+        """As /readyz shows them."""
+        return {"workers": len(self.workers), "oldestDueJobSeconds": self.oldest_due_seconds}
 
 
 @dataclass
@@ -40,6 +61,7 @@ class Services:
     attendance_store: AttendanceStore
     platform_store: PlatformStore
     state_store: StateStore
+    worker_store: WorkerStore
     daily: DailyClient
     cloudinary: CloudinaryClient
     session_service: SessionService
@@ -56,6 +78,10 @@ class Services:
     def reconcile(self, since: datetime | None = None) -> tuple[int, int]:
         """Find finished recordings whose webhook never came (see RecordingService)."""
         return self.recording_service.reconcile(since or utcnow() - self.reconcile_lookback)
+
+    def queue_health(self) -> QueueHealth:
+        now = utcnow()
+        return QueueHealth(self.worker_store.live(now), self.job_store.oldest_due(now), now)
 
     def check_webhook(self) -> dict:
         return check_webhook(self.daily, self.state_store)
@@ -75,6 +101,7 @@ class Services:
                     self.recording_library.purge,
                 ),
             ],
+            "worker_store": self.worker_store,
             **self.worker_settings,
             **overrides,
         }
@@ -149,6 +176,7 @@ def build_services(config) -> Services:
         attendance_store=attendance_store,
         platform_store=platform_store,
         state_store=StateStore(database),
+        worker_store=WorkerStore(database),
         daily=daily,
         cloudinary=cloudinary,
         session_service=session_service,

@@ -65,6 +65,22 @@ def recordings_list(status, limit):
         click.echo(line)
 
 
+@recordings_cli.command("status")
+def recordings_status():
+    """The recording workers alive (their last heartbeat) and how far behind the queue is,
+    as /readyz counts them."""
+    health = services().queue_health()
+    click.echo(f"{len(health.workers)} worker(s) alive")
+    for worker in health.workers:
+        age = (health.now - worker["beatAt"]).total_seconds()
+        click.echo(f"  {worker['_id']}  slots={worker['slots']}  last heartbeat {age:.0f}s ago")
+    if health.oldest_due is None:
+        click.echo("no job is due")
+    else:
+        job = health.oldest_due
+        click.echo(f"oldest due job: {job['_id']}, due for {health.oldest_due_seconds:.1f}s")
+
+
 @recordings_cli.command("retry")
 @click.argument("job_id")
 def recordings_retry(job_id):

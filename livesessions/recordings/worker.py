@@ -15,20 +15,15 @@ from datetime import timedelta
 
 from ..clock import utcnow
 from ..gateways.cloudinary import CloudinaryClient, CloudinaryError
-from ..gateways.daily import DailyClient, DailyError, DailyRateLimited
-from ..store import JobStore, SessionStore
+from ..gateways.daily import DailyClient, DailyError
+from ..store import JobStore, SessionStore, WorkerStore
 from ..store.jobs import ROOM_DELETION
+from ..store.workers import HEARTBEAT_SECONDS
 from .downloads import Downloads
 from .naming import name_job
+from .room_deletions import PermanentJobError, RoomDeletions
 
 log = logging.getLogger(__name__)
-
-# A room deletion is retried until the room is gone, at least this often.
-ROOM_DELETION_MAX_DELAY_SECONDS = 900
-
-
-class PermanentJobError(Exception):
-    """Retrying cannot help (e.g. the session is gone): fail the job at once."""
 
 
 @dataclass
@@ -41,7 +36,7 @@ class PeriodicTask:
     due: float = 0.0  # time.monotonic() of the next run
 
 
-class RecordingWorker:
+class RecordingWorker(RoomDeletions):
     """Lease jobs and carry them out: uploads (download from Daily, upload to Cloudinary)
     and room deletions.
 
@@ -68,6 +63,7 @@ class RecordingWorker:
         concurrency=2,
         worker_id=None,
         periodic=(),
+        worker_store: WorkerStore | None = None,
     ):
         self.jobs = job_store
         self.sessions = session_store
@@ -87,6 +83,7 @@ class RecordingWorker:
             raise ValueError(f"a worker needs at least one job slot, got {concurrency}")
         self.concurrency = concurrency
         self.periodic = list(periodic)
+        self.worker_store = worker_store  # heartbeats while `run` runs (/readyz, `status`)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def process_next(self, holder: str | None = None) -> bool:
@@ -119,15 +116,6 @@ class RecordingWorker:
         if job.get("kind") == ROOM_DELETION:
             return self.delete_room(job)
         return self.upload(job)
-
-    def delete_room(self, job: dict) -> dict:
-        """Delete a deleted session's room, in its turn under Daily's rate limit."""
-        session = self.sessions.find_any(job["session"])
-        if session is not None and session.get("deletedAt") is None:
-            # never happens by the service's own doing; a room in use is never deleted
-            raise PermanentJobError(f"session {job['session']} is not deleted")
-        self.daily.delete_room(job["room"])
-        return {"deleted": job["room"]}
 
     @contextlib.contextmanager
     def _lease_kept(self, job, holder):
@@ -178,6 +166,8 @@ class RecordingWorker:
         """Process jobs in `concurrency` slots and run the periodic tasks until the `stop`
         event is set; return once every slot has finished its job in hand."""
         log.info("recording worker %s started with %d slot(s)", self.worker_id, self.concurrency)
+        if self.worker_store is not None:
+            self.periodic.insert(0, PeriodicTask("heartbeat", HEARTBEAT_SECONDS, self._beat))
         self.downloads.remove_stale(older_than_seconds=self.lease_seconds)
         slots = [
             threading.Thread(
@@ -198,7 +188,19 @@ class RecordingWorker:
             stop.set()  # a no-op, unless this loop was interrupted: then the slots end too
             for slot in slots:
                 slot.join()
+            self._leave()
         log.info("recording worker %s stopped", self.worker_id)
+
+    def _beat(self):
+        self.worker_store.beat(self.worker_id, self.concurrency, utcnow())
+
+    def _leave(self):
+        if self.worker_store is None:
+            return
+        try:
+            self.worker_store.leave(self.worker_id)
+        except Exception as error:  # its heartbeat just ages out instead
+            log.warning("recording worker %s: could not sign off: %r", self.worker_id, error)
 
     def _run_slot(self, holder, stop):
         """One job slot: lease and process jobs as `holder` until `stop` is set."""
@@ -247,33 +249,6 @@ class RecordingWorker:
             "duration": duration,
             "asset": asset,  # to sign, frame and destroy this recording later
         }
-
-    def _retry_room_deletion(self, job, error, holder):
-        """A room deletion is retried until the room is gone: when Daily's rate limit
-        leaves a turn, or after a doubling delay (at most ROOM_DELETION_MAX_DELAY_SECONDS)."""
-        if isinstance(error, PermanentJobError):
-            self.jobs.fail(job["_id"], holder, f"{type(error).__name__}: {error}")
-            log.error("room deletion %s failed for good: %s", job["_id"], error)
-            return
-        if isinstance(error, DailyRateLimited):
-            delay = max(error.retry_in, 1.0)
-        else:
-            delay = self.retry_base_seconds * 2 ** min(job["attempts"] - 1, 16)
-            delay = min(delay, ROOM_DELETION_MAX_DELAY_SECONDS)
-        run_at = utcnow() + timedelta(seconds=delay)
-        self.jobs.reschedule(job["_id"], holder, f"{type(error).__name__}: {error}", run_at)
-        if isinstance(error, DailyRateLimited):
-            report = log.info  # the job waits its turn: what it is for
-        else:
-            report = log.warning if job["attempts"] < self.max_attempts else log.error
-        report(
-            "room deletion %s attempt %s by %s failed (%s); retry in %.1fs",
-            job["_id"],
-            job["attempts"],
-            holder,
-            error,
-            delay,
-        )
 
     def _record_failure(self, job, error, holder):
         reason = f"{type(error).__name__}: {error}"

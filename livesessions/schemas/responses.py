@@ -241,6 +241,23 @@ class ReadySchema(ResponseSchema):
             "missing or unknown (informational; never makes the service unready)",
         },
     )
+    workers = fields.Integer(
+        required=True,
+        metadata={
+            "example": 2,
+            "description": "Recording workers alive (a heartbeat within the last 30 s; "
+            "informational: never makes the service unready)",
+        },
+    )
+    oldestDueJobSeconds = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={
+            "example": 1.5,
+            "description": "How long the job that has been due the longest has waited, "
+            "in seconds; null when none is due (informational)",
+        },
+    )
     unauthenticatedWrites = fields.Dict(
         keys=fields.String(),
         values=fields.Integer(),

@@ -8,6 +8,7 @@ from .recordings import RecordingStore
 from .sessions import SessionStore, new_id
 from .state import StateStore
 from .webhook_events import WebhookEventStore
+from .workers import WorkerStore
 
 __all__ = [
     "POPULATED_LABEL",
@@ -19,6 +20,7 @@ __all__ = [
     "SessionStore",
     "StateStore",
     "WebhookEventStore",
+    "WorkerStore",
     "ensure_indexes",
     "new_id",
 ]

@@ -6,11 +6,29 @@ used as it is or reported, and never stops the other indexes from being made."""
 import logging
 from dataclasses import dataclass
 
-from . import attendance, daily_turns, jobs, rate_limits, recordings, sessions, webhook_events
+from . import (
+    attendance,
+    daily_turns,
+    jobs,
+    rate_limits,
+    recordings,
+    sessions,
+    webhook_events,
+    workers,
+)
 
 log = logging.getLogger(__name__)
 
-MODULES = (sessions, recordings, jobs, attendance, webhook_events, rate_limits, daily_turns)
+MODULES = (
+    sessions,
+    recordings,
+    jobs,
+    attendance,
+    webhook_events,
+    rate_limits,
+    daily_turns,
+    workers,
+)
 # The options that change what an index does; others (`background`, `v`, the name) don't.
 MEANINGFUL = ("unique", "sparse", "expireAfterSeconds", "partialFilterExpression")
 

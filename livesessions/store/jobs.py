@@ -118,6 +118,12 @@ class JobStore:
             return_document=ReturnDocument.AFTER,
         )
 
+    def oldest_due(self, now: datetime) -> JobDoc | None:
+        """The pending job that has been due the longest, or None: how far behind the
+        workers are."""
+        due = self.jobs.find({"status": "pending", "runAt": {"$lte": now}})
+        return next(iter(due.sort([("runAt", ASCENDING)]).limit(1)), None)
+
     def complete(self, job_id: str, worker_id: str, result: dict) -> bool:
         """Mark the job done, if this worker still holds it."""
         return self._finish(job_id, worker_id, {"status": "done", "result": result, "error": None})

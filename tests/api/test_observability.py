@@ -58,6 +58,8 @@ def test_readyz_reports_the_database(client, app, monkeypatch):
         "status": "ready",
         "database": "up",
         "webhook": "unknown",
+        "workers": 0,
+        "oldestDueJobSeconds": None,
     }
 
     def down():

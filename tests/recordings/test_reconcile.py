@@ -315,6 +315,8 @@ def test_the_worker_warns_about_a_failed_webhook_and_readyz_shows_it(signed_app,
         "status": "ready",
         "database": "up",
         "webhook": "unknown",
+        "workers": 0,
+        "oldestDueJobSeconds": None,
     }
     hooks["hooks"] = [webhook("FAILED")]
     services = signed_app.extensions["livesessions"]

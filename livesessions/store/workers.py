@@ -1,0 +1,34 @@
+"""The recording workers' heartbeats, in the `workers` collection: one document per running
+worker, written every HEARTBEAT_SECONDS, so that `/readyz` and `recordings status` can say
+how many are alive (a worker killed without a word stops beating and is counted out after
+LIVE_SECONDS; its document expires a day later)."""
+
+from datetime import datetime, timedelta
+
+from pymongo import ASCENDING
+
+COLLECTION = "workers"
+HEARTBEAT_SECONDS = 10
+LIVE_SECONDS = 3 * HEARTBEAT_SECONDS  # two beats missed: no longer counted alive
+INDEXES = [([("beatAt", ASCENDING)], {"expireAfterSeconds": 24 * 3600})]
+
+
+class WorkerStore:
+    def __init__(self, database):
+        self.workers = database[COLLECTION]
+
+    def beat(self, worker_id: str, slots: int, now: datetime) -> None:
+        self.workers.update_one(
+            {"_id": worker_id},
+            {"$set": {"beatAt": now, "slots": slots}, "$setOnInsert": {"startedAt": now}},
+            upsert=True,
+        )
+
+    def leave(self, worker_id: str) -> None:
+        """The worker stopped cleanly: no longer alive at once."""
+        self.workers.delete_one({"_id": worker_id})
+
+    def live(self, now: datetime) -> list[dict]:
+        """The workers that beat within LIVE_SECONDS, most recent first."""
+        recent = {"beatAt": {"$gte": now - timedelta(seconds=LIVE_SECONDS)}}
+        return list(self.workers.find(recent).sort([("beatAt", -1)]))
