@@ -120,7 +120,7 @@ SETTINGS = {
     # Recording jobs
     "RECORDING_RETRY_BASE_SECONDS": Setting("30", float),
     "RECORDING_MAX_ATTEMPTS": Setting("6", int),
-    "RECORDING_LEASE_SECONDS": Setting("900", float),
+    "RECORDING_LEASE_SECONDS": Setting("60", float),
     "RECORDING_POLL_SECONDS": Setting("2", float),
     "RECORDING_WORKER_CONCURRENCY": Setting("2", int),
     "RECORDING_DOWNLOAD_TIMEOUT_SECONDS": Setting("60", float),

@@ -59,7 +59,7 @@ def recordings_list(status, limit):
             f"session={job['session']}  updated={iso(job['updatedAt'])}"
         )
         if job["status"] == "processing":
-            line += f"  worker={job['worker']}"
+            line += f"  worker={job['worker']}  lease until={iso(job['leaseUntil'])}"
         if job.get("error"):
             line += f"  error={job['error']}"
         click.echo(line)

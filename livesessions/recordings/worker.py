@@ -52,7 +52,7 @@ class RecordingWorker(RoomDeletions):
         daily: DailyClient,
         cloudinary: CloudinaryClient,
         *,
-        lease_seconds=900,
+        lease_seconds=60,
         max_attempts=6,
         retry_base_seconds=30,
         download_timeout=60,
@@ -93,6 +93,14 @@ class RecordingWorker(RoomDeletions):
         job = self.jobs.lease(holder, self.lease_seconds, self.max_attempts)
         if job is None:
             return False
+        if job.get("takenOverFrom"):
+            log.warning(
+                "job %s taken over by %s from %s, whose lease ran out (attempt %s)",
+                job["_id"],
+                holder,
+                job["takenOverFrom"],
+                job["attempts"],
+            )
         try:
             with self._lease_kept(job, holder):
                 result = self.carry_out(job)
@@ -215,6 +223,7 @@ class RecordingWorker(RoomDeletions):
 
     def upload(self, job: dict) -> dict:
         """Download the recording to a temporary file and upload it; update the session."""
+        log.info("recording %s: upload started (attempt %s)", job["_id"], job["attempts"])
         session = self.sessions.find_any(job["session"])
         if session is None:
             raise PermanentJobError(f"session {job['session']} no longer exists")

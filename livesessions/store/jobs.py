@@ -73,7 +73,8 @@ class JobStore:
         return named or self.jobs.find_one({"_id": job_id})  # named already by another
 
     def lease(self, worker_id: str, lease_seconds: float, max_attempts: int) -> JobDoc | None:
-        """Take the most overdue job that is due and not leased; return it, or None."""
+        """Take the most overdue job that is due and not leased; return it (with
+        `takenOverFrom`, the previous holder, when its lease had run out), or None."""
         now = utcnow()
         # Uploads whose worker vanished during their last allowed attempt can't be retried
         # (a room deletion is retried until the room is gone).
@@ -93,7 +94,13 @@ class JobStore:
                 }
             },
         )
-        return self.jobs.find_one_and_update(
+        taken = {
+            "status": "processing",
+            "worker": worker_id,
+            "leaseUntil": now + timedelta(seconds=lease_seconds),
+            "updatedAt": now,
+        }
+        before = self.jobs.find_one_and_update(
             {
                 "$and": [
                     {"$or": [{"attempts": {"$lt": max_attempts}}, {"kind": ROOM_DELETION}]},
@@ -105,18 +112,16 @@ class JobStore:
                     },
                 ]
             },
-            {
-                "$set": {
-                    "status": "processing",
-                    "worker": worker_id,
-                    "leaseUntil": now + timedelta(seconds=lease_seconds),
-                    "updatedAt": now,
-                },
-                "$inc": {"attempts": 1},
-            },
+            {"$set": taken, "$inc": {"attempts": 1}},
             sort=[("runAt", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
+            return_document=ReturnDocument.BEFORE,  # to tell a take-over from a first lease
         )
+        if before is None:
+            return None
+        job = {**before, **taken, "attempts": before["attempts"] + 1}
+        if before["status"] == "processing":  # its worker's lease ran out: a take-over
+            job["takenOverFrom"] = before["worker"]
+        return job
 
     def oldest_due(self, now: datetime) -> JobDoc | None:
         """The pending job that has been due the longest, or None: how far behind the

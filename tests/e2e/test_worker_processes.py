@@ -1,11 +1,13 @@
 """Several `flask --app wsgi recordings worker` processes on one real MongoDB wire server:
-every upload job is done exactly once, with renewal keeping a slow job its worker's.
+every upload job is done exactly once, with renewal keeping a slow job its worker's; and
+the job of a worker killed with SIGKILL is taken over and finished by another.
 
 Needs TEST_MONGODB_URI (the embedded store lives inside one process): `make test`'s second
 run gives it a SecantusDB.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -102,3 +104,76 @@ def test_worker_processes_share_the_jobs_each_done_once(make_app, tmp_path):
     assert services.database.db.livesessions.count_documents({"isRecorded": True}) == JOBS
     processes = {job["worker"].split("/")[0].rsplit(":", 2)[1] for job in done}
     assert len(processes) >= 2  # the jobs were shared out
+
+
+def test_the_job_of_a_killed_worker_is_finished_by_another(make_app, tmp_path):
+    daily = DailySandbox(api_key=DAILY_KEY, recording_bytes=200_000).start()
+    cloud = CloudinarySandbox(storage_dir=str(tmp_path / "cloud")).start()
+    settings = {
+        "DAILY_API_URL": daily.api_url,
+        "DAILY_API_KEY": DAILY_KEY,
+        "CLOUD_NAME": cloud.cloud_name,
+        "CLOUD_API_KEY": cloud.api_key,
+        "CLOUD_API_SECRET": cloud.api_secret,
+        "CLOUDINARY_UPLOAD_PREFIX": cloud.url,
+        "RECORDING_LEASE_SECONDS": "3",
+        "RECORDING_POLL_SECONDS": "0.2",
+        "DAILY_QUEUE_SECONDS": "30",
+    }
+    app = make_app(**settings)
+    services = app.extensions["livesessions"]
+    session = services.session_service.create(
+        {
+            "title": "Killed worker",
+            "courseId": COURSE,
+            "scheduledAt": utcnow() + timedelta(hours=1),
+            "duration": 30,
+            "maxParticipants": 10,
+        },
+        Caller("instructor-1"),
+    )
+    recording_id = daily.add_finished_recording(session["roomName"], duration=30)
+    services.recording_service.queue_upload(recording_id, session, 30)
+    jobs = services.database.db.recording_jobs
+    daily.latency = 2.0  # the first worker is killed while it asks for the download link
+    env = {
+        **os.environ,
+        **settings,
+        "MONGODB_URI": app.config["MONGODB_URI"],
+        "JWT_SECRET_KEY": app.config["JWT_SECRET_KEY"],
+        "LOG_LEVEL": "WARNING",
+    }
+    flask = str(Path(sys.executable).parent / "flask")
+    command = [flask, "--app", "wsgi", "recordings", "worker"]
+    log = tmp_path / "second.log"
+    first = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    second = None
+    try:
+        deadline = time.monotonic() + 30
+        while (jobs.find_one({"_id": recording_id}) or {}).get("status") != "processing":
+            assert time.monotonic() < deadline, "the first worker never leased the job"
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        killed_at = time.monotonic()
+        with log.open("w") as output:
+            second = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+        while jobs.find_one({"_id": recording_id})["status"] != "done":
+            assert time.monotonic() < killed_at + 90, jobs.find_one({"_id": recording_id})
+            time.sleep(0.2)
+        finished_after = time.monotonic() - killed_at
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(timeout=60)
+        daily.stop()
+        cloud.stop()
+    job = jobs.find_one({"_id": recording_id})
+    assert job["attempts"] == 2  # the killed worker's, then the second's
+    assert finished_after < 90
+    assert "taken over by" in log.read_text()
+    assert len(cloud.assets) == 1
+    assert services.database.db.livesessions.find_one({"_id": session["_id"]})["isRecorded"]

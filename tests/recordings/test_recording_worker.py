@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from livesessions.clock import iso
 from livesessions.recordings.downloads import DIRECTORY_NAME, FREE_SPACE_MARGIN_BYTES
 from livesessions.recordings.naming import asset_name
 from livesessions.recordings.worker import PeriodicTask
@@ -794,10 +795,29 @@ def test_a_stuck_download_holds_one_slot_while_the_next_job_is_uploaded(
 def test_the_list_shows_which_slot_holds_a_job(app, client, daily, services, session):
     daily.files[RECORDING] = content(CHUNK)
     deliver(client)
-    services.job_store.lease("host:1:abc/2", lease_seconds=600, max_attempts=3)
+    leased = services.job_store.lease("host:1:abc/2", lease_seconds=600, max_attempts=3)
+    assert "takenOverFrom" not in leased  # a first lease
     listed = app.test_cli_runner().invoke(args=["recordings", "list"]).output
-    assert f"{RECORDING}  processing " in listed
-    assert listed.rstrip().endswith("worker=host:1:abc/2")
+    assert f"{RECORDING}  processing attempts=1 " in listed
+    assert listed.rstrip().endswith(f"worker=host:1:abc/2  lease until={iso(leased['leaseUntil'])}")
+
+
+def test_a_take_over_is_logged_with_the_holder_whose_lease_ran_out(
+    app, client, daily, services, session, caplog
+):
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    services.job_store.lease("killed:1:abc/1", lease_seconds=0, max_attempts=3)  # expired
+    caplog.set_level(logging.INFO, logger="livesessions")
+    assert services.make_worker(worker_id="next:2:def").process_next() is True
+    logged = [record.getMessage() for record in caplog.records]
+    assert (
+        f"job {RECORDING} taken over by next:2:def from killed:1:abc/1, whose lease ran out "
+        "(attempt 2)"
+    ) in logged
+    assert f"recording {RECORDING}: upload started (attempt 2)" in logged
+    job = services.database.db.recording_jobs.find_one({"_id": RECORDING})
+    assert (job["status"], job["attempts"], job["worker"]) == ("done", 2, "next:2:def")
 
 
 def test_stop_finishes_the_job_in_every_slot_and_leases_no_more(make_app, cloud, daily):
