@@ -130,5 +130,8 @@ def webhook_ensure(url):
         action, hook = ensure_webhook(services().daily, url, secret, services().events.types())
     except DailyError as error:
         raise click.ClickException(f"Daily.co: {error}") from None
+    health = health_of(hook)
+    # what /readyz shows changes now, not at the worker's next check
+    services().state_store.put(STATE_KEY, {**health, "checkedAt": utcnow()})
     click.echo(f"webhook {action}")
-    _echo_webhook(health_of(hook))
+    _echo_webhook(health)

@@ -290,9 +290,13 @@ def test_ensure_creates_the_webhook_with_the_secret_and_handled_events(signed_ap
 def test_ensure_reactivates_a_failed_webhook_and_leaves_a_good_one(signed_app, hooks):
     url = "https://api.example.com/sessions/webhook/daily"
     hooks["hooks"] = [webhook("FAILED")]
+    signed_app.extensions["livesessions"].check_webhook()  # the worker saw it FAILED
+    client = signed_app.test_client()
+    assert client.get("/readyz").get_json()["webhook"] == "failed"
     runner = signed_app.test_cli_runner()
     result = runner.invoke(args=["daily", "webhook", "ensure", url])
     assert result.output.splitlines()[:2] == ["webhook updated", "state: ACTIVE"]
+    assert client.get("/readyz").get_json()["webhook"] == "active"  # at once
     assert [(m, t) for m, t, _ in hooks["writes"]] == [("POST", f"{WEBHOOKS_URL}/wh-1")]
     again = runner.invoke(args=["daily", "webhook", "ensure", url])
     assert again.output.splitlines()[0] == "webhook unchanged"
