@@ -24,6 +24,7 @@ from .store import (
     RecordingStore,
     SessionStore,
     StateStore,
+    TaskLeaseStore,
     WebhookEventStore,
     WorkerStore,
 )
@@ -62,6 +63,7 @@ class Services:
     platform_store: PlatformStore
     state_store: StateStore
     worker_store: WorkerStore
+    task_leases: TaskLeaseStore
     daily: DailyClient
     cloudinary: CloudinaryClient
     session_service: SessionService
@@ -102,6 +104,7 @@ class Services:
                 ),
             ],
             "worker_store": self.worker_store,
+            "task_leases": self.task_leases,
             **self.worker_settings,
             **overrides,
         }
@@ -177,6 +180,7 @@ def build_services(config) -> Services:
         platform_store=platform_store,
         state_store=StateStore(database),
         worker_store=WorkerStore(database),
+        task_leases=TaskLeaseStore(database),
         daily=daily,
         cloudinary=cloudinary,
         session_service=session_service,

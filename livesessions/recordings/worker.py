@@ -16,7 +16,7 @@ from datetime import timedelta
 from ..clock import utcnow
 from ..gateways.cloudinary import CloudinaryClient, CloudinaryError
 from ..gateways.daily import DailyClient, DailyError
-from ..store import JobStore, SessionStore, WorkerStore
+from ..store import JobStore, SessionStore, TaskLeaseStore, WorkerStore
 from ..store.jobs import ROOM_DELETION
 from ..store.workers import HEARTBEAT_SECONDS
 from .downloads import Downloads
@@ -34,6 +34,7 @@ class PeriodicTask:
     every_seconds: float
     action: Callable[[], object]
     due: float = 0.0  # time.monotonic() of the next run
+    shared: bool = True  # one worker at a time runs it (False: every worker, e.g. heartbeat)
 
 
 class RecordingWorker(RoomDeletions):
@@ -64,6 +65,7 @@ class RecordingWorker(RoomDeletions):
         worker_id=None,
         periodic=(),
         worker_store: WorkerStore | None = None,
+        task_leases: TaskLeaseStore | None = None,
     ):
         self.jobs = job_store
         self.sessions = session_store
@@ -84,6 +86,7 @@ class RecordingWorker(RoomDeletions):
         self.concurrency = concurrency
         self.periodic = list(periodic)
         self.worker_store = worker_store  # heartbeats while `run` runs (/readyz, `status`)
+        self.task_leases = task_leases  # each periodic task in one worker at a time
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def process_next(self, holder: str | None = None) -> bool:
@@ -158,24 +161,33 @@ class RecordingWorker(RoomDeletions):
         return count
 
     def run_periodic(self):
-        """Run the periodic tasks that are due; one that fails is logged and runs again at its
-        next turn."""
+        """Run the periodic tasks that are due, each only if this worker holds it for the
+        period (another may); one that fails is logged and runs again at its next turn."""
         now = time.monotonic()
         for task in self.periodic:
             if now < task.due:
                 continue
             task.due = now + task.every_seconds
             try:
+                if task.shared and not self._hold(task):
+                    continue
                 task.action()
             except Exception:
                 log.exception("periodic task %r failed", task.name)
+
+    def _hold(self, task):
+        """Whether this worker runs `task` this period (always, without a lease store)."""
+        if self.task_leases is None:
+            return True
+        return self.task_leases.claim(task.name, self.worker_id, task.every_seconds, utcnow())
 
     def run(self, stop):
         """Process jobs in `concurrency` slots and run the periodic tasks until the `stop`
         event is set; return once every slot has finished its job in hand."""
         log.info("recording worker %s started with %d slot(s)", self.worker_id, self.concurrency)
         if self.worker_store is not None:
-            self.periodic.insert(0, PeriodicTask("heartbeat", HEARTBEAT_SECONDS, self._beat))
+            beat = PeriodicTask("heartbeat", HEARTBEAT_SECONDS, self._beat, shared=False)
+            self.periodic.insert(0, beat)
         self.downloads.remove_stale(older_than_seconds=self.lease_seconds)
         slots = [
             threading.Thread(

@@ -7,6 +7,7 @@ from .platform import POPULATED_LABEL, PlatformStore
 from .recordings import RecordingStore
 from .sessions import SessionStore, new_id
 from .state import StateStore
+from .task_leases import TaskLeaseStore
 from .webhook_events import WebhookEventStore
 from .workers import WorkerStore
 
@@ -19,6 +20,7 @@ __all__ = [
     "RecordingStore",
     "SessionStore",
     "StateStore",
+    "TaskLeaseStore",
     "WebhookEventStore",
     "WorkerStore",
     "ensure_indexes",

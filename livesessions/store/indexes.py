@@ -13,6 +13,7 @@ from . import (
     rate_limits,
     recordings,
     sessions,
+    task_leases,
     webhook_events,
     workers,
 )
@@ -28,6 +29,7 @@ MODULES = (
     rate_limits,
     daily_turns,
     workers,
+    task_leases,
 )
 # The options that change what an index does; others (`background`, `v`, the name) don't.
 MEANINGFUL = ("unique", "sparse", "expireAfterSeconds", "partialFilterExpression")
