@@ -7,6 +7,7 @@ token isn't decoded and re-verified on every request; a remembered token is stil
 against its `exp` each time.
 """
 
+import contextvars
 import functools
 import time
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from flask_jwt_extended.exceptions import (
     NoAuthorizationError,
     WrongTokenError,
 )
-from jwt import MissingRequiredClaimError, PyJWTError
+from jwt import InvalidSignatureError, MissingRequiredClaimError, PyJWTError
 
 from .errors import (
     EXPIRED_TOKEN,
@@ -34,6 +35,14 @@ from .errors import (
 jwt = JWTManager()
 
 VERIFIED_TOKENS_KEPT = 4096
+# The key a token is being verified with: JWT_SECRET_KEY, or during a rotation one of
+# JWT_PREVIOUS_SECRET_KEYS (the library asks `decode_key` for it).
+_DECODE_KEY = contextvars.ContextVar("jwt_decode_key", default=None)
+
+
+@jwt.decode_key_loader
+def decode_key(_header, _payload):
+    return _DECODE_KEY.get() or current_app.config["JWT_SECRET_KEY"]
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,10 @@ def decoded_claims(token):
     an `exp` (a token without one would be valid forever, even after a leak) that is a
     number as RFC 7519 says (PyJWT would take "1800000000"), and a user id (an empty one
     would make a caller of nobody)."""
-    claims = decode_token(token)
+    try:
+        claims = decode_token(token)
+    except InvalidSignatureError as error:
+        claims = _decoded_with_previous_keys(token, error)
     exp = claims.get("exp")
     if isinstance(exp, bool) or not isinstance(exp, int | float):
         raise MissingRequiredClaimError("exp")
@@ -109,6 +121,20 @@ def decoded_claims(token):
     if identity is None or (isinstance(identity, str) and not identity.strip()):
         raise JWTDecodeError(f"Empty claim: {current_app.config['JWT_IDENTITY_CLAIM']}")
     return claims
+
+
+def _decoded_with_previous_keys(token, error):
+    """During a rotation, the token verified with one of JWT_PREVIOUS_SECRET_KEYS (signed
+    before the platform's auth service switched keys); else the signature's error."""
+    for key in current_app.config["JWT_PREVIOUS_SECRET_KEYS"] or ():
+        trying = _DECODE_KEY.set(key)
+        try:
+            return decode_token(token)
+        except InvalidSignatureError:
+            continue
+        finally:
+            _DECODE_KEY.reset(trying)
+    raise error
 
 
 def verified_claims(token):

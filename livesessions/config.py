@@ -84,6 +84,7 @@ SETTINGS = {
     "MONGODB_TIMEOUT_MS": Setting("5000", int),
     # Authentication
     "JWT_SECRET_KEY": Setting(None, aliases=("JWT_SECRET",)),
+    "JWT_PREVIOUS_SECRET_KEYS": Setting(None, comma_list),
     "JWT_LEEWAY_SECONDS": Setting("30", int),
     "JWT_IDENTITY_CLAIM": Setting("sub"),
     "JWT_ROLE_CLAIM": Setting("role"),
@@ -95,6 +96,7 @@ SETTINGS = {
     "DAILY_API_KEY": Setting(None),
     "DAILY_API_URL": Setting("https://api.daily.co/v1"),
     "DAILY_WEBHOOK_SECRET": Setting(None),
+    "DAILY_WEBHOOK_PREVIOUS_SECRET": Setting(None),
     "DAILY_WEBHOOK_TOLERANCE_SECONDS": Setting("300", int),
     "DAILY_TIMEOUT_SECONDS": Setting("10", float),
     "DAILY_RETRY_BACKOFF_SECONDS": Setting("0.5", float),

@@ -62,14 +62,14 @@ def mongodb_uri_problem(uri: str) -> str | None:
     return None
 
 
-def webhook_secret_problem(secret: str) -> str | None:
+def webhook_secret_problem(secret: str, name: str = "DAILY_WEBHOOK_SECRET") -> str | None:
     """Daily's secret is base64: otherwise every signed webhook would fail its check."""
     try:
         key = base64.b64decode(secret, validate=True)
     except (binascii.Error, ValueError):
         key = b""
     if not key:
-        return "DAILY_WEBHOOK_SECRET must be base64, as Daily gives it"
+        return f"{name} must be base64, as Daily gives it"
     return None
 
 
@@ -78,8 +78,9 @@ def value_problems(config: Mapping) -> list[str]:
     problems = []
     if config["MONGODB_URI"] is not None:
         problems.append(mongodb_uri_problem(config["MONGODB_URI"]))
-    if config["DAILY_WEBHOOK_SECRET"] is not None:
-        problems.append(webhook_secret_problem(config["DAILY_WEBHOOK_SECRET"]))
+    for name in ("DAILY_WEBHOOK_SECRET", "DAILY_WEBHOOK_PREVIOUS_SECRET"):
+        if config[name] is not None:
+            problems.append(webhook_secret_problem(config[name], name))
     for name in NOT_NEGATIVE:
         if config[name] is not None and config[name] < 0:
             problems.append(f"{name} must not be negative, got {config[name]}")
@@ -100,6 +101,12 @@ def production_problems(config: Mapping, explicit: set[str]) -> list[str]:
         problems.append(
             f"JWT_SECRET_KEY must be at least {MIN_JWT_SECRET_BYTES} bytes in production"
         )
+    for previous in config["JWT_PREVIOUS_SECRET_KEYS"] or ():
+        if len(previous.encode()) < MIN_JWT_SECRET_BYTES:
+            problems.append(
+                f"each of JWT_PREVIOUS_SECRET_KEYS must be at least {MIN_JWT_SECRET_BYTES} "
+                "bytes in production"
+            )
     if "MONGODB_URI" in explicit and str(config["MONGODB_URI"]).startswith("mongomock://"):
         problems.append("MONGODB_URI must point at a real MongoDB in production")
     if "CORS_ORIGINS" in explicit and "*" in config["CORS_ORIGINS"]:

@@ -56,16 +56,26 @@ def signature_is_valid(secret, timestamp, signature, body, tolerance_seconds, no
 
 
 def delivery_is_signed() -> bool:
-    """Whether this request carries a valid signature of DAILY_WEBHOOK_SECRET (False when
-    none is set). Worked out once per request: the rate limits ask first."""
+    """Whether this request carries a valid signature of DAILY_WEBHOOK_SECRET (or of
+    DAILY_WEBHOOK_PREVIOUS_SECRET; False when no secret is set). Worked out once per
+    request: the rate limits ask first."""
     if "webhook_signed" not in g:
-        secret = current_app.config["DAILY_WEBHOOK_SECRET"]
-        g.webhook_signed = bool(secret) and signature_is_valid(
-            secret,
-            request.headers.get("X-Webhook-Timestamp", ""),
-            request.headers.get("X-Webhook-Signature", ""),
-            request.get_data(),
-            current_app.config["DAILY_WEBHOOK_TOLERANCE_SECONDS"],
+        # during a rotation, DAILY_WEBHOOK_PREVIOUS_SECRET too: deliveries Daily signed
+        # before `daily webhook ensure` installed the new secret
+        secrets = (
+            current_app.config["DAILY_WEBHOOK_SECRET"],
+            current_app.config["DAILY_WEBHOOK_PREVIOUS_SECRET"],
+        )
+        g.webhook_signed = bool(secrets[0]) and any(
+            signature_is_valid(
+                secret,
+                request.headers.get("X-Webhook-Timestamp", ""),
+                request.headers.get("X-Webhook-Signature", ""),
+                request.get_data(),
+                current_app.config["DAILY_WEBHOOK_TOLERANCE_SECONDS"],
+            )
+            for secret in secrets
+            if secret
         )
     return g.webhook_signed
 
