@@ -807,7 +807,7 @@ def test_a_take_over_is_logged_with_the_holder_whose_lease_ran_out(
 ):
     daily.files[RECORDING] = content(CHUNK)
     deliver(client)
-    services.job_store.lease("killed:1:abc/1", lease_seconds=0, max_attempts=3)  # expired
+    services.job_store.lease("killed:1:abc/1", lease_seconds=-1, max_attempts=3)  # ran out
     caplog.set_level(logging.INFO, logger="livesessions")
     assert services.make_worker(worker_id="next:2:def").process_next() is True
     logged = [record.getMessage() for record in caplog.records]
