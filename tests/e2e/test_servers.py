@@ -125,7 +125,13 @@ def test_gunicorn_serves_the_procfile_app(server_env):
         body = walk_through(base)
         assert body["roomName"] in sandbox.rooms
         probe = requests.get(f"{base}/readyz", timeout=5)
-        assert probe.json() == {"status": "ready", "database": "up", "webhook": "unknown"}
+        assert probe.json() == {
+            "status": "ready",
+            "database": "up",
+            "webhook": "unknown",
+            "workers": 0,  # no worker process here, and the embedded store is this one's
+            "oldestDueJobSeconds": None,
+        }
         assert not re.search(r"\d", probe.headers["Server"])  # no version banner
     finally:
         output = stop(process)

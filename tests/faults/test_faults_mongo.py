@@ -24,7 +24,13 @@ pytestmark = pytest.mark.slow  # MongoDB faults wait out real driver timeouts: u
 
 DB_FAILED = {"message": "Database query failed"}
 NOT_READY = {"message": "Database unavailable", "database": "down"}
-READY = {"status": "ready", "database": "up", "webhook": "unknown"}
+READY = {
+    "status": "ready",
+    "database": "up",
+    "webhook": "unknown",
+    "workers": 0,
+    "oldestDueJobSeconds": None,
+}
 # Nothing of the driver's error may reach a client.
 LEAK_MARKERS = (
     "27017",
