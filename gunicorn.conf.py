@@ -10,11 +10,26 @@ or PyJWT take references to the unpatched `SSLContext` (which would make every T
 block the whole worker, not just its greenlet).
 
 `post_request` runs in the worker after each response: it yields to the other greenlets.
+
+Metrics: every worker writes its Prometheus values to PROMETHEUS_MULTIPROC_DIR (a fresh
+temporary directory unless it is set), so that /metrics, answered by any worker, sums them
+all; `child_exit` drops a dead worker's live gauges.
 """
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+
+# Set before any worker imports prometheus_client, which reads it at import; a directory
+# made here is removed on exit (one given is the operator's).
+METRICS_DIR = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # unset or empty
+    METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="livesessions-metrics-"
+    )
 
 CHECK_SETTINGS = """
 import sys
@@ -39,3 +54,14 @@ def post_request(worker, req, environ, resp):
     # wait (p99 hundreds of times p50 under wrk). time.sleep is gevent's there: yield, so
     # that the connection goes back in line; in a thread it is only a GIL switch.
     time.sleep(0)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess  # in the master: reads the directory only
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if METRICS_DIR:
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)

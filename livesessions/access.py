@@ -7,6 +7,7 @@ from flask import request
 
 from .auth import Caller, optional_caller, required_caller
 from .extensions import services
+from .metrics import UNAUTHENTICATED_WRITES
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def report_unauthenticated(endpoint: str, target: str) -> None:
         },
     )
     services().state_store.increment(AUDIT_KEY, endpoint)
+    UNAUTHENTICATED_WRITES.labels(endpoint).inc()
 
 
 def unauthenticated_counts() -> dict[str, int]:

@@ -68,7 +68,8 @@ SETTINGS = {
     "LOG_FORMAT": Setting("json", lower),
     "CORS_ORIGINS": Setting("*", comma_list),
     "MAX_CONTENT_LENGTH": Setting(str(1024 * 1024), int),
-    "DOCS_ENABLED": Setting(None, boolean),  # None: on unless APP_ENV=production
+    "DOCS_ENABLED": Setting(None, boolean),
+    "METRICS_ENABLED": Setting("true", boolean),  # None: on unless APP_ENV=production
     "HSTS_SECONDS": Setting(None, int),
     "PROXY_HOPS": Setting("0", int),
     # Rate limits (see docs/operations.md)
@@ -125,6 +126,7 @@ SETTINGS = {
     "RECORDING_LEASE_SECONDS": Setting("60", float),
     "RECORDING_POLL_SECONDS": Setting("2", float),
     "RECORDING_WORKER_CONCURRENCY": Setting("2", int),
+    "RECORDING_METRICS_PORT": Setting(None, int),
     "RECORDING_DOWNLOAD_TIMEOUT_SECONDS": Setting("60", float),
     "RECORDING_DOWNLOAD_DEADLINE_SECONDS": Setting("3600", float),
     "RECORDING_MAX_BYTES": Setting(str(20 * 1024**3), int),

@@ -8,6 +8,8 @@ import uuid
 import orjson
 from flask import g, has_request_context, request
 
+from .metrics import REQUEST_SECONDS, REQUESTS
+
 log = logging.getLogger("livesessions.requests")
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
@@ -137,6 +139,10 @@ def register_request_hooks(app):
     def finish_request(response):
         response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
         if "started" in g:
+            # the route's rule, not the path: one series per endpoint, whatever the ids
+            route = request.url_rule.rule if request.url_rule else "unmatched"
+            REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+            REQUEST_SECONDS.labels(route, request.method).observe(time.perf_counter() - g.started)
             log.info(
                 "%s %s %s",
                 request.method,

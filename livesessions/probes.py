@@ -2,13 +2,15 @@
 
 import logging
 
-from flask import Blueprint
+from flask import Blueprint, abort, current_app
 
 from .access import unauthenticated_counts
 from .daily.setup import last_known_state
-from .errors import DATABASE_UNAVAILABLE
+from .errors import DATABASE_UNAVAILABLE, HTTP_MESSAGES
 from .extensions import services
-from .openapi import documented
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .metrics import exposition
+from .openapi import Note, documented
 from .ratelimit import unlimited
 from .schemas import HealthSchema, NotReadySchema, ReadySchema
 
@@ -57,3 +59,20 @@ def readyz():
         log.warning("readiness: database ping failed: %r", error)
         return {"message": DATABASE_UNAVAILABLE, "database": "down"}, 503
     return ready
+
+
+@bp.get("/metrics")
+@documented(
+    "Prometheus metrics",
+    response="text/plain",
+    tag="operations",
+    errors={404: (HTTP_MESSAGES[404], Note("(METRICS_ENABLED=false)"))},
+)
+@unlimited
+def metrics():
+    """Requests by route and status with latencies, Daily.co calls by endpoint family and
+    answer, the circuit breaker, uploads, webhook deliveries, unauthenticated writes, and
+    the job queue, in Prometheus's text format (off with METRICS_ENABLED=false)."""
+    if not current_app.config["METRICS_ENABLED"]:
+        abort(404)
+    return exposition(services()), 200, {"Content-Type": METRICS_CONTENT_TYPE}

@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, g, request
 from ..errors import INVALID_SIGNATURE, TOO_MANY_REQUESTS, WEBHOOK_NOT_JSON, error_response
 from ..extensions import services
 from ..http import parse_json
+from ..metrics import WEBHOOKS
 from ..openapi import Note, documented
 from ..ratelimit import webhook
 from ..schemas import WebhookAckSchema, WebhookEventSchema
@@ -160,6 +161,10 @@ def daily_webhook():
     event = parse_event(body)
     if event is None:  # not an event (e.g. Daily's {"test": "test"}): acknowledged, unused.
         return {"received": True}  # Signed or not: Daily's set-up check must get its 200.
+    signature = ("invalid" if unsigned else "valid") if secret else "none"
+    # a type Daily sends, or "other": posted types must not make new series without end
+    known = event.type if event.type in services().events.types() else "other"
+    WEBHOOKS.labels(known, signature).inc()
     if unsigned:
         return error_response(INVALID_SIGNATURE, 401)
     services().events.handle(event, trusted=bool(secret))

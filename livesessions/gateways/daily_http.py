@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 import requests
 
-from .breaker import CircuitBreaker
+from ..metrics import BREAKER_OPEN, DAILY_CALLS
+from .breaker import OPEN, CircuitBreaker
 from .daily_limits import NoTurn, Pacer, family
 
 log = logging.getLogger(__name__)
@@ -172,15 +173,19 @@ class DailyHttp:
             return outage.response
         finally:
             self._in_flight.release()
+            BREAKER_OPEN.set(self.breaker.state == OPEN)
         self.breaker.succeeded()  # a 429 too: Daily is up, only busy
+        BREAKER_OPEN.set(0)
         return response
 
     def _attempts(self, method, path, body):
         url = f"{self.base_url}{path}"
+        calls = DAILY_CALLS.labels(family(method, path), "error")
         for attempt in (1, 2):
             try:
                 response = self.http.request(method, url, json=body, timeout=self.timeout)
             except requests.RequestException as error:
+                calls.inc()
                 if attempt == 1:
                     log.warning(
                         "Daily %s %s failed (%s); retrying", method, path, type(error).__name__
@@ -188,6 +193,7 @@ class DailyHttp:
                     self.sleep(self.backoff)
                     continue
                 raise DailyError(f"Daily.co unreachable: {type(error).__name__}") from None
+            DAILY_CALLS.labels(family(method, path), str(response.status_code)).inc()
             if response.status_code >= 500 and attempt == 1:
                 log.warning("Daily %s %s answered %s; retrying", method, path, response.status_code)
                 self.sleep(self._retry_delay(response))

@@ -4,10 +4,12 @@ import signal
 import threading
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from ..clock import iso, parse_iso
 from ..extensions import services
+from ..metrics import serve_metrics
 from ..store.jobs import STATUSES as JOB_STATUSES
 
 recordings_cli = AppGroup("recordings", help="Recording upload jobs.")
@@ -27,6 +29,9 @@ def recordings_worker():
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    port = current_app.config["RECORDING_METRICS_PORT"]
+    if port:  # its own /metrics (or share the web's PROMETHEUS_MULTIPROC_DIR instead)
+        serve_metrics(port, services())
     services().make_worker().run(stop)
 
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 from ..clock import utcnow
 from ..gateways.cloudinary import CloudinaryClient, CloudinaryError
 from ..gateways.daily import DailyClient, DailyError
+from ..metrics import UPLOAD_BYTES, UPLOAD_SECONDS
 from ..store import JobStore, SessionStore, TaskLeaseStore, WorkerStore
 from ..store.jobs import ROOM_DELETION
 from ..store.workers import HEARTBEAT_SECONDS
@@ -242,6 +243,7 @@ class RecordingWorker(RoomDeletions):
         # Jobs queued before names are named now; in place, so that a failure of this
         # attempt is judged by the job's number too (_record_failure).
         job.update(name_job(self.jobs, self.sessions, job, session))
+        started = time.monotonic()
         url = job.get("downloadUrl") or self.daily.access_link(job["_id"])
         with self.downloads.fetched(url) as (path, size):
             if size == 0:
@@ -251,6 +253,8 @@ class RecordingWorker(RoomDeletions):
                 folder=f"live-sessions/{session['course']}",
                 public_id=job["assetName"],
             )
+        UPLOAD_BYTES.inc(size)
+        UPLOAD_SECONDS.observe(time.monotonic() - started)
         duration = uploaded.get("duration")
         if duration is None:
             duration = job.get("duration")

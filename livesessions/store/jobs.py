@@ -123,6 +123,16 @@ class JobStore:
             job["takenOverFrom"] = before["worker"]
         return job
 
+    def counts(self) -> dict[tuple[str, str], int]:
+        """{(kind, status): how many jobs}, uploads' kind being "upload"."""
+        grouped = self.jobs.aggregate(
+            [{"$group": {"_id": {"kind": "$kind", "status": "$status"}, "count": {"$sum": 1}}}]
+        )
+        return {
+            (row["_id"].get("kind") or "upload", row["_id"]["status"]): row["count"]
+            for row in grouped
+        }
+
     def oldest_due(self, now: datetime) -> JobDoc | None:
         """The pending job that has been due the longest, or None: how far behind the
         workers are."""

@@ -23,7 +23,7 @@ SPEC_ENDPOINTS = {
     ("patch", "/sessions/{id}/status"),
     ("post", "/sessions/webhook/daily"),
 }
-OPERATIONS_ENDPOINTS = {("get", "/healthz"), ("get", "/readyz")}
+OPERATIONS_ENDPOINTS = {("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics")}
 BEYOND_SPEC_ENDPOINTS = {
     ("post", "/sessions/{id}/join"),
     ("get", "/sessions/{id}/attendance"),
