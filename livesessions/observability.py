@@ -1,5 +1,7 @@
 """Request ids, JSON logs, and security headers on every answer."""
 
+import contextlib
+import contextvars
 import logging
 import re
 import time
@@ -91,12 +93,30 @@ class JsonLineFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
+# The worker job being carried out in this thread (its Daily call lines included).
+_JOB_ID = contextvars.ContextVar("job_id", default=None)
+
+
+@contextlib.contextmanager
+def job_context(job_id):
+    """Stamp every record logged in the block with `job_id` (a recording's id, or room:...)."""
+    token = _JOB_ID.set(job_id)
+    try:
+        yield
+    finally:
+        _JOB_ID.reset(token)
+
+
 class RequestIdFilter(logging.Filter):
-    """Stamp every record logged while serving a request with that request's id."""
+    """Stamp every record logged while serving a request with that request's id, and every
+    record of a worker's job with the job's id."""
 
     def filter(self, record):
         if not hasattr(record, "request_id"):
             record.request_id = g.get("request_id") if has_request_context() else None
+        job_id = _JOB_ID.get()
+        if job_id is not None and not hasattr(record, "job_id"):
+            record.job_id = job_id
         return True
 
 
@@ -143,7 +163,8 @@ def register_request_hooks(app):
             route = request.url_rule.rule if request.url_rule else "unmatched"
             REQUESTS.labels(route, request.method, str(response.status_code)).inc()
             REQUEST_SECONDS.labels(route, request.method).observe(time.perf_counter() - g.started)
-            log.info(
+            # a 5xx is the service failing: ERROR, so that it is seen (its cause is logged apart)
+            (log.error if response.status_code >= 500 else log.info)(
                 "%s %s %s",
                 request.method,
                 request.path,

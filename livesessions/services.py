@@ -13,8 +13,9 @@ from .gateways.daily_limits import MARGIN_SECONDS, Pacer
 from .lifecycle import ClassWindow
 from .policy import AccessPolicy
 from .recordings.library import RecordingLibrary
+from .recordings.periodic import PeriodicTask
 from .recordings.service import RecordingService
-from .recordings.worker import PeriodicTask, RecordingWorker
+from .recordings.worker import RecordingWorker
 from .sessions.serialize import SessionPresenter
 from .sessions.service import SessionService
 from .store import (

@@ -4,6 +4,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from ..metrics import WEBHOOKS
 from ..openapi import Note, documented
 from ..ratelimit import webhook
 from ..schemas import WebhookAckSchema, WebhookEventSchema
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("daily", __name__, url_prefix="/sessions/webhook")
 
@@ -54,6 +57,17 @@ def signature_is_valid(secret, timestamp, signature, body, tolerance_seconds, no
     expected = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest())
     # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500).
     return hmac.compare_digest(expected, signature.encode("utf-8", "replace"))
+
+
+def refused_unsigned(size, event_type=None):
+    """A delivery without a valid signature is someone's attempt or a secret out of step
+    with Daily's (a rotation gone wrong): WARNING, with what can be told of it."""
+    log.warning(
+        "webhook refused: no valid signature (%s bytes%s)",
+        size,
+        f", type {event_type!r}" if event_type else "",
+        extra={"event_type": event_type, "bytes": size},
+    )
 
 
 def delivery_is_signed() -> bool:
@@ -156,6 +170,7 @@ def daily_webhook():
     secret = current_app.config["DAILY_WEBHOOK_SECRET"]
     unsigned = bool(secret) and not delivery_is_signed()
     if unsigned and len(raw) > MAX_UNSIGNED_BODY:
+        refused_unsigned(len(raw))
         return error_response(INVALID_SIGNATURE, 401)  # refused unread
     body = parse_json(raw, WEBHOOK_NOT_JSON) if raw.strip() else {}
     event = parse_event(body)
@@ -166,6 +181,7 @@ def daily_webhook():
     known = event.type if event.type in services().events.types() else "other"
     WEBHOOKS.labels(known, signature).inc()
     if unsigned:
+        refused_unsigned(len(raw), event.type)
         return error_response(INVALID_SIGNATURE, 401)
     services().events.handle(event, trusted=bool(secret))
     return {"received": True}

@@ -182,8 +182,16 @@ class DailyHttp:
         url = f"{self.base_url}{path}"
         calls = DAILY_CALLS.labels(family(method, path), "error")
         for attempt in (1, 2):
+            started = time.monotonic()
             try:
                 response = self.http.request(method, url, json=body, timeout=self.timeout)
+                log.debug(
+                    "Daily %s %s: %s in %.0f ms",
+                    method,
+                    path,
+                    response.status_code,
+                    (time.monotonic() - started) * 1000,
+                )
             except requests.RequestException as error:
                 calls.inc()
                 if attempt == 1:

@@ -9,33 +9,22 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from ..clock import utcnow
 from ..gateways.cloudinary import CloudinaryClient, CloudinaryError
 from ..gateways.daily import DailyClient, DailyError
 from ..metrics import UPLOAD_BYTES, UPLOAD_SECONDS
+from ..observability import job_context
 from ..store import JobStore, SessionStore, TaskLeaseStore, WorkerStore
 from ..store.jobs import ROOM_DELETION
 from ..store.workers import HEARTBEAT_SECONDS
 from .downloads import Downloads
 from .naming import name_job
+from .periodic import PeriodicTask
 from .room_deletions import PermanentJobError, RoomDeletions
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class PeriodicTask:
-    """Housekeeping the worker runs every `every_seconds` (first at start)."""
-
-    name: str
-    every_seconds: float
-    action: Callable[[], object]
-    due: float = 0.0  # time.monotonic() of the next run
-    shared: bool = True  # one worker at a time runs it (False: every worker, e.g. heartbeat)
 
 
 class RecordingWorker(RoomDeletions):
@@ -97,6 +86,11 @@ class RecordingWorker(RoomDeletions):
         job = self.jobs.lease(holder, self.lease_seconds, self.max_attempts)
         if job is None:
             return False
+        with job_context(job["_id"]):
+            self._process(job, holder)
+        return True
+
+    def _process(self, job, holder):
         if job.get("takenOverFrom"):
             log.warning(
                 "job %s taken over by %s from %s, whose lease ran out (attempt %s)",
@@ -121,7 +115,6 @@ class RecordingWorker(RoomDeletions):
                 log.info(
                     "recording %s uploaded to %s by %s", job["_id"], result["recordingUrl"], holder
                 )
-        return True
 
     def carry_out(self, job: dict) -> dict:
         """Do the job's work; return its result (kept on the job)."""

@@ -120,8 +120,10 @@ def test_every_log_line_of_a_request_carries_its_id(client, auth, daily, json_lo
     )
     assert request_line["duration_ms"] >= 0
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", request_line["time"])
-    assert request_line["level"] == "INFO"
+    assert request_line["level"] == "ERROR"  # a 5xx is the service failing
     assert {line["pid"] for line in lines} == {os.getpid()}  # which gunicorn worker it was
+    client.get("/healthz")
+    assert json_logs()[-1]["level"] == "INFO"  # the others are INFO
 
 
 def test_generated_request_ids_differ_per_request(client, db, json_logs):
@@ -159,3 +161,33 @@ def test_a_negative_hsts_is_refused():
     with pytest.raises(ConfigError) as error:
         load_config({"HSTS_SECONDS": "-1"})
     assert str(error.value) == "Invalid settings: HSTS_SECONDS must not be negative, got -1"
+
+
+def test_a_worker_jobs_lines_carry_its_id_daily_calls_theirs_too(app, db, json_logs, daily):
+    services = app.extensions["livesessions"]
+    services.job_store.enqueue_room_deletion("room-7", "gone-session")
+    daily.rooms["room-7"] = {"name": "room-7"}
+    logging.getLogger("livesessions").setLevel(logging.DEBUG)
+    assert services.make_worker(worker_id="w1").process_next() is True
+    lines = [line for line in json_logs() if line.get("job_id") == "room:room-7"]
+    messages = [line["message"] for line in lines]
+    assert "room room-7 deleted by w1" in messages
+    # LOG_LEVEL=DEBUG: each Daily call with its answer and time, in the job's lines
+    assert any(re.fullmatch(r"Daily DELETE /rooms/room-7: 200 in \d+ ms", m) for m in messages)
+
+
+def test_a_webhook_refused_for_its_signature_is_a_warning(make_app, json_logs):
+    from tests.support.webhooks import SECRET, participant_event
+
+    app = make_app(DAILY_WEBHOOK_SECRET=SECRET)
+    raw = json.dumps(participant_event()).encode()
+    headers = {"X-Webhook-Timestamp": "1", "X-Webhook-Signature": "Zm9yZ2Vk"}
+    response = app.test_client().post(
+        "/sessions/webhook/daily", data=raw, headers=headers, content_type="application/json"
+    )
+    assert response.status_code == 401
+    (refused,) = [line for line in json_logs() if line["message"].startswith("webhook refused")]
+    assert refused["level"] == "WARNING"
+    assert refused["message"] == (
+        f"webhook refused: no valid signature ({len(raw)} bytes, type 'participant.joined')"
+    )

@@ -16,7 +16,7 @@ import pytest
 from livesessions.clock import iso
 from livesessions.recordings.downloads import DIRECTORY_NAME, FREE_SPACE_MARGIN_BYTES
 from livesessions.recordings.naming import asset_name
-from livesessions.recordings.worker import PeriodicTask
+from livesessions.recordings.periodic import PeriodicTask
 from tests.support.factories import COURSE, in_class, seed_session, starting_soon
 from tests.support.processes import wait_until
 from tests.support.sandbox import UPLOAD_CHUNK, cloudinary_settings
