@@ -7,7 +7,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .cli import register_commands
-from .config import load_config, startup_warnings
+from .config import load_config, settings_summary, startup_warnings
 from .daily.receive import bp as daily_bp
 from .errors import register_error_handlers
 from .extensions import SERVICES_KEY, init_extensions
@@ -33,6 +33,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.url_map.strict_slashes = False  # Express matched `/sessions/` like `/sessions`
     app.url_map.merge_slashes = False  # `//` is a 404 {"message"}, not an HTML redirect
     configure_logging(app)
+    log.info("configuration (secrets masked): %s", settings_summary(app.config))
     for warning in startup_warnings(app.config):
         log.warning(warning)
     init_extensions(app)

@@ -8,6 +8,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 from limits import parse_many
 
@@ -221,6 +222,37 @@ def load_config(overrides: Mapping | None = None) -> dict:
     if config["JWT_SECRET_IS_GENERATED"]:
         config["JWT_SECRET_KEY"] = secrets.token_urlsafe(32)
     return config
+
+
+# Settings whose values are never logged: the start-up line says only whether they are set.
+SECRETS = (
+    "JWT_SECRET_KEY",
+    "JWT_PREVIOUS_SECRET_KEYS",
+    "DAILY_API_KEY",
+    "DAILY_WEBHOOK_SECRET",
+    "DAILY_WEBHOOK_PREVIOUS_SECRET",
+    "CLOUD_API_KEY",
+    "CLOUD_API_SECRET",
+)
+
+
+def settings_summary(config: Mapping) -> str:
+    """Every setting as the start-up line shows it: `NAME=value; ...`, secrets as `set` or
+    `unset` (a generated JWT secret as `generated`), MONGODB_URI without its credentials
+    and options."""
+    shown = []
+    for name in SETTINGS:
+        value = config.get(name)
+        if name == "JWT_SECRET_KEY" and config.get("JWT_SECRET_IS_GENERATED"):
+            value = "generated"
+        elif name in SECRETS:
+            value = "set" if value else "unset"
+        elif name == "MONGODB_URI" and value:
+            parts = urlsplit(value)
+            # no user, password or query options (which may hold a key's password)
+            value = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=""))
+        shown.append(f"{name}={value}")
+    return "; ".join(shown)
 
 
 def startup_warnings(config: Mapping) -> list[str]:

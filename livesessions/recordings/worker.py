@@ -91,6 +91,7 @@ class RecordingWorker(RoomDeletions):
         return True
 
     def _process(self, job, holder):
+        log.debug("job %s leased by %s (attempt %s)", job["_id"], holder, job["attempts"])
         if job.get("takenOverFrom"):
             log.warning(
                 "job %s taken over by %s from %s, whose lease ran out (attempt %s)",

@@ -172,6 +172,7 @@ def test_a_worker_jobs_lines_carry_its_id_daily_calls_theirs_too(app, db, json_l
     lines = [line for line in json_logs() if line.get("job_id") == "room:room-7"]
     messages = [line["message"] for line in lines]
     assert "room room-7 deleted by w1" in messages
+    assert "job room:room-7 leased by w1 (attempt 1)" in messages  # DEBUG: the transitions
     # LOG_LEVEL=DEBUG: each Daily call with its answer and time, in the job's lines
     assert any(re.fullmatch(r"Daily DELETE /rooms/room-7: 200 in \d+ ms", m) for m in messages)
 
@@ -191,3 +192,23 @@ def test_a_webhook_refused_for_its_signature_is_a_warning(make_app, json_logs):
     assert refused["message"] == (
         f"webhook refused: no valid signature ({len(raw)} bytes, type 'participant.joined')"
     )
+
+
+def test_one_start_up_line_sums_the_configuration_secrets_masked(make_app, caplog):
+    caplog.set_level(logging.INFO, logger="livesessions")
+    make_app(
+        LOG_LEVEL="INFO",
+        DAILY_API_KEY="daily-key-that-must-not-show-" + "k" * 40,
+        DAILY_WEBHOOK_SECRET="c2VjcmV0LXRoYXQtbXVzdC1ub3Qtc2hvdw==",
+        CLOUD_API_SECRET="cloud-secret-that-must-not-show",
+        MONGODB_URI="mongomock://user:pa55word@localhost/summary_test?authSource=x",
+    )
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("configuration")]
+    fields = dict(item.split("=", 1) for item in line.split(": ", 1)[1].split("; "))
+    assert (fields["DAILY_API_KEY"], fields["DAILY_WEBHOOK_SECRET"]) == ("set", "set")
+    assert (fields["CLOUD_API_SECRET"], fields["CLOUD_API_KEY"]) == ("set", "unset")
+    assert fields["JWT_SECRET_KEY"] == "set"
+    assert fields["MONGODB_URI"] == "mongomock://localhost/summary_test"
+    assert fields["AUTH_POLICY"] == "compat"
+    for secret in ("must-not-show", "pa55word", "c2VjcmV0"):
+        assert secret not in line
