@@ -1,7 +1,9 @@
 """Worker health: each running worker's heartbeat, the workers alive and the oldest due job
 in /readyz (informational) and in `flask --app wsgi recordings status`."""
 
+import os
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -53,3 +55,22 @@ def test_a_silent_worker_is_counted_out_and_the_oldest_due_job_is_shown(app, cli
     assert status.splitlines()[0] == "1 worker(s) alive"
     assert "killed" not in status
     assert "oldest due job: rec-late, due for 9" in status
+
+
+def test_a_killed_workers_download_is_removed_by_the_next_start(app, tmp_path):
+    """A worker SIGKILLed mid-download leaves its temporary file behind; the next worker
+    to start removes it once nobody has written it for a lease (a live download writes
+    all the time, so one of another worker running beside is kept)."""
+    services = app.extensions["livesessions"]
+    worker = services.make_worker(download_dir=str(tmp_path), lease_seconds=60, poll_seconds=0)
+    left = tmp_path / "recording-killed-abc.part"
+    left.write_bytes(b"half a recording")
+    an_hour_ago = time.time() - 3600
+    os.utime(left, (an_hour_ago, an_hour_ago))
+    live = tmp_path / "recording-live-def.part"
+    live.write_bytes(b"being written")
+    stop = threading.Event()
+    stop.set()  # start, clean up, and stop at once
+    worker.run(stop)
+    assert not left.exists()
+    assert live.read_bytes() == b"being written"
