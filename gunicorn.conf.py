@@ -11,17 +11,26 @@ block the whole worker, not just its greenlet).
 
 `post_request` runs in the worker after each response: it yields to the other greenlets.
 
+Logs: with LOG_FORMAT json (the default; read from the environment or `.env`, as the
+app does), gunicorn's own lines (boot, worker exits, errors) are the app's JSON lines
+too, by the formatter of livesessions/logformat.py, loaded by its path: importing the
+package would import the app.
+
 Metrics: every worker writes its Prometheus values to PROMETHEUS_MULTIPROC_DIR (a fresh
 temporary directory unless it is set), so that /metrics, answered by any worker, sums them
 all; `child_exit` drops a dead worker's live gauges.
 """
 
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+from dotenv import dotenv_values
 
 # Set before any worker imports prometheus_client, which reads it at import; a directory
 # made here is removed on exit (one given is the operator's).
@@ -41,6 +50,36 @@ try:
 except ConfigError as error:
     sys.exit(str(error))  # the one line, on stderr, status 1
 """
+
+
+def _json_formatter():
+    """livesessions/logformat.py's JsonLineFormatter, loaded without the package."""
+    path = Path(__file__).resolve().parent / "livesessions" / "logformat.py"
+    spec = importlib.util.spec_from_file_location("livesessions_logformat", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.JsonLineFormatter
+
+
+LOG_FORMAT = os.environ.get("LOG_FORMAT") or dotenv_values().get("LOG_FORMAT") or "json"
+if LOG_FORMAT.strip().lower() == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": _json_formatter()}},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+        "root": {"level": "WARNING", "handlers": []},
+    }
 
 
 def on_starting(server):

@@ -1,5 +1,6 @@
 """The real servers on loopback: `make run`'s dev server and the Procfile's gunicorn."""
 
+import json
 import re
 import shlex
 import signal
@@ -136,7 +137,10 @@ def test_gunicorn_serves_the_procfile_app(server_env):
     finally:
         output = stop(process)
         sandbox.stop()
-    assert "Booting worker" in output
+    # gunicorn's own lines are JSON lines too (LOG_FORMAT=json, the default)
+    booted = [json.loads(line) for line in output.splitlines() if "Booting worker" in line]
+    assert booted
+    assert {(line["logger"], line["level"]) for line in booted} == {("gunicorn.error", "INFO")}
 
 
 def serve_fast_command(port, workers, threads):
