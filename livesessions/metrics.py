@@ -93,7 +93,7 @@ def exposition(services) -> bytes:
     return generate_latest(REGISTRY) + generate_latest(queue)
 
 
-def serve_metrics(port: int, services) -> None:
+def serve_metrics(port: int, services, host: str = "0.0.0.0") -> None:
     """Serve the metrics page on `port` from a daemon thread (the worker's own)."""
     registry = CollectorRegistry()
     registry.register(QueueCollector(services))
@@ -101,7 +101,7 @@ def serve_metrics(port: int, services) -> None:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_Process())
-    start_http_server(port, addr="0.0.0.0", registry=registry)
+    start_http_server(port, addr=host, registry=registry)
 
 
 class _Process:

@@ -104,3 +104,20 @@ def test_the_job_queue_is_read_from_the_database_at_each_scrape(app, client):
 def test_metrics_can_be_turned_off(make_app):
     response = make_app(METRICS_ENABLED="false").test_client().get("/metrics")
     assert response.status_code == 404
+
+
+def test_the_worker_can_serve_its_own_metrics(app):
+    """RECORDING_METRICS_PORT: `recordings worker` serves the page itself."""
+    import requests
+
+    from livesessions.metrics import serve_metrics
+    from tests.support.processes import free_port
+
+    port = free_port()
+    services = app.extensions["livesessions"]
+    services.job_store.enqueue("rec-own", {"session": "s", "room": "r"})
+    serve_metrics(port, services, host="127.0.0.1")
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    families = {family.name for family in text_string_to_metric_families(text)}
+    assert {"livesessions_jobs", "livesessions_daily_calls", "livesessions_requests"} <= families
+    assert 'livesessions_jobs{kind="upload",status="pending"} 1.0' in text
