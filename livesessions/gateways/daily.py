@@ -2,6 +2,7 @@
 with Daily's rate limits, is daily_http's)."""
 
 import logging
+import threading
 from collections.abc import Iterator
 from urllib.parse import quote, urlencode
 
@@ -16,7 +17,14 @@ __all__ = ["DailyBusy", "DailyClient", "DailyError", "DailyRateLimited"]
 
 
 class DailyClient(DailyHttp):
-    """The Daily.co calls the service makes."""
+    """The Daily.co calls the service makes. Meeting tokens are signed here with the API
+    key (`self_signed_tokens`, when there is a key), carrying the domain's id."""
+
+    def __init__(self, *args, self_signed_tokens: bool = True, domain_id=None, **options):
+        super().__init__(*args, **options)
+        self.self_signed_tokens = self_signed_tokens and bool(self.api_key)
+        self._domain_id = domain_id
+        self._domain_lock = threading.Lock()
 
     def create_room(
         self, title: str, *, exp: int, max_participants: int, privacy: str = "public"

@@ -80,8 +80,6 @@ class DailyHttp:
         breaker_reset_seconds: float = 30,
         pacer: Pacer | None = None,
         rate_wait_seconds: float = DEFAULT_RATE_WAIT_SECONDS,
-        self_signed_tokens: bool = True,
-        domain_id: str | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         # Time as the client sees it (retry waits, turns, room names' timestamps): a test
@@ -107,9 +105,6 @@ class DailyHttp:
         self.breaker = CircuitBreaker(breaker_failures, breaker_reset_seconds, monotonic)
         self.pacer = pacer or Pacer(clock=clock, sleep=sleep)
         self.rate_wait_seconds = rate_wait_seconds
-        self.self_signed_tokens = self_signed_tokens and bool(api_key)  # signed with the key
-        self._domain_id = domain_id
-        self._domain_lock = threading.Lock()
 
     def _request(self, method, path, body=None, *, wait=None):
         """One call, in its turn under Daily's rate limits, retried after a 429 (Daily's
@@ -164,7 +159,7 @@ class DailyHttp:
             self.breaker.gave_up()  # our own queue was full: nothing learnt about Daily
             raise DailyBusy("too many Daily.co calls in flight in this process")
         try:
-            response = self._attempts(method, path, body)
+            response = self._attempts(method, path, body, calls)
         except DailyError:  # unreachable or timing out, twice
             self.breaker.failed()
             raise
@@ -175,12 +170,12 @@ class DailyHttp:
             self._in_flight.release()
             BREAKER_OPEN.set(self.breaker.state == OPEN)
         self.breaker.succeeded()  # a 429 too: Daily is up, only busy
-        BREAKER_OPEN.set(0)
         return response
 
-    def _attempts(self, method, path, body):
+    def _attempts(self, method, path, body, calls):
+        """The call (of the `calls` family), and its one retry if transient."""
         url = f"{self.base_url}{path}"
-        calls = DAILY_CALLS.labels(family(method, path), "error")
+        unanswered = DAILY_CALLS.labels(calls, "error")
         for attempt in (1, 2):
             started = time.monotonic()
             try:
@@ -193,7 +188,7 @@ class DailyHttp:
                     (time.monotonic() - started) * 1000,
                 )
             except requests.RequestException as error:
-                calls.inc()
+                unanswered.inc()
                 if attempt == 1:
                     log.warning(
                         "Daily %s %s failed (%s); retrying", method, path, type(error).__name__
@@ -201,7 +196,7 @@ class DailyHttp:
                     self.sleep(self.backoff)
                     continue
                 raise DailyError(f"Daily.co unreachable: {type(error).__name__}") from None
-            DAILY_CALLS.labels(family(method, path), str(response.status_code)).inc()
+            DAILY_CALLS.labels(calls, str(response.status_code)).inc()
             if response.status_code >= 500 and attempt == 1:
                 log.warning("Daily %s %s answered %s; retrying", method, path, response.status_code)
                 self.sleep(self._retry_delay(response))
