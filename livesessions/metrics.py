@@ -81,27 +81,25 @@ class QueueCollector:
         )
 
 
-def exposition(services) -> bytes:
-    """The metrics page: every process's metrics (summed in multiprocess mode), then the
-    job queue's."""
-    queue = CollectorRegistry()
-    queue.register(QueueCollector(services))
+def registry(services) -> CollectorRegistry:
+    """Every process's metrics (summed in multiprocess mode), then the job queue's."""
+    collected = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        processes = CollectorRegistry()
-        multiprocess.MultiProcessCollector(processes)
-        return generate_latest(processes) + generate_latest(queue)
-    return generate_latest(REGISTRY) + generate_latest(queue)
+        multiprocess.MultiProcessCollector(collected)
+    else:
+        collected.register(_Process())
+    collected.register(QueueCollector(services))
+    return collected
+
+
+def exposition(services) -> bytes:
+    """The metrics page, as /metrics answers it."""
+    return generate_latest(registry(services))
 
 
 def serve_metrics(port: int, services, host: str = "0.0.0.0") -> None:
     """Serve the metrics page on `port` from a daemon thread (the worker's own)."""
-    registry = CollectorRegistry()
-    registry.register(QueueCollector(services))
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry.register(_Process())
-    start_http_server(port, addr=host, registry=registry)
+    start_http_server(port, addr=host, registry=registry(services))
 
 
 class _Process:
