@@ -178,7 +178,7 @@ def daily_webhook():
         return {"received": True}  # Signed or not: Daily's set-up check must get its 200.
     signature = ("invalid" if unsigned else "valid") if secret else "none"
     # a type Daily sends, or "other": posted types must not make new series without end
-    known = event.type if event.type in services().events.types() else "other"
+    known = event.type if event.type in services().events.handlers else "other"
     WEBHOOKS.labels(known, signature).inc()
     if unsigned:
         refused_unsigned(len(raw), event.type)

@@ -54,7 +54,10 @@ def ensure_indexes(database, *, make: bool = True) -> list[IndexState]:
     states = []
     for module in MODULES:
         collection = database[module.COLLECTION]
-        existing = {_pattern(info["key"]): (name, info) for name, info in _indexes(collection)}
+        existing = {
+            _pattern(info["key"]): (name, info)
+            for name, info in collection.index_information().items()
+        }
         for keys, options in module.INDEXES:
             found = existing.get(_pattern(keys))
             if found is None:
@@ -72,10 +75,6 @@ def ensure_indexes(database, *, make: bool = True) -> list[IndexState]:
         for conflict in (state for state in states if state.state == "conflict"):
             log.warning("index conflict: %s", conflict)
     return states
-
-
-def _indexes(collection):
-    return collection.index_information().items()
 
 
 def _pattern(keys) -> tuple:
