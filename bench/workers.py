@@ -22,16 +22,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import timedelta
-from pathlib import Path
 
 from bench.loopback import ROOT
 from livesessions import create_app
-from livesessions.auth import Caller
-from livesessions.clock import utcnow
 from livesessions.sandbox import CloudinarySandbox, DailySandbox
-
-COURSE = "c0000000-0000-4000-8000-000000000001"
+from tests.support.workers import WORKER_COMMAND, queue_finished_recordings
 
 
 def main():
@@ -67,29 +62,11 @@ def main():
     database = services.database.db
     for name in ("livesessions", "recordings", "recording_jobs"):
         database[name].delete_many({})
-    # Sessions made the way the API makes them (room on the Daily sandbox included), each
-    # with a finished recording whose webhook is never sent, queued as the reconciler would.
-    for n in range(args.jobs):
-        session = services.session_service.create(
-            {
-                "title": f"Workers {n}",
-                "courseId": COURSE,
-                "scheduledAt": utcnow() + timedelta(hours=1),
-                "duration": 30,
-                "maxParticipants": 10,
-            },
-            Caller("bench"),
-        )
-        recording_id = daily.add_finished_recording(session["roomName"], duration=30)
-        services.recording_service.queue_upload(recording_id, session, 30)
+    queue_finished_recordings(services, daily, args.jobs)
 
     env = {**os.environ, **settings, "PYTHONPATH": str(ROOT)}
-    flask = str(Path(sys.executable).parent / "flask")
     started = time.monotonic()
-    workers = [
-        subprocess.Popen([flask, "--app", "wsgi", "recordings", "worker"], cwd=ROOT, env=env)
-        for _ in range(args.workers)
-    ]
+    workers = [subprocess.Popen(WORKER_COMMAND, cwd=ROOT, env=env) for _ in range(args.workers)]
     try:
         while database.recording_jobs.count_documents({"status": "done"}) < args.jobs:
             if time.monotonic() - started > args.timeout:

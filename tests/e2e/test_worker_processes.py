@@ -9,18 +9,14 @@ run gives it a SecantusDB.
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
-from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from livesessions.auth import Caller
-from livesessions.clock import utcnow
 from livesessions.sandbox import CloudinarySandbox, DailySandbox
 from tests.support.processes import ROOT
+from tests.support.workers import WORKER_COMMAND, queue_finished_recordings, worker_env
 
 pytestmark = [
     pytest.mark.slow,
@@ -31,61 +27,51 @@ pytestmark = [
 ]
 
 JOBS, WORKERS, LEASE = 9, 3, 2.0
-COURSE = "c0000000-0000-4000-8000-000000000001"
 DAILY_KEY = "worker-processes-" + "0123456789abcdef" * 3
 
 
-def test_worker_processes_share_the_jobs_each_done_once(make_app, tmp_path):
+@pytest.fixture
+def worker_stack(make_app, tmp_path):
+    """The sandboxes, the settings the workers share (a lease to set), and an app on them."""
     daily = DailySandbox(api_key=DAILY_KEY, recording_bytes=200_000).start()
     cloud = CloudinarySandbox(storage_dir=str(tmp_path / "cloud")).start()
-    settings = {
-        "DAILY_API_URL": daily.api_url,
-        "DAILY_API_KEY": DAILY_KEY,
-        "CLOUD_NAME": cloud.cloud_name,
-        "CLOUD_API_KEY": cloud.api_key,
-        "CLOUD_API_SECRET": cloud.api_secret,
-        "CLOUDINARY_UPLOAD_PREFIX": cloud.url,
-        "RECORDING_LEASE_SECONDS": str(LEASE),
-        "RECORDING_POLL_SECONDS": "0.2",
-        # a slow Daily call (the latency) holds the process's one Daily slot: the job slot
-        # and the periodic tasks wait their turn instead of failing an attempt
-        "DAILY_QUEUE_SECONDS": "30",
-    }
-    app = make_app(**settings)
-    services = app.extensions["livesessions"]
-    for n in range(JOBS):
-        session = services.session_service.create(
-            {
-                "title": f"Workers {n}",
-                "courseId": COURSE,
-                "scheduledAt": utcnow() + timedelta(hours=1),
-                "duration": 30,
-                "maxParticipants": 10,
-            },
-            Caller("instructor-1"),
+
+    def make(lease):
+        settings = {
+            "DAILY_API_URL": daily.api_url,
+            "DAILY_API_KEY": DAILY_KEY,
+            "CLOUD_NAME": cloud.cloud_name,
+            "CLOUD_API_KEY": cloud.api_key,
+            "CLOUD_API_SECRET": cloud.api_secret,
+            "CLOUDINARY_UPLOAD_PREFIX": cloud.url,
+            "RECORDING_LEASE_SECONDS": str(lease),
+            "RECORDING_POLL_SECONDS": "0.2",
+            # a slow Daily call (the latency) holds the process's one Daily slot: the job
+            # slot and the periodic tasks wait their turn instead of failing an attempt
+            "DAILY_QUEUE_SECONDS": "30",
+        }
+        app = make_app(**settings)
+        env = worker_env(
+            settings,
+            MONGODB_URI=app.config["MONGODB_URI"],
+            JWT_SECRET_KEY=app.config["JWT_SECRET_KEY"],
+            LOG_LEVEL="WARNING",
         )
-        recording_id = daily.add_finished_recording(session["roomName"], duration=30)
-        services.recording_service.queue_upload(recording_id, session, 30)
+        return app.extensions["livesessions"], env
+
+    yield daily, cloud, make
+    daily.stop()
+    cloud.stop()
+
+
+def test_worker_processes_share_the_jobs_each_done_once(worker_stack):
+    daily, cloud, make = worker_stack
+    services, env = make(lease=LEASE)
+    queue_finished_recordings(services, daily, JOBS)
     jobs = services.database.db.recording_jobs
     daily.latency = LEASE * 1.5  # each access link outlasts a lease: only renewal keeps it
-    env = {
-        **os.environ,
-        **settings,
-        "MONGODB_URI": app.config["MONGODB_URI"],
-        "JWT_SECRET_KEY": app.config["JWT_SECRET_KEY"],
-        "LOG_LEVEL": "WARNING",
-    }
-    flask = str(Path(sys.executable).parent / "flask")
-    workers = [
-        subprocess.Popen(
-            [flask, "--app", "wsgi", "recordings", "worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(WORKERS)
-    ]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    workers = [subprocess.Popen(WORKER_COMMAND, cwd=ROOT, env=env, **quiet) for _ in range(WORKERS)]
     try:
         deadline = time.monotonic() + 90
         while jobs.count_documents({"status": "done"}) < JOBS:
@@ -95,8 +81,6 @@ def test_worker_processes_share_the_jobs_each_done_once(make_app, tmp_path):
         for worker in workers:
             worker.terminate()
         codes = [worker.wait(timeout=60) for worker in workers]
-        daily.stop()
-        cloud.stop()
     done = list(jobs.find())
     assert codes == [0] * WORKERS  # each finished its jobs in hand on SIGTERM
     assert Counter(job["attempts"] for job in done) == {1: JOBS}  # none taken over
@@ -106,49 +90,15 @@ def test_worker_processes_share_the_jobs_each_done_once(make_app, tmp_path):
     assert len(processes) >= 2  # the jobs were shared out
 
 
-def test_the_job_of_a_killed_worker_is_finished_by_another(make_app, tmp_path):
-    daily = DailySandbox(api_key=DAILY_KEY, recording_bytes=200_000).start()
-    cloud = CloudinarySandbox(storage_dir=str(tmp_path / "cloud")).start()
-    settings = {
-        "DAILY_API_URL": daily.api_url,
-        "DAILY_API_KEY": DAILY_KEY,
-        "CLOUD_NAME": cloud.cloud_name,
-        "CLOUD_API_KEY": cloud.api_key,
-        "CLOUD_API_SECRET": cloud.api_secret,
-        "CLOUDINARY_UPLOAD_PREFIX": cloud.url,
-        "RECORDING_LEASE_SECONDS": "3",
-        "RECORDING_POLL_SECONDS": "0.2",
-        "DAILY_QUEUE_SECONDS": "30",
-    }
-    app = make_app(**settings)
-    services = app.extensions["livesessions"]
-    session = services.session_service.create(
-        {
-            "title": "Killed worker",
-            "courseId": COURSE,
-            "scheduledAt": utcnow() + timedelta(hours=1),
-            "duration": 30,
-            "maxParticipants": 10,
-        },
-        Caller("instructor-1"),
-    )
-    recording_id = daily.add_finished_recording(session["roomName"], duration=30)
-    services.recording_service.queue_upload(recording_id, session, 30)
+def test_the_job_of_a_killed_worker_is_finished_by_another(worker_stack, tmp_path):
+    daily, cloud, make = worker_stack
+    services, env = make(lease=3)
+    (recording_id,) = queue_finished_recordings(services, daily, 1, title="Killed worker")
     jobs = services.database.db.recording_jobs
     daily.latency = 2.0  # the first worker is killed while it asks for the download link
-    env = {
-        **os.environ,
-        **settings,
-        "MONGODB_URI": app.config["MONGODB_URI"],
-        "JWT_SECRET_KEY": app.config["JWT_SECRET_KEY"],
-        "LOG_LEVEL": "WARNING",
-    }
-    flask = str(Path(sys.executable).parent / "flask")
-    command = [flask, "--app", "wsgi", "recordings", "worker"]
     log = tmp_path / "second.log"
-    first = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    first = subprocess.Popen(WORKER_COMMAND, cwd=ROOT, env=env, **quiet)
     second = None
     try:
         deadline = time.monotonic() + 30
@@ -159,7 +109,9 @@ def test_the_job_of_a_killed_worker_is_finished_by_another(make_app, tmp_path):
         first.wait(timeout=10)
         killed_at = time.monotonic()
         with log.open("w") as output:
-            second = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+            second = subprocess.Popen(
+                WORKER_COMMAND, cwd=ROOT, env=env, stdout=output, stderr=output
+            )
         while jobs.find_one({"_id": recording_id})["status"] != "done":
             assert time.monotonic() < killed_at + 90, jobs.find_one({"_id": recording_id})
             time.sleep(0.2)
@@ -169,11 +121,9 @@ def test_the_job_of_a_killed_worker_is_finished_by_another(make_app, tmp_path):
             if process is not None and process.poll() is None:
                 process.terminate()
                 process.wait(timeout=60)
-        daily.stop()
-        cloud.stop()
     job = jobs.find_one({"_id": recording_id})
     assert job["attempts"] == 2  # the killed worker's, then the second's
     assert finished_after < 90
     assert "taken over by" in log.read_text()
     assert len(cloud.assets) == 1
-    assert services.database.db.livesessions.find_one({"_id": session["_id"]})["isRecorded"]
+    assert services.database.db.livesessions.find_one({"_id": job["session"]})["isRecorded"]
