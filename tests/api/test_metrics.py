@@ -103,7 +103,7 @@ def test_the_job_queue_is_read_from_the_database_at_each_scrape(app, client):
 
 def test_metrics_can_be_turned_off(make_app):
     response = make_app(METRICS_ENABLED="false").test_client().get("/metrics")
-    assert response.status_code == 404
+    assert (response.status_code, response.get_json()) == (404, {"message": "Resource not found"})
 
 
 def test_the_worker_can_serve_its_own_metrics(app):
