@@ -55,6 +55,9 @@ def main():
         "CLOUDINARY_UPLOAD_PREFIX": cloud.url,
         "RECORDING_LEASE_SECONDS": str(args.lease),
         "RECORDING_POLL_SECONDS": "0.2",
+        # the slow access link holds the process's one Daily slot: the other job slot
+        # waits its turn instead of failing an attempt as busy (0.5 s by default)
+        "DAILY_QUEUE_SECONDS": "30",
         "LOG_LEVEL": "WARNING",
     }
     app = create_app(settings)
