@@ -1,16 +1,8 @@
-"""Time in one place: now, ISO 8601 in and out, Unix conversions, when a class ends."""
+"""Time in one place: now, ISO 8601 out, Unix conversions, when a class ends. (ISO 8601 in
+is read as Joi read it: `validation.dates`.)"""
 
-import re
 from datetime import UTC, datetime, timedelta
 
-# The ISO 8601 forms Joi's `date().iso()` accepts (date, or date-time with an optional offset).
-# As in JavaScript, `\d` is ASCII and the end is the end (Python's `$` also matches before a
-# final newline, so `\Z`).
-ISO_DATE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})"
-    r"(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?)?\Z",
-    re.ASCII,
-)
 LATEST_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z, the last second datetime holds
 
 
@@ -18,25 +10,6 @@ def utcnow() -> datetime:
     """Return the current time, aware, truncated to BSON's millisecond precision."""
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def parse_iso(text: str) -> datetime | None:
-    """Parse a Joi-acceptable ISO 8601 string to an aware UTC datetime, or return None.
-
-    A date-time without an offset is taken as UTC. Fractions are cut to milliseconds.
-    """
-    match = ISO_DATE.match(text)
-    if not match:
-        return None
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    normalized = f"{year}-{month}-{day}T{hour or '00'}:{minute or '00'}:{second or '00'}"
-    if fraction:
-        normalized += "." + fraction[:3].ljust(3, "0")
-    normalized += "+00:00" if offset in (None, "Z") else offset
-    try:
-        return datetime.fromisoformat(normalized).astimezone(UTC)
-    except (ValueError, OverflowError):  # month 13, day 31 of a 30-day month, year 0...
-        return None
 
 
 def iso(value: datetime) -> str:

@@ -7,10 +7,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..clock import iso, parse_iso
+from ..clock import iso
 from ..extensions import services
 from ..metrics import serve_metrics
 from ..store.jobs import STATUSES as JOB_STATUSES
+from ..validation.dates import read_iso
 
 recordings_cli = AppGroup("recordings", help="Recording upload jobs.")
 
@@ -107,7 +108,7 @@ def recordings_reconcile(since):
     webhook never came (the worker does this every RECORDING_RECONCILE_SECONDS)."""
     start = None
     if since is not None:
-        start = parse_iso(since)
+        start = read_iso(since)
         if start is None:
             raise click.BadParameter("must be an ISO 8601 date", param_hint="--since")
     checked, queued = services().reconcile(start)

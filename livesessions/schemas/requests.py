@@ -28,8 +28,8 @@ from ..validation import (
     min_length,
     not_after_latest,
     not_in_past,
-    one_of,
 )
+from ..validation.dates import joi_iso_time
 
 # JSON Schema can't bound a date-time string, so the document says it in words.
 SCHEDULE_DOC = {
@@ -85,7 +85,7 @@ class ListQuerySchema(JoiSchema):
     )
     pageCount = JoiInteger(load_default=10, validate=[at_least(1), at_most(100)])
     search = JoiString(load_default="", allow_empty=True, validate=[max_length(200)])
-    status = JoiString(validate=[one_of(STATUSES)], metadata={"enum": list(STATUSES)})
+    status = JoiString(choices=STATUSES)
     courseId = JoiString(validate=[max_length(128)], metadata={"minLength": 1})
     instructorId = JoiString(validate=[max_length(128)], metadata={"minLength": 1})
     # `from` is a Python keyword: the attribute is `from_`, the query key `from`.
@@ -96,9 +96,14 @@ class ListQuerySchema(JoiSchema):
         metadata={"description": "Sessions scheduled at or before this date (not before `from`)"}
     )
 
-    @validates_schema
-    def check_range(self, data, **kwargs):
-        if "from_" in data and "to" in data and data["to"] < data["from_"]:
+    @validates_schema(pass_original=True)
+    def check_range(self, data, original, **kwargs):
+        # On the time values: beyond datetime's years both ends may be the same datetime.
+        if (
+            "from_" in data
+            and "to" in data
+            and joi_iso_time(original["to"]) < joi_iso_time(original["from"])
+        ):
             # Joi's wording for `date().min(Joi.ref('from'))`
             raise ValidationError('must be greater than or equal to "ref:from"', field_name="to")
 

@@ -51,7 +51,7 @@ from tests.support.factories import (
     seed_session,
     session_payload,
 )
-from tests.support.joi import is_guid, js_number, type_refusal
+from tests.support.joi import is_guid, iso_verdict, js_number, type_refusal
 from tests.support.tally import register_tally
 
 pytestmark = pytest.mark.slow  # hundreds of hypothesis examples per test
@@ -564,8 +564,8 @@ TYPE_MESSAGES = ("must be a number", "must be a valid GUID", "must be in ISO 860
 
 def check_joi_reading(body, base, response):
     """A string in `body`'s one field that differs from the valid `base` is read as Joi read
-    it: refused with Joi's type message where JavaScript refuses it; otherwise (GUIDs and
-    finite numbers, whose type the oracle knows whole) never refused for its type, and a
+    it: refused with Joi's type message where JavaScript refuses it; otherwise (GUIDs, finite
+    numbers and plain ISO forms, whose type the oracle knows) never refused for its type, and a
     number converted as JavaScript converts it."""
     if response.status_code == 401 or not isinstance(body, dict) or set(base) - set(body):
         return
@@ -580,7 +580,10 @@ def check_joi_reading(body, base, response):
         assert (response.status_code, message) == (400, refusal), (key, value, shown)
         return
     number = js_number(value) if key in ("duration", "maxParticipants") else None
-    if key in ("courseId", "instructorId") or (number is not None and math.isfinite(number)):
+    surely_typed = key in ("courseId", "instructorId") or (
+        key == "scheduledAt" and iso_verdict(value)
+    )
+    if surely_typed or (number is not None and math.isfinite(number)):
         assert message not in {f'"{key}" {text}' for text in TYPE_MESSAGES}, (key, value)
     if number is not None and response.status_code < 300:
         assert shown[key] == number, (key, value, shown)

@@ -1,6 +1,6 @@
 """Oracles of what Joi 17, running in JavaScript, made of a string: a number, a GUID, an ISO
-date. Written apart from livesessions/validation.py (and in other terms) so that the fuzz
-tests can hold the service to them.
+date (in the forms whose reading is plain). Written apart from livesessions/validation/ (and
+in other terms) so that the fuzz tests can hold the service to them.
 """
 
 import re
@@ -20,10 +20,14 @@ GUID = re.compile(
     r"[0-9a-fA-F]{12}([\]})]?)"
 )
 BRACKETS = {"": "", "[": "]", "{": "}", "(": ")"}
-ISO_DATE = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+# Dates in the forms the fuzz tests write: `YYYY-MM-DD`, then a separator, `HH:mm[:ss]`, a
+# fraction and an offset.
+DATE_FORM = re.compile(
+    r"[0-9]{4}-([0-9]{2})-([0-9]{2})(?:(.)([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?(\.[0-9]*)?(.*))?",
+    re.DOTALL,
 )
+SURE_ZONE = re.compile(r"|Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9]")
+REFUSED_ZONE = re.compile(r"z|[+-][0-9]|[+-](?:2[4-9]|[3-9][0-9]).*|[+-][0-9]{2}:?[6-9][0-9]")
 
 
 def js_number(text: str) -> float | None:
@@ -38,9 +42,29 @@ def is_guid(text: str) -> bool:
     return bool(match) and BRACKETS[match[1]] == match[3]
 
 
-def looks_iso(text: str) -> bool:
-    """Whether `text` has an ISO form Joi takes (whether the date exists is not checked)."""
-    return bool(ISO_DATE.fullmatch(text))
+def iso_verdict(text: str) -> bool | None:
+    """Whether Joi surely took `text` as a date (True), surely refused its format (False), or
+    neither is plain from its form (None: hour 24, a space for the T, ... where V8's reading
+    decides, which tests/api/test_javascript_inputs.py pins)."""
+    match = DATE_FORM.fullmatch(text)
+    if not match:
+        return None
+    month, day, separator, hour, minute, second, fraction, zone = match.groups()
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
+        return False  # any day up to 31 is read (V8 rolls it over), none past
+    if separator is None:
+        return True
+    clock = [int(minute)] + ([int(second)] if second else [])
+    if (
+        separator == "t"
+        or int(hour) > 24
+        or max(clock) > 59
+        or fraction == "."
+        or REFUSED_ZONE.fullmatch(zone)
+    ):
+        return False
+    surely = separator == "T" and int(hour) < 24 and (second or not fraction)
+    return True if surely and SURE_ZONE.fullmatch(zone) else None
 
 
 def type_refusal(key: str, value) -> str | None:
@@ -55,5 +79,5 @@ def type_refusal(key: str, value) -> str | None:
     if key in ("courseId", "instructorId"):
         return None if is_guid(value) else f'"{key}" must be a valid GUID'
     if key in ("scheduledAt", "from", "to"):
-        return None if looks_iso(value) else f'"{key}" must be in ISO 8601 date format'
+        return f'"{key}" must be in ISO 8601 date format' if iso_verdict(value) is False else None
     return None

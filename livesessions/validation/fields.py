@@ -1,31 +1,20 @@
-"""Marshmallow fields and `load()` that validate and word their errors the way Joi did.
+"""Marshmallow fields and validators that check and word values the way Joi 17 did.
 
-Every Joi message has the shape `"<label>" <rule text>`. Field messages below hold only the
-rule text; `load()` adds the label of the first failing key, in Joi's order: declared keys
-in declaration order, then unknown keys, then object-level rules. Schemas whose messages
-come verbatim from the Node controllers set `LABELLED = False`.
+Every Joi message has the shape `"<label>" <rule text>`. The messages here hold only the rule
+text; `load()` adds the label. Values are read as JavaScript read them (`javascript`,
+`dates`): lengths in UTF-16 units, numbers and dates converted as Joi converted them.
 """
 
 import json
-import math
 import re
 from datetime import UTC, datetime
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
-from .clock import parse_iso, utcnow
-from .errors import BODY_NOT_OBJECT, INVALID_REQUEST, ValidationFailed
+from ..clock import utcnow
+from . import javascript
+from .dates import read_iso
 
-MAX_SAFE_INTEGER = 2**53 - 1
-
-# The whitespace of JavaScript's `\s` and `String.prototype.trim` (WhiteSpace and
-# LineTerminator), as a character class. Python's `\s` is another set: it takes U+001C-U+001F
-# and U+0085 (which `float()` then refuses or reads) and leaves out U+FEFF.
-JS_WHITESPACE = r"[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
-# Joi's number coercion of strings (convert: true): its regex in JavaScript's terms (`\d` is
-# ASCII, `\s` the whitespace above, `$` the very end); group 1 is the number, unpadded.
-JS_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-NUMERIC_STRING = re.compile(rf"^{JS_WHITESPACE}*({JS_NUMBER}){JS_WHITESPACE}*\Z")
 # Joi's guid rule: optional matching brackets, optional consistent separators; `\Z`, since
 # Python's `$` would let a trailing newline through.
 GUID = re.compile(
@@ -39,7 +28,8 @@ LATEST_SCHEDULE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 class JoiString(fields.String):
-    """A string: no type coercion, empty rejected unless `allow_empty`."""
+    """A string: no type coercion, empty refused unless `allow_empty`. With `choices`, Joi's
+    `valid(...)`: any other value, of whatever type, is `must be one of [...]`."""
 
     default_error_messages = {
         "required": "is required",
@@ -48,11 +38,17 @@ class JoiString(fields.String):
         "empty": "is not allowed to be empty",
     }
 
-    def __init__(self, *, allow_empty=False, **kwargs):
+    def __init__(self, *, allow_empty=False, choices=None, **kwargs):
+        if choices:
+            kwargs.setdefault("allow_none", True)  # null too is not one of the choices
+            kwargs["metadata"] = {"enum": list(choices), **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
         self.allow_empty = allow_empty
+        self.choices = choices
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if self.choices and value not in self.choices:  # Joi checks allowed values first
+            raise ValidationError(one_of_message(self.choices))
         if not isinstance(value, str):
             raise self.make_error("invalid")
         if value == "" and not self.allow_empty:
@@ -82,12 +78,14 @@ class JoiGuid(JoiString):
 
 
 class JoiInteger(fields.Integer):
-    """A number with Joi's string conversion; the integer rule runs after min/max."""
+    """A number converted from strings as Joi does (refusing what the string does not spell
+    exactly), Infinity and unsafe numbers refused; the integer rule runs after min/max."""
 
     default_error_messages = {
         "required": "is required",
         "null": "must be a number",
         "invalid": "must be a number",
+        "infinity": "cannot be infinity",
         "unsafe": "must be a safe number",
         "integer": "must be an integer",
     }
@@ -97,14 +95,19 @@ class JoiInteger(fields.Integer):
         self.validators.append(self._check_integer)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        numeric = NUMERIC_STRING.match(value) if isinstance(value, str) else None
-        if numeric:
-            value = float(numeric.group(1))  # ASCII only: float() reads it as JavaScript does
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, str):
+            value, safe = javascript.string_to_number(value)
+            if value is None:
+                raise self.make_error("invalid")
+            if not safe:
+                raise self.make_error("unsafe")
+        elif isinstance(value, bool) or not isinstance(value, int | float):
             raise self.make_error("invalid")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self.make_error("invalid")
-        if abs(value) > MAX_SAFE_INTEGER:
+        elif isinstance(value, int) and abs(value) > javascript.MAX_SAFE_INTEGER:
+            value = javascript.to_double(value)  # JSON.parse read it as a double
+        if value in (float("inf"), float("-inf")):
+            raise self.make_error("infinity")
+        if abs(value) > javascript.MAX_SAFE_INTEGER:
             raise self.make_error("unsafe")
         if isinstance(value, float) and value.is_integer():
             return int(value)
@@ -116,7 +119,7 @@ class JoiInteger(fields.Integer):
 
 
 class JoiIsoDate(fields.DateTime):
-    """An ISO 8601 date string, loaded as an aware UTC datetime."""
+    """Joi's `date().iso()`, loaded as an aware UTC datetime (see `dates.to_datetime`)."""
 
     default_error_messages = {
         "required": "is required",
@@ -126,22 +129,10 @@ class JoiIsoDate(fields.DateTime):
     }
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise self.make_error("invalid")
-        parsed = parse_iso(value)
-        if parsed is None:
-            raise self.make_error("format")
-        return parsed
-
-
-def is_falsy(value):
-    """JavaScript's falsiness, which the Node controllers tested with `if (!value)`."""
-    return (
-        value is None
-        or value is False
-        or value == ""
-        or (isinstance(value, int | float) and not isinstance(value, bool) and value == 0)
-    )
+        moment = read_iso(value)
+        if moment is None:
+            raise self.make_error("format" if isinstance(value, str) else "invalid")
+        return moment
 
 
 class RequiredText(fields.Raw):
@@ -166,14 +157,12 @@ class RequiredText(fields.Raw):
         self.pattern_name = pattern_name
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if is_falsy(value):
+        if javascript.is_falsy(value):
             raise ValidationError(self.required_message)
         if not isinstance(value, str):
             raise ValidationError(f'"{attr}" must be a string')
-        if len(value) > self.max_length:
-            raise ValidationError(
-                f'"{attr}" length must be less than or equal to {self.max_length} characters long'
-            )
+        if javascript.length(value) > self.max_length:
+            raise ValidationError(f'"{attr}" {max_length_message(self.max_length)}')
         if self.pattern is not None and not self.pattern.fullmatch(value):
             # Joi's `string.pattern.name` wording, as `.pattern(regex, name)` printed it
             raise ValidationError(
@@ -203,51 +192,29 @@ def at_most(limit):
     return validate.Range(max=limit, error="must be less than or equal to {max}")
 
 
-def one_of(choices):
-    return validate.OneOf(choices, error="must be one of [" + ", ".join(choices) + "]")
+def one_of_message(choices):
+    return "must be one of [" + ", ".join(choices) + "]"
+
+
+def max_length_message(limit):
+    return f"length must be less than or equal to {limit} characters long"
+
+
+class Length(validate.Length):
+    """Joi's string `min`/`max`: JavaScript's `length`, in UTF-16 code units."""
+
+    def __call__(self, value):
+        size = javascript.length(value)
+        if self.min is not None and size < self.min:
+            raise ValidationError(self._format_error(value, self.message_min))
+        if self.max is not None and size > self.max:
+            raise ValidationError(self._format_error(value, self.message_max))
+        return value
 
 
 def min_length(limit):
-    return validate.Length(min=limit, error="length must be at least {min} characters long")
+    return Length(min=limit, error="length must be at least {min} characters long")
 
 
 def max_length(limit):
-    return validate.Length(
-        max=limit, error="length must be less than or equal to {max} characters long"
-    )
-
-
-class JoiSchema(Schema):
-    """Base schema: unknown keys are errors, as with Joi's default `allowUnknown: false`."""
-
-    LABELLED = True
-
-    class Meta:
-        unknown = RAISE
-
-
-def _first_message(schema, errors, data):
-    """Pick the error Joi (abortEarly) would report and give it Joi's wording."""
-    declared = [field.data_key or name for name, field in schema.fields.items()]
-    unknown = [key for key in data if key not in declared]
-    for key in [*declared, *unknown, "value", "_schema"]:
-        if key not in errors:
-            continue
-        if key in unknown:
-            return f'"{key}" is not allowed'
-        messages = errors[key]
-        message = messages[0] if isinstance(messages, list) else str(messages)
-        if key == "_schema":
-            return message
-        return f'"{key}" {message}' if schema.LABELLED else message
-    return INVALID_REQUEST
-
-
-def load(schema: Schema, data) -> dict:
-    """Validate `data` against `schema`; raise ValidationFailed with Joi's first message."""
-    if not isinstance(data, dict):
-        raise ValidationFailed(BODY_NOT_OBJECT)
-    try:
-        return schema.load(data)
-    except ValidationError as error:
-        raise ValidationFailed(_first_message(schema, error.messages, data)) from None
+    return Length(max=limit, error=max_length_message("{max}"))
