@@ -6,9 +6,11 @@ import re
 import orjson
 from flask import request
 from flask.json.provider import DefaultJSONProvider
+from qs_codec import DecodeOptions, decode
 from werkzeug.exceptions import UnsupportedMediaType
 
 from .errors import BODY_NOT_JSON, ValidationFailed
+from .validation.javascript import decode_uri_component
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -50,9 +52,24 @@ def json_body():
     return parse_json(raw)
 
 
+def _decode_component(text, charset=None, kind=None):
+    """qs's decoder: `+` is a space, then decodeURIComponent, or the text as it was where that
+    throws (`%ff` stays `%ff`)."""
+    text = text.replace("+", " ")
+    decoded = decode_uri_component(text)
+    return text if decoded is None else decoded
+
+
+# Express 4's "extended" query parser: qs with `arrayLimit: 1000`, its other options default.
+EXPRESS_QUERY = DecodeOptions(list_limit=1000, decoder=_decode_component)
+
+
 def query_args() -> dict:
-    """Query parameters as Express parsed them: repeated names become lists."""
-    return {key: values[0] if len(values) == 1 else values for key, values in request.args.lists()}
+    """The query string as Express 4 parsed it (qs): repeated names and `a[]` make lists,
+    `a[b]` objects, and a pair without a name is dropped. Raw non-ASCII bytes, which Node
+    refused, are read as UTF-8."""
+    raw = request.query_string.decode("utf-8", "replace")
+    return decode(raw, EXPRESS_QUERY) if raw else {}
 
 
 class OrjsonProvider(DefaultJSONProvider):
