@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run run-mongo serve-fast test test-secantus test-quick lint format clean bench bench-recordings bench-workers bench-abuse bench-rate-limits bench-daily docs-screenshot
+.PHONY: run run-mongo serve-fast test test-secantus test-quick lint format clean bench bench-recordings bench-workers bench-abuse bench-rate-limits bench-daily docs-screenshot joi-diff
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ test-secantus: $(VENV)/.dev
 
 test-quick: $(VENV)/.dev
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# Validation against the real Joi 17, qs and V8 in Node, on random inputs (docs/testing.md,
+# "Joi differential"); needs Node.js and npm, and is not part of `make test`.
+joi-diff: $(VENV)/.dev
+	npm ci --prefix tools/joi-diff --silent --no-audit --no-fund
+	$(BIN)/python tools/joi-diff/compare.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
