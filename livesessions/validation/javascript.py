@@ -27,6 +27,7 @@ WHITESPACE_CHARACTERS = (
 NUMERIC_STRING = re.compile(
     rf"^[{WHITESPACE}]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[{WHITESPACE}]*\Z"
 )
+PLAIN_INTEGER = re.compile(r"[+-]?0*[0-9]{1,15}\Z")
 EXPONENT_PART = re.compile(r"[eE][+-]?[0-9]+\Z")
 LEADING_SIGN_AND_ZEROS = re.compile(r"^[+-]?0*")
 # decodeURIComponent throws on a `%` without two hex digits after it, and on escapes that are
@@ -109,6 +110,8 @@ def string_to_number(text: str) -> tuple[float | None, bool]:
     if not NUMERIC_STRING.match(text):
         return None, True
     trimmed = trim(text)
+    if PLAIN_INTEGER.match(trimmed):  # up to 15 digits: always exact, the common case
+        return float(trimmed) + 0.0, True
     number = float(trimmed) + 0.0  # ASCII only, correctly rounded like parseFloat; no -0
     if "e" in trimmed or "E" in trimmed:
         return number, _significant_digits(trimmed) == _significant_digits(number_to_string(number))

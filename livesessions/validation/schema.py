@@ -1,5 +1,7 @@
 """`load()`: validate a request's data and report Joi's first error, in Joi's order."""
 
+from functools import cache
+
 from marshmallow import RAISE, Schema, ValidationError
 
 from ..errors import BODY_NOT_OBJECT, INVALID_REQUEST, ValidationFailed
@@ -42,6 +44,11 @@ def _first_message(schema, errors, unknown):
     return INVALID_REQUEST
 
 
+@cache
+def _declared_keys(schema: Schema) -> frozenset:
+    return frozenset(field.data_key or name for name, field in schema.fields.items())
+
+
 def load(schema: Schema, data) -> dict:
     """Validate `data` against `schema`; raise ValidationFailed with Joi's first message.
 
@@ -49,9 +56,11 @@ def load(schema: Schema, data) -> dict:
     runs (marshmallow skips a schema's own validators once any key has failed)."""
     if not isinstance(data, dict):
         raise ValidationFailed(BODY_NOT_OBJECT)
-    declared = {field.data_key or name for name, field in schema.fields.items()}
-    unknown = [key for key in key_order(data) if key not in declared]
+    declared = _declared_keys(schema)
     known = {key: value for key, value in data.items() if key in declared}
+    unknown = (
+        key_order(key for key in data if key not in declared) if len(known) < len(data) else []
+    )
     try:
         result = schema.load(known)
     except ValidationError as error:
