@@ -40,8 +40,9 @@ class JoiString(fields.String):
 
     def __init__(self, *, allow_empty=False, choices=None, **kwargs):
         if choices:
-            kwargs.setdefault("allow_none", True)  # null too is not one of the choices
             kwargs["metadata"] = {"enum": list(choices), **kwargs.get("metadata", {})}
+            # null too is not one of the choices
+            kwargs["error_messages"] = {"null": one_of_message(choices)}
         super().__init__(**kwargs)
         self.allow_empty = allow_empty
         self.choices = choices
