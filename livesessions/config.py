@@ -112,6 +112,7 @@ SETTINGS = {
     "DAILY_DOMAIN_ID": Setting(None),
     "DAILY_ROOM_EXP_GRACE_MINUTES": Setting("30", int),
     "DAILY_ROOM_PRIVACY": Setting("public", lower),
+    "DAILY_KNOCKING": Setting("false", boolean),
     "JOIN_OPENS_MINUTES_BEFORE": Setting("15", int),
     # Cloudinary
     "CLOUD_NAME": Setting(None),
@@ -269,6 +270,8 @@ def startup_warnings(config: Mapping) -> list[str]:
         warnings.append(
             "JWT_SECRET_KEY is not set: using a random secret valid for this process only"
         )
+    if config["DAILY_KNOCKING"] and config["DAILY_ROOM_PRIVACY"] == "public":
+        warnings.append("DAILY_KNOCKING has no effect: Daily's knocking is for private rooms")
     if config["MONGODB_URI"].startswith("mongomock://"):
         warnings.append("MONGODB_URI is the embedded in-memory store: data is lost on exit")
     if not config["DAILY_WEBHOOK_SECRET"]:

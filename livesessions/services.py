@@ -168,6 +168,8 @@ def build_services(config) -> Services:
         platform_store=platform_store,
         job_store=job_store,
         room_privacy=config["DAILY_ROOM_PRIVACY"],
+        # Daily's waiting room is for private rooms (a public one lets everyone in)
+        room_knocking=config["DAILY_KNOCKING"] and config["DAILY_ROOM_PRIVACY"] == "private",
     )
     recording_service = RecordingService(
         session_store, recording_store, job_store, daily, window=window, policy=policy

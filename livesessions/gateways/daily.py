@@ -27,19 +27,26 @@ class DailyClient(DailyHttp):
         self._domain_lock = threading.Lock()
 
     def create_room(
-        self, title: str, *, exp: int, max_participants: int, privacy: str = "public"
+        self,
+        title: str,
+        *,
+        exp: int,
+        max_participants: int,
+        privacy: str = "public",
+        knocking: bool = False,
     ) -> dict:
-        """Create a recordable room named after `title`; return Daily's room object."""
+        """Create a recordable room named after `title`; return Daily's room object.
+
+        With `knocking`, someone without a token may ask to be let in (a private room's)."""
         timestamp_ms = int(self.clock() * 1000)
+        properties = {"exp": exp, "max_participants": max_participants, "enable_recording": "cloud"}
+        if knocking:
+            properties["enable_knocking"] = True
         for _ in range(NAME_ATTEMPTS):
             body = {
                 "name": room_name(title, timestamp_ms),
                 "privacy": privacy,
-                "properties": {
-                    "exp": exp,
-                    "max_participants": max_participants,
-                    "enable_recording": "cloud",
-                },
+                "properties": properties,
             }
             try:
                 return self._json("POST", "/rooms", body)

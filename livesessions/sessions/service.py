@@ -53,6 +53,7 @@ class SessionService:
         platform_store: PlatformStore | None = None,
         job_store: JobStore | None = None,
         room_privacy: str = "public",
+        room_knocking: bool = False,
     ):
         self.session_store = session_store
         self.daily = daily
@@ -62,6 +63,7 @@ class SessionService:
         self.window = window
         self.policy = policy or AccessPolicy()
         self.room_privacy = room_privacy
+        self.room_knocking = room_knocking
 
     def room_closes_at(self, doc):
         """When the room of `doc` closes: the end of the class plus a grace period."""
@@ -80,6 +82,7 @@ class SessionService:
                 exp=self.room_exp(data),
                 max_participants=data["maxParticipants"],
                 privacy=self.room_privacy,
+                knocking=self.room_knocking,
             )
         except DailyError as error:
             log.error("creating a Daily room failed: %s", error)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from livesessions.config import ConfigError, load_config
+from livesessions.config import ConfigError, load_config, startup_warnings
 from livesessions.gateways.daily_names import daily_user_id
 from tests.support.app_config import DAILY_KEY
 from tests.support.factories import INSTRUCTOR, OTHER_INSTRUCTOR, iso, seed_session
@@ -260,3 +260,43 @@ def test_rooms_stay_public_by_default(client, auth, daily, create_session):
 def test_an_unknown_privacy_is_refused_at_start_up():
     with pytest.raises(ConfigError, match="DAILY_ROOM_PRIVACY must be public or private"):
         load_config({"DAILY_ROOM_PRIVACY": "secret"})
+
+
+@pytest.mark.parametrize(
+    ("settings", "knocking"),
+    [
+        ({"DAILY_ROOM_PRIVACY": "private", "DAILY_KNOCKING": True}, True),
+        ({"DAILY_ROOM_PRIVACY": "private"}, False),
+        ({"DAILY_ROOM_PRIVACY": "public", "DAILY_KNOCKING": True}, False),
+    ],
+    ids=["private-knocking", "private", "public-knocking"],
+)
+def test_knocking_is_enabled_on_new_private_rooms_only(make_app, daily, settings, knocking):
+    app = make_app(**settings)
+    with app.app_context():
+        from flask_jwt_extended import create_access_token
+
+        token = create_access_token(identity=INSTRUCTOR)
+    body = {
+        "title": "Waiting room",
+        "courseId": "8f14e45f-ceea-4e7b-9e3c-1a2b3c4d5e6f",
+        "scheduledAt": iso(soon(minutes=120)),
+        "duration": 30,
+    }
+    response = app.test_client().post("/sessions", json=body, headers=bearer(token))
+    assert response.status_code == 201
+    (create,) = daily.calls("POST")
+    sent = json.loads(create.request.body)
+    assert sent["privacy"] == settings["DAILY_ROOM_PRIVACY"]
+    assert sent["properties"].get("enable_knocking") is (True if knocking else None)
+    assert sent["properties"]["enable_recording"] == "cloud"
+
+
+def test_knocking_on_public_rooms_is_warned_about():
+    config = load_config({"DAILY_KNOCKING": "true"})
+    assert config["DAILY_KNOCKING"] is True
+    assert "DAILY_KNOCKING has no effect: Daily's knocking is for private rooms" in (
+        startup_warnings(config)
+    )
+    private = load_config({"DAILY_KNOCKING": "true", "DAILY_ROOM_PRIVACY": "private"})
+    assert not any("DAILY_KNOCKING" in warning for warning in startup_warnings(private))
