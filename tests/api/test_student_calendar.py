@@ -230,3 +230,33 @@ def test_the_feed_and_wrong_keys_count_against_the_reads_limit(make_app):
         429,
         {"message": "Too many requests, please try again later."},
     )
+
+
+# -- flask --app wsgi calendar link STUDENT_ID ----------------------------------------------
+
+
+@pytest.mark.parametrize("student_id", [STUDENT, AWKWARD_STUDENT])
+def test_the_cli_prints_a_link_that_works(app, client, db, student_id):
+    doc = seed_session(db, participants=[student_id])
+    result = app.test_cli_runner().invoke(args=["calendar", "link", student_id])
+    assert result.exit_code == 0, result.output
+    assert result.output == feed_url(student_id) + "\n"
+    assert SECRET not in result.output
+    path = result.output.strip()
+    assert list(events(parse(client.get(path)))) == [uid(doc)]
+
+
+def test_the_cli_refuses_without_a_secret(make_app):
+    result = make_app().test_cli_runner().invoke(args=["calendar", "link", STUDENT])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: CALENDAR_FEED_SECRET is not set: the student calendar feeds are off\n"
+    )
+
+
+@pytest.mark.parametrize("student_id", ["a/b", ".", "..", "tab\there", "x" * 129])
+def test_the_cli_refuses_an_id_no_session_can_hold(app, student_id):
+    result = app.test_cli_runner().invoke(args=["calendar", "link", student_id])
+    assert result.exit_code == 2
+    assert "not a student id the service admits" in result.output
+    assert "/sessions/student/" not in result.output
