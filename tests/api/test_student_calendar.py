@@ -101,6 +101,19 @@ def test_the_same_session_has_the_same_uid_as_in_the_course_feed(client, db):
     assert str(course[uid(doc)]["URL"]) == doc["roomUrl"]
 
 
+def test_the_feed_follows_admissions_and_removals_through_the_api(client, db):
+    doc = seed_session(db)
+    assert parse(client.get(feed_url(AWKWARD_STUDENT))).walk("VEVENT") == []
+    added = client.post(f"/sessions/{doc['_id']}/participants", json={"studentId": AWKWARD_STUDENT})
+    assert added.status_code == 200, added.get_json()
+    assert list(events(parse(client.get(feed_url(AWKWARD_STUDENT))))) == [uid(doc)]
+    removed = client.delete(
+        f"/sessions/{doc['_id']}/participants/{quote(AWKWARD_STUDENT, safe='')}"
+    )
+    assert removed.status_code == 200, removed.get_json()
+    assert parse(client.get(feed_url(AWKWARD_STUDENT))).walk("VEVENT") == []
+
+
 def test_a_student_admitted_nowhere_gets_an_empty_calendar(client, db):
     seed_session(db, participants=[OTHER_STUDENT])
     calendar = parse(client.get(feed_url(STUDENT)))
