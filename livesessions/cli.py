@@ -1,5 +1,5 @@
-"""Command-line tools: `flask --app wsgi db ...` and `token ...` here; `recordings ...` and
-`daily ...` live with their domains."""
+"""Command-line tools: `flask --app wsgi db ...` and `token ...` here; `recordings ...`,
+`daily ...` and `calendar ...` live with their domains."""
 
 from datetime import timedelta
 
@@ -12,6 +12,7 @@ from .daily.setup import daily_cli
 from .demo import seed_demo
 from .extensions import services
 from .recordings.cli import recordings_cli
+from .sessions.cli import calendar_cli
 from .store import ensure_indexes
 
 db_cli = AppGroup("db", help="Database maintenance.")
@@ -89,3 +90,4 @@ def register_commands(app) -> None:
     app.cli.add_command(token)
     app.cli.add_command(recordings_cli)
     app.cli.add_command(daily_cli)
+    app.cli.add_command(calendar_cli)

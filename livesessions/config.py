@@ -114,6 +114,9 @@ SETTINGS = {
     "DAILY_ROOM_PRIVACY": Setting("public", lower),
     "DAILY_KNOCKING": Setting("false", boolean),
     "JOIN_OPENS_MINUTES_BEFORE": Setting("15", int),
+    # Calendar feeds
+    "CALENDAR_FEED_SECRET": Setting(None),
+    "JOIN_PAGE_URL": Setting(None),
     # Cloudinary
     "CLOUD_NAME": Setting(None),
     "CLOUD_API_KEY": Setting(None),
@@ -232,6 +235,7 @@ SECRETS = (
     "DAILY_API_KEY",
     "DAILY_WEBHOOK_SECRET",
     "DAILY_WEBHOOK_PREVIOUS_SECRET",
+    "CALENDAR_FEED_SECRET",
     "CLOUD_API_KEY",
     "CLOUD_API_SECRET",
 )

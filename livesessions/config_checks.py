@@ -27,6 +27,10 @@ PRODUCTION_REQUIRED = (
 )
 # HS256 with a shorter secret can be brute-forced offline from one token (RFC 7518 3.2).
 MIN_JWT_SECRET_BYTES = 32
+# The calendar feeds' HMAC-SHA256 keys: the same reasoning, one feed URL being enough.
+MIN_CALENDAR_SECRET_CHARACTERS = 32
+# What JOIN_PAGE_URL's template must hold: each session's id goes there.
+SESSION_ID_PLACEHOLDER = "{sessionId}"
 MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://", "mongomock://")
 NOT_NEGATIVE = (
     "JWT_LEEWAY_SECONDS",
@@ -73,6 +77,14 @@ def webhook_secret_problem(secret: str, name: str = "DAILY_WEBHOOK_SECRET") -> s
     return None
 
 
+def join_page_url_problem(template: str) -> str | None:
+    """The join page must be a URL with a host, and name the session (`{sessionId}`)."""
+    url = urlsplit(template.replace(SESSION_ID_PLACEHOLDER, "id"))
+    if SESSION_ID_PLACEHOLDER in template and url.scheme in ("http", "https") and url.hostname:
+        return None
+    return "JOIN_PAGE_URL must be an http:// or https:// URL containing {sessionId}"
+
+
 def value_problems(config: Mapping) -> list[str]:
     """The problems of values that can't work in any APP_ENV."""
     problems = []
@@ -81,6 +93,8 @@ def value_problems(config: Mapping) -> list[str]:
     for name in ("DAILY_WEBHOOK_SECRET", "DAILY_WEBHOOK_PREVIOUS_SECRET"):
         if config[name] is not None:
             problems.append(webhook_secret_problem(config[name], name))
+    if config["JOIN_PAGE_URL"] is not None:
+        problems.append(join_page_url_problem(config["JOIN_PAGE_URL"]))
     for name in NOT_NEGATIVE:
         if config[name] is not None and config[name] < 0:
             problems.append(f"{name} must not be negative, got {config[name]}")
@@ -107,6 +121,12 @@ def production_problems(config: Mapping, explicit: set[str]) -> list[str]:
                 f"each of JWT_PREVIOUS_SECRET_KEYS must be at least {MIN_JWT_SECRET_BYTES} "
                 "bytes in production"
             )
+    calendar_secret = config["CALENDAR_FEED_SECRET"]
+    if calendar_secret is not None and len(calendar_secret) < MIN_CALENDAR_SECRET_CHARACTERS:
+        problems.append(
+            f"CALENDAR_FEED_SECRET must be at least {MIN_CALENDAR_SECRET_CHARACTERS} characters "
+            "in production"
+        )
     if "MONGODB_URI" in explicit and str(config["MONGODB_URI"]).startswith("mongomock://"):
         problems.append("MONGODB_URI must point at a real MongoDB in production")
     if "CORS_ORIGINS" in explicit and "*" in config["CORS_ORIGINS"]:
@@ -114,4 +134,7 @@ def production_problems(config: Mapping, explicit: set[str]) -> list[str]:
     api_url = urlsplit(str(config["DAILY_API_URL"]))
     if api_url.scheme != "https" or not api_url.netloc:
         problems.append("DAILY_API_URL must be an https:// URL in production")
+    join_page = config["JOIN_PAGE_URL"]
+    if join_page is not None and not join_page.startswith("https://"):
+        problems.append("JOIN_PAGE_URL must be an https:// URL in production")
     return problems

@@ -35,6 +35,8 @@ NOT_A_PARTICIPANT = "You are not a participant of this live session"
 JOIN_NOT_YET = "This live session can be joined from {opens}"
 SESSION_OVER = "This live session is over"
 ATTENDANCE_FORBIDDEN = "You are not allowed to view this live session's attendance"
+# Calendar feeds (one answer for a wrong key and an unknown student alike)
+CALENDAR_NOT_FOUND = "Calendar not found"
 # Access (AUTH_POLICY=strict)
 CREATE_FORBIDDEN = "You are not allowed to create live sessions"
 OTHER_INSTRUCTOR_FORBIDDEN = "Only an admin may create a live session for another instructor"

@@ -85,6 +85,7 @@ def documented(
     body=None,
     body_required=True,
     query=None,
+    query_checked=True,
     errors=None,
     error_schemas=None,
     tag="sessions",
@@ -94,7 +95,8 @@ def documented(
     `response` is a schema class, `[schema]` for an array, or a media type (a text body).
     `errors` maps extra statuses to what the API answers with them: the messages (the
     constants of errors.py, quoted) and `Note`s; their body is the Error schema unless
-    `error_schemas` names another. 400/401/413/415/500 are added from the inputs.
+    `error_schemas` names another. 400/401/413/415/500 are added from the inputs (no 400
+    for a `query` the view reads itself: `query_checked=False`).
     """
 
     def decorate(view):
@@ -108,6 +110,7 @@ def documented(
             "body": body,
             "body_required": body_required,
             "query": query,
+            "query_checked": query_checked,
             "errors": errors or {},
             "error_schemas": error_schemas or {},
         }
@@ -133,7 +136,7 @@ def _errors(doc, view):
     """The error statuses of an operation: what its inputs and token can cause, its own,
     and those every operation can answer."""
     errors = {}
-    if doc["body"] is not None or doc["query"] is not None:
+    if doc["body"] is not None or (doc["query"] is not None and doc["query_checked"]):
         errors[400] = (VALIDATION,)
     if doc["auth"]:
         errors[401] = COMMON_ERRORS[401]

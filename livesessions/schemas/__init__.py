@@ -3,6 +3,7 @@
 
 from .requests import (
     INVALID_STATUS_MESSAGE,
+    CalendarKeySchema,
     CreateSessionSchema,
     ListQuerySchema,
     ParticipantSchema,
@@ -42,6 +43,7 @@ from .responses import (
 __all__ = [
     "INVALID_STATUS_MESSAGE",
     "AttendanceSchema",
+    "CalendarKeySchema",
     "CourseSessionSchema",
     "CreateSessionSchema",
     "DeletedSessionSchema",

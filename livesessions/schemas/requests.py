@@ -3,7 +3,7 @@
 import copy
 import re
 
-from marshmallow import ValidationError, fields, missing, validates_schema
+from marshmallow import Schema, ValidationError, fields, missing, validates_schema
 
 from ..errors import (
     INVALID_STATUS,
@@ -134,6 +134,20 @@ class RecordingStopSchema(JoiSchema):
     LABELLED = False
 
     recordingId = RequiredText(RECORDING_ID_REQUIRED, max_length=128)
+
+
+class CalendarKeySchema(Schema):
+    """The student feed's query, for the document only: its view reads `key` itself, since
+    a missing or wrong key is a 404, not a validation error (other keys are ignored)."""
+
+    key = fields.String(
+        required=True,
+        metadata={
+            "description": "HMAC-SHA256 of the student id with CALENDAR_FEED_SECRET, in hex "
+            "(`flask --app wsgi calendar link STUDENT_ID` prints the feed's URL with it)",
+            "pattern": "^[0-9a-f]{64}$",
+        },
+    )
 
 
 # The spec's wording, with the statuses of the lifecycle.

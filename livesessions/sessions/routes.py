@@ -54,11 +54,11 @@ from ..schemas import (
     update_session_schema,
 )
 from ..validation import load
+from .ical import CALENDAR_HEADERS
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
 LIST_DEFAULTS = list_query_schema.load({})  # what an empty query string means (read-only)
-CALENDAR_HEADERS = {"Content-Type": "text/calendar; charset=utf-8"}
 
 
 @bp.post("")

@@ -32,7 +32,7 @@ from ..policy import AccessPolicy
 from ..store import AttendanceStore, JobStore, PlatformStore, SessionStore, new_id
 from ..store.platform import POPULATED_LABEL
 from .attendance import summarize
-from .ical import feed_name, sessions_calendar
+from .ical import feed_name, join_page_link, sessions_calendar
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +219,12 @@ class SessionService:
         docs = self.platform_store.populate(self.session_store.by_field(field, value), field)
         label = next((doc[field].get(POPULATED_LABEL[field]) for doc in docs if doc[field]), None)
         return sessions_calendar(feed_name(label), docs)
+
+    def student_calendar(self, student_id: str, join_page_url: str | None) -> bytes:
+        """The sessions the student is admitted to as an iCalendar feed, each event linked
+        to the platform's join page (never to the room)."""
+        docs = self.session_store.admitted(student_id)
+        return sessions_calendar(feed_name(None), docs, link=join_page_link(join_page_url))
 
     def end_overdue(self) -> list[str]:
         """End the open sessions whose class is over by more than the room's grace."""

@@ -36,6 +36,8 @@ INDEXES = [
     ([("deletedAt", ASCENDING), ("scheduledAt", ASCENDING), ("_id", ASCENDING)], {}),
     ([("course", ASCENDING), ("scheduledAt", ASCENDING)], {}),
     ([("instructor", ASCENDING), ("scheduledAt", ASCENDING)], {}),
+    # A student's calendar feed: the sessions they are admitted to (multikey), by schedule.
+    ([("participants", ASCENDING), ("scheduledAt", ASCENDING)], {}),
     ([("status", ASCENDING)], {}),
     # The list filtered by status, in schedule order; the automatic-status sweep.
     (
@@ -144,6 +146,11 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
         """Return every session whose `field` (course or instructor) is `value`, by schedule."""
         cursor = self.sessions.find({field: value, **NOT_DELETED}).sort(SORT_BY_SCHEDULE)
         return [with_defaults(doc) for doc in cursor]
+
+    def admitted(self, student_id: str) -> list[SessionDoc]:
+        """Return every session whose `participants` holds the student, by schedule."""
+        cursor = self.sessions.find({"participants": student_id, **NOT_DELETED})
+        return [with_defaults(doc) for doc in cursor.sort(SORT_BY_SCHEDULE)]
 
     # -- writes of the API -------------------------------------------------------------------
 

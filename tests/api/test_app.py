@@ -187,6 +187,7 @@ def test_db_init_creates_the_indexes(app, db):
     assert {
         "course_1_scheduledAt_1",
         "instructor_1_scheduledAt_1",
+        "participants_1_scheduledAt_1",
         "status_1",
         "scheduledAt_1__id_1",
         "deletedAt_1_scheduledAt_1__id_1",

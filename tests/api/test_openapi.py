@@ -29,6 +29,7 @@ BEYOND_SPEC_ENDPOINTS = {
     ("get", "/sessions/{id}/attendance"),
     ("get", "/sessions/course/{courseId}/calendar.ics"),
     ("get", "/sessions/instructor/{instructorId}/calendar.ics"),
+    ("get", "/sessions/student/{studentId}/calendar.ics"),
     ("get", "/sessions/{id}/recordings"),
     ("delete", "/sessions/{id}/recordings/{recordingId}"),
 }

@@ -263,6 +263,7 @@ STORE_READS = {
     "find_any": lambda store, doc: store.find_any(doc["_id"]),
     "page": lambda store, doc: store.page(1, 10)[0][0],
     "by_field": lambda store, doc: store.by_field("course", doc["course"])[0],
+    "admitted": lambda store, doc: store.admitted(STUDENT)[0],
     "update": lambda store, doc: store.update(doc["_id"], {"title": "Renamed"}),
     "add_participant": lambda store, doc: store.add_participant(doc["_id"], STUDENT),
     "remove_participant": lambda store, doc: store.remove_participant(doc["_id"], "a"),
@@ -277,6 +278,7 @@ STORE_READS = {
 }
 # What each needs stored besides the sparse fields to return the session.
 STORE_SEEDS = {
+    "admitted": {"participants": [STUDENT]},
     "remove_participant": {"participants": ["a", "b"]},
     "reopen": {"status": "ended"},
     "start_if_scheduled": {"meeting": {"running": True}},

@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from livesessions import create_app
+from livesessions.sessions.feed_keys import feed_key
 from tests.support.app_config import JWT_SECRET
 from tests.support.factories import seed_recording, seed_session
 from tests.support.tally import register_tally
@@ -45,6 +46,7 @@ SEEDED_RECORDING = "5eed0000-0000-4000-8000-00000000000a"
 SEEDED_STUDENT = "student-1"
 FUTURE = "2099-06-01T10:00:00.000Z"
 LATEST_SCHEDULE = datetime(9999, 1, 1, tzinfo=UTC)  # scheduledAt's maximum, see below
+CALENDAR_SECRET = "schemathesis-calendar-secret-" + "0123456789abcdef" * 2
 
 EXCLUDED = {
     # Schema-valid transitions such as scheduled -> ended are refused by the state machine.
@@ -151,6 +153,29 @@ def use_seeded_ids(ctx, case):
             if isinstance(case.body.get(key), str) and half(case.body[key]):
                 case.body = {**case.body, key: seeded}
     return case
+
+
+@schema.hook("map_case").apply_to(operation_id="student_calendar")
+def use_the_seeded_student_key(ctx, case):
+    """Point about half of the valid feed requests at the seeded student, with its key (a
+    generated key is a 404), so that the feed itself is checked too."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return case
+    parameters = case.path_parameters or {}
+    if half(parameters.get("studentId")):
+        case.path_parameters = {**parameters, "studentId": SEEDED_STUDENT}
+        case.query = {**(case.query or {}), "key": feed_key(CALENDAR_SECRET, SEEDED_STUDENT)}
+    return case
+
+
+@pytest.fixture
+def config(config):
+    """The test app's settings, with the student calendar feed on."""
+    return {
+        **config,
+        "CALENDAR_FEED_SECRET": CALENDAR_SECRET,
+        "JOIN_PAGE_URL": "https://lms.example/live/{sessionId}",
+    }
 
 
 def reset(db, daily):

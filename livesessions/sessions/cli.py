@@ -1,0 +1,32 @@
+"""`flask --app wsgi calendar ...`: the students' calendar feed links."""
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from ..schemas.requests import STUDENT_ID
+from .feed_keys import feed_path
+
+# What POST /sessions/:id/participants admits: another id is in no session's participants.
+MAX_STUDENT_ID_LENGTH = 128
+
+calendar_cli = AppGroup("calendar", help="Calendar feeds.")
+
+
+@calendar_cli.command("link")
+@click.argument("student_id")
+def calendar_link(student_id):
+    """Print STUDENT_ID's calendar feed path with its key, to put after the service's public
+    URL (changing CALENDAR_FEED_SECRET invalidates every link)."""
+    if not STUDENT_ID.fullmatch(student_id) or len(student_id) > MAX_STUDENT_ID_LENGTH:
+        raise click.BadParameter(
+            'not a student id the service admits (no "/" or control characters, not "." '
+            f'or "..", at most {MAX_STUDENT_ID_LENGTH} characters)',
+            param_hint="STUDENT_ID",
+        )
+    secret = current_app.config["CALENDAR_FEED_SECRET"]
+    if not secret:
+        raise click.ClickException(
+            "CALENDAR_FEED_SECRET is not set: the student calendar feeds are off"
+        )
+    click.echo(feed_path(secret, student_id))
