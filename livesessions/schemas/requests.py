@@ -114,13 +114,17 @@ class ListQuerySchema(JoiSchema):
 # pattern is also the OpenAPI document's, in ECMA-262 (where `$` is the very end and `\Z` a
 # plain "Z"); RequiredText applies it with fullmatch, and a newline is a control character.
 STUDENT_ID = re.compile(r"^(?!\.\.?$)[^/\x00-\x1f\x7f-\x9f]+$")
+STUDENT_ID_MAX_LENGTH = 128  # in UTF-16 code units, as Joi counted
 
 
 class ParticipantSchema(JoiSchema):
     LABELLED = False
 
     studentId = RequiredText(
-        STUDENT_ID_REQUIRED, max_length=128, pattern=STUDENT_ID, pattern_name="student id"
+        STUDENT_ID_REQUIRED,
+        max_length=STUDENT_ID_MAX_LENGTH,
+        pattern=STUDENT_ID,
+        pattern_name="student id",
     )
 
 

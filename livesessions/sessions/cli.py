@@ -4,11 +4,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..schemas.requests import STUDENT_ID
+from ..schemas.requests import STUDENT_ID, STUDENT_ID_MAX_LENGTH
+from ..validation.javascript import length
 from .feed_keys import feed_path
-
-# What POST /sessions/:id/participants admits: another id is in no session's participants.
-MAX_STUDENT_ID_LENGTH = 128
 
 calendar_cli = AppGroup("calendar", help="Calendar feeds.")
 
@@ -18,10 +16,11 @@ calendar_cli = AppGroup("calendar", help="Calendar feeds.")
 def calendar_link(student_id):
     """Print STUDENT_ID's calendar feed path with its key, to put after the service's public
     URL (changing CALENDAR_FEED_SECRET invalidates every link)."""
-    if not STUDENT_ID.fullmatch(student_id) or len(student_id) > MAX_STUDENT_ID_LENGTH:
+    # what POST /sessions/:id/participants admits: another id is in no session's participants
+    if not STUDENT_ID.fullmatch(student_id) or length(student_id) > STUDENT_ID_MAX_LENGTH:
         raise click.BadParameter(
             'not a student id the service admits (no "/" or control characters, not "." '
-            f'or "..", at most {MAX_STUDENT_ID_LENGTH} characters)',
+            f'or "..", at most {STUDENT_ID_MAX_LENGTH} UTF-16 code units)',
             param_hint="STUDENT_ID",
         )
     secret = current_app.config["CALENDAR_FEED_SECRET"]
