@@ -19,6 +19,7 @@ from .ratelimit import init_rate_limits
 from .recordings.routes import bp as recordings_bp
 from .recordings.routes import library_bp as recording_library_bp
 from .services import build_services
+from .sessions.reports import bp as reports_bp
 from .sessions.routes import bp as sessions_bp
 from .store import ensure_indexes
 
@@ -38,7 +39,14 @@ def create_app(config: Mapping | None = None) -> Flask:
         log.warning(warning)
     init_extensions(app)
     register_services(app)
-    for blueprint in (sessions_bp, recordings_bp, recording_library_bp, daily_bp, probes_bp):
+    for blueprint in (
+        sessions_bp,
+        reports_bp,
+        recordings_bp,
+        recording_library_bp,
+        daily_bp,
+        probes_bp,
+    ):
         app.register_blueprint(blueprint)
     register_docs(app)
     register_error_handlers(app)

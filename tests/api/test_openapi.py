@@ -27,6 +27,7 @@ OPERATIONS_ENDPOINTS = {("get", "/healthz"), ("get", "/readyz"), ("get", "/metri
 BEYOND_SPEC_ENDPOINTS = {
     ("post", "/sessions/{id}/join"),
     ("get", "/sessions/{id}/attendance"),
+    ("get", "/sessions/{id}/attendance.csv"),
     ("get", "/sessions/course/{courseId}/calendar.ics"),
     ("get", "/sessions/instructor/{instructorId}/calendar.ics"),
     ("get", "/sessions/{id}/recordings"),
@@ -42,6 +43,7 @@ AUTHENTICATED = {
     ("delete", "/sessions/{id}"),
     ("post", "/sessions/{id}/join"),
     ("get", "/sessions/{id}/attendance"),
+    ("get", "/sessions/{id}/attendance.csv"),
 }
 # Every status and message the spec documents, per endpoint.
 SPEC_ERRORS = [
