@@ -35,6 +35,7 @@ NOT_A_PARTICIPANT = "You are not a participant of this live session"
 JOIN_NOT_YET = "This live session can be joined from {opens}"
 SESSION_OVER = "This live session is over"
 ATTENDANCE_FORBIDDEN = "You are not allowed to view this live session's attendance"
+COURSE_ATTENDANCE_FORBIDDEN = "You are not allowed to view this course's attendance"
 # Access (AUTH_POLICY=strict)
 CREATE_FORBIDDEN = "You are not allowed to create live sessions"
 OTHER_INSTRUCTOR_FORBIDDEN = "Only an admin may create a live session for another instructor"

@@ -3,6 +3,7 @@
 
 from .requests import (
     INVALID_STATUS_MESSAGE,
+    AttendanceQuerySchema,
     CreateSessionSchema,
     ListQuerySchema,
     ParticipantSchema,
@@ -10,6 +11,7 @@ from .requests import (
     RecordingStopSchema,
     StatusSchema,
     UpdateSessionSchema,
+    attendance_query_schema,
     create_session_schema,
     list_query_schema,
     participant_schema,
@@ -20,6 +22,7 @@ from .requests import (
 )
 from .responses import (
     AttendanceSchema,
+    CourseAttendanceSchema,
     CourseSessionSchema,
     DeletedSessionSchema,
     ErrorSchema,
@@ -41,7 +44,9 @@ from .responses import (
 
 __all__ = [
     "INVALID_STATUS_MESSAGE",
+    "AttendanceQuerySchema",
     "AttendanceSchema",
+    "CourseAttendanceSchema",
     "CourseSessionSchema",
     "CreateSessionSchema",
     "DeletedSessionSchema",
@@ -66,6 +71,7 @@ __all__ = [
     "UpdateSessionSchema",
     "WebhookAckSchema",
     "WebhookEventSchema",
+    "attendance_query_schema",
     "create_session_schema",
     "list_query_schema",
     "participant_schema",

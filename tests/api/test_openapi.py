@@ -28,6 +28,7 @@ BEYOND_SPEC_ENDPOINTS = {
     ("post", "/sessions/{id}/join"),
     ("get", "/sessions/{id}/attendance"),
     ("get", "/sessions/{id}/attendance.csv"),
+    ("get", "/sessions/course/{courseId}/attendance"),
     ("get", "/sessions/course/{courseId}/calendar.ics"),
     ("get", "/sessions/instructor/{instructorId}/calendar.ics"),
     ("get", "/sessions/{id}/recordings"),
@@ -44,6 +45,7 @@ AUTHENTICATED = {
     ("post", "/sessions/{id}/join"),
     ("get", "/sessions/{id}/attendance"),
     ("get", "/sessions/{id}/attendance.csv"),
+    ("get", "/sessions/course/{courseId}/attendance"),
 }
 # Every status and message the spec documents, per endpoint.
 SPEC_ERRORS = [
