@@ -22,6 +22,7 @@ from tests.support.factories import (
     OTHER_COURSE,
     OTHER_INSTRUCTOR,
     seed_session,
+    seed_sparse_session,
 )
 from tests.support.webhooks import envelope
 
@@ -287,6 +288,19 @@ def test_an_admin_may_read_a_course_without_sessions(client, admin):
     response = client.get(f"/sessions/course/{odd_id}/attendance?format=csv", headers=admin)
     # only safe characters of the course id in the file name
     assert read_csv(response, "attendance-course-a_b_c_d.csv") == [STUDENT_HEADER.split(",")]
+
+
+def test_sessions_written_by_older_code_are_read_with_their_defaults(client, admin, db):
+    # no status (scheduled), no participants; a participant listed twice counts once
+    sparse = seed_sparse_session(db, scheduledAt=YESTERDAY)
+    visit(client, sparse, "s1", minutes=30)
+    twice = seed_session(db, scheduledAt=YESTERDAY, status="ended", participants=["s2", "s2"])
+    visit(client, twice, "s2", minutes=30)
+    assert course_report(client, admin) == {
+        "courseId": COURSE,
+        "sessions": 2,
+        "students": [student_row("s1", 0, 1, 30.0, 0.0), student_row("s2", 1, 1, 30.0, 0.5)],
+    }
 
 
 @pytest.mark.parametrize(
