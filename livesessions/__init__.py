@@ -20,6 +20,7 @@ from .recordings.routes import bp as recordings_bp
 from .recordings.routes import library_bp as recording_library_bp
 from .services import build_services
 from .sessions.feeds import bp as feeds_bp
+from .sessions.reports import bp as reports_bp
 from .sessions.routes import bp as sessions_bp
 from .store import ensure_indexes
 
@@ -39,7 +40,15 @@ def create_app(config: Mapping | None = None) -> Flask:
         log.warning(warning)
     init_extensions(app)
     register_services(app)
-    blueprints = (sessions_bp, feeds_bp, recordings_bp, recording_library_bp, daily_bp, probes_bp)
+    blueprints = (
+        sessions_bp,
+        feeds_bp,
+        reports_bp,
+        recordings_bp,
+        recording_library_bp,
+        daily_bp,
+        probes_bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     register_docs(app)

@@ -37,6 +37,7 @@ SESSION_OVER = "This live session is over"
 ATTENDANCE_FORBIDDEN = "You are not allowed to view this live session's attendance"
 # Calendar feeds (one answer for a wrong key and an unknown student alike)
 CALENDAR_NOT_FOUND = "Calendar not found"
+COURSE_ATTENDANCE_FORBIDDEN = "You are not allowed to view this course's attendance"
 # Access (AUTH_POLICY=strict)
 CREATE_FORBIDDEN = "You are not allowed to create live sessions"
 OTHER_INSTRUCTOR_FORBIDDEN = "Only an admin may create a live session for another instructor"

@@ -92,7 +92,8 @@ def documented(
 ):
     """Attach an operation's documentation to a view.
 
-    `response` is a schema class, `[schema]` for an array, or a media type (a text body).
+    `response` is a schema class, `[schema]` for an array, a media type (a text body), or a
+    tuple of these for a response that comes in several media types (`?format=`).
     `errors` maps extra statuses to what the API answers with them: the messages (the
     constants of errors.py, quoted) and `Note`s; their body is the Error schema unless
     `error_schemas` names another. 400/401/413/415/500 are added from the inputs (no 400
@@ -125,6 +126,8 @@ def openapi_path(rule):
 
 
 def _json(schema):
+    if isinstance(schema, tuple):  # one response, several media types
+        return {media: body for each in schema for media, body in _json(each).items()}
     if isinstance(schema, str):  # a media type whose body is not JSON (text/calendar)
         return {schema: {"schema": {"type": "string"}}}
     if isinstance(schema, list):

@@ -3,6 +3,7 @@
 
 from .requests import (
     INVALID_STATUS_MESSAGE,
+    AttendanceQuerySchema,
     CalendarKeySchema,
     CreateSessionSchema,
     ListQuerySchema,
@@ -11,6 +12,7 @@ from .requests import (
     RecordingStopSchema,
     StatusSchema,
     UpdateSessionSchema,
+    attendance_query_schema,
     create_session_schema,
     list_query_schema,
     participant_schema,
@@ -21,6 +23,7 @@ from .requests import (
 )
 from .responses import (
     AttendanceSchema,
+    CourseAttendanceSchema,
     CourseSessionSchema,
     DeletedSessionSchema,
     ErrorSchema,
@@ -42,8 +45,10 @@ from .responses import (
 
 __all__ = [
     "INVALID_STATUS_MESSAGE",
+    "AttendanceQuerySchema",
     "AttendanceSchema",
     "CalendarKeySchema",
+    "CourseAttendanceSchema",
     "CourseSessionSchema",
     "CreateSessionSchema",
     "DeletedSessionSchema",
@@ -68,6 +73,7 @@ __all__ = [
     "UpdateSessionSchema",
     "WebhookAckSchema",
     "WebhookEventSchema",
+    "attendance_query_schema",
     "create_session_schema",
     "list_query_schema",
     "participant_schema",

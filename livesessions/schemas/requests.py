@@ -108,6 +108,12 @@ class ListQuerySchema(JoiSchema):
             raise ValidationError('must be greater than or equal to "ref:from"', field_name="to")
 
 
+class AttendanceQuerySchema(JoiSchema):
+    """GET /sessions/course/:courseId/attendance: the report as JSON (default) or CSV."""
+
+    format = JoiString(load_default="json", choices=("json", "csv"))
+
+
 # A student id travels in DELETE /sessions/:id/participants/:studentId, so it must survive
 # a URL path: no "/" (not even percent-encoded: it is decoded before routing), no control
 # characters, and not "." or ".." (clients collapse those segments). `$`, not `\Z`: the
@@ -180,6 +186,7 @@ class StatusSchema(JoiSchema):
 create_session_schema = CreateSessionSchema()
 update_session_schema = UpdateSessionSchema()
 list_query_schema = ListQuerySchema()
+attendance_query_schema = AttendanceQuerySchema()
 participant_schema = ParticipantSchema()
 recording_start_schema = RecordingStartSchema()
 recording_stop_schema = RecordingStopSchema()

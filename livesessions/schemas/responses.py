@@ -212,6 +212,43 @@ class AttendanceSchema(ResponseSchema):
     totals = fields.Nested(AttendanceTotalsSchema, required=True)
 
 
+class StudentAttendanceSchema(ResponseSchema):
+    studentId = fields.String(required=True)
+    sessionsAdmitted = fields.Integer(
+        required=True,
+        metadata={"description": "Counted sessions with the student in `participants`"},
+    )
+    sessionsAttended = fields.Integer(
+        required=True,
+        metadata={"description": "Counted sessions whose room they joined at least once"},
+    )
+    minutesPresent = fields.Float(
+        required=True,
+        metadata={"description": "Summed over the counted sessions, as each one's attendance"},
+    )
+    shareOfScheduledMinutes = fields.Float(
+        required=True,
+        metadata={
+            "description": "minutesPresent / the summed `duration` of the sessions the student "
+            "was admitted to, 2 decimals; 0 when that sum is 0; not capped at 1"
+        },
+    )
+
+
+class CourseAttendanceSchema(ResponseSchema):
+    """GET /sessions/course/:courseId/attendance."""
+
+    courseId = fields.String(required=True)
+    sessions = fields.Integer(
+        required=True,
+        metadata={
+            "description": "Sessions counted: the course's (the caller's own unless an "
+            "admin), neither deleted nor cancelled"
+        },
+    )
+    students = fields.List(fields.Nested(StudentAttendanceSchema), required=True)
+
+
 class WebhookEventSchema(Schema):
     """Daily's envelope (`payload` holds the event's fields) or the spec's flat payload."""
 

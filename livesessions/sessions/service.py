@@ -13,6 +13,7 @@ from ..clock import class_ends_at, iso, to_seconds, utcnow
 from ..errors import (
     ATTENDANCE_FORBIDDEN,
     CANNOT_JOIN,
+    COURSE_ATTENDANCE_FORBIDDEN,
     CREATE_ROOM_FAILED,
     DELETE_ROOM_FAILED,
     JOIN_NOT_YET,
@@ -32,6 +33,7 @@ from ..policy import AccessPolicy
 from ..store import AttendanceStore, JobStore, PlatformStore, SessionStore, new_id
 from ..store.platform import POPULATED_LABEL
 from .attendance import summarize
+from .course_attendance import course_attendance
 from .ical import feed_name, join_page_link, sessions_calendar
 
 log = logging.getLogger(__name__)
@@ -212,6 +214,20 @@ class SessionService:
         caller.require_owner(doc, ATTENDANCE_FORBIDDEN)
         visits = self.attendance_store.of_session(session_id)
         return summarize(doc, visits, utcnow(), self.room_closes_at(doc))
+
+    def course_attendance(self, course_id: str, caller: Caller) -> dict:
+        """A course's attendance per student: every counted session for an admin, the
+        caller's own for an instructor; Forbidden for a caller who teaches none of them."""
+        instructor = None if caller.is_admin else caller.user_id
+        docs = self.session_store.counted_in_course(course_id, instructor)
+        if not docs and not caller.is_admin:
+            raise Forbidden(COURSE_ATTENDANCE_FORBIDDEN)
+        visits = self.attendance_store.of_sessions([doc["_id"] for doc in docs])
+        now = utcnow()
+        summaries = [
+            summarize(doc, visits[doc["_id"]], now, self.room_closes_at(doc)) for doc in docs
+        ]
+        return course_attendance(course_id, docs, summaries)
 
     def calendar(self, field: str, value: str) -> bytes:
         """The sessions whose `field` (course or instructor) is `value` as an iCalendar feed

@@ -42,3 +42,12 @@ class AttendanceStore:
 
     def of_session(self, session_id: str) -> list[VisitDoc]:
         return list(self.visits.find({"session": session_id}).sort([("joinedAt", ASCENDING)]))
+
+    def of_sessions(self, session_ids: list[str]) -> dict[str, list[VisitDoc]]:
+        """The visits of each of `session_ids` (one query; the session+joinedAt index),
+        by session id, in join order; a session without visits maps to []."""
+        found = {session_id: [] for session_id in session_ids}
+        cursor = self.visits.find({"session": {"$in": list(found)}})
+        for visit in cursor.sort([("joinedAt", ASCENDING)]):
+            found[visit["session"]].append(visit)
+        return found

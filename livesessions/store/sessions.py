@@ -20,7 +20,7 @@ from ..errors import (
     ApiError,
     NotFound,
 )
-from ..lifecycle import STATUS_SOURCES, is_open, update_rejection
+from ..lifecycle import STATUS_SOURCES, STATUSES, is_open, update_rejection
 from .documents import SESSION_DEFAULTS, SessionDoc, session_problems, with_defaults
 from .filters import NOT_DELETED, OPEN, status_in
 from .meetings import MeetingEvents
@@ -56,6 +56,8 @@ INDEXES = [
 PARTICIPANT_COUNT = {"$size": {"$ifNull": ["$participants", []]}}
 MAX_PARTICIPANTS = {"$ifNull": ["$maxParticipants", SESSION_DEFAULTS["maxParticipants"]]}
 SORT_BY_SCHEDULE = [("scheduledAt", ASCENDING), ("_id", ASCENDING)]
+# The statuses of the sessions an attendance report counts: all but cancelled.
+COUNTED_STATUSES = tuple(status for status in STATUSES if status != "cancelled")
 
 
 def new_id() -> str:
@@ -151,6 +153,14 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
         """Return every session whose `participants` holds the student, by schedule."""
         cursor = self.sessions.find({"participants": student_id, **NOT_DELETED})
         return [with_defaults(doc) for doc in cursor.sort(SORT_BY_SCHEDULE)]
+
+    def counted_in_course(self, course_id: str, instructor: str | None = None) -> list[SessionDoc]:
+        """The course's sessions an attendance report counts (not deleted, not cancelled),
+        only `instructor`'s if given, by schedule (the course+scheduledAt index)."""
+        filter_ = {"course": course_id, **NOT_DELETED, "status": status_in(COUNTED_STATUSES)}
+        if instructor is not None:
+            filter_["instructor"] = instructor
+        return [with_defaults(doc) for doc in self.sessions.find(filter_).sort(SORT_BY_SCHEDULE)]
 
     # -- writes of the API -------------------------------------------------------------------
 

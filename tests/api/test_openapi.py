@@ -27,6 +27,8 @@ OPERATIONS_ENDPOINTS = {("get", "/healthz"), ("get", "/readyz"), ("get", "/metri
 BEYOND_SPEC_ENDPOINTS = {
     ("post", "/sessions/{id}/join"),
     ("get", "/sessions/{id}/attendance"),
+    ("get", "/sessions/{id}/attendance.csv"),
+    ("get", "/sessions/course/{courseId}/attendance"),
     ("get", "/sessions/course/{courseId}/calendar.ics"),
     ("get", "/sessions/instructor/{instructorId}/calendar.ics"),
     ("get", "/sessions/student/{studentId}/calendar.ics"),
@@ -43,6 +45,8 @@ AUTHENTICATED = {
     ("delete", "/sessions/{id}"),
     ("post", "/sessions/{id}/join"),
     ("get", "/sessions/{id}/attendance"),
+    ("get", "/sessions/{id}/attendance.csv"),
+    ("get", "/sessions/course/{courseId}/attendance"),
 }
 # Every status and message the spec documents, per endpoint.
 SPEC_ERRORS = [

@@ -264,6 +264,7 @@ STORE_READS = {
     "page": lambda store, doc: store.page(1, 10)[0][0],
     "by_field": lambda store, doc: store.by_field("course", doc["course"])[0],
     "admitted": lambda store, doc: store.admitted(STUDENT)[0],
+    "counted_in_course": lambda store, doc: store.counted_in_course(doc["course"])[0],
     "update": lambda store, doc: store.update(doc["_id"], {"title": "Renamed"}),
     "add_participant": lambda store, doc: store.add_participant(doc["_id"], STUDENT),
     "remove_participant": lambda store, doc: store.remove_participant(doc["_id"], "a"),
