@@ -40,12 +40,20 @@ STUDENT_COLUMNS = (
 UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
+# A spreadsheet reads a cell beginning with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value):
-    """A JSON value as its CSV cell: null empty, booleans as JSON spells them."""
+    """A JSON value as its CSV cell: null empty, booleans as JSON spells them, and text a
+    spreadsheet would run as a formula (a `userName` is whatever a visitor typed) behind
+    an apostrophe, as OWASP advises."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
 
 

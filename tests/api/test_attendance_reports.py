@@ -122,6 +122,19 @@ def test_the_csv_holds_the_jsons_attendees(client, auth, db):
     assert list(db.attendance.find().sort("_id")) == stored  # a read writes nothing
 
 
+@pytest.mark.parametrize(
+    "name", ['=HYPERLINK("https://evil.example","x")', "+1", "-2+3", "@SUM(A1)", "\tTab"]
+)
+def test_a_name_a_spreadsheet_would_run_is_written_behind_an_apostrophe(client, auth, db, name):
+    doc = seed_session(db, scheduledAt=YESTERDAY, status="ended", participants=["student-1"])
+    visit(client, doc, "student-1", minutes=10, user_name=name)
+    response = client.get(f"/sessions/{doc['_id']}/attendance.csv", headers=auth)
+    rows = read_csv(response, f"attendance-{doc['_id']}.csv")
+    assert rows[1][:2] == ["student-1", "'" + name]
+    body = client.get(f"/sessions/{doc['_id']}/attendance", headers=auth).get_json()
+    assert body["attendees"][0]["userName"] == name  # the JSON keeps the name as it is
+
+
 def test_the_csv_of_a_class_nobody_joined_is_its_header(client, admin, db):
     doc = seed_session(db, participants=["student-1"])
     response = client.get(f"/sessions/{doc['_id']}/attendance.csv", headers=admin)
