@@ -1,6 +1,9 @@
 """A class end to end over loopback: private room, join tokens, a simulated call on the
-Daily sandbox whose signed webhooks drive the status and attendance, the calendar feed."""
+Daily sandbox whose signed webhooks drive the status and attendance, the attendance CSV, the
+course's and the student's calendar feeds."""
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -8,14 +11,23 @@ import pytest
 import requests
 from icalendar import Calendar
 
+from livesessions.sessions.feed_keys import feed_path
 from tests.support.factories import INSTRUCTOR, iso, session_payload
 
 STUDENT = "student-1"
 
 
+CALENDAR_SECRET = "classroom-calendar-secret-" + "0123456789abcdef" * 2
+JOIN_PAGE = "https://lms.example/live/{sessionId}"
+
+
 @pytest.fixture
 def stack_config():
-    return {"DAILY_ROOM_PRIVACY": "private"}
+    return {
+        "DAILY_ROOM_PRIVACY": "private",
+        "CALENDAR_FEED_SECRET": CALENDAR_SECRET,
+        "JOIN_PAGE_URL": JOIN_PAGE,
+    }
 
 
 def test_a_private_class_from_join_to_attendance(stack, token_for):
@@ -86,3 +98,20 @@ def test_a_private_class_from_join_to_attendance(stack, token_for):
     assert str(event["UID"]) == f"{session['_id']}@livesessions"
     assert str(event["URL"]) == session["roomUrl"]
     assert event.decoded("DTSTART") == starts
+
+    # The student's own feed: no token, its key instead; the event links to the join page.
+    mine = requests.get(base + feed_path(CALENDAR_SECRET, STUDENT))
+    assert mine.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    (event,) = Calendar.from_ical(mine.content).walk("VEVENT")
+    assert str(event["UID"]) == f"{session['_id']}@livesessions"
+    assert str(event["URL"]) == JOIN_PAGE.replace("{sessionId}", session["_id"])
+    assert session["roomUrl"].encode() not in mine.content
+    assert requests.get(base + feed_path("another-secret-" * 3, STUDENT)).status_code == 404
+
+    # The attendance as CSV: the JSON's attendees, row for row.
+    download = requests.get(f"{session_url}/attendance.csv", headers=auth)
+    rows = list(csv.reader(io.StringIO(download.text, newline="")))
+    assert rows[0][:3] == ["userId", "userName", "role"]
+    assert [row[:3] for row in rows[1:]] == [
+        [a["userId"], a["userName"], a["role"]] for a in after["attendees"]
+    ]
