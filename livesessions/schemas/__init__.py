@@ -5,6 +5,7 @@ from .requests import (
     INVALID_STATUS_MESSAGE,
     AttendanceQuerySchema,
     CalendarKeySchema,
+    CreateSeriesSchema,
     CreateSessionSchema,
     ListQuerySchema,
     ParticipantSchema,
@@ -13,6 +14,7 @@ from .requests import (
     StatusSchema,
     UpdateSessionSchema,
     attendance_query_schema,
+    create_series_schema,
     create_session_schema,
     list_query_schema,
     participant_schema,
@@ -42,6 +44,7 @@ from .responses import (
     WebhookAckSchema,
     WebhookEventSchema,
 )
+from .series import SeriesSchema
 
 __all__ = [
     "INVALID_STATUS_MESSAGE",
@@ -50,6 +53,7 @@ __all__ = [
     "CalendarKeySchema",
     "CourseAttendanceSchema",
     "CourseSessionSchema",
+    "CreateSeriesSchema",
     "CreateSessionSchema",
     "DeletedSessionSchema",
     "ErrorSchema",
@@ -66,6 +70,7 @@ __all__ = [
     "RecordingStartSchema",
     "RecordingStopResultSchema",
     "RecordingStopSchema",
+    "SeriesSchema",
     "SessionDetailSchema",
     "SessionPageSchema",
     "SessionSchema",
@@ -74,6 +79,7 @@ __all__ = [
     "WebhookAckSchema",
     "WebhookEventSchema",
     "attendance_query_schema",
+    "create_series_schema",
     "create_session_schema",
     "list_query_schema",
     "participant_schema",

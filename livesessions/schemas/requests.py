@@ -30,6 +30,7 @@ from ..validation import (
     not_in_past,
 )
 from ..validation.dates import joi_iso_time
+from ..validation.nested import JoiChoices, JoiObject
 
 # JSON Schema can't bound a date-time string, so the document says it in words.
 SCHEDULE_DOC = {
@@ -77,6 +78,44 @@ UpdateSessionSchema = NonEmptySchema.from_dict(
     optional_fields(CreateSessionSchema, exclude=("courseId", "instructorId")),
     name="UpdateSessionSchema",
 )
+
+
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # RFC 5545's, dateutil's order
+MAX_OCCURRENCES = 100
+
+
+class RecurrenceSchema(JoiSchema):
+    """A weekly rule: on `days`, every `interval` weeks, `count` times or `until` a date."""
+
+    days = JoiChoices(WEEKDAYS, required=True)
+    interval = JoiInteger(load_default=1, validate=[at_least(1), at_most(52)])
+    count = JoiInteger(validate=[at_least(1), at_most(MAX_OCCURRENCES)])
+    until = JoiIsoDate(metadata={"description": "ISO 8601 (no offset = UTC), inclusive"})
+
+    @validates_schema
+    def count_or_until(self, data, **kwargs):
+        # Joi's `object().xor("count", "until")`
+        present = [key for key in ("count", "until") if key in data]
+        if not present:
+            raise ValidationError("must contain at least one of [count, until]", "value")
+        if len(present) == 2:
+            raise ValidationError(
+                "contains a conflict between exclusive peers [count, until]", "value"
+            )
+
+
+class CreateSeriesSchema(CreateSessionSchema):
+    """POST /sessions/series: a session's fields, the first date, and its recurrence."""
+
+    recurrence = JoiObject(
+        RecurrenceSchema,
+        required=True,
+        metadata={
+            "description": "Weekly, from scheduledAt: on `days`, every `interval` weeks, with "
+            "exactly one of `count` or `until`; at most 100 occurrences, each at scheduledAt's "
+            "time of day (UTC), each within the create rules"
+        },
+    )
 
 
 class ListQuerySchema(JoiSchema):
@@ -185,6 +224,7 @@ class StatusSchema(JoiSchema):
 
 create_session_schema = CreateSessionSchema()
 update_session_schema = UpdateSessionSchema()
+create_series_schema = CreateSeriesSchema()
 list_query_schema = ListQuerySchema()
 attendance_query_schema = AttendanceQuerySchema()
 participant_schema = ParticipantSchema()

@@ -34,6 +34,7 @@ BEYOND_SPEC_ENDPOINTS = {
     ("get", "/sessions/student/{studentId}/calendar.ics"),
     ("get", "/sessions/{id}/recordings"),
     ("delete", "/sessions/{id}/recordings/{recordingId}"),
+    ("post", "/sessions/series"),
 }
 AUTHENTICATED = {
     ("get", "/sessions/{id}/recordings"),
@@ -47,6 +48,7 @@ AUTHENTICATED = {
     ("get", "/sessions/{id}/attendance"),
     ("get", "/sessions/{id}/attendance.csv"),
     ("get", "/sessions/course/{courseId}/attendance"),
+    ("post", "/sessions/series"),
 }
 # Every status and message the spec documents, per endpoint.
 SPEC_ERRORS = [

@@ -28,7 +28,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
+from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 
 from livesessions import create_app
 from livesessions.sessions.feed_keys import feed_key
@@ -53,6 +57,9 @@ EXCLUDED = {
     "PATCH /sessions/{id}/status": [positive_data_acceptance],
     # The webhook acknowledges any JSON (unknown events, Daily's {"test": "test"}).
     "POST /sessions/webhook/daily": [negative_data_rejection],
+    # `/sessions/series` is also `/sessions/{id}` with the id "series": its GET, PUT and
+    # DELETE answer that session's 404 (as Express would), so `Allow` rightly lists them.
+    "POST /sessions/series": [allow_header_conformance],
 }
 TALLY = Counter()  # (operation, "cases" | "requests" | status) -> count
 
@@ -75,7 +82,7 @@ schema.config.generation.update(
 )
 
 
-@schema.hook("map_case").apply_to(operation_id=["create", "update"])
+@schema.hook("map_case").apply_to(operation_id=["create", "update", "create_series"])
 def schedule_in_the_future(ctx, case):
     """Valid cases get a `scheduledAt` the API can take.
 
@@ -95,6 +102,26 @@ def schedule_in_the_future(ctx, case):
         scheduled = scheduled.replace(tzinfo=UTC)
     if not datetime.now(UTC) + timedelta(hours=1) <= scheduled <= LATEST_SCHEDULE:
         case.body = {**case.body, "scheduledAt": FUTURE}
+    return case
+
+
+@schema.hook("map_case").apply_to(operation_id="create_series")
+def a_recurrence_the_api_can_take(ctx, case):
+    """Valid series get a recurrence of a few occurrences, all before 9999-01-01, with one
+    of `count` and `until`: rules the document says only in words (and a few rooms keep
+    each case fast: Daily's rate limit paces room creations)."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return case
+    body = case.body if isinstance(case.body, dict) else {}
+    recurrence = body.get("recurrence")
+    if not isinstance(recurrence, dict) or not isinstance(body.get("scheduledAt"), str):
+        return case
+    recurrence = {key: value for key, value in recurrence.items() if key != "until"}
+    recurrence["count"] = min(recurrence.get("count", 2), 3)
+    scheduled = datetime.fromisoformat(body["scheduledAt"])
+    if scheduled.replace(tzinfo=scheduled.tzinfo or UTC) > LATEST_SCHEDULE - timedelta(weeks=200):
+        body = {**body, "scheduledAt": FUTURE}
+    case.body = {**body, "recurrence": recurrence}
     return case
 
 

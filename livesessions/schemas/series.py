@@ -1,0 +1,13 @@
+"""Response schemas of a recurring series (`/sessions/series`): its sessions are the
+SessionSchema of `responses`, each with its `seriesId`."""
+
+from marshmallow import fields
+
+from .responses import ResponseSchema, SessionSchema
+
+
+class SeriesSchema(ResponseSchema):
+    """A recurring series' sessions: all of them (POST)."""
+
+    seriesId = fields.String(required=True, metadata={"format": "uuid"})
+    sessions = fields.List(fields.Nested(SessionSchema), required=True)
