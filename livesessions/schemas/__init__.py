@@ -12,6 +12,7 @@ from .requests import (
     RecordingStartSchema,
     RecordingStopSchema,
     StatusSchema,
+    UpdateSeriesSchema,
     UpdateSessionSchema,
     attendance_query_schema,
     create_series_schema,
@@ -21,6 +22,7 @@ from .requests import (
     recording_start_schema,
     recording_stop_schema,
     status_schema,
+    update_series_schema,
     update_session_schema,
 )
 from .responses import (
@@ -44,13 +46,14 @@ from .responses import (
     WebhookAckSchema,
     WebhookEventSchema,
 )
-from .series import SeriesSchema
+from .series import CancelledSeriesSchema, SeriesSchema
 
 __all__ = [
     "INVALID_STATUS_MESSAGE",
     "AttendanceQuerySchema",
     "AttendanceSchema",
     "CalendarKeySchema",
+    "CancelledSeriesSchema",
     "CourseAttendanceSchema",
     "CourseSessionSchema",
     "CreateSeriesSchema",
@@ -75,6 +78,7 @@ __all__ = [
     "SessionPageSchema",
     "SessionSchema",
     "StatusSchema",
+    "UpdateSeriesSchema",
     "UpdateSessionSchema",
     "WebhookAckSchema",
     "WebhookEventSchema",
@@ -86,5 +90,6 @@ __all__ = [
     "recording_start_schema",
     "recording_stop_schema",
     "status_schema",
+    "update_series_schema",
     "update_session_schema",
 ]

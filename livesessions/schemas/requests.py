@@ -118,6 +118,13 @@ class CreateSeriesSchema(CreateSessionSchema):
     )
 
 
+# PUT /sessions/series/:id: the update rules less the date (each occurrence keeps its own).
+UpdateSeriesSchema = NonEmptySchema.from_dict(
+    optional_fields(CreateSessionSchema, exclude=("courseId", "instructorId", "scheduledAt")),
+    name="UpdateSeriesSchema",
+)
+
+
 class ListQuerySchema(JoiSchema):
     page = JoiInteger(
         load_default=1, validate=[at_least(1)], metadata={"maximum": MAX_SAFE_INTEGER}
@@ -225,6 +232,7 @@ class StatusSchema(JoiSchema):
 create_session_schema = CreateSessionSchema()
 update_session_schema = UpdateSessionSchema()
 create_series_schema = CreateSeriesSchema()
+update_series_schema = UpdateSeriesSchema()
 list_query_schema = ListQuerySchema()
 attendance_query_schema = AttendanceQuerySchema()
 participant_schema = ParticipantSchema()

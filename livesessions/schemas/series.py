@@ -7,7 +7,14 @@ from .responses import ResponseSchema, SessionSchema
 
 
 class SeriesSchema(ResponseSchema):
-    """A recurring series' sessions: all of them (POST)."""
+    """A recurring series' sessions: all of them (POST), the future ones changed (PUT)."""
 
     seriesId = fields.String(required=True, metadata={"format": "uuid"})
     sessions = fields.List(fields.Nested(SessionSchema), required=True)
+
+
+class CancelledSeriesSchema(ResponseSchema):
+    seriesId = fields.String(required=True, metadata={"format": "uuid"})
+    cancelled = fields.Integer(
+        required=True, metadata={"description": "How many future occurrences were cancelled"}
+    )

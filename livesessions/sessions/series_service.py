@@ -2,7 +2,8 @@
 the series' `seriesId`, made, changed and cancelled through the single-session code paths.
 
 A series is never left half-made: when a room or a write fails, the sessions made are
-removed and their rooms go to the worker's durable room-deletion job.
+removed and their rooms go to the worker's durable room-deletion job. Changes and
+cancellations touch the future occurrences only (scheduled, not started yet).
 """
 
 import logging
@@ -12,12 +13,16 @@ from itertools import islice
 from dateutil.rrule import WEEKLY, rrule, weekday
 
 from ..auth import Caller
+from ..clock import utcnow
 from ..errors import (
     SERIES_EMPTY,
+    SERIES_NOT_FOUND,
     SERIES_TOO_LATE,
     SERIES_TOO_LONG,
+    NotFound,
     ValidationFailed,
 )
+from ..lifecycle import update_rejection
 from ..schemas.requests import MAX_OCCURRENCES, WEEKDAYS
 from ..store import JobStore, SessionStore, new_id
 from ..validation.fields import LATEST_SCHEDULE
@@ -50,6 +55,11 @@ def occurrences(first: datetime, recurrence: dict) -> list[datetime]:
     if dates[-1] > LATEST_SCHEDULE:
         raise ValidationFailed(SERIES_TOO_LATE)
     return dates
+
+
+def is_future(doc, now: datetime) -> bool:
+    """What a series' PUT and DELETE touch: an occurrence scheduled and not started."""
+    return doc["status"] == "scheduled" and doc["scheduledAt"] > now
 
 
 class SeriesService:
@@ -94,3 +104,59 @@ class SeriesService:
                     "room %s: deletion not queued (%r), deleting it now", doc["roomName"], error
                 )
                 self.sessions.delete_room_quietly(doc["roomName"])
+
+    def _owned(self, series_id: str, caller: Caller) -> list[dict]:
+        """The series' sessions (not deleted), if the caller owns every one of them."""
+        docs = self.session_store.of_series(series_id)
+        if not docs:
+            raise NotFound(SERIES_NOT_FOUND)
+        for doc in docs:
+            caller.require_owner(doc)
+        return docs
+
+    def update(self, series_id: str, changes: dict, caller: Caller) -> list[dict]:
+        """Apply `changes` to the future occurrences through PUT /sessions/:id's path. Every
+        one is checked first (a 400 changes nothing); if one fails midway, those already
+        changed are put back as they were."""
+        now = utcnow()
+        future = [doc for doc in self._owned(series_id, caller) if is_future(doc, now)]
+        for doc in future:
+            rejection = update_rejection(doc, changes)
+            if rejection:
+                raise rejection
+        updated = []
+        try:
+            for doc in future:
+                updated.append(self.sessions.update(doc["_id"], changes, caller))
+        except Exception:
+            for doc in future[: len(updated)]:
+                self._restore(doc, changes, caller)
+            raise
+        return updated
+
+    def _restore(self, doc, changes, caller):
+        try:
+            self.sessions.update(doc["_id"], {key: doc[key] for key in changes}, caller)
+        except Exception as error:
+            log.error("series session %s: could not restore it: %r", doc["_id"], error)
+
+    def delete(self, series_id: str, caller: Caller) -> int:
+        """Soft-delete the future occurrences as DELETE /sessions/:id does, each room left to
+        the durable room-deletion job (a series may hold more rooms than Daily deletes at
+        once); return how many were cancelled."""
+        now = utcnow()
+        cancelled = 0
+        for doc in self._owned(series_id, caller):
+            if not is_future(doc, now):
+                continue
+            try:
+                before, _ = self.session_store.soft_delete(doc["_id"])
+            except NotFound:
+                continue  # deleted meanwhile (DELETE /sessions/:id)
+            try:
+                self.job_store.enqueue_room_deletion(before["roomName"], doc["_id"])
+            except Exception:
+                self.session_store.undelete(before)  # no cancelled session keeps its room
+                raise
+            cancelled += 1
+        return cancelled

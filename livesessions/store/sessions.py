@@ -166,6 +166,11 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
 
     # -- writes of the API -------------------------------------------------------------------
 
+    def of_series(self, series_id: str) -> list[SessionDoc]:
+        """Return the series' sessions that are not deleted, by schedule."""
+        cursor = self.sessions.find({"seriesId": series_id, **NOT_DELETED})
+        return [with_defaults(doc) for doc in cursor.sort(SORT_BY_SCHEDULE)]
+
     def remove_series(self, series_id: str) -> int:
         """Remove every session of the series for good (a creation rolled back)."""
         return self.sessions.delete_many({"seriesId": series_id}).deleted_count

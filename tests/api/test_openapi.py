@@ -35,6 +35,8 @@ BEYOND_SPEC_ENDPOINTS = {
     ("get", "/sessions/{id}/recordings"),
     ("delete", "/sessions/{id}/recordings/{recordingId}"),
     ("post", "/sessions/series"),
+    ("put", "/sessions/series/{seriesId}"),
+    ("delete", "/sessions/series/{seriesId}"),
 }
 AUTHENTICATED = {
     ("get", "/sessions/{id}/recordings"),
@@ -49,6 +51,8 @@ AUTHENTICATED = {
     ("get", "/sessions/{id}/attendance.csv"),
     ("get", "/sessions/course/{courseId}/attendance"),
     ("post", "/sessions/series"),
+    ("put", "/sessions/series/{seriesId}"),
+    ("delete", "/sessions/series/{seriesId}"),
 }
 # Every status and message the spec documents, per endpoint.
 SPEC_ERRORS = [

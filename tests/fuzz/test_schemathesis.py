@@ -48,6 +48,8 @@ SEEDED_ID = "5eed0000-0000-4000-8000-000000000001"
 SEEDED_ROOM = "seeded-room"
 SEEDED_RECORDING = "5eed0000-0000-4000-8000-00000000000a"
 SEEDED_STUDENT = "student-1"
+SEEDED_SERIES = "5eed0000-0000-4000-8000-00000000005e"
+SEEDED_SERIES_SESSION = "5eed0000-0000-4000-8000-000000000002"
 FUTURE = "2099-06-01T10:00:00.000Z"
 LATEST_SCHEDULE = datetime(9999, 1, 1, tzinfo=UTC)  # scheduledAt's maximum, see below
 CALENDAR_SECRET = "schemathesis-calendar-secret-" + "0123456789abcdef" * 2
@@ -122,6 +124,17 @@ def a_recurrence_the_api_can_take(ctx, case):
     if scheduled.replace(tzinfo=scheduled.tzinfo or UTC) > LATEST_SCHEDULE - timedelta(weeks=200):
         body = {**body, "scheduledAt": FUTURE}
     case.body = {**body, "recurrence": recurrence}
+    return case
+
+
+@schema.hook("map_case").apply_to(operation_id=["update_series", "delete_series"])
+def use_the_seeded_series(ctx, case):
+    """Point about half of the valid cases at the seeded series (others get 404s)."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return case
+    parameters = case.path_parameters or {}
+    if half(parameters.get("seriesId")):
+        case.path_parameters = {**parameters, "seriesId": SEEDED_SERIES}
     return case
 
 
@@ -218,7 +231,8 @@ def use_seeded_course(ctx, case):
 
 
 def reset(db, daily):
-    """One scheduled session, its room on the fake Daily.co, a participant, a recording."""
+    """One scheduled session, its room on the fake Daily.co, a participant, a recording;
+    and a series of one future session, with its room."""
     for collection in ("livesessions", "recordings", "recording_jobs"):
         db[collection].delete_many({})
     daily.rooms.clear()
@@ -231,6 +245,9 @@ def reset(db, daily):
     )
     daily.rooms[SEEDED_ROOM] = {"name": SEEDED_ROOM, "url": "u", "config": {}}
     seed_recording(db, doc, _id=SEEDED_RECORDING)
+    series_room = "seeded-series-room"
+    seed_session(db, _id=SEEDED_SERIES_SESSION, roomName=series_room, seriesId=SEEDED_SERIES)
+    daily.rooms[series_room] = {"name": series_room, "url": "u", "config": {}}
 
 
 @pytest.fixture
