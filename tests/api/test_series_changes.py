@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pymongo.errors import ServerSelectionTimeoutError
 
 from livesessions.store.jobs import ROOM_DELETION
 from tests.support.factories import (
@@ -233,3 +234,28 @@ def test_a_single_session_is_untouched_by_a_series(client, auth, daily, db, seri
     )
     assert "seriesId" not in single
     assert stored(db, single).get("deletedAt") is None
+
+
+def test_a_room_deletion_that_cannot_be_queued_keeps_its_session(
+    app, client, auth, daily, db, series, monkeypatch
+):
+    jobs = app.extensions["livesessions"].job_store
+    real_enqueue = jobs.enqueue_room_deletion
+
+    def second_fails(room_name, session_id):
+        if room_jobs(db):
+            raise ServerSelectionTimeoutError("no server")
+        return real_enqueue(room_name, session_id)
+
+    monkeypatch.setattr(jobs, "enqueue_room_deletion", second_fails)
+    response = client.delete(f"/sessions/series/{series['id']}", headers=auth)
+    assert (response.status_code, response.get_json()) == (
+        500,
+        {"message": "Database query failed"},
+    )
+    first, second, third = (stored(db, doc) for doc in series["future"])
+    assert (first["status"], first["deletedAt"] is not None) == ("cancelled", True)
+    assert [job["room"] for job in room_jobs(db)] == [first["roomName"]]
+    for kept in (second, third):  # put back, or not reached
+        assert (kept["status"], kept.get("deletedAt")) == ("scheduled", None)
+    assert daily.calls() == []

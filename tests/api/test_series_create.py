@@ -285,3 +285,34 @@ def test_get_sessions_series_is_still_an_unknown_session(client, auth, daily):
         404,
         {"message": "Live session not found"},
     )
+
+
+def test_a_rollback_that_cannot_remove_the_sessions_keeps_their_rooms(
+    app, client, auth, daily, db, monkeypatch
+):
+    def unreachable(series_id):
+        raise ServerSelectionTimeoutError("no server")
+
+    monkeypatch.setattr(app.extensions["livesessions"].session_store, "remove_series", unreachable)
+    daily.fail("create", 500, DOWN, after=2)
+    response = post(client, auth, series_payload(days=["MO"], count=4))
+    assert response.get_json() == {"message": "Failed to create Daily.co room"}
+    kept = list(db.livesessions.find())
+    assert len(kept) == 2
+    assert {doc["roomName"] for doc in kept} == set(daily.rooms)  # each with its room
+    assert room_jobs(db) == []
+
+
+def test_a_room_whose_deletion_cannot_be_queued_is_deleted_at_once(
+    app, client, auth, daily, db, monkeypatch
+):
+    def unqueued(room_name, session_id):
+        raise ServerSelectionTimeoutError("no server")
+
+    monkeypatch.setattr(app.extensions["livesessions"].job_store, "enqueue_room_deletion", unqueued)
+    daily.fail("create", 500, DOWN, after=2)
+    response = post(client, auth, series_payload(days=["MO"], count=4))
+    assert response.get_json() == {"message": "Failed to create Daily.co room"}
+    assert db.livesessions.count_documents({}) == 0
+    assert len(daily.calls("DELETE")) == 2
+    assert daily.rooms == {}
