@@ -15,9 +15,11 @@ from ..errors import (
 from ..lifecycle import STATUSES
 from ..validation import (
     MAX_SAFE_INTEGER,
+    JoiChoices,
     JoiGuid,
     JoiInteger,
     JoiIsoDate,
+    JoiObject,
     JoiSchema,
     JoiString,
     RequiredText,
@@ -30,7 +32,6 @@ from ..validation import (
     not_in_past,
 )
 from ..validation.dates import joi_iso_time
-from ..validation.nested import JoiChoices, JoiObject
 
 # JSON Schema can't bound a date-time string, so the document says it in words.
 SCHEDULE_DOC = {

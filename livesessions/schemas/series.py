@@ -14,6 +14,8 @@ class SeriesSchema(ResponseSchema):
 
 
 class CancelledSeriesSchema(ResponseSchema):
+    """DELETE /sessions/series/:id: how many future sessions it cancelled."""
+
     seriesId = fields.String(required=True, metadata={"format": "uuid"})
     cancelled = fields.Integer(
         required=True, metadata={"description": "How many future occurrences were cancelled"}

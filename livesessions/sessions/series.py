@@ -35,6 +35,7 @@ bp = Blueprint("series", __name__, url_prefix="/sessions/series")
 
 
 def series_json(series_id, docs):
+    """A series' answer: its id and the sessions, each as POST /sessions shows one."""
     presenter = services().presenter
     return {"seriesId": series_id, "sessions": [presenter.session(doc) for doc in docs]}
 
