@@ -156,7 +156,8 @@ class SeriesService:
             try:
                 self.job_store.enqueue_room_deletion(before["roomName"], doc["_id"])
             except Exception:
-                self.session_store.undelete(before)  # no cancelled session keeps its room
+                # a cancelled session always has its room's deletion queued
+                self.session_store.undelete(before)
                 raise
             cancelled += 1
         return cancelled
