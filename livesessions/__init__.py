@@ -22,6 +22,7 @@ from .services import build_services
 from .sessions.feeds import bp as feeds_bp
 from .sessions.reports import bp as reports_bp
 from .sessions.routes import bp as sessions_bp
+from .sessions.series import bp as series_bp
 from .store import ensure_indexes
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     register_services(app)
     blueprints = (
         sessions_bp,
+        series_bp,
         feeds_bp,
         reports_bp,
         recordings_bp,

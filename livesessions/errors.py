@@ -26,6 +26,11 @@ CANNOT_CHANGE_STATUS = "Cannot change status from {current} to {new}"
 REOPEN_PAST = "Only a session that has not started yet can be scheduled again"
 STATUS_REQUIRED = "Status is required"
 INVALID_STATUS = "Invalid status value. Must be one of: {statuses}"
+# Recurring series (POST/PUT/DELETE /sessions/series)
+SERIES_NOT_FOUND = "Live session series not found"
+SERIES_TOO_LONG = "A series has at most {limit} occurrences"
+SERIES_EMPTY = "The recurrence has no occurrence"
+SERIES_TOO_LATE = "Every occurrence must be at most 9999-01-01T00:00:00.000Z"
 # Participants and joining
 STUDENT_ID_REQUIRED = "Student ID is required"
 STUDENT_NOT_FOUND = "Student not found in session participants"

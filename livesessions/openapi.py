@@ -22,12 +22,13 @@ from .errors import (
     TOO_MANY_REQUESTS,
 )
 from .ratelimit import EXEMPT
-from .schemas import ErrorSchema, UpdateSessionSchema
+from .schemas import ErrorSchema, UpdateSeriesSchema, UpdateSessionSchema
 
 API_VERSION = "1.0.0"
 # Flask's variable names -> the spec's (`/sessions/:id`, `:courseId`, ...)
 PATH_PARAMETERS = {
     "session_id": ("id", "The live session's id (UUID v4)"),
+    "series_id": ("seriesId", "The recurring series' id (UUID v4)"),
     "course_id": ("courseId", "The course's id"),
     "instructor_id": ("instructorId", "The instructor's user id"),
     "student_id": ("studentId", "The student's id"),
@@ -202,6 +203,7 @@ def build_spec(app):
     spec.components.schema("Error", schema=ErrorSchema)
     # The update schema's "at least one key" rule lives in a schema validator.
     spec.components.schema("UpdateSession", {"minProperties": 1}, schema=UpdateSessionSchema)
+    spec.components.schema("UpdateSeries", {"minProperties": 1}, schema=UpdateSeriesSchema)
     paths = {}
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]

@@ -17,6 +17,7 @@ from .recordings.periodic import PeriodicTask
 from .recordings.service import RecordingService
 from .recordings.worker import RecordingWorker
 from .sessions.serialize import SessionPresenter
+from .sessions.series_service import SeriesService
 from .sessions.service import SessionService
 from .store import (
     AttendanceStore,
@@ -68,6 +69,7 @@ class Services:
     daily: DailyClient
     cloudinary: CloudinaryClient
     session_service: SessionService
+    series_service: SeriesService
     recording_service: RecordingService
     recording_library: RecordingLibrary
     events: DailyEvents
@@ -187,6 +189,7 @@ def build_services(config) -> Services:
         daily=daily,
         cloudinary=cloudinary,
         session_service=session_service,
+        series_service=SeriesService(session_service, session_store, job_store),
         recording_service=recording_service,
         recording_library=RecordingLibrary(
             session_store,

@@ -15,9 +15,11 @@ from ..errors import (
 from ..lifecycle import STATUSES
 from ..validation import (
     MAX_SAFE_INTEGER,
+    JoiChoices,
     JoiGuid,
     JoiInteger,
     JoiIsoDate,
+    JoiObject,
     JoiSchema,
     JoiString,
     RequiredText,
@@ -76,6 +78,51 @@ class NonEmptySchema(JoiSchema):
 UpdateSessionSchema = NonEmptySchema.from_dict(
     optional_fields(CreateSessionSchema, exclude=("courseId", "instructorId")),
     name="UpdateSessionSchema",
+)
+
+
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # RFC 5545's, dateutil's order
+MAX_OCCURRENCES = 100
+
+
+class RecurrenceSchema(JoiSchema):
+    """A weekly rule: on `days`, every `interval` weeks, `count` times or `until` a date."""
+
+    days = JoiChoices(WEEKDAYS, required=True)
+    interval = JoiInteger(load_default=1, validate=[at_least(1), at_most(52)])
+    count = JoiInteger(validate=[at_least(1), at_most(MAX_OCCURRENCES)])
+    until = JoiIsoDate(metadata={"description": "ISO 8601 (no offset = UTC), inclusive"})
+
+    @validates_schema
+    def count_or_until(self, data, **kwargs):
+        # Joi's `object().xor("count", "until")`
+        present = [key for key in ("count", "until") if key in data]
+        if not present:
+            raise ValidationError("must contain at least one of [count, until]", "value")
+        if len(present) == 2:
+            raise ValidationError(
+                "contains a conflict between exclusive peers [count, until]", "value"
+            )
+
+
+class CreateSeriesSchema(CreateSessionSchema):
+    """POST /sessions/series: a session's fields, the first date, and its recurrence."""
+
+    recurrence = JoiObject(
+        RecurrenceSchema,
+        required=True,
+        metadata={
+            "description": "Weekly, from scheduledAt: on `days`, every `interval` weeks, with "
+            "exactly one of `count` or `until`; at most 100 occurrences, each at scheduledAt's "
+            "time of day (UTC), each within the create rules"
+        },
+    )
+
+
+# PUT /sessions/series/:id: the update rules less the date (each occurrence keeps its own).
+UpdateSeriesSchema = NonEmptySchema.from_dict(
+    optional_fields(CreateSessionSchema, exclude=("courseId", "instructorId", "scheduledAt")),
+    name="UpdateSeriesSchema",
 )
 
 
@@ -185,6 +232,8 @@ class StatusSchema(JoiSchema):
 
 create_session_schema = CreateSessionSchema()
 update_session_schema = UpdateSessionSchema()
+create_series_schema = CreateSeriesSchema()
+update_series_schema = UpdateSeriesSchema()
 list_query_schema = ListQuerySchema()
 attendance_query_schema = AttendanceQuerySchema()
 participant_schema = ParticipantSchema()

@@ -61,6 +61,9 @@ class SessionSchema(ResponseSchema):
     createdAt = _timestamp(required=True)
     updatedAt = _timestamp(required=True)
     deletedAt = _timestamp("Only on sessions cancelled by DELETE")
+    seriesId = fields.String(
+        metadata={"format": "uuid", "description": "Only on sessions of a recurring series"}
+    )
 
 
 class PopulatedSessionSchema(SessionSchema):

@@ -75,8 +75,9 @@ class SessionService:
         """The room's `exp` for Daily, in Unix seconds."""
         return to_seconds(self.room_closes_at(doc))
 
-    def create(self, data: dict, caller: Caller) -> dict:
-        """Create the Daily room, then the session; no session without a room, nor the reverse."""
+    def create(self, data: dict, caller: Caller, series_id: str | None = None) -> dict:
+        """Create the Daily room, then the session; no session without a room, nor the reverse.
+        A session of a recurring series carries its `seriesId`."""
         self.policy.check_create(caller, data.get("instructorId"))
         try:
             room = self.daily.create_room(
@@ -109,10 +110,12 @@ class SessionService:
             "createdAt": now,
             "updatedAt": now,
         }
+        if series_id is not None:
+            doc["seriesId"] = series_id
         try:
             return self.session_store.insert(doc)
         except NOT_WRITTEN:
-            self._delete_room_quietly(room["name"])
+            self.delete_room_quietly(room["name"])
             raise
         except Exception:
             stored = self._undo_room_unless_stored(doc)
@@ -134,7 +137,7 @@ class SessionService:
             log.error("session %s: insert outcome unknown, room kept: %r", doc["_id"], error)
             return None
         if stored is None:
-            self._delete_room_quietly(doc["roomName"])
+            self.delete_room_quietly(doc["roomName"])
         return stored
 
     def add_participant(self, session_id: str, student_id: str, caller: Caller | None) -> dict:
@@ -296,7 +299,7 @@ class SessionService:
         except DailyError as error:
             log.error("could not restore the expiry of Daily room %s: %s", room_name, error)
 
-    def _delete_room_quietly(self, room_name):
+    def delete_room_quietly(self, room_name):
         try:
             self.daily.delete_room(room_name)
         except DailyError as error:

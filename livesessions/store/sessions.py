@@ -39,6 +39,8 @@ INDEXES = [
     # A student's calendar feed: the sessions they are admitted to (multikey), by schedule.
     ([("participants", ASCENDING), ("scheduledAt", ASCENDING)], {}),
     ([("status", ASCENDING)], {}),
+    # A recurring series' sessions (only they have a `seriesId`).
+    ([("seriesId", ASCENDING), ("scheduledAt", ASCENDING)], {"sparse": True}),
     # The list filtered by status, in schedule order; the automatic-status sweep.
     (
         [
@@ -163,6 +165,15 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
         return [with_defaults(doc) for doc in self.sessions.find(filter_).sort(SORT_BY_SCHEDULE)]
 
     # -- writes of the API -------------------------------------------------------------------
+
+    def of_series(self, series_id: str) -> list[SessionDoc]:
+        """Return the series' sessions that are not deleted, by schedule."""
+        cursor = self.sessions.find({"seriesId": series_id, **NOT_DELETED})
+        return [with_defaults(doc) for doc in cursor.sort(SORT_BY_SCHEDULE)]
+
+    def remove_series(self, series_id: str) -> int:
+        """Remove every session of the series for good (a creation rolled back)."""
+        return self.sessions.delete_many({"seriesId": series_id}).deleted_count
 
     def insert(self, doc: SessionDoc) -> SessionDoc:
         self.sessions.insert_one(doc)

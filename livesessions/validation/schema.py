@@ -20,12 +20,26 @@ class JoiSchema(Schema):
         unknown = RAISE
 
 
-def label(key: str) -> str:
-    """How Joi names a key in a message: quoted, and `value` for the empty key."""
-    return f'"{key or "value"}"'
+class Labelled(str):
+    """A message that already names its key (a nested object's, by its whole path)."""
 
 
-def _first_message(schema, errors, unknown):
+class AtIndex(str):
+    """A message about one item of an array: Joi labels it `"key[index]"`."""
+
+    def __new__(cls, text, index):
+        message = super().__new__(cls, text)
+        message.index = index
+        return message
+
+
+def label(key: str, path: str = "") -> str:
+    """How Joi names a key in a message: quoted, by its path inside the body (`a.b`), and
+    the object itself (`value` for the body) for the empty key."""
+    return f'"{path + key if key else path.rstrip(".") or "value"}"'
+
+
+def _first_message(schema, errors, unknown, path=""):
     """The error Joi (abortEarly) reports first: declared keys in declaration order (their
     own rules, cross-key ones included), then unknown keys in JavaScript's key order, then
     rules of the whole object."""
@@ -34,11 +48,15 @@ def _first_message(schema, errors, unknown):
         if key in errors:
             messages = errors[key]
             message = messages[0] if isinstance(messages, list) else str(messages)
-            return f"{label(key)} {message}" if schema.LABELLED else message
+            if isinstance(message, Labelled) or not schema.LABELLED:
+                return message
+            if isinstance(message, AtIndex):
+                return f"{label(f'{key}[{message.index}]', path)} {message}"
+            return f"{label(key, path)} {message}"
     if unknown:
-        return f"{label(unknown[0])} is not allowed"
+        return f"{label(unknown[0], path)} is not allowed"
     if "value" in errors:
-        return f"{label('value')} {errors['value'][0]}"
+        return f"{label('', path)} {errors['value'][0]}"
     if "_schema" in errors:
         return errors["_schema"][0]
     return INVALID_REQUEST
@@ -49,8 +67,9 @@ def _declared_keys(schema: Schema) -> frozenset:
     return frozenset(field.data_key or name for name, field in schema.fields.items())
 
 
-def load(schema: Schema, data) -> dict:
-    """Validate `data` against `schema`; raise ValidationFailed with Joi's first message.
+def load(schema: Schema, data, path: str = "") -> dict:
+    """Validate `data` against `schema`; raise ValidationFailed with Joi's first message
+    (its keys labelled from `path`, for an object inside the body).
 
     Unknown keys are set aside before marshmallow sees the data, so that every declared rule
     runs (marshmallow skips a schema's own validators once any key has failed)."""
@@ -64,7 +83,7 @@ def load(schema: Schema, data) -> dict:
     try:
         result = schema.load(known)
     except ValidationError as error:
-        raise ValidationFailed(_first_message(schema, error.messages, unknown)) from None
+        raise ValidationFailed(_first_message(schema, error.messages, unknown, path)) from None
     if unknown:
-        raise ValidationFailed(_first_message(schema, {}, unknown))
+        raise ValidationFailed(_first_message(schema, {}, unknown, path))
     return result

@@ -34,6 +34,9 @@ BEYOND_SPEC_ENDPOINTS = {
     ("get", "/sessions/student/{studentId}/calendar.ics"),
     ("get", "/sessions/{id}/recordings"),
     ("delete", "/sessions/{id}/recordings/{recordingId}"),
+    ("post", "/sessions/series"),
+    ("put", "/sessions/series/{seriesId}"),
+    ("delete", "/sessions/series/{seriesId}"),
 }
 AUTHENTICATED = {
     ("get", "/sessions/{id}/recordings"),
@@ -47,6 +50,9 @@ AUTHENTICATED = {
     ("get", "/sessions/{id}/attendance"),
     ("get", "/sessions/{id}/attendance.csv"),
     ("get", "/sessions/course/{courseId}/attendance"),
+    ("post", "/sessions/series"),
+    ("put", "/sessions/series/{seriesId}"),
+    ("delete", "/sessions/series/{seriesId}"),
 }
 # Every status and message the spec documents, per endpoint.
 SPEC_ERRORS = [

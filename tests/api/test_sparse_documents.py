@@ -22,6 +22,7 @@ from tests.support.factories import (
 )
 
 STUDENT = "student-1"
+SERIES = "5e71e500-0000-4000-8000-000000000001"
 
 
 def soon():
@@ -275,11 +276,13 @@ STORE_READS = {
     "settle_after_meeting": lambda store, doc: store.settle_after_meeting(
         doc["roomName"], datetime.now(UTC)
     ),
+    "of_series": lambda store, doc: store.of_series(SERIES)[0],
     "_one": lambda store, doc: store._one({"_id": doc["_id"]}, {"$set": {"x": 1}}),
 }
 # What each needs stored besides the sparse fields to return the session.
 STORE_SEEDS = {
     "admitted": {"participants": [STUDENT]},
+    "of_series": {"seriesId": SERIES},
     "remove_participant": {"participants": ["a", "b"]},
     "reopen": {"status": "ended"},
     "start_if_scheduled": {"meeting": {"running": True}},

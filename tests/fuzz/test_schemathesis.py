@@ -28,7 +28,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
+from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 
 from livesessions import create_app
 from livesessions.sessions.feed_keys import feed_key
@@ -44,6 +48,8 @@ SEEDED_ID = "5eed0000-0000-4000-8000-000000000001"
 SEEDED_ROOM = "seeded-room"
 SEEDED_RECORDING = "5eed0000-0000-4000-8000-00000000000a"
 SEEDED_STUDENT = "student-1"
+SEEDED_SERIES = "5eed0000-0000-4000-8000-00000000005e"
+SEEDED_SERIES_SESSION = "5eed0000-0000-4000-8000-000000000002"
 FUTURE = "2099-06-01T10:00:00.000Z"
 LATEST_SCHEDULE = datetime(9999, 1, 1, tzinfo=UTC)  # scheduledAt's maximum, see below
 CALENDAR_SECRET = "schemathesis-calendar-secret-" + "0123456789abcdef" * 2
@@ -53,6 +59,9 @@ EXCLUDED = {
     "PATCH /sessions/{id}/status": [positive_data_acceptance],
     # The webhook acknowledges any JSON (unknown events, Daily's {"test": "test"}).
     "POST /sessions/webhook/daily": [negative_data_rejection],
+    # `/sessions/series` is also `/sessions/{id}` with the id "series": its GET, PUT and
+    # DELETE answer that session's 404 (as Express would), so `Allow` rightly lists them.
+    "POST /sessions/series": [allow_header_conformance],
 }
 TALLY = Counter()  # (operation, "cases" | "requests" | status) -> count
 
@@ -75,7 +84,7 @@ schema.config.generation.update(
 )
 
 
-@schema.hook("map_case").apply_to(operation_id=["create", "update"])
+@schema.hook("map_case").apply_to(operation_id=["create", "update", "create_series"])
 def schedule_in_the_future(ctx, case):
     """Valid cases get a `scheduledAt` the API can take.
 
@@ -95,6 +104,37 @@ def schedule_in_the_future(ctx, case):
         scheduled = scheduled.replace(tzinfo=UTC)
     if not datetime.now(UTC) + timedelta(hours=1) <= scheduled <= LATEST_SCHEDULE:
         case.body = {**case.body, "scheduledAt": FUTURE}
+    return case
+
+
+@schema.hook("map_case").apply_to(operation_id="create_series")
+def a_recurrence_the_api_can_take(ctx, case):
+    """Valid series get a recurrence of a few occurrences, all before 9999-01-01, with one
+    of `count` and `until`: rules the document says only in words (and a few rooms keep
+    each case fast: Daily's rate limit paces room creations)."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return case
+    body = case.body if isinstance(case.body, dict) else {}
+    recurrence = body.get("recurrence")
+    if not isinstance(recurrence, dict) or not isinstance(body.get("scheduledAt"), str):
+        return case
+    recurrence = {key: value for key, value in recurrence.items() if key != "until"}
+    recurrence["count"] = min(recurrence.get("count", 2), 3)
+    scheduled = datetime.fromisoformat(body["scheduledAt"])
+    if scheduled.replace(tzinfo=scheduled.tzinfo or UTC) > LATEST_SCHEDULE - timedelta(weeks=200):
+        body = {**body, "scheduledAt": FUTURE}
+    case.body = {**body, "recurrence": recurrence}
+    return case
+
+
+@schema.hook("map_case").apply_to(operation_id=["update_series", "delete_series"])
+def use_the_seeded_series(ctx, case):
+    """Point about half of the valid cases at the seeded series (others get 404s)."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return case
+    parameters = case.path_parameters or {}
+    if half(parameters.get("seriesId")):
+        case.path_parameters = {**parameters, "seriesId": SEEDED_SERIES}
     return case
 
 
@@ -191,7 +231,8 @@ def use_seeded_course(ctx, case):
 
 
 def reset(db, daily):
-    """One scheduled session, its room on the fake Daily.co, a participant, a recording."""
+    """One scheduled session, its room on the fake Daily.co, a participant, a recording;
+    and a series of one future session, with its room."""
     for collection in ("livesessions", "recordings", "recording_jobs"):
         db[collection].delete_many({})
     daily.rooms.clear()
@@ -204,6 +245,9 @@ def reset(db, daily):
     )
     daily.rooms[SEEDED_ROOM] = {"name": SEEDED_ROOM, "url": "u", "config": {}}
     seed_recording(db, doc, _id=SEEDED_RECORDING)
+    series_room = "seeded-series-room"
+    seed_session(db, _id=SEEDED_SERIES_SESSION, roomName=series_room, seriesId=SEEDED_SERIES)
+    daily.rooms[series_room] = {"name": series_room, "url": "u", "config": {}}
 
 
 @pytest.fixture

@@ -24,8 +24,9 @@ class FakeDaily:
 
     `fail(kind, ...)` makes the next calls of one kind ("create", "update", "delete",
     "start", "stop", "access", "download", "token", "get") answer an error status or raise a
-    `requests` exception instead. `files[recording_id]` is what the download link of a
-    recording serves; `recording_objects[recording_id]` what `GET /recordings/:id` answers.
+    `requests` exception instead, once `after` calls of that kind have succeeded.
+    `files[recording_id]` is what the download link of a recording serves;
+    `recording_objects[recording_id]` what `GET /recordings/:id` answers.
     """
 
     def __init__(self, mock):
@@ -58,12 +59,13 @@ class FakeDaily:
         for method, url, kind, answer in routes:
             mock.add_callback(method, url, callback=self._handler(kind, answer))
 
-    def fail(self, kind, status=None, body=None, exception=None, times=None):
+    def fail(self, kind, status=None, body=None, exception=None, times=None, after=0):
         self.failures[kind] = {
             "status": status,
             "body": body,
             "exception": exception,
             "times": times,
+            "after": after,
         }
 
     def _handler(self, kind, answer):
@@ -71,6 +73,11 @@ class FakeDaily:
             failure = self.failures.get(kind)
             if failure is None:
                 return answer(request)
+            if failure["after"] > 0:
+                answered = answer(request)
+                if answered[0] < 300:  # e.g. a taken room name does not count
+                    failure["after"] -= 1
+                return answered
             if failure["times"] is not None:
                 failure["times"] -= 1
                 if failure["times"] == 0:

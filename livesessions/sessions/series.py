@@ -1,0 +1,105 @@
+"""The `/sessions/series` blueprint: recurring classes, one session (and room) per
+occurrence, made, changed and cancelled together (the logic is `series_service`'s)."""
+
+from flask import Blueprint
+
+from ..auth import current_caller, token_required
+from ..errors import (
+    CANNOT_UPDATE,
+    CAPACITY_BELOW_PARTICIPANTS,
+    CREATE_FORBIDDEN,
+    CREATE_ROOM_FAILED,
+    NOT_OWNER,
+    OTHER_INSTRUCTOR_FORBIDDEN,
+    SERIES_EMPTY,
+    SERIES_NOT_FOUND,
+    SERIES_TOO_LATE,
+    SERIES_TOO_LONG,
+    UPDATE_ROOM_FAILED,
+)
+from ..extensions import services
+from ..http import json_body
+from ..openapi import STRICT_ONLY, VALIDATION, documented
+from ..schemas import (
+    CancelledSeriesSchema,
+    CreateSeriesSchema,
+    SeriesSchema,
+    UpdateSeriesSchema,
+    create_series_schema,
+    update_series_schema,
+)
+from ..schemas.requests import MAX_OCCURRENCES
+from ..validation import load
+
+bp = Blueprint("series", __name__, url_prefix="/sessions/series")
+
+
+def series_json(series_id, docs):
+    """A series' answer: its id and the sessions, each as POST /sessions shows one."""
+    presenter = services().presenter
+    return {"seriesId": series_id, "sessions": [presenter.session(doc) for doc in docs]}
+
+
+@bp.post("")
+@documented(
+    "Create a recurring series of live sessions",
+    response=SeriesSchema,
+    status=201,
+    auth=True,
+    body=CreateSeriesSchema,
+    errors={
+        400: (
+            VALIDATION,
+            SERIES_TOO_LONG.format(limit=MAX_OCCURRENCES),
+            SERIES_EMPTY,
+            SERIES_TOO_LATE,
+        ),
+        403: (CREATE_FORBIDDEN, OTHER_INSTRUCTOR_FORBIDDEN, STRICT_ONLY),
+        500: (CREATE_ROOM_FAILED,),
+    },
+)
+@token_required
+def create_series():
+    """Create a session, with its own Daily.co room, for every occurrence of a weekly
+    recurrence (at most 100), each carrying the series' `seriesId`. If a room or a write
+    fails, the sessions made are removed and their rooms deleted by the worker's job."""
+    data = load(create_series_schema, json_body())
+    series_id, docs = services().series_service.create(data, current_caller())
+    return series_json(series_id, docs), 201
+
+
+@bp.put("/<series_id>")
+@documented(
+    "Update a series' future sessions",
+    response=SeriesSchema,
+    auth=True,
+    body=UpdateSeriesSchema,
+    errors={
+        400: (VALIDATION, CANNOT_UPDATE, CAPACITY_BELOW_PARTICIPANTS),
+        403: (NOT_OWNER,),
+        404: (SERIES_NOT_FOUND,),
+        500: (UPDATE_ROOM_FAILED,),
+    },
+)
+@token_required
+def update_series(series_id):
+    """Change the title, description, duration or capacity of the series' future sessions
+    (scheduled, not started) as PUT /sessions/:id does; a 400 changes none of them."""
+    changes = load(update_series_schema, json_body())
+    docs = services().series_service.update(series_id, changes, current_caller())
+    return series_json(series_id, docs)
+
+
+@bp.delete("/<series_id>")
+@documented(
+    "Cancel a series' future sessions",
+    response=CancelledSeriesSchema,
+    auth=True,
+    errors={403: (NOT_OWNER,), 404: (SERIES_NOT_FOUND,)},
+)
+@token_required
+def delete_series(series_id):
+    """Cancel (soft-delete) the series' future sessions; their rooms are deleted by the
+    worker's durable job, in Daily's rate limit. Past and live sessions are kept."""
+    cancelled = services().series_service.delete(series_id, current_caller())
+    return {"seriesId": series_id, "cancelled": cancelled}
