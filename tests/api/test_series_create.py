@@ -102,6 +102,7 @@ def test_the_first_date_counts_only_on_one_of_the_days(client, auth, daily):
     ]
 
 
+@pytest.mark.slow  # 100 rooms at Daily's pace: about 6 s
 def test_a_hundred_occurrences_at_most(client, auth, daily, db):
     monday = next_monday()
     response = post(client, auth, series_payload(monday, days=["MO"], count=100))
