@@ -164,12 +164,12 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
             filter_["instructor"] = instructor
         return [with_defaults(doc) for doc in self.sessions.find(filter_).sort(SORT_BY_SCHEDULE)]
 
-    # -- writes of the API -------------------------------------------------------------------
-
     def of_series(self, series_id: str) -> list[SessionDoc]:
         """Return the series' sessions that are not deleted, by schedule."""
         cursor = self.sessions.find({"seriesId": series_id, **NOT_DELETED})
         return [with_defaults(doc) for doc in cursor.sort(SORT_BY_SCHEDULE)]
+
+    # -- writes of the API -------------------------------------------------------------------
 
     def remove_series(self, series_id: str) -> int:
         """Remove every session of the series for good (a creation rolled back)."""
