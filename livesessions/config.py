@@ -139,6 +139,8 @@ SETTINGS = {
     "SESSION_SWEEP_SECONDS": Setting("60", float),
     "RECORDING_RECONCILE_SECONDS": Setting("600", float),
     "RECORDING_RECONCILE_LOOKBACK_HOURS": Setting("48", float),
+    # Outbound webhooks (see docs/operations.md)
+    "WEBHOOKS_ALLOW_PRIVATE": Setting("false", boolean),
 }
 # Settings that take one of a few words.
 CHOICES = {

@@ -27,10 +27,13 @@ from .store import (
     SessionStore,
     StateStore,
     TaskLeaseStore,
+    WebhookAttemptStore,
     WebhookEventStore,
+    WebhookStore,
     WorkerStore,
 )
 from .store.daily_turns import daily_turns
+from .webhooks.service import WebhookService
 
 
 @dataclass
@@ -73,6 +76,8 @@ class Services:
     recording_service: RecordingService
     recording_library: RecordingLibrary
     events: DailyEvents
+    webhook_store: WebhookStore
+    webhook_service: WebhookService
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     presenter: SessionPresenter = field(default_factory=SessionPresenter)
     worker_settings: dict = field(default_factory=dict)
@@ -124,6 +129,8 @@ def build_services(config) -> Services:
     job_store = JobStore(database)
     attendance_store = AttendanceStore(database)
     platform_store = PlatformStore(database)
+    webhook_store = WebhookStore(database)
+    webhook_attempts = WebhookAttemptStore(database)
     daily = DailyClient(
         config["DAILY_API_URL"],
         config["DAILY_API_KEY"],
@@ -200,6 +207,13 @@ def build_services(config) -> Services:
         ),
         events=DailyEvents(
             session_store, attendance_store, recording_service, WebhookEventStore(database)
+        ),
+        webhook_store=webhook_store,
+        webhook_service=WebhookService(
+            webhook_store,
+            webhook_attempts,
+            job_store,
+            allow_private=config["WEBHOOKS_ALLOW_PRIVATE"],
         ),
         policy=policy,
         presenter=SessionPresenter(sign=cloudinary.signed_asset_url),

@@ -215,6 +215,8 @@ def config(config):
         **config,
         "CALENDAR_FEED_SECRET": CALENDAR_SECRET,
         "JOIN_PAGE_URL": "https://lms.example/live/{sessionId}",
+        # no outbound webhook may reach a generated host (its token is no admin's anyway)
+        "WEBHOOKS_ALLOW_PRIVATE": False,
     }
 
 
