@@ -33,6 +33,8 @@ from .store import (
     WorkerStore,
 )
 from .store.daily_turns import daily_turns
+from .webhooks.delivery import WebhookDelivery
+from .webhooks.emitter import WebhookEmitter
 from .webhooks.service import WebhookService
 
 
@@ -78,6 +80,8 @@ class Services:
     events: DailyEvents
     webhook_store: WebhookStore
     webhook_service: WebhookService
+    webhook_delivery: WebhookDelivery
+    webhook_emitter: WebhookEmitter
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     presenter: SessionPresenter = field(default_factory=SessionPresenter)
     worker_settings: dict = field(default_factory=dict)
@@ -113,6 +117,7 @@ class Services:
             ],
             "worker_store": self.worker_store,
             "task_leases": self.task_leases,
+            "webhooks": self.webhook_delivery,
             **self.worker_settings,
             **overrides,
         }
@@ -131,6 +136,7 @@ def build_services(config) -> Services:
     platform_store = PlatformStore(database)
     webhook_store = WebhookStore(database)
     webhook_attempts = WebhookAttemptStore(database)
+    emitter = WebhookEmitter(webhook_store, job_store)
     daily = DailyClient(
         config["DAILY_API_URL"],
         config["DAILY_API_KEY"],
@@ -215,6 +221,16 @@ def build_services(config) -> Services:
             job_store,
             allow_private=config["WEBHOOKS_ALLOW_PRIVATE"],
         ),
+        webhook_delivery=WebhookDelivery(
+            webhook_store,
+            webhook_attempts,
+            job_store,
+            allow_private=config["WEBHOOKS_ALLOW_PRIVATE"],
+            timeout_seconds=config["WEBHOOKS_TIMEOUT_SECONDS"],
+            retry_base_seconds=config["WEBHOOKS_RETRY_BASE_SECONDS"],
+            disable_after=config["WEBHOOKS_DISABLE_AFTER_FAILURES"],
+        ),
+        webhook_emitter=emitter,
         policy=policy,
         presenter=SessionPresenter(sign=cloudinary.signed_asset_url),
         worker_settings={

@@ -17,7 +17,7 @@ from ..gateways.daily import DailyClient, DailyError
 from ..metrics import UPLOAD_BYTES, UPLOAD_SECONDS
 from ..observability import job_context
 from ..store import JobStore, SessionStore, TaskLeaseStore, WorkerStore
-from ..store.jobs import ROOM_DELETION
+from ..store.jobs import ROOM_DELETION, WEBHOOK
 from ..store.workers import HEARTBEAT_SECONDS
 from .downloads import Downloads
 from .naming import name_job
@@ -56,6 +56,7 @@ class RecordingWorker(RoomDeletions):
         periodic=(),
         worker_store: WorkerStore | None = None,
         task_leases: TaskLeaseStore | None = None,
+        webhooks=None,  # a WebhookDelivery: runs the `webhook` jobs
     ):
         self.jobs = job_store
         self.sessions = session_store
@@ -77,6 +78,7 @@ class RecordingWorker(RoomDeletions):
         self.periodic = list(periodic)
         self.worker_store = worker_store  # heartbeats while `run` runs (/readyz, `status`)
         self.task_leases = task_leases  # each periodic task in one worker at a time
+        self.webhooks = webhooks
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def process_next(self, holder: str | None = None) -> bool:
@@ -100,6 +102,8 @@ class RecordingWorker(RoomDeletions):
                 job["takenOverFrom"],
                 job["attempts"],
             )
+        if job.get("kind") == WEBHOOK:  # one short POST: its timeout is well inside the lease
+            return self.webhooks.run(job, holder)
         try:
             with self._lease_kept(job, holder):
                 result = self.carry_out(job)

@@ -107,3 +107,11 @@ class WebhookService:
         if self.endpoints.find(endpoint_id) is None:
             raise NotFound(WEBHOOK_NOT_FOUND)
         return self.attempts.recent(endpoint_id)
+
+    def enable(self, endpoint_id: str) -> tuple[dict, int]:
+        """Enable an endpoint and resume the deliveries its disabling stopped; return it and
+        how many were resumed."""
+        endpoint = self.endpoints.enable(endpoint_id)
+        if endpoint is None:
+            raise NotFound(WEBHOOK_NOT_FOUND)
+        return endpoint, self.jobs.resume_webhooks(endpoint_id)
