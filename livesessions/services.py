@@ -36,6 +36,7 @@ from .store.daily_turns import daily_turns
 from .webhooks.delivery import WebhookDelivery
 from .webhooks.emitter import WebhookEmitter
 from .webhooks.service import WebhookService
+from .webhooks.session_events import SessionEvents
 
 
 @dataclass
@@ -165,6 +166,15 @@ def build_services(config) -> Services:
         if config["RECORDING_DELIVERY"] == "authenticated"
         else "upload",
     )
+    presenter = SessionPresenter(sign=cloudinary.signed_asset_url)
+
+    def shown(doc):
+        """A session as GET /sessions/:id shows it (its course and instructor populated)."""
+        populated = dict(doc)
+        platform_store.populate([populated], "course", "instructor")
+        return presenter.detail(populated)
+
+    notify = SessionEvents(emitter, shown, session_store.find_any)  # the outbound events
     policy = AccessPolicy(
         mode=config["AUTH_POLICY"],
         instructor_roles=frozenset(config["INSTRUCTOR_ROLES"]),
@@ -185,6 +195,7 @@ def build_services(config) -> Services:
         room_privacy=config["DAILY_ROOM_PRIVACY"],
         # Daily's waiting room is for private rooms (a public one lets everyone in)
         room_knocking=config["DAILY_KNOCKING"] and config["DAILY_ROOM_PRIVACY"] == "private",
+        notify=notify,
     )
     recording_service = RecordingService(
         session_store, recording_store, job_store, daily, window=window, policy=policy
@@ -212,7 +223,11 @@ def build_services(config) -> Services:
             retention_days=config["RECORDING_RETENTION_DAYS"],
         ),
         events=DailyEvents(
-            session_store, attendance_store, recording_service, WebhookEventStore(database)
+            session_store,
+            attendance_store,
+            recording_service,
+            WebhookEventStore(database),
+            notify=notify,
         ),
         webhook_store=webhook_store,
         webhook_service=WebhookService(
@@ -232,7 +247,7 @@ def build_services(config) -> Services:
         ),
         webhook_emitter=emitter,
         policy=policy,
-        presenter=SessionPresenter(sign=cloudinary.signed_asset_url),
+        presenter=presenter,
         worker_settings={
             "lease_seconds": config["RECORDING_LEASE_SECONDS"],
             "max_attempts": config["RECORDING_MAX_ATTEMPTS"],

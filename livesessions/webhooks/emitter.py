@@ -30,20 +30,20 @@ class WebhookEmitter:
         self.endpoints = endpoints
         self.jobs = jobs
 
-    def emit(self, event_type: str, data: dict, event_id: str | None = None) -> str | None:
+    def emit(self, event_type: str, data, event_id: str | None = None) -> str | None:
         """Queue `{"id", "type", "createdAt", "data"}` for each subscribed, enabled endpoint;
-        return the event's id. Never raises: a failure is logged (and returns None), so that
-        the change the event reports stands."""
+        return the event's id. `data` may be a function, called only if some endpoint wants
+        the event (no work, no query for an event nobody asked for). Never raises: a
+        failure is logged (and returns None), so that the change the event reports stands."""
         if event_type not in EVENT_TYPES:
             raise ValueError(f"unknown webhook event type {event_type!r}")
-        event = {
-            "id": event_id or str(uuid.uuid4()),
-            "type": event_type,
-            "createdAt": iso(utcnow()),
-            "data": data,
-        }
+        event = {"id": event_id or str(uuid.uuid4()), "type": event_type, "createdAt": None}
         try:
-            for endpoint in self.endpoints.subscribed(event_type):
+            endpoints = self.endpoints.subscribed(event_type)
+            if endpoints:
+                event["createdAt"] = iso(utcnow())
+                event["data"] = data() if callable(data) else data
+            for endpoint in endpoints:
                 self.jobs.enqueue_webhook(endpoint["_id"], event)
         except Exception:
             log.exception("webhook event %s (%s) could not be queued", event["id"], event_type)
