@@ -35,6 +35,7 @@ from .store import (
 from .store.daily_turns import daily_turns
 from .webhooks.delivery import WebhookDelivery
 from .webhooks.emitter import WebhookEmitter
+from .webhooks.recording_events import RecordingEvents
 from .webhooks.service import WebhookService
 from .webhooks.session_events import SessionEvents
 
@@ -119,6 +120,7 @@ class Services:
             "worker_store": self.worker_store,
             "task_leases": self.task_leases,
             "webhooks": self.webhook_delivery,
+            "recording_events": self.recording_library.notify,
             **self.worker_settings,
             **overrides,
         }
@@ -197,10 +199,11 @@ def build_services(config) -> Services:
         room_knocking=config["DAILY_KNOCKING"] and config["DAILY_ROOM_PRIVACY"] == "private",
         notify=notify,
     )
+    recording_events = RecordingEvents(emitter)
     recording_service = RecordingService(
         session_store, recording_store, job_store, daily, window=window, policy=policy
     )
-    return Services(
+    services = Services(
         database=database,
         session_store=session_store,
         recording_store=recording_store,
@@ -221,6 +224,7 @@ def build_services(config) -> Services:
             job_store,
             cloudinary,
             retention_days=config["RECORDING_RETENTION_DAYS"],
+            notify=recording_events,
         ),
         events=DailyEvents(
             session_store,
@@ -262,3 +266,5 @@ def build_services(config) -> Services:
         reconcile_seconds=config["RECORDING_RECONCILE_SECONDS"],
         reconcile_lookback=timedelta(hours=config["RECORDING_RECONCILE_LOOKBACK_HOURS"]),
     )
+    recording_events.library = services.recording_library
+    return services

@@ -57,6 +57,7 @@ class RecordingWorker(RoomDeletions):
         worker_store: WorkerStore | None = None,
         task_leases: TaskLeaseStore | None = None,
         webhooks=None,  # a WebhookDelivery: runs the `webhook` jobs
+        recording_events=None,  # a RecordingEvents: `recording.ready` once uploaded
     ):
         self.jobs = job_store
         self.sessions = session_store
@@ -79,6 +80,7 @@ class RecordingWorker(RoomDeletions):
         self.worker_store = worker_store  # heartbeats while `run` runs (/readyz, `status`)
         self.task_leases = task_leases  # each periodic task in one worker at a time
         self.webhooks = webhooks
+        self.recording_events = recording_events
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def process_next(self, holder: str | None = None) -> bool:
@@ -113,13 +115,15 @@ class RecordingWorker(RoomDeletions):
             else:
                 self._record_failure(job, error, holder)
         else:
-            self.jobs.complete(job["_id"], holder, result)
+            completed = self.jobs.complete(job["_id"], holder, result)
             if job.get("kind") == ROOM_DELETION:
                 log.info("room %s deleted by %s", job["room"], holder)
             else:
                 log.info(
                     "recording %s uploaded to %s by %s", job["_id"], result["recordingUrl"], holder
                 )
+                if completed and self.recording_events is not None:
+                    self.recording_events.ready(job)
 
     def carry_out(self, job: dict) -> dict:
         """Do the job's work; return its result (kept on the job)."""
