@@ -33,6 +33,8 @@ from .store import (
     WorkerStore,
 )
 from .store.daily_turns import daily_turns
+from .store.final_attendance import FinalAttendanceStore
+from .webhooks.attendance_events import FinalAttendance
 from .webhooks.delivery import WebhookDelivery
 from .webhooks.emitter import WebhookEmitter
 from .webhooks.recording_events import RecordingEvents
@@ -84,6 +86,7 @@ class Services:
     webhook_service: WebhookService
     webhook_delivery: WebhookDelivery
     webhook_emitter: WebhookEmitter
+    final_attendance: FinalAttendance
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     presenter: SessionPresenter = field(default_factory=SessionPresenter)
     worker_settings: dict = field(default_factory=dict)
@@ -110,6 +113,9 @@ class Services:
                     "end overdue sessions", self.sweep_seconds, self.session_service.end_overdue
                 ),
                 PeriodicTask("reconcile recordings", self.reconcile_seconds, self.reconcile),
+                PeriodicTask(
+                    "emit final attendance", self.sweep_seconds, self.final_attendance.run
+                ),
                 PeriodicTask("check the Daily webhook", self.reconcile_seconds, self.check_webhook),
                 PeriodicTask(
                     "delete recordings past their retention",
@@ -250,6 +256,9 @@ def build_services(config) -> Services:
             disable_after=config["WEBHOOKS_DISABLE_AFTER_FAILURES"],
         ),
         webhook_emitter=emitter,
+        final_attendance=FinalAttendance(
+            FinalAttendanceStore(database), attendance_store, window, emitter
+        ),
         policy=policy,
         presenter=presenter,
         worker_settings={
