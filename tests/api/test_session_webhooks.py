@@ -155,3 +155,23 @@ def test_a_session_event_reaches_a_receiver(client, auth, hub, db):
         (event,) = receiver.events()
     assert event["type"] == "session.cancelled"
     assert event["data"] == client.get(f"/sessions/{doc['_id']}", headers=auth).get_json()
+
+
+def test_a_series_is_created_updated_and_cancelled_session_by_session(
+    client, auth, daily, db, endpoint
+):
+    from tests.support.factories import future, iso, session_payload
+
+    body = session_payload(scheduledAt=iso(future()), recurrence={"days": ["TU"], "count": 2})
+    made = client.post("/sessions/series", json=body, headers=auth).get_json()
+    ids = [doc["_id"] for doc in made["sessions"]]
+    series = f"/sessions/series/{made['seriesId']}"
+    assert client.put(series, json={"title": "Renamed"}, headers=auth).status_code == 200
+    assert client.delete(series, headers=auth).status_code == 200
+    events = queued(db)
+    assert [(e["type"], e["data"]["_id"]) for e in events] == [
+        *[("session.created", i) for i in ids],
+        *[("session.updated", i) for i in ids],
+        *[("session.cancelled", i) for i in ids],
+    ]
+    assert {e["data"]["title"] for e in events[2:]} == {"Renamed"}
