@@ -1,5 +1,5 @@
 """Command-line tools: `flask --app wsgi db ...` and `token ...` here; `recordings ...`,
-`daily ...` and `calendar ...` live with their domains."""
+`daily ...`, `calendar ...` and `webhooks ...` live with their domains."""
 
 from datetime import timedelta
 
