@@ -24,6 +24,7 @@ from .sessions.reports import bp as reports_bp
 from .sessions.routes import bp as sessions_bp
 from .sessions.series import bp as series_bp
 from .store import ensure_indexes
+from .webhooks.routes import bp as webhooks_bp
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         recordings_bp,
         recording_library_bp,
         daily_bp,
+        webhooks_bp,
         probes_bp,
     )
     for blueprint in blueprints:

@@ -1,5 +1,5 @@
 """Command-line tools: `flask --app wsgi db ...` and `token ...` here; `recordings ...`,
-`daily ...` and `calendar ...` live with their domains."""
+`daily ...`, `calendar ...` and `webhooks ...` live with their domains."""
 
 from datetime import timedelta
 
@@ -14,6 +14,7 @@ from .extensions import services
 from .recordings.cli import recordings_cli
 from .sessions.cli import calendar_cli
 from .store import ensure_indexes
+from .webhooks.cli import webhooks_cli
 
 db_cli = AppGroup("db", help="Database maintenance.")
 
@@ -91,3 +92,4 @@ def register_commands(app) -> None:
     app.cli.add_command(recordings_cli)
     app.cli.add_command(daily_cli)
     app.cli.add_command(calendar_cli)
+    app.cli.add_command(webhooks_cli)

@@ -139,6 +139,11 @@ SETTINGS = {
     "SESSION_SWEEP_SECONDS": Setting("60", float),
     "RECORDING_RECONCILE_SECONDS": Setting("600", float),
     "RECORDING_RECONCILE_LOOKBACK_HOURS": Setting("48", float),
+    # Outbound webhooks (see docs/operations.md)
+    "WEBHOOKS_ALLOW_PRIVATE": Setting("false", boolean),
+    "WEBHOOKS_TIMEOUT_SECONDS": Setting("5", float),
+    "WEBHOOKS_RETRY_BASE_SECONDS": Setting("30", float),
+    "WEBHOOKS_DISABLE_AFTER_FAILURES": Setting("20", int),
 }
 # Settings that take one of a few words.
 CHOICES = {

@@ -69,6 +69,11 @@ DELETE_RECORDING_FAILED = "Failed to delete recording on Cloudinary"
 # The Daily.co webhook
 WEBHOOK_NOT_JSON = "Webhook body is not valid JSON"
 INVALID_SIGNATURE = "Invalid webhook signature"
+# Outbound webhooks (/webhooks)
+WEBHOOKS_FORBIDDEN = "Only an admin may manage webhooks"
+WEBHOOK_NOT_FOUND = "Webhook endpoint not found"
+WEBHOOK_URL_REFUSED = "Webhook URL must resolve to a public address"
+WEBHOOK_URL_UNRESOLVED = "Webhook URL's host could not be resolved"
 # Authentication
 MISSING_TOKEN = "Authorization header with a Bearer token is required"
 INVALID_TOKEN = "Invalid token"

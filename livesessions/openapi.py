@@ -33,6 +33,7 @@ PATH_PARAMETERS = {
     "instructor_id": ("instructorId", "The instructor's user id"),
     "student_id": ("studentId", "The student's id"),
     "recording_id": ("recordingId", "The recording's id (the service's or Daily's)"),
+    "webhook_id": ("id", "The webhook endpoint's id (UUID v4)"),
 }
 
 

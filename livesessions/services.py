@@ -27,10 +27,19 @@ from .store import (
     SessionStore,
     StateStore,
     TaskLeaseStore,
+    WebhookAttemptStore,
     WebhookEventStore,
+    WebhookStore,
     WorkerStore,
 )
 from .store.daily_turns import daily_turns
+from .store.final_attendance import FinalAttendanceStore
+from .webhooks.attendance_events import FinalAttendance
+from .webhooks.delivery import WebhookDelivery
+from .webhooks.emitter import WebhookEmitter
+from .webhooks.recording_events import RecordingEvents
+from .webhooks.service import WebhookService
+from .webhooks.session_events import SessionEvents
 
 
 @dataclass
@@ -73,6 +82,11 @@ class Services:
     recording_service: RecordingService
     recording_library: RecordingLibrary
     events: DailyEvents
+    webhook_store: WebhookStore
+    webhook_service: WebhookService
+    webhook_delivery: WebhookDelivery
+    webhook_emitter: WebhookEmitter
+    final_attendance: FinalAttendance
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     presenter: SessionPresenter = field(default_factory=SessionPresenter)
     worker_settings: dict = field(default_factory=dict)
@@ -99,6 +113,9 @@ class Services:
                     "end overdue sessions", self.sweep_seconds, self.session_service.end_overdue
                 ),
                 PeriodicTask("reconcile recordings", self.reconcile_seconds, self.reconcile),
+                PeriodicTask(
+                    "emit final attendance", self.sweep_seconds, self.final_attendance.run
+                ),
                 PeriodicTask("check the Daily webhook", self.reconcile_seconds, self.check_webhook),
                 PeriodicTask(
                     "delete recordings past their retention",
@@ -108,6 +125,8 @@ class Services:
             ],
             "worker_store": self.worker_store,
             "task_leases": self.task_leases,
+            "webhooks": self.webhook_delivery,
+            "recording_events": self.recording_library.notify,
             **self.worker_settings,
             **overrides,
         }
@@ -124,6 +143,9 @@ def build_services(config) -> Services:
     job_store = JobStore(database)
     attendance_store = AttendanceStore(database)
     platform_store = PlatformStore(database)
+    webhook_store = WebhookStore(database)
+    webhook_attempts = WebhookAttemptStore(database)
+    emitter = WebhookEmitter(webhook_store, job_store)
     daily = DailyClient(
         config["DAILY_API_URL"],
         config["DAILY_API_KEY"],
@@ -152,6 +174,15 @@ def build_services(config) -> Services:
         if config["RECORDING_DELIVERY"] == "authenticated"
         else "upload",
     )
+    presenter = SessionPresenter(sign=cloudinary.signed_asset_url)
+
+    def shown(doc):
+        """A session as GET /sessions/:id shows it (its course and instructor populated)."""
+        populated = dict(doc)
+        platform_store.populate([populated], "course", "instructor")
+        return presenter.detail(populated)
+
+    notify = SessionEvents(emitter, shown, session_store.find_any)  # the outbound events
     policy = AccessPolicy(
         mode=config["AUTH_POLICY"],
         instructor_roles=frozenset(config["INSTRUCTOR_ROLES"]),
@@ -172,11 +203,13 @@ def build_services(config) -> Services:
         room_privacy=config["DAILY_ROOM_PRIVACY"],
         # Daily's waiting room is for private rooms (a public one lets everyone in)
         room_knocking=config["DAILY_KNOCKING"] and config["DAILY_ROOM_PRIVACY"] == "private",
+        notify=notify,
     )
+    recording_events = RecordingEvents(emitter)
     recording_service = RecordingService(
         session_store, recording_store, job_store, daily, window=window, policy=policy
     )
-    return Services(
+    services = Services(
         database=database,
         session_store=session_store,
         recording_store=recording_store,
@@ -197,12 +230,37 @@ def build_services(config) -> Services:
             job_store,
             cloudinary,
             retention_days=config["RECORDING_RETENTION_DAYS"],
+            notify=recording_events,
         ),
         events=DailyEvents(
-            session_store, attendance_store, recording_service, WebhookEventStore(database)
+            session_store,
+            attendance_store,
+            recording_service,
+            WebhookEventStore(database),
+            notify=notify,
+        ),
+        webhook_store=webhook_store,
+        webhook_service=WebhookService(
+            webhook_store,
+            webhook_attempts,
+            job_store,
+            allow_private=config["WEBHOOKS_ALLOW_PRIVATE"],
+        ),
+        webhook_delivery=WebhookDelivery(
+            webhook_store,
+            webhook_attempts,
+            job_store,
+            allow_private=config["WEBHOOKS_ALLOW_PRIVATE"],
+            timeout_seconds=config["WEBHOOKS_TIMEOUT_SECONDS"],
+            retry_base_seconds=config["WEBHOOKS_RETRY_BASE_SECONDS"],
+            disable_after=config["WEBHOOKS_DISABLE_AFTER_FAILURES"],
+        ),
+        webhook_emitter=emitter,
+        final_attendance=FinalAttendance(
+            FinalAttendanceStore(database), attendance_store, window, emitter
         ),
         policy=policy,
-        presenter=SessionPresenter(sign=cloudinary.signed_asset_url),
+        presenter=presenter,
         worker_settings={
             "lease_seconds": config["RECORDING_LEASE_SECONDS"],
             "max_attempts": config["RECORDING_MAX_ATTEMPTS"],
@@ -217,3 +275,5 @@ def build_services(config) -> Services:
         reconcile_seconds=config["RECORDING_RECONCILE_SECONDS"],
         reconcile_lookback=timedelta(hours=config["RECORDING_RECONCILE_LOOKBACK_HOURS"]),
     )
+    recording_events.library = services.recording_library
+    return services

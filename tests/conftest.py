@@ -62,6 +62,7 @@ def config():
         "DAILY_RETRY_BACKOFF_SECONDS": 0,
         "LOG_LEVEL": "WARNING",
         "RATE_LIMITS_ENABLED": False,  # tests/api/test_rate_limits.py turns them on
+        "WEBHOOKS_ALLOW_PRIVATE": True,  # receivers on loopback; test_webhooks turns it off
     }
 
 

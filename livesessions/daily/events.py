@@ -16,6 +16,7 @@ from pymongo.errors import PyMongoError
 from ..clock import from_seconds, utcnow
 from ..recordings.service import RecordingService
 from ..store import AttendanceStore, SessionStore, WebhookEventStore
+from ..webhooks.session_events import SessionEvents
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,9 @@ class DailyEvents:
         attendance_store: AttendanceStore,
         recording_service: RecordingService,
         seen_events: WebhookEventStore,
+        notify: SessionEvents | None = None,  # the outbound session events
     ):
+        self.notify = notify or SessionEvents()
         self.sessions = session_store
         self.attendance = attendance_store
         self.seen = seen_events
@@ -89,8 +92,10 @@ class DailyEvents:
         if not room_name:
             return
         self.sessions.record_meeting_start(room_name, _not_later_than_now(event, "start_ts"))
-        if self.sessions.start_if_scheduled(room_name):
+        started = self.sessions.start_if_scheduled(room_name)
+        if started:
             log.info("meeting started in %s: its session is live", room_name)
+            self.notify.status(started)
 
     def on_meeting_ended(self, event, trusted):
         """Note the room's meeting over, then settle its session (unless a later meeting of
@@ -115,6 +120,7 @@ class DailyEvents:
         session = self.sessions.settle_after_meeting(room_name, utcnow(), unless_meeting_runs)
         if session is not None:
             log.info("%s in %s: its session is %s", event.type, room_name, session["status"])
+            self.notify.status(session)
 
     def on_participant(self, event, trusted):
         """Record one visit: its join time, and its leave time once Daily reports it."""

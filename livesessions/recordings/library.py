@@ -81,12 +81,14 @@ class RecordingLibrary:
         job_store: JobStore,
         cloudinary: CloudinaryClient,
         retention_days: float | None = None,
+        notify=None,  # a RecordingEvents: `recording.deleted`
     ):
         self.sessions = session_store
         self.recordings = recording_store
         self.jobs = job_store
         self.cloudinary = cloudinary
         self.retention_days = retention_days
+        self.notify = notify
 
     def of_session(self, session_id: str, caller: Caller) -> list[Recording]:
         """The session's recordings by start, for its instructor, an admin, or a student
@@ -103,6 +105,10 @@ class RecordingLibrary:
             found.append(Recording(start, jobs.pop(start.get("dailyId"), None)))
         found += [Recording(None, job) for job in jobs.values()]
         return sorted(found, key=lambda recording: (recording.started_at, recording.id))
+
+    def find(self, session_id: str, recording_id: str) -> Recording | None:
+        """One recording of the session, by the service's id or Daily's, or None."""
+        return next((r for r in self._recordings(session_id) if r.matches(recording_id)), None)
 
     def delete(self, session_id: str, recording_id: str, caller: Caller) -> Recording:
         """Delete a ready recording's asset on Cloudinary (or forget a failed one), mark it
@@ -134,6 +140,8 @@ class RecordingLibrary:
         if number is not None:
             self.sessions.show_instead(session_id, number, self._shown(session_id))
         log.info("recording %s of session %s deleted", recording.id, session_id)
+        if self.notify is not None:
+            self.notify.deleted(session_id, recording.id)
         return Recording(recording.start, job)
 
     def _shown(self, session_id):

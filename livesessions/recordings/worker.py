@@ -17,7 +17,7 @@ from ..gateways.daily import DailyClient, DailyError
 from ..metrics import UPLOAD_BYTES, UPLOAD_SECONDS
 from ..observability import job_context
 from ..store import JobStore, SessionStore, TaskLeaseStore, WorkerStore
-from ..store.jobs import ROOM_DELETION
+from ..store.jobs import ROOM_DELETION, WEBHOOK
 from ..store.workers import HEARTBEAT_SECONDS
 from .downloads import Downloads
 from .naming import name_job
@@ -56,6 +56,8 @@ class RecordingWorker(RoomDeletions):
         periodic=(),
         worker_store: WorkerStore | None = None,
         task_leases: TaskLeaseStore | None = None,
+        webhooks=None,  # a WebhookDelivery: runs the `webhook` jobs
+        recording_events=None,  # a RecordingEvents: `recording.ready` once uploaded
     ):
         self.jobs = job_store
         self.sessions = session_store
@@ -77,6 +79,8 @@ class RecordingWorker(RoomDeletions):
         self.periodic = list(periodic)
         self.worker_store = worker_store  # heartbeats while `run` runs (/readyz, `status`)
         self.task_leases = task_leases  # each periodic task in one worker at a time
+        self.webhooks = webhooks
+        self.recording_events = recording_events
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def process_next(self, holder: str | None = None) -> bool:
@@ -100,6 +104,8 @@ class RecordingWorker(RoomDeletions):
                 job["takenOverFrom"],
                 job["attempts"],
             )
+        if job.get("kind") == WEBHOOK:  # one short POST: its timeout is well inside the lease
+            return self.webhooks.run(job, holder)
         try:
             with self._lease_kept(job, holder):
                 result = self.carry_out(job)
@@ -109,13 +115,15 @@ class RecordingWorker(RoomDeletions):
             else:
                 self._record_failure(job, error, holder)
         else:
-            self.jobs.complete(job["_id"], holder, result)
+            completed = self.jobs.complete(job["_id"], holder, result)
             if job.get("kind") == ROOM_DELETION:
                 log.info("room %s deleted by %s", job["room"], holder)
             else:
                 log.info(
                     "recording %s uploaded to %s by %s", job["_id"], result["recordingUrl"], holder
                 )
+                if completed and self.recording_events is not None:
+                    self.recording_events.ready(job)
 
     def carry_out(self, job: dict) -> dict:
         """Do the job's work; return its result (kept on the job)."""

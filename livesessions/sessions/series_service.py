@@ -150,7 +150,7 @@ class SeriesService:
             if not is_future(doc, now):
                 continue
             try:
-                before, _ = self.session_store.soft_delete(doc["_id"])
+                before, deleted = self.session_store.soft_delete(doc["_id"])
             except NotFound:
                 continue  # deleted meanwhile (DELETE /sessions/:id)
             try:
@@ -159,5 +159,6 @@ class SeriesService:
                 # a cancelled session always has its room's deletion queued
                 self.session_store.undelete(before)
                 raise
+            self.sessions.notify.deleted(before, deleted)
             cancelled += 1
         return cancelled

@@ -32,6 +32,7 @@ from ..lifecycle import REOPENINGS, ClassWindow, is_open, update_rejection
 from ..policy import AccessPolicy
 from ..store import AttendanceStore, JobStore, PlatformStore, SessionStore, new_id
 from ..store.platform import POPULATED_LABEL
+from ..webhooks.session_events import SessionEvents, emits
 from .attendance import summarize
 from .course_attendance import course_attendance
 from .ical import feed_name, join_page_link, sessions_calendar
@@ -56,6 +57,7 @@ class SessionService:
         job_store: JobStore | None = None,
         room_privacy: str = "public",
         room_knocking: bool = False,
+        notify: SessionEvents | None = None,  # the session and participant events
     ):
         self.session_store = session_store
         self.daily = daily
@@ -66,6 +68,7 @@ class SessionService:
         self.policy = policy or AccessPolicy()
         self.room_privacy = room_privacy
         self.room_knocking = room_knocking
+        self.notify = notify or SessionEvents()
 
     def room_closes_at(self, doc):
         """When the room of `doc` closes: the end of the class plus a grace period."""
@@ -75,6 +78,7 @@ class SessionService:
         """The room's `exp` for Daily, in Unix seconds."""
         return to_seconds(self.room_closes_at(doc))
 
+    @emits("session.created")
     def create(self, data: dict, caller: Caller, series_id: str | None = None) -> dict:
         """Create the Daily room, then the session; no session without a room, nor the reverse.
         A session of a recurring series carries its `seriesId`."""
@@ -140,12 +144,14 @@ class SessionService:
             self.delete_room_quietly(doc["roomName"])
         return stored
 
+    @emits("participant.added")
     def add_participant(self, session_id: str, student_id: str, caller: Caller | None) -> dict:
         """Admit a student (the store makes it atomic), if the policy lets the caller."""
         if self.policy.strict:
             self.policy.check_participant(caller, self.session_store.get(session_id), student_id)
         return self.session_store.add_participant(session_id, student_id)
 
+    @emits("participant.removed")
     def remove_participant(self, session_id: str, student_id: str, caller: Caller | None) -> dict:
         """Free a student's seat, if the policy lets the caller."""
         if self.policy.strict:
@@ -157,12 +163,17 @@ class SessionService:
         its instructor or an admin may also reopen it (lifecycle.REOPENINGS)."""
         if caller is None and not self.policy.strict:
             # nobody to check and nobody who may reopen: the one conditional update
-            return self.session_store.set_status(session_id, status)
-        current = self.session_store.get(session_id)
-        self.policy.check_owner(caller, current)
-        if (current["status"], status) in REOPENINGS and caller and caller.owns(current):
-            return self._reopen(current, status)
-        return self.session_store.set_status(session_id, status)
+            doc, changed = self.session_store.change_status(session_id, status)
+        else:
+            current = self.session_store.get(session_id)
+            self.policy.check_owner(caller, current)
+            if (current["status"], status) in REOPENINGS and caller and caller.owns(current):
+                doc, changed = self._reopen(current, status), True
+            else:
+                doc, changed = self.session_store.change_status(session_id, status)
+        if changed:
+            self.notify.status(doc)
+        return doc
 
     def _reopen(self, current, status):
         """`ended` -> `live` while the room is open (the class was ended too soon);
@@ -250,8 +261,10 @@ class SessionService:
         ended = self.session_store.end_overdue(utcnow(), self.window.room_grace)
         if ended:
             log.info("ended %d session(s) whose time was over: %s", len(ended), ", ".join(ended))
+            self.notify.ended(ended)
         return ended
 
+    @emits("session.updated")
     def update(self, session_id: str, changes: dict, caller: Caller) -> dict:
         """Apply `changes`; move the room's expiry first when the schedule changes."""
         current = self.session_store.get(session_id)
@@ -284,6 +297,7 @@ class SessionService:
             log.error("deleting Daily room %s failed: %s", before["roomName"], error)
             self.session_store.undelete(before)
             raise UpstreamFailed(DELETE_ROOM_FAILED) from None
+        self.notify.deleted(before, deleted)
         return deleted
 
     def _set_room_exp(self, room_name, exp):

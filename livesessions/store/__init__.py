@@ -8,7 +8,9 @@ from .recordings import RecordingStore
 from .sessions import SessionStore, new_id
 from .state import StateStore
 from .task_leases import TaskLeaseStore
+from .webhook_attempts import WebhookAttemptStore
 from .webhook_events import WebhookEventStore
+from .webhooks import WebhookStore
 from .workers import WorkerStore
 
 __all__ = [
@@ -21,7 +23,9 @@ __all__ = [
     "SessionStore",
     "StateStore",
     "TaskLeaseStore",
+    "WebhookAttemptStore",
     "WebhookEventStore",
+    "WebhookStore",
     "WorkerStore",
     "ensure_indexes",
     "new_id",

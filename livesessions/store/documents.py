@@ -120,10 +120,13 @@ class RecordingDoc(TypedDict, total=False):
 class JobDoc(TypedDict, total=False):
     """`recording_jobs`: the durable upload job of a finished recording (`_id` Daily's id),
     or the deletion of a deleted session's room (`_id` `room:<room>`; only the fields
-    down to `room`, then the status ones)."""
+    down to `room`, then the status ones), or an outbound webhook's delivery (`_id`
+    `webhook:<endpoint>:<event id>`; `endpoint`, `event`, then the status ones)."""
 
     _id: str
-    kind: str  # "room-deletion"; absent for an upload
+    kind: str  # "room-deletion" or "webhook"; absent for an upload
+    endpoint: str  # a webhook's: the endpoint's id
+    event: dict  # a webhook's: the body POSTed, {"id", "type", "createdAt", "data"}
     session: str
     room: str
     duration: float | None

@@ -14,7 +14,9 @@ from . import (
     recordings,
     sessions,
     task_leases,
+    webhook_attempts,
     webhook_events,
+    webhooks,
     workers,
 )
 
@@ -26,6 +28,8 @@ MODULES = (
     jobs,
     attendance,
     webhook_events,
+    webhooks,
+    webhook_attempts,
     rate_limits,
     daily_turns,
     workers,

@@ -26,6 +26,8 @@ INDEXES = [
 ]
 STATUSES = ("pending", "processing", "done", "failed")
 ROOM_DELETION = "room-deletion"  # the `kind` of a room deletion; uploads have none
+WEBHOOK = "webhook"  # an outbound webhook's delivery to one endpoint
+ENDPOINT_DISABLED = "the webhook endpoint is disabled"  # such a job waits for `enable`
 UPLOADS = {"kind": None}  # a filter: the upload jobs only (older ones have no `kind` either)
 WORKER_VANISHED = "the worker stopped during the last attempt"
 
@@ -62,6 +64,27 @@ class JobStore:
         return True if created."""
         fields = {"kind": ROOM_DELETION, "room": room_name, "session": session_id}
         return self.enqueue(f"room:{room_name}", fields)
+
+    def enqueue_webhook(self, endpoint_id: str, event: dict) -> bool:
+        """Queue an event's delivery to one endpoint, due now (once per endpoint and event
+        id); return True if created."""
+        fields = {"kind": WEBHOOK, "endpoint": endpoint_id, "event": event}
+        return self.enqueue(f"webhook:{endpoint_id}:{event['id']}", fields)
+
+    def resume_webhooks(self, endpoint_id: str) -> int:
+        """Make an enabled endpoint's deliveries that stopped when it was disabled due
+        again; return how many."""
+        now = utcnow()
+        resumed = self.jobs.update_many(
+            {
+                "kind": WEBHOOK,
+                "endpoint": endpoint_id,
+                "status": "failed",
+                "error": ENDPOINT_DISABLED,
+            },
+            {"$set": {"status": "pending", "runAt": now, "updatedAt": now}},
+        )
+        return resumed.modified_count
 
     def name(self, job_id: str, number: int, asset_name: str) -> JobDoc | None:
         """Set the job's recording number and asset name unless it has a name; return the job."""
@@ -103,7 +126,12 @@ class JobStore:
         before = self.jobs.find_one_and_update(
             {
                 "$and": [
-                    {"$or": [{"attempts": {"$lt": max_attempts}}, {"kind": ROOM_DELETION}]},
+                    {
+                        "$or": [
+                            {"attempts": {"$lt": max_attempts}},
+                            {"kind": {"$in": [ROOM_DELETION, WEBHOOK]}},  # retried by kind
+                        ]
+                    },
                     {
                         "$or": [
                             {"status": "pending", "runAt": {"$lte": now}},

@@ -246,15 +246,19 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
 
     def set_status(self, session_id: str, status: str) -> SessionDoc:
         """Move the session to `status` if the transition is allowed (same -> same is a no-op)."""
+        return self.change_status(session_id, status)[0]
+
+    def change_status(self, session_id: str, status: str) -> tuple[SessionDoc, bool]:
+        """`set_status`, and whether the status changed (False: it was `status` already)."""
         doc = self._one(
             {"_id": session_id, **NOT_DELETED, "status": status_in(STATUS_SOURCES[status])},
             {"$set": {"status": status, "updatedAt": utcnow()}},
         )
         if doc is not None:
-            return doc
+            return doc, True
         current = self.get(session_id)
         if current["status"] == status:
-            return current
+            return current, False
         raise ApiError(CANNOT_CHANGE_STATUS.format(current=current["status"], new=status))
 
     def reopen(self, session_id: str, from_status: str, to_status: str) -> SessionDoc:

@@ -25,6 +25,10 @@ SPEC_ENDPOINTS = {
 }
 OPERATIONS_ENDPOINTS = {("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics")}
 BEYOND_SPEC_ENDPOINTS = {
+    ("post", "/webhooks"),
+    ("get", "/webhooks"),
+    ("delete", "/webhooks/{id}"),
+    ("get", "/webhooks/{id}/deliveries"),
     ("post", "/sessions/{id}/join"),
     ("get", "/sessions/{id}/attendance"),
     ("get", "/sessions/{id}/attendance.csv"),
@@ -39,6 +43,10 @@ BEYOND_SPEC_ENDPOINTS = {
     ("delete", "/sessions/series/{seriesId}"),
 }
 AUTHENTICATED = {
+    ("post", "/webhooks"),
+    ("get", "/webhooks"),
+    ("delete", "/webhooks/{id}"),
+    ("get", "/webhooks/{id}/deliveries"),
     ("get", "/sessions/{id}/recordings"),
     ("delete", "/sessions/{id}/recordings/{recordingId}"),
     ("post", "/sessions"),

@@ -270,6 +270,7 @@ STORE_READS = {
     "add_participant": lambda store, doc: store.add_participant(doc["_id"], STUDENT),
     "remove_participant": lambda store, doc: store.remove_participant(doc["_id"], "a"),
     "set_status": lambda store, doc: store.set_status(doc["_id"], "scheduled"),
+    "change_status": lambda store, doc: store.change_status(doc["_id"], "scheduled")[0],
     "reopen": lambda store, doc: store.reopen(doc["_id"], "ended", "live"),
     "soft_delete": lambda store, doc: store.soft_delete(doc["_id"])[1],
     "start_if_scheduled": lambda store, doc: store.start_if_scheduled(doc["roomName"]),

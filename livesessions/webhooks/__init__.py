@@ -1,0 +1,2 @@
+"""Outbound webhooks: endpoints admins register, and the events delivered to them as
+durable, signed jobs of the recording worker."""

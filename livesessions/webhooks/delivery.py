@@ -1,0 +1,144 @@
+"""The worker's webhook jobs: one event POSTed, signed, to one endpoint; a failure retried
+with a doubling delay until about a day after the event was queued, and an endpoint
+disabled after a run of failures."""
+
+import json
+import logging
+import time
+from datetime import timedelta
+
+import requests
+
+from ..clock import utcnow
+from ..store import JobStore, WebhookAttemptStore, WebhookStore
+from ..store.jobs import ENDPOINT_DISABLED
+from .signing import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    DestinationRefused,
+    check_destination,
+    signature,
+)
+
+log = logging.getLogger(__name__)
+
+ENDPOINT_GONE = "the webhook endpoint was deleted"
+
+
+def event_body(event: dict) -> bytes:
+    """The exact bytes POSTed (and signed): the event as compact JSON."""
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class WebhookDelivery:
+    """Carry out webhook jobs for a worker: POST, record the attempt, then complete,
+    reschedule or drop the job."""
+
+    def __init__(
+        self,
+        endpoints: WebhookStore,
+        attempts: WebhookAttemptStore,
+        jobs: JobStore,
+        *,
+        allow_private=False,
+        timeout_seconds=5.0,
+        retry_base_seconds=30.0,
+        retry_max_seconds=3600.0,
+        retry_for_seconds=86400.0,
+        disable_after=20,
+        http=None,
+    ):
+        self.endpoints = endpoints
+        self.attempts = attempts
+        self.jobs = jobs
+        self.allow_private = allow_private
+        self.timeout_seconds = timeout_seconds
+        self.retry_base_seconds = retry_base_seconds
+        self.retry_max_seconds = retry_max_seconds
+        self.retry_for = timedelta(seconds=retry_for_seconds)
+        self.disable_after = disable_after
+        self.http = http or requests.Session()
+
+    def run(self, job: dict, holder: str) -> None:
+        """Deliver the job's event once, as `holder`; every outcome is recorded on the job."""
+        endpoint = self.endpoints.find(job["endpoint"])
+        if endpoint is None:
+            self.jobs.fail(job["_id"], holder, ENDPOINT_GONE)
+            return
+        if not endpoint["enabled"]:  # waits for `webhooks enable` (resume_webhooks)
+            self.jobs.fail(job["_id"], holder, ENDPOINT_DISABLED)
+            return
+        status, error, seconds = self.post(endpoint, job["event"])
+        self.attempts.record(
+            endpoint["_id"],
+            {
+                "eventId": job["event"]["id"],
+                "type": job["event"]["type"],
+                "attempt": job["attempts"],
+                "status": status,
+                "error": error,
+                "at": utcnow(),
+                "durationMs": round(seconds * 1000),
+            },
+        )
+        if error is None:
+            self.jobs.complete(job["_id"], holder, {"status": status})
+            self.endpoints.succeeded(endpoint["_id"])
+            log.info("webhook %s delivered (attempt %s)", job["_id"], job["attempts"])
+            return
+        self._failed(job, holder, error)
+
+    def post(self, endpoint: dict, event: dict) -> tuple[int | None, str | None, float]:
+        """POST the signed event; return (HTTP status or None, error or None, seconds)."""
+        body = event_body(event)
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "livesessions-webhooks",
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: signature(endpoint["secret"], timestamp, body),
+        }
+        started = time.monotonic()
+        try:
+            check_destination(endpoint["url"], allow_private=self.allow_private)
+            response = self.http.post(
+                endpoint["url"],
+                data=body,
+                headers=headers,
+                timeout=self.timeout_seconds,
+                allow_redirects=False,  # a redirect could lead anywhere: it is a failure
+            )
+        except DestinationRefused as error:
+            return None, f"refused: {error}", time.monotonic() - started
+        except requests.RequestException as error:
+            return None, f"{type(error).__name__}: {error}", time.monotonic() - started
+        seconds = time.monotonic() - started
+        response.close()
+        if 200 <= response.status_code < 300:
+            return response.status_code, None, seconds
+        return response.status_code, f"HTTP {response.status_code}", seconds
+
+    def _failed(self, job, holder, error):
+        disabled = self.endpoints.failed(job["endpoint"], self.disable_after)
+        if disabled:
+            self.jobs.fail(job["_id"], holder, ENDPOINT_DISABLED)
+            log.error("webhook endpoint %s disabled after failures: %s", job["endpoint"], error)
+            return
+        delay = min(
+            self.retry_base_seconds * 2 ** min(job["attempts"] - 1, 30), self.retry_max_seconds
+        )
+        run_at = utcnow() + timedelta(seconds=delay)
+        if run_at > job["createdAt"] + self.retry_for:
+            self.jobs.fail(job["_id"], holder, f"given up after a day: {error}")
+            log.error(
+                "webhook %s dropped after %s attempts: %s", job["_id"], job["attempts"], error
+            )
+            return
+        self.jobs.reschedule(job["_id"], holder, error, run_at)
+        log.warning(
+            "webhook %s attempt %s failed (%s); retry in %ss",
+            job["_id"],
+            job["attempts"],
+            error,
+            delay,
+        )

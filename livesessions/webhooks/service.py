@@ -1,0 +1,117 @@
+"""Register, list and delete outbound webhook endpoints, list their delivery attempts, and
+enable a disabled one (the CLI): the rules the routes and the CLI share."""
+
+from __future__ import annotations  # `list[...]` below: the class has a method `list`
+
+import logging
+
+from ..auth import Caller
+from ..clock import iso
+from ..errors import (
+    WEBHOOK_NOT_FOUND,
+    WEBHOOK_URL_REFUSED,
+    WEBHOOK_URL_UNRESOLVED,
+    WEBHOOKS_FORBIDDEN,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
+from ..store import JobStore, WebhookAttemptStore, WebhookStore
+from .signing import DestinationRefused, DestinationUnresolved, check_destination, new_secret
+
+log = logging.getLogger(__name__)
+
+
+def endpoint_json(endpoint: dict, *, with_secret: bool = False) -> dict:
+    """An endpoint as the API shows it (the secret only when just registered)."""
+    shown = {
+        "id": endpoint["_id"],
+        "url": endpoint["url"],
+        "events": endpoint["events"],
+        "enabled": endpoint["enabled"],
+        "consecutiveFailures": endpoint["consecutiveFailures"],
+        "disabledAt": iso(endpoint["disabledAt"]) if endpoint.get("disabledAt") else None,
+        "createdAt": iso(endpoint["createdAt"]),
+    }
+    if with_secret:
+        shown["secret"] = endpoint["secret"]
+    return shown
+
+
+def attempt_json(attempt: dict) -> dict:
+    return {
+        "eventId": attempt["eventId"],
+        "type": attempt["type"],
+        "attempt": attempt["attempt"],
+        "status": attempt["status"],
+        "error": attempt["error"],
+        "at": iso(attempt["at"]),
+        "durationMs": attempt["durationMs"],
+    }
+
+
+class WebhookService:
+    """Admins' management of outbound webhook endpoints."""
+
+    def __init__(
+        self,
+        endpoints: WebhookStore,
+        attempts: WebhookAttemptStore,
+        jobs: JobStore,
+        *,
+        allow_private: bool = False,
+    ):
+        self.endpoints = endpoints
+        self.attempts = attempts
+        self.jobs = jobs
+        self.allow_private = allow_private
+
+    @staticmethod
+    def _require_admin(caller: Caller) -> None:
+        if not caller.is_admin:
+            raise Forbidden(WEBHOOKS_FORBIDDEN)
+
+    def register(self, data: dict, caller: Caller) -> dict:
+        """Register an endpoint (its URL must resolve to public addresses); return it with
+        its new secret."""
+        self._require_admin(caller)
+        try:
+            check_destination(data["url"], allow_private=self.allow_private)
+        except DestinationUnresolved as error:
+            log.info("webhook registration refused: %s", error)
+            raise ValidationFailed(WEBHOOK_URL_UNRESOLVED) from None
+        except DestinationRefused as error:
+            log.info("webhook registration refused: %s", error)
+            raise ValidationFailed(WEBHOOK_URL_REFUSED) from None
+        endpoint = self.endpoints.create(data["url"], data["events"], new_secret())
+        log.info("webhook endpoint %s registered for %s", endpoint["_id"], endpoint["url"])
+        return endpoint
+
+    def list(self, caller: Caller) -> list[dict]:
+        self._require_admin(caller)
+        return self.endpoints.list()
+
+    def delete(self, endpoint_id: str, caller: Caller) -> dict:
+        """Delete an endpoint and its attempts (its queued deliveries are dropped when their
+        turn comes); return it as it was."""
+        self._require_admin(caller)
+        endpoint = self.endpoints.find(endpoint_id)
+        if endpoint is None or not self.endpoints.delete(endpoint_id):
+            raise NotFound(WEBHOOK_NOT_FOUND)
+        self.attempts.forget(endpoint_id)
+        return endpoint
+
+    def deliveries(self, endpoint_id: str, caller: Caller) -> list[dict]:
+        """The endpoint's most recent delivery attempts, newest first."""
+        self._require_admin(caller)
+        if self.endpoints.find(endpoint_id) is None:
+            raise NotFound(WEBHOOK_NOT_FOUND)
+        return self.attempts.recent(endpoint_id)
+
+    def enable(self, endpoint_id: str) -> tuple[dict, int]:
+        """Enable an endpoint and resume the deliveries its disabling stopped; return it and
+        how many were resumed."""
+        endpoint = self.endpoints.enable(endpoint_id)
+        if endpoint is None:
+            raise NotFound(WEBHOOK_NOT_FOUND)
+        return endpoint, self.jobs.resume_webhooks(endpoint_id)

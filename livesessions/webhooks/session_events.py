@@ -1,0 +1,81 @@
+"""The session and participant events, emitted by the services after the change is
+stored: `session.created|updated|cancelled|started|ended`, `participant.added|removed`.
+Each kind is emitted here only; a failure is logged and never fails the change."""
+
+import functools
+import logging
+
+log = logging.getLogger(__name__)
+
+# A session's new status -> its event (a reopened session, `scheduled` again, is updated).
+STATUS_EVENTS = {
+    "live": "session.started",
+    "ended": "session.ended",
+    "cancelled": "session.cancelled",
+    "scheduled": "session.updated",
+}
+
+
+class SessionEvents:
+    """Turn stored changes into events: a session as GET /sessions/:id shows it (`present`),
+    a participant as its session's id and the student's id."""
+
+    def __init__(self, emitter=None, present=None, find=None):
+        self.emitter = emitter  # a WebhookEmitter; None: emit nothing
+        self.present = present  # a session document -> the API's JSON
+        self.find = find  # a session id -> its document (the sweep knows only ids)
+
+    def emit(self, kind: str, data) -> None:
+        if self.emitter is None:
+            return
+        try:
+            self.emitter.emit(kind, data)
+        except Exception:  # the change stands; its event is lost, and said so
+            log.exception("webhook event %s not emitted", kind)
+
+    def session(self, kind: str, doc: dict) -> None:
+        """Emit `kind` with the session (nothing for None: no change)."""
+        if doc is not None:
+            self.emit(kind, lambda: self.present(doc))  # shown only if someone wants it
+
+    def status(self, doc: dict) -> None:
+        """The session's status changed to the one it has now."""
+        if doc is not None:
+            self.session(STATUS_EVENTS[doc["status"]], doc)
+
+    def deleted(self, before: dict, deleted: dict) -> None:
+        """A session was deleted (it reads cancelled): cancelled, unless it was already."""
+        if before.get("status") != "cancelled":
+            self.session("session.cancelled", deleted)
+
+    def ended(self, session_ids: list[str]) -> None:
+        """The sweep ended these sessions."""
+        for session_id in session_ids:
+            try:
+                doc = self.find(session_id) if self.emitter is not None else None
+            except Exception:
+                log.exception("webhook event session.ended of %s not emitted", session_id)
+                continue
+            self.session("session.ended", doc)
+
+    def participant(self, kind: str, doc: dict, student_id: str) -> None:
+        self.emit(kind, {"sessionId": doc["_id"], "studentId": student_id})
+
+
+def emits(kind):
+    """Emit `kind` with the session the decorated service method returns, once it returned
+    (the change is stored): a method of a service whose `notify` is a SessionEvents."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            result = method(self, *args, **kwargs)
+            if kind.startswith("participant."):
+                self.notify.participant(kind, result, args[1])
+            else:
+                self.notify.session(kind, result)
+            return result
+
+        return wrapper
+
+    return decorate
