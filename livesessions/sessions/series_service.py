@@ -78,10 +78,13 @@ class SeriesService:
         made = []
         try:
             for when in dates:
-                made.append(self.sessions.create({**data, "scheduledAt": when}, caller, series_id))
+                occurrence = {**data, "scheduledAt": when}
+                made.append(self.sessions.create(occurrence, caller, series_id, quiet=True))
         except Exception:
             self._roll_back(series_id, made)
             raise
+        for doc in made:  # announced once the whole series stands: none is rolled back
+            self.sessions.notify.session("session.created", doc)
         return series_id, made
 
     def _roll_back(self, series_id: str, made: list[dict]) -> None:

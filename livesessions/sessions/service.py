@@ -149,7 +149,7 @@ class SessionService:
         """Admit a student (the store makes it atomic), if the policy lets the caller."""
         if self.policy.strict:
             self.policy.check_participant(caller, self.session_store.get(session_id), student_id)
-        return self.session_store.add_participant(session_id, student_id)
+        return self.session_store.admit(session_id, student_id)  # no event for a no-op
 
     @emits("participant.removed")
     def remove_participant(self, session_id: str, student_id: str, caller: Caller | None) -> dict:

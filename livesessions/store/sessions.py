@@ -215,6 +215,10 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
 
     def add_participant(self, session_id: str, student_id: str) -> SessionDoc:
         """Admit a student atomically: open session, not yet in, below capacity. Idempotent."""
+        return self.admit(session_id, student_id)[0]
+
+    def admit(self, session_id: str, student_id: str) -> tuple[SessionDoc, bool]:
+        """`add_participant`, and whether the student was added (False: already in)."""
         doc = self._one(
             {
                 "_id": session_id,
@@ -226,10 +230,10 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
             {"$push": {"participants": student_id}, "$set": {"updatedAt": utcnow()}},
         )
         if doc is not None:
-            return doc
+            return doc, True
         current = self.get(session_id)
         if student_id in current.get("participants", []):
-            return current
+            return current, False
         if not is_open(current):
             raise ApiError(CANNOT_JOIN.format(status=current["status"]))
         raise ApiError(SESSION_FULL)

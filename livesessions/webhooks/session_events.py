@@ -64,17 +64,22 @@ class SessionEvents:
 
 def emits(kind):
     """Emit `kind` with the session the decorated service method returns, once it returned
-    (the change is stored): a method of a service whose `notify` is a SessionEvents."""
+    (the change is stored): a method of a service whose `notify` is a SessionEvents. A method
+    may return `(session, changed)`: no event when nothing changed. `quiet=True` makes no
+    event at all (a series announces its sessions once every one of them is made)."""
 
     def decorate(method):
         @functools.wraps(method)
-        def wrapper(self, *args, **kwargs):
+        def wrapper(self, *args, quiet=False, **kwargs):
             result = method(self, *args, **kwargs)
+            doc, changed = result if isinstance(result, tuple) else (result, True)
+            if quiet or not changed:
+                return doc
             if kind.startswith("participant."):
-                self.notify.participant(kind, result, args[1])
+                self.notify.participant(kind, doc, args[1])
             else:
-                self.notify.session(kind, result)
-            return result
+                self.notify.session(kind, doc)
+            return doc
 
         return wrapper
 

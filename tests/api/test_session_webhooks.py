@@ -175,3 +175,25 @@ def test_a_series_is_created_updated_and_cancelled_session_by_session(
         *[("session.cancelled", i) for i in ids],
     ]
     assert {e["data"]["title"] for e in events[2:]} == {"Renamed"}
+
+
+def test_readmitting_a_present_student_is_no_second_event(client, db, endpoint):
+    doc = seed_session(db)
+    for _ in range(2):
+        added = client.post(f"/sessions/{doc['_id']}/participants", json={"studentId": "s-7"})
+        assert (added.status_code, added.get_json()["participants"]) == (200, ["s-7"])
+    assert types(db) == ["participant.added"]
+
+
+def test_a_rolled_back_series_announces_no_session(client, auth, daily, db, endpoint):
+    from tests.support.factories import future, iso, session_payload
+
+    daily.fail("create", 500, {"error": "down"}, after=2)  # the third room fails
+    body = session_payload(scheduledAt=iso(future()), recurrence={"days": ["TU"], "count": 4})
+    response = client.post("/sessions/series", json=body, headers=auth)
+    assert (response.status_code, response.get_json()) == (
+        500,
+        {"message": "Failed to create Daily.co room"},
+    )
+    assert db.livesessions.count_documents({}) == 0
+    assert types(db) == []
