@@ -268,6 +268,7 @@ STORE_READS = {
     "counted_in_course": lambda store, doc: store.counted_in_course(doc["course"])[0],
     "update": lambda store, doc: store.update(doc["_id"], {"title": "Renamed"}),
     "add_participant": lambda store, doc: store.add_participant(doc["_id"], STUDENT),
+    "admit": lambda store, doc: store.admit(doc["_id"], STUDENT)[0],
     "remove_participant": lambda store, doc: store.remove_participant(doc["_id"], "a"),
     "set_status": lambda store, doc: store.set_status(doc["_id"], "scheduled"),
     "change_status": lambda store, doc: store.change_status(doc["_id"], "scheduled")[0],
@@ -292,6 +293,7 @@ STORE_SEEDS = {
 # What each write changes among the defaulted fields.
 STORE_WRITES = {
     "add_participant": {"participants": [STUDENT]},
+    "admit": {"participants": [STUDENT]},
     "soft_delete": {"status": "cancelled"},
     "start_if_scheduled": {"status": "live"},
 }
