@@ -233,8 +233,9 @@ def test_long_user_ids_reach_daily_as_a_stable_36_character_digest(client, daily
     assert daily_user_id("short-id") == "short-id"
 
 
-def test_rooms_are_private_when_configured(make_app, daily):
-    app = make_app(DAILY_ROOM_PRIVACY="private")
+def room_created_with(make_app, daily, **settings):
+    """The body Daily receives for a room an instructor creates under `settings`."""
+    app = make_app(**settings)
     with app.app_context():
         from flask_jwt_extended import create_access_token
 
@@ -246,9 +247,13 @@ def test_rooms_are_private_when_configured(make_app, daily):
         "duration": 30,
     }
     response = app.test_client().post("/sessions", json=body, headers=bearer(token))
-    assert response.status_code == 201
+    assert response.status_code == 201, response.get_json()
     (create,) = daily.calls("POST")
-    assert json.loads(create.request.body)["privacy"] == "private"
+    return json.loads(create.request.body)
+
+
+def test_rooms_are_private_when_configured(make_app, daily):
+    assert room_created_with(make_app, daily, DAILY_ROOM_PRIVACY="private")["privacy"] == "private"
 
 
 def test_rooms_stay_public_by_default(client, auth, daily, create_session):
@@ -272,21 +277,7 @@ def test_an_unknown_privacy_is_refused_at_start_up():
     ids=["private-knocking", "private", "public-knocking"],
 )
 def test_knocking_is_enabled_on_new_private_rooms_only(make_app, daily, settings, knocking):
-    app = make_app(**settings)
-    with app.app_context():
-        from flask_jwt_extended import create_access_token
-
-        token = create_access_token(identity=INSTRUCTOR)
-    body = {
-        "title": "Waiting room",
-        "courseId": "8f14e45f-ceea-4e7b-9e3c-1a2b3c4d5e6f",
-        "scheduledAt": iso(soon(minutes=120)),
-        "duration": 30,
-    }
-    response = app.test_client().post("/sessions", json=body, headers=bearer(token))
-    assert response.status_code == 201
-    (create,) = daily.calls("POST")
-    sent = json.loads(create.request.body)
+    sent = room_created_with(make_app, daily, **settings)
     assert sent["privacy"] == settings["DAILY_ROOM_PRIVACY"]
     assert sent["properties"].get("enable_knocking") is (True if knocking else None)
     assert sent["properties"]["enable_recording"] == "cloud"
