@@ -5,24 +5,16 @@ Needs TEST_MONGODB_URI (the embedded store lives inside one process): `make test
 run gives it a SecantusDB.
 """
 
-import os
 import signal
 import subprocess
 import time
 
-import pytest
-
+from tests.support.markers import WORKER_PROCESSES
 from tests.support.processes import ROOT
 from tests.support.receiver import Receiver
 from tests.support.workers import WORKER_COMMAND, worker_env
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.wire,
-    pytest.mark.skipif(
-        not os.environ.get("TEST_MONGODB_URI"), reason="worker processes share a real MongoDB"
-    ),
-]
+pytestmark = WORKER_PROCESSES
 
 
 def test_a_delivery_of_a_killed_worker_is_made_by_another(make_app):

@@ -6,7 +6,6 @@ Needs TEST_MONGODB_URI (the embedded store lives inside one process): `make test
 run gives it a SecantusDB.
 """
 
-import os
 import signal
 import subprocess
 import time
@@ -15,16 +14,11 @@ from collections import Counter
 import pytest
 
 from livesessions.sandbox import CloudinarySandbox, DailySandbox
+from tests.support.markers import WORKER_PROCESSES
 from tests.support.processes import ROOT
 from tests.support.workers import WORKER_COMMAND, queue_finished_recordings, worker_env
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.wire,
-    pytest.mark.skipif(
-        not os.environ.get("TEST_MONGODB_URI"), reason="worker processes share a real MongoDB"
-    ),
-]
+pytestmark = WORKER_PROCESSES
 
 JOBS, WORKERS, LEASE = 9, 3, 2.0
 DAILY_KEY = "worker-processes-" + "0123456789abcdef" * 3
