@@ -15,12 +15,12 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # The whitespace of JavaScript's `\s` and `String.prototype.trim` (WhiteSpace and
 # LineTerminator). Python's `\s` is another set: it takes U+001C-U+001F and U+0085 and leaves
 # out U+FEFF.
-WHITESPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 WHITESPACE_CHARACTERS = (
     "\t\n\v\f\r \u00a0\u1680"
     + "".join(chr(code) for code in range(0x2000, 0x200B))
     + "\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
+WHITESPACE = re.escape(WHITESPACE_CHARACTERS)  # the same set, to write in a character class
 
 # Joi's number conversion of strings: its pattern in JavaScript's terms (`\d` is ASCII, `\s`
 # the whitespace above, `$` the very end, the `i` flag for the exponent).
