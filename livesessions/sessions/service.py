@@ -26,7 +26,7 @@ from ..errors import (
     Forbidden,
     UpstreamFailed,
 )
-from ..gateways.daily import DailyClient, DailyError, DailyRateLimited
+from ..gateways.daily import DailyBusy, DailyClient, DailyError, DailyRateLimited
 from ..gateways.daily_names import daily_user_id
 from ..lifecycle import REOPENINGS, ClassWindow, is_open, update_rejection
 from ..policy import AccessPolicy
@@ -283,16 +283,16 @@ class SessionService:
             raise
 
     def delete(self, session_id: str, caller: Caller) -> dict:
-        """Soft-delete the session and delete its room; undo the first if Daily refuses.
-        If Daily's rate limit has no turn free now, the room is left to a durable job of
-        the worker's queue: nobody waits for it, and it is retried until the room is gone."""
+        """Soft-delete the session and delete its room; undo the first if Daily refuses. A
+        call that can't go now (no turn free under Daily's rate limit, no in-flight slot in
+        this busy process) leaves the room to the worker's durable job: never a 500."""
         caller.require_owner(self.session_store.get(session_id))
         before, deleted = self.session_store.soft_delete(session_id)
         try:
             self.daily.delete_room(before["roomName"], wait=0)
-        except DailyRateLimited:
+        except (DailyRateLimited, DailyBusy) as error:
             self.job_store.enqueue_room_deletion(before["roomName"], session_id)
-            log.info("room %s: deletion queued (Daily's rate limit)", before["roomName"])
+            log.info("room %s: deletion queued (%s)", before["roomName"], error)
         except DailyError as error:
             log.error("deleting Daily room %s failed: %s", before["roomName"], error)
             self.session_store.undelete(before)

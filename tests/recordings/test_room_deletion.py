@@ -1,5 +1,8 @@
-"""DELETE /sessions/:id when Daily's rate limit has no turn: the session is deleted at once
-(the spec's 200), and the worker's durable job deletes the room, retried until it is gone."""
+"""DELETE /sessions/:id when Daily's rate limit has no turn, or this process has its share
+of Daily calls in flight: the session is deleted at once (the spec's 200), and the worker's
+durable job deletes the room, retried until it is gone."""
+
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -104,6 +107,42 @@ def test_no_turn_free_means_no_call_and_a_job(client, auth, db, daily, session, 
     assert response.status_code == 200
     assert daily.calls("DELETE") == []
     assert [job["room"] for job in room_jobs(db)] == [session["roomName"]]
+
+
+def test_a_process_busy_with_daily_queues_the_deletion_instead_of_a_500(make_app, auth, daily):
+    """The process's one in-flight Daily call (DAILY_MAX_CONCURRENT_CALLS=1, the default) is
+    a reschedule that Daily is slow to answer: a deletion meanwhile finds no slot within
+    DAILY_QUEUE_SECONDS. That says nothing of Daily, so it is the spec's 200 and a job."""
+    app = make_app(RECORDING_RETRY_BASE_SECONDS=0, DAILY_QUEUE_SECONDS=0.05)
+    db = app.extensions["livesessions"].database.db
+    busy, deleted = seed_session(db), seed_session(db)
+    for doc in (busy, deleted):
+        daily.rooms[doc["roomName"]] = {"name": doc["roomName"], "config": {}}
+    rescheduling = app.test_client()
+    # the pool ends after the hold: the held reschedule is answered before it is joined
+    with ThreadPoolExecutor(1) as pool, daily.hold("update") as arrived:
+        rescheduled = pool.submit(
+            rescheduling.put, f"/sessions/{busy['_id']}", json={"duration": 90}, headers=auth
+        )
+        assert arrived.wait(timeout=60)  # the reschedule holds the slot from here on
+        response = delete(app.test_client(), auth, deleted)
+        assert daily.calls("DELETE") == []  # it never had a slot to call Daily with
+    assert (response.status_code, response.get_json()["message"]) == (
+        200,
+        "Live session deleted successfully",
+    )
+    assert db.livesessions.find_one({"_id": deleted["_id"]})["status"] == "cancelled"
+    (job,) = room_jobs(db)
+    assert (job["room"], job["session"], job["status"]) == (
+        deleted["roomName"],
+        deleted["_id"],
+        "pending",
+    )
+    assert rescheduled.result().get_json()["duration"] == 90  # the held call went through
+    assert app.extensions["livesessions"].make_worker().drain() == 1
+    assert room_jobs(db)[0]["status"] == "done"
+    assert deleted["roomName"] not in daily.rooms
+    assert busy["roomName"] in daily.rooms
 
 
 def test_other_daily_failures_keep_the_500_and_delete_nothing(client, auth, db, daily, session):

@@ -2,7 +2,9 @@
 
 import json
 import re
+import threading
 import uuid
+from contextlib import contextmanager
 
 import responses
 
@@ -25,6 +27,8 @@ class FakeDaily:
     `fail(kind, ...)` makes the next calls of one kind ("create", "update", "delete",
     "start", "stop", "access", "download", "token", "get") answer an error status or raise a
     `requests` exception instead, once `after` calls of that kind have succeeded.
+    `hold(kind)` keeps the calls of one kind unanswered until its block ends, as a Daily
+    that is slow to answer would (the caller keeps its in-flight slot meanwhile).
     `files[recording_id]` is what the download link of a recording serves;
     `recording_objects[recording_id]` what `GET /recordings/:id` answers.
     """
@@ -39,6 +43,7 @@ class FakeDaily:
         self.declared = {}  # recording id -> the Content-Length its download claims (a lie)
         self.tokens = []  # properties of each meeting token made
         self.domain_calls = 0  # GET / (the domain's configuration)
+        self.held = {}  # kind -> (a call arrived, the calls may go on)
         routes = [
             (responses.POST, TOKENS_URL, "token", self._token),
             (responses.GET, re.compile(re.escape(DOMAIN_URL) + "$"), "domain", self._domain),
@@ -68,8 +73,24 @@ class FakeDaily:
             "after": after,
         }
 
+    @contextmanager
+    def hold(self, kind):
+        """Hold the calls of `kind` until the block ends; yields an Event set once one of
+        them has arrived (and so holds the caller's slot)."""
+        arrived, release = threading.Event(), threading.Event()
+        self.held[kind] = (arrived, release)
+        try:
+            yield arrived
+        finally:
+            del self.held[kind]
+            release.set()
+
     def _handler(self, kind, answer):
         def handle(request):
+            if kind in self.held:
+                arrived, release = self.held[kind]
+                arrived.set()
+                release.wait(timeout=60)  # only a broken test waits this long
             failure = self.failures.get(kind)
             if failure is None:
                 return answer(request)
