@@ -2,6 +2,7 @@
 modules of a readable size."""
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ def module_name(path):
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@cache  # read once for the run: each of the ~200 parametrized checks walks every module
 def parsed(path):
     return ast.parse(path.read_text(), filename=str(path))
 
@@ -39,11 +41,13 @@ def service_modules():
     return [p for p in MODULES if not set(p.relative_to(PACKAGE).parts) & {*OUTSIDE_THE_SERVICE}]
 
 
+@cache
 def string_constants(path):
     nodes = ast.walk(parsed(path))
     return [n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)]
 
 
+@cache
 def names_used(path):
     """The names a module reads or imports."""
     used = set()
