@@ -35,8 +35,9 @@ run: $(VENV)/.runtime .env
 # Twice: on the embedded store (everything, with coverage), then on a SecantusDB server the
 # suite starts itself (a real MongoDB wire server: every test not marked slow, plus the
 # multi-process ones marked wire). TEST_MONGODB_URI=... runs the first on a MongoDB of yours.
+# The first run names its 20 slowest tests: the suite's time is a budget (docs/testing.md).
 test: $(VENV)/.dev
-	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov --cov-report=term --durations=20 $(PYTEST_ARGS)
 	TEST_MONGODB=secantus $(BIN)/python -m pytest -m "not slow or wire" $(PYTEST_ARGS)
 
 test-secantus: $(VENV)/.dev
