@@ -27,29 +27,38 @@ def unsigned(payload):
     return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(payload)}."
 
 
-# Tokens whose times matter are made when the test runs (lambdas), not when the module is
-# collected: they must not depend on how long the tests before them took.
+# Tokens with times in them are made when the test runs (lambdas), not when the module is
+# collected: they must not depend on how long the tests before them took (an `exp` ten
+# minutes after the collection turns "empty identity" into "expired" on a slow run).
 CASES = [
     ("no header", None, MISSING),
-    ("wrong scheme", f"Basic {pyjwt.encode(claims(), JWT_SECRET, 'HS256')}", MISSING),
+    ("wrong scheme", lambda: f"Basic {pyjwt.encode(claims(), JWT_SECRET, 'HS256')}", MISSING),
     ("empty bearer", "Bearer ", INVALID),
     ("malformed", "Bearer not.a.jwt", INVALID),
     ("garbage", "Bearer abc", INVALID),
-    ("wrong secret", f"Bearer {pyjwt.encode(claims(), 'x' * 64, 'HS256')}", INVALID),
+    ("wrong secret", lambda: f"Bearer {pyjwt.encode(claims(), 'x' * 64, 'HS256')}", INVALID),
     (  # past exp and the 30 s of leeway
         "expired",
         lambda: f"Bearer {pyjwt.encode(claims(exp=int(time.time()) - 40), JWT_SECRET, 'HS256')}",
         EXPIRED,
     ),
-    ("alg none", f"Bearer {unsigned(claims())}", INVALID),
-    ("other algorithm", f"Bearer {pyjwt.encode(claims(), JWT_SECRET, 'HS512')}", INVALID),
+    ("alg none", lambda: f"Bearer {unsigned(claims())}", INVALID),
+    ("other algorithm", lambda: f"Bearer {pyjwt.encode(claims(), JWT_SECRET, 'HS512')}", INVALID),
     (
         "no identity",
         lambda: f"Bearer {pyjwt.encode({'exp': int(time.time()) + 60}, JWT_SECRET, 'HS256')}",
         INVALID,
     ),
-    ("empty identity", f"Bearer {pyjwt.encode(claims(sub=''), JWT_SECRET, 'HS256')}", INVALID),
-    ("blank identity", f"Bearer {pyjwt.encode(claims(sub='  '), JWT_SECRET, 'HS256')}", INVALID),
+    (
+        "empty identity",
+        lambda: f"Bearer {pyjwt.encode(claims(sub=''), JWT_SECRET, 'HS256')}",
+        INVALID,
+    ),
+    (
+        "blank identity",
+        lambda: f"Bearer {pyjwt.encode(claims(sub='  '), JWT_SECRET, 'HS256')}",
+        INVALID,
+    ),
     (  # valid forever, even once leaked
         "no exp",
         f"Bearer {pyjwt.encode({'sub': INSTRUCTOR, 'role': 'instructor'}, JWT_SECRET, 'HS256')}",
