@@ -3,10 +3,13 @@
 import base64
 import json
 import time
+from datetime import datetime
+from types import SimpleNamespace
 
 import jwt as pyjwt
 import pytest
 
+from livesessions import auth
 from tests.support.app_config import JWT_SECRET
 from tests.support.factories import INSTRUCTOR, seed_session, session_payload
 
@@ -203,19 +206,44 @@ def test_an_unusable_token_on_an_open_endpoint_is_ignored_in_compat(client, db):
     assert (response.status_code, response.get_json()["participants"]) == (200, ["s1"])
 
 
-@pytest.mark.slow
-def test_a_remembered_token_still_expires_once_past_the_leeway(make_app):
-    """The remembered token is refused exactly when the library would refuse it."""
-    client = make_app(JWT_LEEWAY_SECONDS=1).test_client()
-    doc = seed_session(client.application.extensions["livesessions"].database.db)
-    exp = int(time.time()) + 1
-    headers = bearer(pyjwt.encode(claims(exp=exp), JWT_SECRET, "HS256"))
-    assert client.get(f"/sessions/{doc['_id']}", headers=headers).status_code == 200
-    time.sleep(max(0, exp + 0.2 - time.time()))  # past exp, within the leeway
-    assert client.get(f"/sessions/{doc['_id']}", headers=headers).status_code == 200
-    time.sleep(max(0, exp + 1.05 - time.time()))  # past exp + leeway
-    response = client.get(f"/sessions/{doc['_id']}", headers=headers)
-    assert (response.status_code, response.get_json()) == (401, EXPIRED)
+class TokenClock:
+    """The time both token checks read, held at `now` (Unix seconds) until the test moves
+    it: the service's for a remembered token, PyJWT's for one it decodes."""
+
+    def __init__(self, monkeypatch, now):
+        self.now = now
+        clock = self
+
+        class Held(datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return datetime.fromtimestamp(clock.now, tz)
+
+        monkeypatch.setattr(auth, "time", SimpleNamespace(time=lambda: self.now))
+        monkeypatch.setattr(pyjwt.api_jwt, "datetime", Held)
+
+
+def test_a_remembered_token_still_expires_once_past_the_leeway(client, db, monkeypatch):
+    """The remembered token is refused exactly when the library would refuse it: the
+    moments tried are set on a held clock, not slept to, so none depends on how fast the
+    requests run."""
+    doc = seed_session(db)
+    exp = int(time.time()) + 60
+    token = pyjwt.encode(claims(exp=exp), JWT_SECRET, "HS256")
+    assert client.get(f"/sessions/{doc['_id']}", headers=bearer(token)).status_code == 200
+    clock = TokenClock(monkeypatch, exp)
+    leeway = 30  # JWT_LEEWAY_SECONDS's default
+    # past exp, then just within the leeway, then exactly at its end
+    for moment, status in ((exp + 1, 200), (exp + leeway - 0.5, 200), (exp + leeway, 401)):
+        clock.now = moment
+        response = client.get(f"/sessions/{doc['_id']}", headers=bearer(token))
+        assert response.status_code == status, moment - exp
+        try:
+            pyjwt.decode(token, JWT_SECRET, algorithms=["HS256"], leeway=leeway)
+        except pyjwt.ExpiredSignatureError:
+            assert response.get_json() == EXPIRED, moment - exp
+        else:
+            assert status == 200, moment - exp
 
 
 def test_remembered_tokens_are_per_app(client, make_app, db):
