@@ -425,20 +425,18 @@ def test_bad_signatures_are_401_and_process_nothing(signed_app, db_for, live_ses
 
 
 def test_the_webhook_answers_fast_whatever_the_upload(app, client, db, live_session, monkeypatch):
-    """However slow Daily's download or Cloudinary are, the webhook only queues the job."""
+    """However slow Daily's download or Cloudinary are, the webhook only queues the job: it
+    never asks either (checked as such, not timed)."""
     services = app.extensions["livesessions"]
-
-    def slow(*args, **kwargs):
-        time.sleep(2)
-        raise AssertionError("the webhook must not download or upload")
-
-    monkeypatch.setattr(services.daily, "access_link", slow)
-    monkeypatch.setattr(services.cloudinary, "upload_video", slow)
-    started = time.perf_counter()
+    asked = []
+    monkeypatch.setattr(services.daily, "access_link", lambda *a, **k: asked.append("daily"))
+    monkeypatch.setattr(
+        services.cloudinary, "upload_video", lambda *a, **k: asked.append("cloudinary")
+    )
     for n in range(20):
         response = client.post("/sessions/webhook/daily", json=ready_envelope(recording_id=f"r{n}"))
         assert response.get_json() == {"received": True}
-    assert (time.perf_counter() - started) / 20 < 0.05
+    assert asked == []
     assert db.recording_jobs.count_documents({"status": "pending"}) == 20
 
 
