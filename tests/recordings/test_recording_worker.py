@@ -449,7 +449,7 @@ def test_the_worker_loop_stops_gracefully(client, daily, db, services, session):
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
-    for _ in range(500):
+    for _ in range(500):  # one upload: well under the 5 s this allows
         if db.recording_jobs.find_one({"_id": RECORDING})["status"] == "done":
             break
         stop.wait(0.01)
