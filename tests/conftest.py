@@ -15,6 +15,7 @@ import threading
 import pytest
 import responses
 from flask_jwt_extended import create_access_token
+from hypothesis import HealthCheck, settings
 from werkzeug.serving import make_server
 
 from livesessions import create_app
@@ -33,7 +34,14 @@ _SERVERS = contextlib.ExitStack()
 
 def pytest_configure(config):
     """With TEST_MONGODB=secantus, start a SecantusDB on a free loopback port for the run:
-    every test's database is then on it, and so are the servers the e2e tests start."""
+    every test's database is then on it, and so are the servers the e2e tests start.
+
+    Hypothesis times each example (a 200 ms deadline, the `too_slow` health check): both
+    are verdicts on the machine's speed, so neither applies to any property here."""
+    settings.register_profile(
+        "livesessions", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    settings.load_profile("livesessions")
     if ON_SECANTUS and not os.environ.get("TEST_MONGODB_URI"):
         os.environ["TEST_MONGODB_URI"] = _SERVERS.enter_context(secantus_server())
 

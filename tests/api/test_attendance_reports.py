@@ -30,7 +30,6 @@ ATTENDEE_HEADER = "userId,userName,role,firstJoinedAt,lastLeftAt,present,minutes
 STUDENT_HEADER = (
     "studentId,sessionsAdmitted,sessionsAttended,minutesPresent,shareOfScheduledMinutes"
 )
-YESTERDAY = datetime.now(UTC).replace(microsecond=0, second=0) - timedelta(days=1)
 
 
 def visit(client, doc, user_id, minutes=None, user_name=None, after=0):
@@ -50,6 +49,12 @@ def visit(client, doc, user_id, minutes=None, user_name=None, after=0):
     for event_type, body in events:
         response = client.post("/sessions/webhook/daily", json=envelope(event_type, body))
         assert (response.status_code, response.get_json()) == (200, {"received": True})
+
+
+@pytest.fixture
+def yesterday():
+    """This time yesterday, on the minute (classes over), read when the test runs."""
+    return datetime.now(UTC).replace(microsecond=0, second=0) - timedelta(days=1)
 
 
 def bearer(token_for, user_id, role):
@@ -96,9 +101,9 @@ def as_cells(record, columns):
 # -- GET /sessions/:id/attendance.csv ------------------------------------------------------
 
 
-def test_the_csv_holds_the_jsons_attendees(client, auth, db):
+def test_the_csv_holds_the_jsons_attendees(client, auth, db, yesterday):
     doc = seed_session(
-        db, scheduledAt=YESTERDAY, status="ended", participants=["student-1", "student-2"]
+        db, scheduledAt=yesterday, status="ended", participants=["student-1", "student-2"]
     )
     visit(client, doc, INSTRUCTOR, minutes=60, after=-5)
     visit(client, doc, "student-1", minutes=10)
@@ -125,8 +130,10 @@ def test_the_csv_holds_the_jsons_attendees(client, auth, db):
 @pytest.mark.parametrize(
     "name", ['=HYPERLINK("https://evil.example","x")', "+1", "-2+3", "@SUM(A1)", "\tTab"]
 )
-def test_a_name_a_spreadsheet_would_run_is_written_behind_an_apostrophe(client, auth, db, name):
-    doc = seed_session(db, scheduledAt=YESTERDAY, status="ended", participants=["student-1"])
+def test_a_name_a_spreadsheet_would_run_is_written_behind_an_apostrophe(
+    client, auth, db, name, yesterday
+):
+    doc = seed_session(db, scheduledAt=yesterday, status="ended", participants=["student-1"])
     visit(client, doc, "student-1", minutes=10, user_name=name)
     response = client.get(f"/sessions/{doc['_id']}/attendance.csv", headers=auth)
     rows = read_csv(response, f"attendance-{doc['_id']}.csv")
@@ -159,8 +166,8 @@ def test_the_csv_is_refused_as_the_json_is(request, client, db, who, status, mes
         assert response.headers["Content-Type"] == "application/json"
 
 
-def test_the_csv_of_an_unknown_or_deleted_session_is_a_404(client, auth, db):
-    deleted = seed_session(db, status="cancelled", deletedAt=YESTERDAY)
+def test_the_csv_of_an_unknown_or_deleted_session_is_a_404(client, auth, db, yesterday):
+    deleted = seed_session(db, status="cancelled", deletedAt=yesterday)
     for session_id in ("no-such-session", deleted["_id"]):
         for suffix in ("", ".csv"):
             response = client.get(f"/sessions/{session_id}/attendance{suffix}", headers=auth)
@@ -174,10 +181,10 @@ def test_the_csv_of_an_unknown_or_deleted_session_is_a_404(client, auth, db):
 
 
 @pytest.fixture
-def course(client, db):
+def course(client, db, yesterday):
     """A course's sessions, two instructors', with visits; and those a report leaves out."""
     a = seed_session(
-        db, scheduledAt=YESTERDAY, duration=60, status="ended", participants=["s1", "s2"]
+        db, scheduledAt=yesterday, duration=60, status="ended", participants=["s1", "s2"]
     )
     visit(client, a, INSTRUCTOR, minutes=60)
     visit(client, a, "s1", minutes=20)
@@ -186,7 +193,7 @@ def course(client, db):
     b = seed_session(
         db,
         instructor=OTHER_INSTRUCTOR,
-        scheduledAt=YESTERDAY + timedelta(hours=2),
+        scheduledAt=yesterday + timedelta(hours=2),
         duration=90,
         status="ended",
         participants=["s1", "s3"],
@@ -197,14 +204,14 @@ def course(client, db):
     future = seed_session(db, duration=60, participants=["s1", "s6", "s7"])
     # left out: a cancelled session, a deleted one, another course's
     cancelled = seed_session(
-        db, scheduledAt=YESTERDAY, status="cancelled", participants=["s1", "s4"]
+        db, scheduledAt=yesterday, status="cancelled", participants=["s1", "s4"]
     )
     visit(client, cancelled, "s4", minutes=20)
     deleted = seed_session(
-        db, scheduledAt=YESTERDAY, status="cancelled", deletedAt=YESTERDAY, participants=["s5"]
+        db, scheduledAt=yesterday, status="cancelled", deletedAt=yesterday, participants=["s5"]
     )
     visit(client, deleted, "s5", minutes=20)
-    elsewhere = seed_session(db, course=OTHER_COURSE, scheduledAt=YESTERDAY, participants=["s1"])
+    elsewhere = seed_session(db, course=OTHER_COURSE, scheduledAt=yesterday, participants=["s1"])
     visit(client, elsewhere, "s1", minutes=30)
     return {"a": a, "b": b, "future": future}
 
@@ -303,11 +310,11 @@ def test_an_admin_may_read_a_course_without_sessions(client, admin):
     assert read_csv(response, "attendance-course-a_b_c_d.csv") == [STUDENT_HEADER.split(",")]
 
 
-def test_sessions_written_by_older_code_are_read_with_their_defaults(client, admin, db):
+def test_sessions_written_by_older_code_are_read_with_their_defaults(client, admin, db, yesterday):
     # no status (scheduled), no participants; a participant listed twice counts once
-    sparse = seed_sparse_session(db, scheduledAt=YESTERDAY)
+    sparse = seed_sparse_session(db, scheduledAt=yesterday)
     visit(client, sparse, "s1", minutes=30)
-    twice = seed_session(db, scheduledAt=YESTERDAY, status="ended", participants=["s2", "s2"])
+    twice = seed_session(db, scheduledAt=yesterday, status="ended", participants=["s2", "s2"])
     visit(client, twice, "s2", minutes=30)
     assert course_report(client, admin) == {
         "courseId": COURSE,

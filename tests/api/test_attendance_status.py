@@ -294,6 +294,8 @@ def test_the_worker_sweeps_periodically_and_survives_a_failing_sweep(app, db, mo
     overdue = seed_session(db, scheduledAt=now - timedelta(hours=3), status="live")
     stop = start_worker_thread(services.make_worker(poll_seconds=0.01))
     try:
+        # Two sweeps 0.05 s apart take a fraction of a second: only a worker that stopped
+        # sweeping waits out these 5 s (a bound on failing, not on speed).
         deadline = time.monotonic() + 5
         while db.livesessions.find_one({"_id": overdue["_id"]})["status"] != "ended":
             assert time.monotonic() < deadline, "the sweep never ended the session"

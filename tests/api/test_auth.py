@@ -3,10 +3,13 @@
 import base64
 import json
 import time
+from datetime import datetime
+from types import SimpleNamespace
 
 import jwt as pyjwt
 import pytest
 
+from livesessions import auth
 from tests.support.app_config import JWT_SECRET
 from tests.support.factories import INSTRUCTOR, seed_session, session_payload
 
@@ -27,29 +30,38 @@ def unsigned(payload):
     return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(payload)}."
 
 
-# Tokens whose times matter are made when the test runs (lambdas), not when the module is
-# collected: they must not depend on how long the tests before them took.
+# Tokens with times in them are made when the test runs (lambdas), not when the module is
+# collected: they must not depend on how long the tests before them took (an `exp` ten
+# minutes after the collection turns "empty identity" into "expired" on a slow run).
 CASES = [
     ("no header", None, MISSING),
-    ("wrong scheme", f"Basic {pyjwt.encode(claims(), JWT_SECRET, 'HS256')}", MISSING),
+    ("wrong scheme", lambda: f"Basic {pyjwt.encode(claims(), JWT_SECRET, 'HS256')}", MISSING),
     ("empty bearer", "Bearer ", INVALID),
     ("malformed", "Bearer not.a.jwt", INVALID),
     ("garbage", "Bearer abc", INVALID),
-    ("wrong secret", f"Bearer {pyjwt.encode(claims(), 'x' * 64, 'HS256')}", INVALID),
+    ("wrong secret", lambda: f"Bearer {pyjwt.encode(claims(), 'x' * 64, 'HS256')}", INVALID),
     (  # past exp and the 30 s of leeway
         "expired",
         lambda: f"Bearer {pyjwt.encode(claims(exp=int(time.time()) - 40), JWT_SECRET, 'HS256')}",
         EXPIRED,
     ),
-    ("alg none", f"Bearer {unsigned(claims())}", INVALID),
-    ("other algorithm", f"Bearer {pyjwt.encode(claims(), JWT_SECRET, 'HS512')}", INVALID),
+    ("alg none", lambda: f"Bearer {unsigned(claims())}", INVALID),
+    ("other algorithm", lambda: f"Bearer {pyjwt.encode(claims(), JWT_SECRET, 'HS512')}", INVALID),
     (
         "no identity",
         lambda: f"Bearer {pyjwt.encode({'exp': int(time.time()) + 60}, JWT_SECRET, 'HS256')}",
         INVALID,
     ),
-    ("empty identity", f"Bearer {pyjwt.encode(claims(sub=''), JWT_SECRET, 'HS256')}", INVALID),
-    ("blank identity", f"Bearer {pyjwt.encode(claims(sub='  '), JWT_SECRET, 'HS256')}", INVALID),
+    (
+        "empty identity",
+        lambda: f"Bearer {pyjwt.encode(claims(sub=''), JWT_SECRET, 'HS256')}",
+        INVALID,
+    ),
+    (
+        "blank identity",
+        lambda: f"Bearer {pyjwt.encode(claims(sub='  '), JWT_SECRET, 'HS256')}",
+        INVALID,
+    ),
     (  # valid forever, even once leaked
         "no exp",
         f"Bearer {pyjwt.encode({'sub': INSTRUCTOR, 'role': 'instructor'}, JWT_SECRET, 'HS256')}",
@@ -194,19 +206,44 @@ def test_an_unusable_token_on_an_open_endpoint_is_ignored_in_compat(client, db):
     assert (response.status_code, response.get_json()["participants"]) == (200, ["s1"])
 
 
-@pytest.mark.slow
-def test_a_remembered_token_still_expires_once_past_the_leeway(make_app):
-    """The remembered token is refused exactly when the library would refuse it."""
-    client = make_app(JWT_LEEWAY_SECONDS=1).test_client()
-    doc = seed_session(client.application.extensions["livesessions"].database.db)
-    exp = int(time.time()) + 1
-    headers = bearer(pyjwt.encode(claims(exp=exp), JWT_SECRET, "HS256"))
-    assert client.get(f"/sessions/{doc['_id']}", headers=headers).status_code == 200
-    time.sleep(max(0, exp + 0.2 - time.time()))  # past exp, within the leeway
-    assert client.get(f"/sessions/{doc['_id']}", headers=headers).status_code == 200
-    time.sleep(max(0, exp + 1.05 - time.time()))  # past exp + leeway
-    response = client.get(f"/sessions/{doc['_id']}", headers=headers)
-    assert (response.status_code, response.get_json()) == (401, EXPIRED)
+class TokenClock:
+    """The time both token checks read, held at `now` (Unix seconds) until the test moves
+    it: the service's for a remembered token, PyJWT's for one it decodes."""
+
+    def __init__(self, monkeypatch, now):
+        self.now = now
+        clock = self
+
+        class Held(datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return datetime.fromtimestamp(clock.now, tz)
+
+        monkeypatch.setattr(auth, "time", SimpleNamespace(time=lambda: self.now))
+        monkeypatch.setattr(pyjwt.api_jwt, "datetime", Held)
+
+
+def test_a_remembered_token_still_expires_once_past_the_leeway(client, db, monkeypatch):
+    """The remembered token is refused exactly when the library would refuse it: the
+    moments tried are set on a held clock, not slept to, so none depends on how fast the
+    requests run."""
+    doc = seed_session(db)
+    exp = int(time.time()) + 60
+    token = pyjwt.encode(claims(exp=exp), JWT_SECRET, "HS256")
+    assert client.get(f"/sessions/{doc['_id']}", headers=bearer(token)).status_code == 200
+    clock = TokenClock(monkeypatch, exp)
+    leeway = 30  # JWT_LEEWAY_SECONDS's default
+    # past exp, then just within the leeway, then exactly at its end
+    for moment, status in ((exp + 1, 200), (exp + leeway - 0.5, 200), (exp + leeway, 401)):
+        clock.now = moment
+        response = client.get(f"/sessions/{doc['_id']}", headers=bearer(token))
+        assert response.status_code == status, moment - exp
+        try:
+            pyjwt.decode(token, JWT_SECRET, algorithms=["HS256"], leeway=leeway)
+        except pyjwt.ExpiredSignatureError:
+            assert response.get_json() == EXPIRED, moment - exp
+        else:
+            assert status == 200, moment - exp
 
 
 def test_remembered_tokens_are_per_app(client, make_app, db):

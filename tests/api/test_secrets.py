@@ -51,7 +51,7 @@ def test_a_full_flow_logs_no_secret(make_app, token_for, tmp_path, caplog):
             f"{base}/sessions/recording/start", json={"roomName": session["roomName"]}
         ).json()["recording"]
         requests.post(f"{base}/sessions/recording/stop", json={"recordingId": started["id"]})
-        for _ in range(200):  # the ready-to-download webhook arrives
+        for _ in range(200):  # the ready-to-download webhook arrives (ms; 4 s only if lost)
             if app.extensions["livesessions"].job_store.list():
                 break
             threading.Event().wait(0.02)

@@ -9,9 +9,10 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.factories import COURSE, INSTRUCTOR, future, iso, seed_session, session_payload
+from tests.support.factories import COURSE, INSTRUCTOR, iso, seed_session, session_payload
 
-DATE = iso(future())
+# A fixed date in the future, not one derived from now at import: the test ids show it.
+DATE = "2099-01-01T10:00:00.000Z"
 GUID_CASES = [
     ("courseId", COURSE + "\n"),
     ("courseId", "{" + COURSE + "}\n"),

@@ -282,7 +282,9 @@ def counted_app(request, app, monkeypatch):
 
 
 @schema.parametrize()
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # reset per example
+# The fixtures are reset per example; too_slow is a timing (this list replaces the one of
+# the suite's hypothesis profile, so it is named again).
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 def test_api(case, counted_app, client, db, daily, auth):
     reset(db, daily)
     TALLY[case.operation.label, "cases"] += 1

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from livesessions.clock import to_ms, utcnow
 from tests.support.webhooks import envelope, sign
 
 DAILY_ID = "5d0e7a1c-8b2f-4c3d-9e4f-a1b2c3d4e5f6"
-START_TS = int(time.time()) - 30  # pressed record (at least) half a minute ago
 
 
 @pytest.fixture
@@ -28,25 +28,36 @@ def deliver(signed_app):
     return post
 
 
-def started(instance_id=None, recording_id=DAILY_ID, start_ts=START_TS):
-    """The payload of Daily's recording.started (no room field, as Daily documents it)."""
-    return {
-        "recording_id": recording_id,
-        "action": "start-cloud-recording",
-        "layout": {"preset": "default"},
-        "started_by": "participant-1",
-        "instance_id": instance_id,
-        "start_ts": start_ts,
-    }
+@pytest.fixture
+def start_ts():
+    """When record was pressed: half a minute before the test runs (read then, not at import)."""
+    return int(time.time()) - 30
 
 
 @pytest.fixture
-def on_daily(daily, signed_session):
+def started(start_ts):
+    """The payload of Daily's recording.started (no room field, as Daily documents it)."""
+
+    def payload(instance_id=None, recording_id=DAILY_ID):
+        return {
+            "recording_id": recording_id,
+            "action": "start-cloud-recording",
+            "layout": {"preset": "default"},
+            "started_by": "participant-1",
+            "instance_id": instance_id,
+            "start_ts": start_ts,
+        }
+
+    return payload
+
+
+@pytest.fixture
+def on_daily(daily, signed_session, start_ts):
     """Daily's record of the recording: in progress in the session's room."""
     daily.recording_objects[DAILY_ID] = {
         "id": DAILY_ID,
         "room_name": signed_session["roomName"],
-        "start_ts": START_TS,
+        "start_ts": start_ts,
         "status": "in-progress",
         "max_participants": 2,
     }
@@ -58,17 +69,18 @@ def stored_session(signed_db, signed_session):
 
 
 def test_a_recording_started_in_dailys_ui_is_adopted_once(
-    deliver, daily, on_daily, signed_db, signed_session
+    deliver, daily, on_daily, signed_db, signed_session, started, start_ts
 ):
+    before = utcnow()
     first = deliver("recording.started", started(), event_id="evt-started")
     again = deliver("recording.started", started(), event_id="evt-started")  # Daily's retry
     other = deliver("recording.started", started())  # the same recording, another event id
+    after = utcnow()
 
     for response in (first, again, other):
         assert (response.status_code, response.get_json()) == (200, {"received": True})
     (doc,) = signed_db.recordings.find()
-    now = datetime.now(UTC)
-    assert abs((now - doc.pop("createdAt")).total_seconds()) < 5
+    assert before <= doc.pop("createdAt") <= after
     assert doc.pop("updatedAt") is not None
     assert doc == {
         "_id": DAILY_ID,
@@ -76,7 +88,7 @@ def test_a_recording_started_in_dailys_ui_is_adopted_once(
         "room": "room-a",
         "dailyId": DAILY_ID,
         "status": "recording",
-        "startedAt": datetime.fromtimestamp(START_TS, UTC),
+        "startedAt": datetime.fromtimestamp(start_ts, UTC),
         "stoppedAt": None,
         "duration": 0,
         "error": None,
@@ -91,7 +103,7 @@ def test_a_recording_started_in_dailys_ui_is_adopted_once(
 
 
 def test_a_concurrent_delivery_that_adopts_first_leaves_one_document(
-    signed_app, deliver, daily, on_daily, signed_db, signed_session, monkeypatch
+    signed_app, deliver, daily, on_daily, signed_db, signed_session, monkeypatch, started
 ):
     """While this delivery waits on Daily, another delivery of the event adopts the
     recording: the insert meets its document (a duplicate key) and changes nothing."""
@@ -118,7 +130,7 @@ def test_a_concurrent_delivery_that_adopts_first_leaves_one_document(
 
 
 def test_a_recording_in_an_unknown_room_is_ignored_and_logged(
-    deliver, daily, signed_db, signed_session, caplog
+    deliver, daily, signed_db, signed_session, caplog, started
 ):
     daily.recording_objects[DAILY_ID] = {"id": DAILY_ID, "room_name": "elsewhere"}
     with caplog.at_level(logging.WARNING, logger="livesessions.recordings.adoption"):
@@ -131,7 +143,7 @@ def test_a_recording_in_an_unknown_room_is_ignored_and_logged(
 
 @pytest.mark.parametrize("status", [500, 404])
 def test_daily_failing_loses_nothing_the_ready_event_queues_the_upload(
-    deliver, daily, signed_db, signed_session, caplog, status
+    deliver, daily, signed_db, signed_session, caplog, status, started
 ):
     daily.fail("get", status, {"error": "server-error", "info": "down"})
     with caplog.at_level(logging.WARNING, logger="livesessions.recordings.adoption"):
@@ -155,12 +167,14 @@ def test_daily_failing_loses_nothing_the_ready_event_queues_the_upload(
 
 
 def test_stop_by_dailys_id_stops_the_default_instance(
-    signed_app, deliver, daily, on_daily, signed_db, signed_session
+    signed_app, deliver, daily, on_daily, signed_db, signed_session, started, start_ts
 ):
-    deliver("recording.started", started(start_ts=int(time.time()) - 30))
+    deliver("recording.started", started())
     client = signed_app.test_client()
 
+    before = utcnow()
     response = client.post("/sessions/recording/stop", json={"recordingId": DAILY_ID})
+    after = utcnow()
 
     assert response.status_code == 200
     body = response.get_json()
@@ -174,8 +188,9 @@ def test_stop_by_dailys_id_stops_the_default_instance(
             "end_ts": body["recording"]["end_ts"],
         },
     }
-    assert 29 <= body["recording"]["duration"] <= 40  # since start_ts, half a minute ago
-    assert abs(body["recording"]["end_ts"] - time.time() * 1000) < 5000
+    # since start_ts, half a minute before the test began
+    assert 30 <= body["recording"]["duration"] <= round(after.timestamp() - start_ts)
+    assert to_ms(before) <= body["recording"]["end_ts"] <= to_ms(after)
     (call,) = daily.calls(kind="stop")
     assert call.request.url.endswith("/rooms/room-a/recordings/stop")
     assert call.request.body is None  # no instanceId: Daily's default instance
@@ -189,7 +204,7 @@ def test_stop_by_dailys_id_stops_the_default_instance(
 
 
 def test_a_recording_of_another_instance_is_stopped_with_that_instance(
-    signed_app, deliver, daily, on_daily, signed_db
+    signed_app, deliver, daily, on_daily, signed_db, started
 ):
     """Started by another service (the Node one during a cutover) with its own instanceId."""
     deliver("recording.started", started(instance_id="node-instance-1"))
@@ -203,7 +218,7 @@ def test_a_recording_of_another_instance_is_stopped_with_that_instance(
 
 
 def test_a_start_through_the_api_is_refused_while_a_ui_recording_runs(
-    signed_app, deliver, daily, on_daily, signed_db, signed_session
+    signed_app, deliver, daily, on_daily, signed_db, signed_session, started
 ):
     deliver("recording.started", started())
     client = signed_app.test_client()
@@ -218,7 +233,7 @@ def test_a_start_through_the_api_is_refused_while_a_ui_recording_runs(
 
 
 def test_ready_finishes_a_recording_stopped_in_dailys_ui_and_queues_it(
-    deliver, daily, on_daily, signed_db, signed_session
+    deliver, daily, on_daily, signed_db, signed_session, started
 ):
     deliver("recording.started", started())
     ready = {"recording_id": DAILY_ID, "room_name": "room-a", "duration": 42, "status": "finished"}
@@ -237,7 +252,7 @@ def test_ready_finishes_a_recording_stopped_in_dailys_ui_and_queues_it(
 
 
 def test_an_error_of_a_ui_recording_fails_it_and_frees_the_session(
-    deliver, daily, on_daily, signed_db, signed_session
+    deliver, daily, on_daily, signed_db, signed_session, started
 ):
     deliver("recording.started", started())
     error = {
@@ -255,7 +270,7 @@ def test_an_error_of_a_ui_recording_fails_it_and_frees_the_session(
 
 
 def test_an_error_of_another_instance_leaves_the_ui_recording(
-    deliver, daily, on_daily, signed_db, signed_session
+    deliver, daily, on_daily, signed_db, signed_session, started
 ):
     deliver("recording.started", started())
     error = {"error_msg": "x", "instance_id": "someone-elses", "room_name": "room-a"}
@@ -264,7 +279,7 @@ def test_an_error_of_another_instance_leaves_the_ui_recording(
     assert stored_session(signed_db, signed_session)["recordingStatus"] == "recording"
 
 
-def test_a_recording_of_ours_is_linked_not_adopted(signed_app, deliver, daily, signed_db):
+def test_a_recording_of_ours_is_linked_not_adopted(signed_app, deliver, daily, signed_db, started):
     from tests.support.factories import in_class, seed_session
 
     seed_session(signed_db, roomName="room-b", status="live", scheduledAt=in_class())
@@ -277,18 +292,18 @@ def test_a_recording_of_ours_is_linked_not_adopted(signed_app, deliver, daily, s
 
 
 def test_a_late_started_event_of_a_finished_recording_claims_nothing(
-    deliver, daily, on_daily, signed_db, signed_session
+    deliver, daily, on_daily, signed_db, signed_session, started, start_ts
 ):
     on_daily |= {"status": "finished", "duration": 20}
     deliver("recording.started", started())
     doc = signed_db.recordings.find_one({"_id": DAILY_ID})
     assert (doc["status"], doc["duration"], doc["adopted"]) == ("finished", 20, True)
-    assert doc["stoppedAt"] == datetime.fromtimestamp(START_TS + 20, UTC)
+    assert doc["stoppedAt"] == datetime.fromtimestamp(start_ts + 20, UTC)
     assert stored_session(signed_db, signed_session) == signed_session
 
 
 def test_a_ui_recording_in_a_closed_session_is_adopted_without_a_claim(
-    deliver, daily, signed_db, signed_session
+    deliver, daily, signed_db, signed_session, started
 ):
     """The class ended, its room still open: the recording is kept and uploaded later."""
     signed_db.livesessions.update_one({"_id": signed_session["_id"]}, {"$set": {"status": "ended"}})

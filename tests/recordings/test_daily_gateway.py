@@ -1,7 +1,6 @@
 """The Daily.co gateway on its own: naming, retries, error mapping."""
 
 import threading
-import time
 
 import pytest
 import requests
@@ -158,14 +157,17 @@ def test_the_breaker_opens_after_outages_and_fails_fast():
 
 @responses.activate
 def test_the_breaker_closes_again_once_daily_answers():
-    client = failing_client(breaker_failures=1, breaker_reset_seconds=0.05)
+    clock = [100.0]  # the breaker's monotonic time: it moves only when the test says
+    client = failing_client(
+        breaker_failures=1, breaker_reset_seconds=30, monotonic=lambda: clock[0]
+    )
     responses.add(responses.DELETE, f"{ROOMS_URL}/r", status=503)
     responses.add(responses.DELETE, f"{ROOMS_URL}/r", status=503)
     with pytest.raises(DailyError, match="503"):
         client.delete_room("r")
     with pytest.raises(DailyError, match="paused"):
         client.delete_room("r")
-    time.sleep(0.1)  # the reset time passes: one trial call goes through
+    clock[0] += 30  # the reset time passes: one trial call goes through
     responses.add(responses.DELETE, f"{ROOMS_URL}/r", json={"deleted": True, "name": "r"})
     client.delete_room("r")
     assert client.breaker.state == "closed"
@@ -182,13 +184,15 @@ def test_refusals_and_rate_limits_are_not_outages():
 
 
 def test_one_process_waits_on_daily_with_at_most_its_share_of_threads():
-    """While one call hangs, the next fails after its short wait instead of hanging too."""
+    """While one call hangs, the next fails after its short wait instead of hanging too:
+    shown by the first still hanging when the second has failed, not by a timing."""
     client = failing_client(max_concurrent=1, queue_seconds=0.05)
-    entered, release = threading.Event(), threading.Event()
+    entered, release, hung = threading.Event(), threading.Event(), []
 
     def hang(request):
+        hung.append(request.url)
         entered.set()
-        release.wait(5)
+        release.wait(60)  # released by the test; the bound only ends a failed run
         return 200, {}, '{"deleted": true, "name": "r"}'
 
     with responses.RequestsMock() as mock:
@@ -196,10 +200,10 @@ def test_one_process_waits_on_daily_with_at_most_its_share_of_threads():
         first = threading.Thread(target=client.delete_room, args=("r",))
         first.start()
         assert entered.wait(5)
-        started = time.monotonic()
         with pytest.raises(DailyError, match="in flight"):
             client.delete_room("r")
-        assert time.monotonic() - started < 1
+        assert first.is_alive()  # the second call did not wait for the first to end
+        assert len(hung) == 1  # nor reach Daily
         release.set()
         first.join()
     assert client.breaker.state == "closed"  # a busy queue is no outage

@@ -16,12 +16,15 @@ def workers_with_a_task(app, calls, every=60):
 def test_two_workers_run_a_task_once_per_period(app, db):
     calls = []
     one, two = workers_with_a_task(app, calls)
+    before = utcnow()
     one.run_periodic()
+    after = utcnow()
     two.run_periodic()
     assert calls == ["one"]
     lease = db.task_leases.find_one({"_id": "reconcile recordings"})
     assert lease["holder"] == "one"
-    assert lease["until"] > utcnow() + timedelta(seconds=55)
+    # a period (60 s) from when `one` took it
+    assert before + timedelta(seconds=60) <= lease["until"] <= after + timedelta(seconds=60)
     # the holder keeps it at its next turn
     for worker in (one, two):
         for task in worker.periodic:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from livesessions.clock import to_ms, utcnow
 from tests.support.factories import in_class, seed_session
 from tests.support.webhooks import SECRET, sign
 
@@ -112,9 +113,10 @@ def start(client, room="room-a"):
 
 def test_stop_returns_the_documented_body(client, daily, db, live_session):
     started = start(client)
-    began = datetime.now(UTC) - timedelta(seconds=90)  # as if the class went on for 90 s
+    began = utcnow() - timedelta(seconds=90)  # as if the class went on for 90 s
     db.recordings.update_one({"_id": started["id"]}, {"$set": {"startedAt": began}})
     response = client.post("/sessions/recording/stop", json={"recordingId": started["id"]})
+    stopped_by = utcnow()
     assert response.status_code == 200
     body = response.get_json()
     assert body == {
@@ -127,8 +129,9 @@ def test_stop_returns_the_documented_body(client, daily, db, live_session):
             "end_ts": body["recording"]["end_ts"],
         },
     }
-    assert body["recording"]["duration"] == 90
-    assert abs(body["recording"]["end_ts"] - time.time() * 1000) < 5000
+    # 90 s, and whatever the stop itself took (whole seconds)
+    assert 90 <= body["recording"]["duration"] <= round((stopped_by - began).total_seconds())
+    assert to_ms(began) + 90_000 <= body["recording"]["end_ts"] <= to_ms(stopped_by)
     (call,) = daily.calls(kind="stop")
     assert call.request.url.endswith("/rooms/room-a/recordings/stop")
     assert json.loads(call.request.body) == {"instanceId": started["id"]}
@@ -425,20 +428,18 @@ def test_bad_signatures_are_401_and_process_nothing(signed_app, db_for, live_ses
 
 
 def test_the_webhook_answers_fast_whatever_the_upload(app, client, db, live_session, monkeypatch):
-    """However slow Daily's download or Cloudinary are, the webhook only queues the job."""
+    """However slow Daily's download or Cloudinary are, the webhook only queues the job: it
+    never asks either (checked as such, not timed)."""
     services = app.extensions["livesessions"]
-
-    def slow(*args, **kwargs):
-        time.sleep(2)
-        raise AssertionError("the webhook must not download or upload")
-
-    monkeypatch.setattr(services.daily, "access_link", slow)
-    monkeypatch.setattr(services.cloudinary, "upload_video", slow)
-    started = time.perf_counter()
+    asked = []
+    monkeypatch.setattr(services.daily, "access_link", lambda *a, **k: asked.append("daily"))
+    monkeypatch.setattr(
+        services.cloudinary, "upload_video", lambda *a, **k: asked.append("cloudinary")
+    )
     for n in range(20):
         response = client.post("/sessions/webhook/daily", json=ready_envelope(recording_id=f"r{n}"))
         assert response.get_json() == {"received": True}
-    assert (time.perf_counter() - started) / 20 < 0.05
+    assert asked == []
     assert db.recording_jobs.count_documents({"status": "pending"}) == 20
 
 

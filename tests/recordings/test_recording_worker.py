@@ -2,6 +2,7 @@
 
 import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import tempfile
@@ -158,8 +159,45 @@ def test_concurrent_workers_process_each_job_once(client, daily, db, cloud, serv
     assert {job["attempts"] for job in jobs} == {1}
 
 
-@pytest.mark.slow
+class LeaseClock:
+    """The job store's time (leases, renewals, expiry), held until the test moves it.
+
+    `advance` moves it by less than a lease, then waits until every job in hand has been
+    renewed at the new time (its worker renews every third of a lease). A lease then runs
+    out only if it is not renewed, never because a thread was slow to be scheduled. Each
+    renewal asks for a millisecond more than the one before: at a held time it would write
+    the very lease the job has, which the store takes for a lease lost (nothing modified).
+    """
+
+    def __init__(self, monkeypatch, services, lease_seconds):
+        import livesessions.store.jobs as jobs
+
+        self.now = jobs.utcnow()
+        self.db = services.database.db
+        self.lease = timedelta(seconds=lease_seconds)
+        self.moving = threading.Lock()  # one move at a time, each waiting for the renewals
+        store, renewals = services.job_store, itertools.count(1)
+        renew = store.renew_lease
+        monkeypatch.setattr(jobs, "utcnow", lambda: self.now)
+        monkeypatch.setattr(
+            store,
+            "renew_lease",
+            lambda job_id, holder, seconds: renew(job_id, holder, seconds + next(renewals) / 1000),
+        )
+
+    def advance(self, seconds):
+        assert timedelta(seconds=seconds) < self.lease
+        with self.moving:
+            self.now += timedelta(seconds=seconds)
+            wait_until(self.all_renewed)  # the renewers' next turns: a fraction of a second
+
+    def all_renewed(self):
+        in_hand = self.db.recording_jobs.find({"status": "processing"})
+        return all(job["leaseUntil"] >= self.now + self.lease for job in in_hand)
+
+
 def test_a_long_upload_keeps_its_lease(client, daily, db, cloud, services, session, monkeypatch):
+    clock = LeaseClock(monkeypatch, services, lease_seconds=0.3)
     daily.files[RECORDING] = content(CHUNK)
     deliver(client)
     slow = services.make_worker(worker_id="slow", lease_seconds=0.3)
@@ -168,8 +206,8 @@ def test_a_long_upload_keeps_its_lease(client, daily, db, cloud, services, sessi
     others_tries = []
 
     def long_upload(job):
-        for _ in range(4):  # 1.2 s: four times the lease
-            time.sleep(0.3)
+        for _ in range(4):  # 1 s of the store's time: over three leases
+            clock.advance(0.25)
             others_tries.append(other.process_next())
         return upload(job)
 
@@ -185,6 +223,7 @@ def test_a_long_upload_keeps_its_lease(client, daily, db, cloud, services, sessi
 def test_workers_with_short_leases_and_slow_uploads_do_each_job_exactly_once(
     client, daily, db, cloud, services, session, monkeypatch
 ):
+    clock = LeaseClock(monkeypatch, services, lease_seconds=0.15)
     for n in range(9):
         daily.files[f"rec-{n}"] = content(CHUNK, seed=str(n).encode())
         deliver(client, recording_id=f"rec-{n}")
@@ -194,7 +233,8 @@ def test_workers_with_short_leases_and_slow_uploads_do_each_job_exactly_once(
         upload = worker.upload
 
         def slow_upload(job, upload=upload, worker=worker):
-            time.sleep(0.25)  # longer than the lease: only renewal keeps it
+            for _ in range(2):  # longer than the lease in all: only renewal keeps it
+                clock.advance(0.1)
             uploaded.append((job["_id"], worker.worker_id))
             return upload(job)
 
@@ -290,13 +330,14 @@ def test_retries_back_off_exponentially(make_app, cloud, daily):
     deliver(app.test_client())
     cloud.fail_next(100)
     worker = app.extensions["livesessions"].make_worker()
-    delays = []
-    for _ in range(3):
-        db.recording_jobs.update_one({"_id": RECORDING}, {"$set": {"runAt": db_now()}})
+    for delay in (30, 60, 120):
+        before = db_now()
+        db.recording_jobs.update_one({"_id": RECORDING}, {"$set": {"runAt": before}})
         assert worker.drain() == 1  # one attempt, then the job waits
+        after = db_now()
         job = db.recording_jobs.find_one({"_id": RECORDING})
-        delays.append(round((job["runAt"] - job["updatedAt"]).total_seconds()))
-    assert delays == [30, 60, 120]
+        # `delay` after the failure, which came between `before` and `after`
+        assert before <= job["runAt"] - timedelta(seconds=delay) <= after
 
 
 def db_now():
@@ -408,7 +449,7 @@ def test_the_worker_loop_stops_gracefully(client, daily, db, services, session):
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
-    for _ in range(500):
+    for _ in range(500):  # one upload: well under the 5 s this allows
         if db.recording_jobs.find_one({"_id": RECORDING})["status"] == "done":
             break
         stop.wait(0.01)

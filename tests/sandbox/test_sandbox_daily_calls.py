@@ -199,6 +199,7 @@ def test_joins_and_leaves_fire_the_call_events_in_order(make_sandbox, receiver):
         sandbox.meetings["lesson"]["participants"][student["session_id"]]["joined_at"] -= 30
     assert ok(leave(sandbox, student["session_id"])) == {"left": True}
     assert ok(leave(sandbox, owner["session_id"])) == {"left": True}
+    seconds = int(time.time()) - before  # whole seconds the calls may have lasted
     assert receiver.types() == [
         "meeting.started",
         "participant.joined",
@@ -208,14 +209,14 @@ def test_joins_and_leaves_fire_the_call_events_in_order(make_sandbox, receiver):
         "meeting.ended",
     ]
     student_left, owner_left, ended = (event["payload"] for event in receiver.events()[3:])
-    assert student_left["duration"] in (30, 31)  # whole seconds
+    assert 30 <= student_left["duration"] <= 30 + seconds
     assert student_left == joined | {
         "joined_at": joined["joined_at"] - 30,
         "duration": student_left["duration"],
     }
     assert owner_left == owner_joined | {"duration": owner_left["duration"]}
     assert isinstance(owner_left["duration"], int)
-    assert 0 <= owner_left["duration"] <= 1
+    assert 0 <= owner_left["duration"] <= seconds
     assert ended == {
         "start_ts": started["start_ts"],
         "end_ts": ended["end_ts"],

@@ -47,8 +47,9 @@ class WebhookReceiver:
         serve = {"poll_interval": 0.05}  # so that shutdown() returns at once
         threading.Thread(target=self.server.serve_forever, kwargs=serve, daemon=True).start()
 
-    def wait_for(self, count, timeout=3):
-        """The posts so far, once there are at least `count`."""
+    def wait_for(self, count, timeout=10):
+        """The posts so far, once there are at least `count`. (Deliveries take milliseconds,
+        a fifth of a second when delayed: `timeout` only bounds how long a failure waits.)"""
         with self.arrived:
             assert self.arrived.wait_for(lambda: len(self.posts) >= count, timeout)
             return list(self.posts)
