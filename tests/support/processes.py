@@ -17,10 +17,11 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]  # the project root: tests/support/ is two below
 SERVER_SECRET = "server-test-secret-" + "x" * 48
-# Deadlines of the waits below: a server or worker process is up in 2-3 s here (its
-# imports), and what `wait_until` waits for takes well under a second; they give up only
-# long after that, so that a slow or busy machine gets there too.
-START_DEADLINE_S = 60
+# Deadlines of the waits below: a server or worker process is up in 2-4 s here (its
+# imports; 10 s on a core shared with busy processes), and what `wait_until` waits for
+# takes well under a second; they give up only long after that, so that a slow or busy
+# machine gets there too.
+START_DEADLINE_S = 120
 WAIT_DEADLINE_S = 30
 
 
