@@ -22,7 +22,7 @@ from tests.support.processes import (
     wait_for,
 )
 
-pytestmark = pytest.mark.slow  # real servers under abuse: about 15 s a test
+pytestmark = pytest.mark.slow  # real servers under abuse: about 20 s a test
 
 DAILY_KEY = "abuse-test-key"
 # A request's deadline: reads take milliseconds here, and none may fail. One the server
