@@ -22,7 +22,8 @@ DAILY_TIMEOUT_SECONDS (`--daily-timeout`).
 `--gunicorn-args` is appended to the Procfile's flags (later ones win): the example above
 is the Procfile before issue 14. A request that fails (or takes over 2 s) counts as 2 s
 in the percentiles; after 10 failures a series stops. BENCHMARK ONLY: this machine's
-figures.
+figures. The spec's figure to hold them to: p99 under 100 ms for /healthz and the reads
+(tests/e2e/test_abuse.py checks that neither kind of abuse stalls them, at any speed).
 """
 
 import argparse
@@ -143,13 +144,13 @@ def hanging_daily(args, extra):
             took, failures = series(base, reads, 3, headers)
             seconds, failed = seconds + took, failed + failures
             if opened is None:
-                opened = creates.first(lambda _, took, status, __: took < FAST)
+                opened = creates.first(lambda answer: answer.seconds < FAST)
             elif answered_at is None:
                 if time.monotonic() >= opened[0] + opened[1] + args.recover_after:
                     daily.answer()
                     answered_at = time.monotonic()
             else:
-                closed = creates.first(lambda started, _, status, __: status == 201)
+                closed = creates.first(lambda answer: answer.status == 201)
         creates.stop()
     finally:
         stop(process)

@@ -25,7 +25,7 @@ def test_a_recording_started_in_dailys_ui_is_adopted_stopped_and_published(stack
 
     (started,) = deliveries(daily, "recording.started")
     assert started["status"] == 200  # signed, accepted
-    adopted = wait_until(lambda: services.recording_store.find(daily_id), timeout=5)
+    adopted = wait_until(lambda: services.recording_store.find(daily_id))
     assert {k: adopted[k] for k in ("_id", "dailyId", "session", "room", "status", "adopted")} == {
         "_id": daily_id,
         "dailyId": daily_id,
@@ -61,9 +61,9 @@ def test_a_recording_started_in_dailys_ui_is_adopted_stopped_and_published(stack
     }
     assert isinstance(body["recording"]["end_ts"], int)
     assert daily.recordings[daily_id]["status"] == "finished"  # Daily's default instance
-    (ready,) = wait_until(lambda: deliveries(daily, "recording.ready-to-download"), timeout=10)
+    (ready,) = wait_until(lambda: deliveries(daily, "recording.ready-to-download"))
     assert ready["status"] == 200
-    job = wait_until(lambda: services.job_store.list(), timeout=5)[0]
+    job = wait_until(lambda: services.job_store.list())[0]
     assert (job["_id"], job["session"], job["status"]) == (daily_id, session["_id"], "pending")
     finished = services.recording_store.find(daily_id)
     assert (finished["status"], finished["adopted"]) == ("finished", True)

@@ -1,11 +1,10 @@
 """Settings that can't work, under the real commands: the operator reads one line, the
-process exits non-zero at once (no traceback, no worker booted again and again)."""
+process exits non-zero by itself (no traceback, no worker booted again and again)."""
 
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,11 +24,14 @@ LINE = (
     "CLOUD_API_SECRET is required in production"
 )
 UNKNOWN_ENV = "Invalid settings: APP_ENV must be development or test or production, got 'prod'"
+# Each command exits in about 2 s (its imports, then the check). One that does not stop by
+# itself (serving anyway, or booting one worker after another) never exits: a minute tells
+# the two apart however slow the machine.
+EXIT_DEADLINE_S = 60
 
 
-def run_to_exit(command, env, timeout=15):
-    """(exit status, output, seconds) of `command`, killed if it outlives `timeout`."""
-    started = time.monotonic()
+def run_to_exit(command, env, timeout=EXIT_DEADLINE_S):
+    """(exit status, output) of `command`, killed if it outlives `timeout`."""
     process = start(command, env)
     try:
         output = process.communicate(timeout=timeout)[0]
@@ -37,19 +39,18 @@ def run_to_exit(command, env, timeout=15):
         os.killpg(process.pid, signal.SIGKILL)
         output = process.communicate()[0]
         raise AssertionError(f"still running after {timeout}s:\n{output[-2000:]}") from None
-    return process.returncode, output, time.monotonic() - started
+    return process.returncode, output
 
 
 def test_the_procfile_gunicorn_stops_in_its_master_with_the_one_line(server_env):
     """The master checks the settings before it binds or boots a worker (gunicorn.conf.py)."""
     command = procfile_web_command(free_port(), workers=2)
-    status, output, seconds = run_to_exit(command, server_env | BAD)
+    status, output = run_to_exit(command, server_env | BAD)
     assert status == 1
     assert output.splitlines()[-1] == LINE
     assert output.count("Invalid settings") == 1
     assert "Traceback" not in output
     assert "Booting worker" not in output
-    assert seconds < 10
 
 
 def test_gunicorn_without_the_hook_stops_after_the_first_worker(server_env, tmp_path):
@@ -59,29 +60,26 @@ def test_gunicorn_without_the_hook_stops_after_the_first_worker(server_env, tmp_
     own_config = tmp_path / "gunicorn.conf.py"
     own_config.write_text("# a deployment's own gunicorn settings\n")
     command[command.index("gunicorn.conf.py")] = str(own_config)
-    status, output, seconds = run_to_exit(command, server_env | {"APP_ENV": "prod"})
+    status, output = run_to_exit(command, server_env | {"APP_ENV": "prod"})
     assert status == 3
     assert UNKNOWN_ENV in output.splitlines()
     assert output.count("Booting worker") == 1
     assert "Reason: Worker failed to boot." in output
     assert "Traceback" not in output
-    assert seconds < 10
 
 
 def test_flask_commands_say_the_one_line(server_env):
     """The Procfile's `worker:` (and every `flask --app wsgi ...` command)."""
     flask = str(Path(sys.executable).parent / "flask")
-    status, output, seconds = run_to_exit(
+    status, output = run_to_exit(
         [flask, "--app", "wsgi", "recordings", "worker"], server_env | {"APP_ENV": "prod"}
     )
     assert (status, output) == (1, UNKNOWN_ENV + "\n")
-    assert seconds < 10
 
 
 def test_make_run_says_the_one_line(server_env):
     """`make run`'s dev server, its sandboxes started before the settings are read."""
     env = server_env | {"APP_ENV": "prod", "PORT": str(free_port())}
     env |= {"DAILY_SANDBOX_PORT": str(free_port()), "CLOUDINARY_SANDBOX_PORT": str(free_port())}
-    status, output, seconds = run_to_exit([sys.executable, "-m", "livesessions.devserver"], env)
+    status, output = run_to_exit([sys.executable, "-m", "livesessions.devserver"], env)
     assert (status, output) == (1, UNKNOWN_ENV + "\n")
-    assert seconds < 10

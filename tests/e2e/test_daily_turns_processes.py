@@ -5,7 +5,6 @@ turns kept per process would."""
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -19,18 +18,25 @@ pytestmark = pytest.mark.slow
 
 LIMIT = Limit(5, 1.0)  # small, so the test takes seconds
 PER_PROCESS = 12
+# The two processes take their turns in about 5 s (24 turns at 5 a second, shared), once
+# started; they are given ten times that and more before the test gives up on them.
+TAKE_DEADLINE_S = 120
 
-# One process: wait for the common start, then take PER_PROCESS turns (each honoured by
+# One process: connect, say it is ready, wait for the go (both processes get theirs at
+# once, however long each took to start), then take PER_PROCESS turns (each honoured by
 # sleeping until it comes, as the client does) and print them.
 TAKER = """
 import json, sys, time
 from livesessions.db import connect
 from livesessions.gateways.daily_limits import Limit, NoTurn, LocalTurns
 from livesessions.store.daily_turns import SharedTurns
-uri, start, count, shared = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-turns = SharedTurns(connect(uri + "/turns_test")) if shared == "shared" else LocalTurns()
+uri, count, shared = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+database = connect(uri + "/turns_test")
+database.ping()
+turns = SharedTurns(database) if shared == "shared" else LocalTurns()
 limit = Limit(5, 1.0)
-time.sleep(max(start - time.time(), 0))
+print("ready", flush=True)
+sys.stdin.readline()
 taken = []
 for _ in range(count):
     turn = turns.reserve("standard", limit, time.time, time.time() + 60)
@@ -41,21 +47,33 @@ print(json.dumps(taken))
 
 
 def take_turns(uri, shared):
-    start = time.time() + 1.5  # both processes up and connected by then
+    """The turns each of two processes took, both taking them at the same time."""
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", TAKER, uri, str(start), str(PER_PROCESS), shared],
+            [sys.executable, "-c", TAKER, uri, str(PER_PROCESS), shared],
             cwd=ROOT,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
         for _ in range(2)
     ]
-    taken = []
-    for process in processes:
-        out, _ = process.communicate(timeout=60)
-        assert process.returncode == 0
-        taken.append(json.loads(out))
+    try:
+        for process in processes:
+            assert process.stdout.readline() == "ready\n"  # (a process that died says "")
+        for process in processes:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        taken = []
+        for process in processes:
+            out, _ = process.communicate(timeout=TAKE_DEADLINE_S)
+            assert process.returncode == 0
+            taken.append(json.loads(out))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
     return taken
 
 

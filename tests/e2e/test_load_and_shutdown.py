@@ -16,9 +16,10 @@ import pytest
 import requests
 
 from livesessions.sandbox import DailySandbox
+from tests.support.abuse import HangingDaily
 from tests.support.app_config import database_uri_for_test
 from tests.support.factories import session_payload
-from tests.support.processes import free_port, procfile_web_command, start, wait_for
+from tests.support.processes import free_port, procfile_web_command, start, wait_for, wait_until
 
 pytestmark = pytest.mark.slow  # a real gunicorn under load and SIGTERM: up to 4 s a test
 
@@ -33,12 +34,15 @@ def bearer(user=OWNER):
 
 @pytest.fixture
 def gunicorn(server_env):
+    """The Procfile's gunicorn, its Daily the sandbox behind a relay that counts the
+    connections made to it: (base URL, process, sandbox, relay)."""
     sandbox = DailySandbox(api_key="load-key").start()
+    relay = HangingDaily(sandbox.api_url).start()  # never told to hang: it forwards
     port = free_port()
     real_mongo = bool(os.environ.get("TEST_MONGODB_URI"))
     env = server_env | {
         "JWT_SECRET_KEY": SECRET,
-        "DAILY_API_URL": sandbox.api_url,
+        "DAILY_API_URL": relay.api_url,
         "DAILY_API_KEY": "load-key",
         "MONGODB_URI": database_uri_for_test() if real_mongo else "mongomock://localhost/load",
         "LOG_LEVEL": "WARNING",
@@ -50,16 +54,17 @@ def gunicorn(server_env):
     process = start(command, env)
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/healthz", process)
-    yield base, process, sandbox
+    yield base, process, sandbox, relay
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
+    relay.stop()
     sandbox.stop()
 
 
 @pytest.mark.wire  # two workers on one database when there is a real one
 def test_200_concurrent_mixed_requests_leave_a_consistent_session(gunicorn):
-    base, _, _ = gunicorn
+    base, *_ = gunicorn
     created = requests.post(
         f"{base}/sessions", json=session_payload(maxParticipants=50), headers=bearer(), timeout=10
     )
@@ -127,8 +132,8 @@ def test_200_concurrent_mixed_requests_leave_a_consistent_session(gunicorn):
 
 
 def test_sigterm_lets_in_flight_requests_finish(gunicorn):
-    base, process, sandbox = gunicorn
-    sandbox.latency = 1.5  # Daily answers slowly: the create is in flight for 1.5 s
+    base, process, sandbox, relay = gunicorn
+    sandbox.latency = 1.5  # Daily answers slowly: the create stays in flight 1.5 s more
     outcome = {}
 
     def create():
@@ -137,8 +142,9 @@ def test_sigterm_lets_in_flight_requests_finish(gunicorn):
         )
 
     request = threading.Thread(target=create)
+    before = relay.connections
     request.start()
-    time.sleep(0.5)
+    wait_until(lambda: relay.connections > before)  # its call to Daily is open: in flight
     process.send_signal(signal.SIGTERM)
     request.join(timeout=30)
     output = process.communicate(timeout=30)[0]

@@ -17,11 +17,13 @@ from tests.support.factories import iso, session_payload, starting_soon
 from tests.support.processes import (
     ROOT,
     SERVER_SECRET,
+    START_DEADLINE_S,
     free_port,
     procfile_web_command,
     start,
     stop,
     wait_for,
+    wait_until,
 )
 
 pytestmark = pytest.mark.slow  # real servers in subprocesses: up to 3 s a test
@@ -89,12 +91,13 @@ def test_dev_server_runs_the_whole_flow_on_the_sandboxes(server_env):
         requests.post(
             f"{base}/sessions/recording/stop", json={"recordingId": started["id"]}, timeout=5
         )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            session = requests.get(f"{base}/sessions/{body['_id']}", headers=bearer()).json()
-            if session["recordingUrl"]:
-                break
-            time.sleep(0.1)
+
+        def uploaded():
+            url = f"{base}/sessions/{body['_id']}"
+            found = requests.get(url, headers=bearer(), timeout=10).json()
+            return found if found["recordingUrl"] else None
+
+        session = wait_until(uploaded)  # the dev server's worker uploads it in about a second
         assert session["recordingUrl"].startswith(f"http://127.0.0.1:{cloud_port}/")
         # recorded before the class began (it starts in 5 minutes): an upload ends no class
         # that has not begun, so it stays scheduled
@@ -185,15 +188,15 @@ def test_the_worker_command_stops_gracefully_on_sigterm(server_env):
     flask = str(Path(sys.executable).parent / "flask")
     env = server_env | {"RECORDING_POLL_SECONDS": "0.1", "LOG_LEVEL": "INFO"}
     process = start([flask, "--app", "wsgi", "recordings", "worker"], env)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + START_DEADLINE_S
     seen = ""
     while "started" not in seen and time.monotonic() < deadline:
         seen += process.stdout.readline()
     assert "recording worker" in seen
     assert "started" in seen
     process.send_signal(signal.SIGTERM)
-    try:
-        output = process.communicate(timeout=10)[0]
+    try:  # it stops within a poll (0.1 s); one that ignored SIGTERM would never exit
+        output = process.communicate(timeout=60)[0]
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()

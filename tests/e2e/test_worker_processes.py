@@ -22,6 +22,12 @@ pytestmark = WORKER_PROCESSES
 
 JOBS, WORKERS, LEASE = 9, 3, 2.0
 DAILY_KEY = "worker-processes-" + "0123456789abcdef" * 3
+# Polling deadlines: the workers are up and leasing in a few seconds, the nine jobs done in
+# about 20 s, a job taken over about 10 s after its worker was killed (up to 35 s sharing a
+# busy core); the waits give up only long after that.
+LEASED_DEADLINE_S = 120
+DONE_DEADLINE_S = 300
+TAKEN_OVER_DEADLINE_S = 120
 
 
 @pytest.fixture
@@ -67,7 +73,7 @@ def test_worker_processes_share_the_jobs_each_done_once(worker_stack):
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     workers = [subprocess.Popen(WORKER_COMMAND, cwd=ROOT, env=env, **quiet) for _ in range(WORKERS)]
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + DONE_DEADLINE_S
         while jobs.count_documents({"status": "done"}) < JOBS:
             assert time.monotonic() < deadline, Counter(j["status"] for j in jobs.find())
             time.sleep(0.2)
@@ -89,27 +95,32 @@ def test_the_job_of_a_killed_worker_is_finished_by_another(worker_stack, tmp_pat
     services, env = make(lease=3)
     (recording_id,) = queue_finished_recordings(services, daily, 1, title="Killed worker")
     jobs = services.database.db.recording_jobs
-    daily.latency = 2.0  # the first worker is killed while it asks for the download link
+    # The first worker is killed while it asks for the download link: a long wait (under
+    # the 10 s DAILY_TIMEOUT_SECONDS), so that the kill comes before the answer however
+    # long the test takes to see the lease (a poll, 0.05 s).
+    daily.latency = 8.0
     log = tmp_path / "second.log"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     first = subprocess.Popen(WORKER_COMMAND, cwd=ROOT, env=env, **quiet)
     second = None
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + LEASED_DEADLINE_S
         while (jobs.find_one({"_id": recording_id}) or {}).get("status") != "processing":
             assert time.monotonic() < deadline, "the first worker never leased the job"
             time.sleep(0.05)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
         killed_at = time.monotonic()
+        daily.latency = 0.0  # for the second worker
         with log.open("w") as output:
             second = subprocess.Popen(
                 WORKER_COMMAND, cwd=ROOT, env=env, stdout=output, stderr=output
             )
         while jobs.find_one({"_id": recording_id})["status"] != "done":
-            assert time.monotonic() < killed_at + 90, jobs.find_one({"_id": recording_id})
+            assert time.monotonic() < killed_at + TAKEN_OVER_DEADLINE_S, jobs.find_one(
+                {"_id": recording_id}
+            )
             time.sleep(0.2)
-        finished_after = time.monotonic() - killed_at
     finally:
         for process in (first, second):
             if process is not None and process.poll() is None:
@@ -117,7 +128,6 @@ def test_the_job_of_a_killed_worker_is_finished_by_another(worker_stack, tmp_pat
                 process.wait(timeout=60)
     job = jobs.find_one({"_id": recording_id})
     assert job["attempts"] == 2  # the killed worker's, then the second's
-    assert finished_after < 90
     assert "taken over by" in log.read_text()
     assert len(cloud.assets) == 1
     assert services.database.db.livesessions.find_one({"_id": job["session"]})["isRecorded"]

@@ -7,11 +7,13 @@ import select
 import socket
 import threading
 import time
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import requests
 
 TRICKLE_BODY_BYTES = 100_000  # the Content-Length the body tricklers announce
+TCP_ESTABLISHED = 1  # Linux's `tcpi_state` of a connection neither end has closed
 
 
 def p99(samples):
@@ -95,15 +97,19 @@ class Tricklers:
 class HangingDaily:
     """A Daily.co on loopback that, while `hanging`, accepts connections and never answers
     (it reads and drops what they send); otherwise it forwards them to `upstream` (the Daily
-    sandbox). Keeps when each connection was held, to count how many were held at once."""
+    sandbox). Counts the connections, keeps when each was held, and how many were held at
+    once."""
 
     def __init__(self, upstream_url):
         parts = urlsplit(upstream_url)
         self.upstream = (parts.hostname, parts.port)
         self.path = parts.path  # `/v1`
         self.hanging = False
+        self.connections = 0  # accepted, held or forwarded
         self.held = []  # [accepted_at, closed_at or None] of each connection held unanswered
         self._lock = threading.Lock()
+        self._holding = []  # the held connections not yet closed here
+        self._most_held = 0
         self._forwarded = []
         self._listener = socket.create_server(("127.0.0.1", 0), backlog=128)
         self._thread = threading.Thread(target=self._accept, name="hanging-daily", daemon=True)
@@ -130,21 +136,14 @@ class HangingDaily:
         with self._lock:
             self.hanging = False
 
-    def most_held_at_once(self, slack=0.1):
-        """How many connections were held at the same time, each counted `slack` seconds
-        shorter (the time this server may take to notice that a client gave up)."""
-        now = time.monotonic()
+    def most_held_at_once(self):
+        """How many connections were held at the same time, their client's end still open.
+
+        Counted as each is accepted, by the kernel's state of the others rather than by
+        when the thread holding one noticed its close: a client closes a connection before
+        it opens the next, and by the time that one is accepted the close has arrived."""
         with self._lock:
-            spans = [(start, (end or now) - slack) for start, end in self.held]
-        edges = sorted(
-            [(start, 1) for start, end in spans if end > start]
-            + [(end, -1) for start, end in spans if end > start]
-        )
-        most = current = 0
-        for _, change in edges:
-            current += change
-            most = max(most, current)
-        return most
+            return self._most_held
 
     def stop(self):
         _close(self._listener)
@@ -156,20 +155,29 @@ class HangingDaily:
             except OSError:
                 return
             with self._lock:
+                self.connections += 1
                 hanging = self.hanging
-            target = self._hold if hanging else self._forward
-            threading.Thread(target=target, args=(client,), daemon=True).start()
+                if hanging:
+                    span = [time.monotonic(), None]
+                    self.held.append(span)
+                    self._holding = [held for held in self._holding if _open_at_both_ends(held)]
+                    self._holding.append(client)
+                    self._most_held = max(self._most_held, len(self._holding))
+            if hanging:
+                threading.Thread(target=self._hold, args=(client, span), daemon=True).start()
+            else:
+                threading.Thread(target=self._forward, args=(client,), daemon=True).start()
 
-    def _hold(self, client):
-        span = [time.monotonic(), None]
-        with self._lock:
-            self.held.append(span)
+    def _hold(self, client, span):
         try:
             while client.recv(65536):
                 pass  # read and dropped: never an answer
         except OSError:
             pass
-        span[1] = time.monotonic()
+        with self._lock:  # out of the count before it is closed
+            span[1] = time.monotonic()
+            if client in self._holding:
+                self._holding.remove(client)
         _close(client)
 
     def _forward(self, client):
@@ -195,19 +203,40 @@ def _pump(source, sink):
     _close(sink)
 
 
+def _open_at_both_ends(sock):
+    """Whether neither end of `sock` has closed it, by the kernel's TCP state (Linux)."""
+    try:
+        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] == TCP_ESTABLISHED
+    except OSError:
+        return False
+
+
 def _close(sock):
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
     sock.close()
 
 
+class Answer(NamedTuple):
+    """One answer `Repeating` got: `status` None and `body` the exception's repr if none
+    came; `request_id`: the server's X-Request-ID, to find the request in its log."""
+
+    started: float  # time.monotonic()
+    seconds: float
+    status: int | None
+    body: object
+    request_id: str | None
+
+
 class Repeating:
     """`clients` threads that each send the same request again `pause` seconds after its
-    answer, all starting at once; keeps (started, seconds, status, body) of every answer."""
+    answer, all starting at once, each request given up after `timeout` seconds; keeps the
+    Answer to every one."""
 
-    def __init__(self, method, url, clients=16, pause=0.2, **kwargs):
+    def __init__(self, method, url, clients=16, pause=0.2, timeout=10, **kwargs):
         self.request = (method, url, kwargs)
         self.pause = pause
+        self.timeout = timeout
         self.answers = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -220,26 +249,28 @@ class Repeating:
         return self
 
     def stop(self):
+        """Send no more, and wait for the requests in flight (each gives up by `timeout`)."""
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=2 * self.timeout)
 
     def first(self, predicate):
-        """The first answer (by the time it came) that `predicate` accepts, or None."""
+        """The first Answer (by the time it came) that `predicate` accepts, or None."""
         with self._lock:
-            answers = sorted(self.answers, key=lambda a: a[0] + a[1])
-        return next((answer for answer in answers if predicate(*answer)), None)
+            answers = sorted(self.answers, key=lambda a: a.started + a.seconds)
+        return next((answer for answer in answers if predicate(answer)), None)
 
     def _run(self):
         method, url, kwargs = self.request
         self._start.wait()
         while not self._stop.is_set():
             started = time.monotonic()
-            seconds, response = timed(method, url, timeout=10, **kwargs)
+            seconds, response = timed(method, url, timeout=self.timeout, **kwargs)
             if isinstance(response, Exception):
-                answer = (started, seconds, None, repr(response))
+                answer = Answer(started, seconds, None, repr(response), None)
             else:
-                answer = (started, seconds, response.status_code, response.json())
+                request_id = response.headers.get("X-Request-ID")
+                answer = Answer(started, seconds, response.status_code, response.json(), request_id)
             with self._lock:
                 self.answers.append(answer)
             self._stop.wait(self.pause)
