@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run run-mongo serve-fast test test-secantus test-quick lint format clean bench bench-recordings bench-workers bench-abuse bench-rate-limits bench-daily docs-screenshot joi-diff
+.PHONY: run run-mongo serve-fast test test-embedded test-secantus test-quick lint format clean bench bench-recordings bench-workers bench-abuse bench-rate-limits bench-daily docs-screenshot joi-diff
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,13 +32,18 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/pyth
 run: $(VENV)/.runtime .env
 	$(BIN)/python -m livesessions.devserver
 
-# Twice: on the embedded store (everything, with coverage), then on a SecantusDB server the
-# suite starts itself (a real MongoDB wire server: every test not marked slow, plus the
-# multi-process ones marked wire). TEST_MONGODB_URI=... runs the first on a MongoDB of yours.
-# The first run names its 20 slowest tests: the suite's time is a budget (docs/testing.md).
+# Twice, side by side (two processes that share nothing but the cores, so the whole takes
+# about as long as the longer run, where one after the other took both): on the embedded
+# store (everything, with coverage), and on a SecantusDB server the suite starts itself (a
+# real MongoDB wire server: every test not marked slow, plus the multi-process ones marked
+# wire). Each run's output is printed whole when it ends. TEST_MONGODB_URI=... runs the
+# first on a MongoDB of yours. The first names its 20 slowest tests: the suite's time is a
+# budget (docs/testing.md).
 test: $(VENV)/.dev
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-embedded test-secantus
+
+test-embedded: $(VENV)/.dev
 	$(BIN)/python -m pytest --cov --cov-report=term --durations=20 $(PYTEST_ARGS)
-	TEST_MONGODB=secantus $(BIN)/python -m pytest -m "not slow or wire" $(PYTEST_ARGS)
 
 test-secantus: $(VENV)/.dev
 	TEST_MONGODB=secantus $(BIN)/python -m pytest -m "not slow or wire" $(PYTEST_ARGS)
