@@ -260,8 +260,13 @@ def test_a_hanging_daily_holds_its_share_then_the_breaker_fails_fast_and_closes(
     for answer in during:
         waited_for_daily = cause[answer.request_id] == UNREACHABLE
         assert (answer.seconds >= WAITED_FOR_DAILY) == waited_for_daily, answer
-    # The breaker opened after its failures in a row, and then refused without waiting.
-    assert ordered[: ordered.index(PAUSED)].count(UNREACHABLE) == BREAKER_FAILURES
+    # The breaker opened after its failures in a row, and then refused without waiting. The
+    # failure that opens it may be logged just after the first refusal it causes: the
+    # breaker opens in the failing call, whose 500 is logged a moment later (on a busy core,
+    # after another thread's refusal). The exact count is the breaker's unit tests' job.
+    logged_before_open = ordered[: ordered.index(PAUSED)].count(UNREACHABLE)
+    assert logged_before_open in (BREAKER_FAILURES - 1, BREAKER_FAILURES), ordered
+    assert ordered.count(UNREACHABLE) >= BREAKER_FAILURES
     opened = min(
         (a for a in during if cause[a.request_id] == PAUSED), key=lambda a: a.started + a.seconds
     )
