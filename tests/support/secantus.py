@@ -13,7 +13,7 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from tests.support.processes import free_port
+from tests.support.processes import START_DEADLINE_S, free_port
 
 SERVER = Path(sys.executable).parent / "secantusd-py"
 # This run's database is a SecantusDB the suite started (`make test`'s second run).
@@ -31,11 +31,9 @@ def secantus_deviation(repro):
 
 
 @contextlib.contextmanager
-def secantus_server(timeout=120):
-    """Start the server, wait until it answers a ping, yield its URI; stop it after.
-
-    It answers in about 1.5 s here, but took 20 s on a core shared with busy processes:
-    `timeout` gives up only long after that."""
+def secantus_server(timeout=START_DEADLINE_S):
+    """Start the server, wait until it answers a ping, yield its URI; stop it after (it
+    answers in about 1.5 s here, 20 s on a core shared with busy processes)."""
     port = free_port()
     process = subprocess.Popen(
         [str(SERVER), "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:"],
