@@ -127,11 +127,14 @@ def test_a_process_busy_with_daily_queues_the_deletion_instead_of_a_500(make_app
         assert arrived.wait(timeout=60)  # the reschedule holds the slot from here on
         response = delete(app.test_client(), auth, deleted)
         assert daily.calls("DELETE") == []  # it never had a slot to call Daily with
-    assert (response.status_code, response.get_json()["message"]) == (
+    body = response.get_json()
+    assert (response.status_code, body["message"], body["session"]["_id"]) == (
         200,
         "Live session deleted successfully",
+        deleted["_id"],
     )
-    assert db.livesessions.find_one({"_id": deleted["_id"]})["status"] == "cancelled"
+    stored = db.livesessions.find_one({"_id": deleted["_id"]})
+    assert (stored["status"], stored["deletedAt"] is not None) == ("cancelled", True)
     (job,) = room_jobs(db)
     assert (job["room"], job["session"], job["status"]) == (
         deleted["roomName"],
