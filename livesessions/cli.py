@@ -1,20 +1,34 @@
 """Command-line tools: `flask --app wsgi db ...` and `token ...` here; `recordings ...`,
 `daily ...`, `calendar ...` and `webhooks ...` live with their domains."""
 
+import functools
+import logging
 from datetime import timedelta
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_jwt_extended import create_access_token
+from pymongo.errors import ConnectionFailure, PyMongoError
 
+from .config import ConfigError
 from .daily.setup import daily_cli
 from .demo import seed_demo
+from .errors import ApiError
 from .extensions import services
+from .gateways.cloudinary import CloudinaryError
+from .gateways.daily import DailyError
 from .recordings.cli import recordings_cli
 from .sessions.cli import calendar_cli
 from .store import ensure_indexes
 from .webhooks.cli import webhooks_cli
+
+log = logging.getLogger(__name__)
+
+# What a command meets outside its own code (an unreachable Daily.co, Cloudinary or MongoDB, a
+# refusal, a bad setting or file): one line on stderr and exit 1, not a traceback. Anything
+# else is a defect in the command and keeps its traceback.
+OPERATIONAL_FAILURES = (ApiError, DailyError, CloudinaryError, PyMongoError, ConfigError, OSError)
 
 db_cli = AppGroup("db", help="Database maintenance.")
 
@@ -85,11 +99,46 @@ def token(user_id, role, name, hours):
     )
 
 
+def failure_line(error: Exception) -> str:
+    """One line saying what failed, without the driver's or client's details (which go to
+    the debug log)."""
+    if isinstance(error, ApiError):
+        return error.message
+    if isinstance(error, ConnectionFailure):
+        return f"MongoDB did not answer ({type(error).__name__}): check MONGODB_URI"
+    if isinstance(error, PyMongoError):
+        return f"MongoDB refused the operation ({type(error).__name__})"
+    if isinstance(error, DailyError):
+        return f"Daily.co: {error}"
+    if isinstance(error, CloudinaryError):
+        return f"Cloudinary: {error}"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def _in_one_line(callback):
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except OPERATIONAL_FAILURES as error:
+            log.debug("command failed", exc_info=True)
+            raise click.ClickException(failure_line(error)) from None
+
+    run.one_line_failures = True
+    return run
+
+
+def fail_in_one_line(command: click.Command) -> click.Command:
+    """Make `command` (and every command under it) end an operational failure with one
+    line and status 1 (once: the commands are shared by every app made in a process)."""
+    if command.callback is not None and not getattr(command.callback, "one_line_failures", False):
+        command.callback = _in_one_line(command.callback)
+    for subcommand in getattr(command, "commands", {}).values():
+        fail_in_one_line(subcommand)
+    return command
+
+
 def register_commands(app) -> None:
     """Add the service's commands to `flask`."""
-    app.cli.add_command(db_cli)
-    app.cli.add_command(token)
-    app.cli.add_command(recordings_cli)
-    app.cli.add_command(daily_cli)
-    app.cli.add_command(calendar_cli)
-    app.cli.add_command(webhooks_cli)
+    for command in (db_cli, token, recordings_cli, daily_cli, calendar_cli, webhooks_cli):
+        app.cli.add_command(fail_in_one_line(command))

@@ -1,0 +1,79 @@
+"""Every `flask --app wsgi ...` command ends a failure outside its own code (Daily.co,
+Cloudinary or MongoDB unreachable, a refusal) with one line on stderr and status 1."""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from livesessions.cli import fail_in_one_line
+from tests.support.processes import START_DEADLINE_S
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_seed_demo_with_daily_unreachable_fails_in_one_line(app, daily, db):
+    daily.fail("create", exception=requests.ConnectionError("connection refused"))
+    result = app.test_cli_runner().invoke(args=["db", "seed-demo"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == "Error: Failed to create Daily.co room"
+    assert "Traceback" not in result.stderr + result.stdout
+    assert db.livesessions.count_documents({}) == 0  # no session without its room
+
+
+def test_a_defect_keeps_its_traceback(app, monkeypatch):
+    """Only failures outside the command are shortened: a bug still shows where it is."""
+    monkeypatch.setattr("livesessions.cli.seed_demo", lambda services: 1 / 0)
+    result = app.test_cli_runner().invoke(args=["db", "seed-demo"])
+    assert isinstance(result.exception, ZeroDivisionError)
+
+
+def test_commands_are_wrapped_once_however_many_apps(make_app):
+    make_app()
+    make_app()
+    seed = next(
+        command
+        for name, command in make_app().cli.commands["db"].commands.items()
+        if name == "seed-demo"
+    )
+    assert seed.callback.one_line_failures
+    assert not getattr(seed.callback.__wrapped__, "one_line_failures", False)
+    assert fail_in_one_line(seed).callback is seed.callback
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["db", "check"], ["recordings", "list", "--limit", "5"]])
+def test_mongodb_unreachable_fails_in_one_line(command):
+    """The real `flask` entry point and pymongo driver against a port nobody listens on."""
+    env = {
+        **os.environ,
+        "MONGODB_URI": f"mongodb://127.0.0.1:{_closed_port()}/x",
+        "MONGODB_TIMEOUT_MS": "300",
+        "JWT_SECRET_KEY": "a-development-secret-of-32-chars!",
+        "LOG_LEVEL": "WARNING",
+    }
+    flask = Path(sys.executable).with_name("flask")
+    done = subprocess.run(
+        [str(flask), "--app", "wsgi", *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=START_DEADLINE_S,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    shown = [line for line in done.stderr.splitlines() if not line.startswith("{")]
+    unreachable = "MongoDB did not answer (ServerSelectionTimeoutError): check MONGODB_URI"
+    assert shown == [f"Error: {unreachable}"]
