@@ -48,6 +48,18 @@ def test_the_docs_page_may_run_its_own_scripts_only(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_the_docs_are_revalidated_not_uncacheable(client):
+    """As docs/reliability.md says: no `no-store` on /docs (it holds no data); its static
+    assets are revalidated by their ETag."""
+    page = client.get("/docs/")
+    assert "Cache-Control" not in page.headers
+    with client.get("/docs/swagger-ui.css") as asset:
+        assert (asset.status_code, asset.headers["Cache-Control"]) == (200, "no-cache")
+        etag = asset.headers["ETag"]
+    with client.get("/docs/swagger-ui.css", headers={"If-None-Match": etag}) as again:
+        assert again.status_code == 304
+
+
 def test_healthz(client):
     response = client.get("/healthz")
     assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
