@@ -1,6 +1,7 @@
 """The recording worker: lease jobs and carry them out in several job slots at once (upload
-a recording from Daily.co to Cloudinary, or delete a deleted session's Daily room), and run
-the periodic housekeeping beside them."""
+a recording from Daily.co to Cloudinary, delete a deleted session's Daily room, or deliver
+an outbound webhook), each kind in slots of its own, and run the periodic housekeeping
+beside them."""
 
 import contextlib
 import logging
@@ -15,7 +16,7 @@ from ..gateways.cloudinary import CloudinaryClient
 from ..gateways.daily import DailyClient
 from ..observability import job_context
 from ..store import JobStore, SessionStore, TaskLeaseStore, WorkerStore
-from ..store.jobs import ROOM_DELETION, WEBHOOK
+from ..store.jobs import KINDS, ROOM_DELETION, UPLOAD, WEBHOOK
 from ..store.workers import HEARTBEAT_SECONDS
 from .downloads import Downloads
 from .periodic import PeriodicTask
@@ -26,12 +27,15 @@ log = logging.getLogger(__name__)
 
 
 class RecordingWorker(Uploads, RoomDeletions):
-    """Lease jobs and carry them out: uploads (download from Daily, upload to Cloudinary)
-    and room deletions.
+    """Lease jobs and carry them out: uploads (download from Daily, upload to Cloudinary),
+    room deletions and outbound webhook deliveries.
 
-    `run` carries out up to `concurrency` jobs at once, each slot a thread that leases as
-    `{worker_id}/{n}`, so one stuck download holds one slot, not the others; beside them it
-    runs its periodic tasks (e.g. ending sessions whose time is over), one at a time.
+    `run` carries out up to `upload_concurrency` uploads, `room_deletion_concurrency` room
+    deletions and `webhook_concurrency` deliveries at once, each slot a thread that leases
+    only jobs of its kind as `{worker_id}/{n}`: one stuck download holds one upload slot, and
+    slow webhook receivers hold webhook slots, never an upload's or a room deletion's.
+    Beside them it runs its periodic tasks (e.g. ending sessions whose time is over), one at
+    a time.
     """
 
     def __init__(
@@ -49,7 +53,9 @@ class RecordingWorker(Uploads, RoomDeletions):
         download_deadline_seconds=3600,
         download_dir=None,
         poll_seconds=2,
-        concurrency=2,
+        upload_concurrency=2,
+        room_deletion_concurrency=1,
+        webhook_concurrency=4,
         worker_id=None,
         periodic=(),
         worker_store: WorkerStore | None = None,
@@ -71,9 +77,15 @@ class RecordingWorker(Uploads, RoomDeletions):
             read_timeout=download_timeout,
         )
         self.poll_seconds = poll_seconds
-        if concurrency < 1:
-            raise ValueError(f"a worker needs at least one job slot, got {concurrency}")
-        self.concurrency = concurrency
+        # the job slots of each kind, in the order of KINDS (their holders are numbered so)
+        self.slots = {
+            UPLOAD: upload_concurrency,
+            ROOM_DELETION: room_deletion_concurrency,
+            WEBHOOK: webhook_concurrency,
+        }
+        for kind, count in self.slots.items():
+            if count < 1:
+                raise ValueError(f"a worker needs at least one {kind} job slot, got {count}")
         self.periodic = list(periodic)
         self.worker_store = worker_store  # heartbeats while `run` runs (/readyz, `status`)
         self.task_leases = task_leases  # each periodic task in one worker at a time
@@ -81,11 +93,11 @@ class RecordingWorker(Uploads, RoomDeletions):
         self.recording_events = recording_events
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    def process_next(self, holder: str | None = None) -> bool:
-        """Lease and process one due job as `holder` (default: the worker's id); return
-        False when none is due."""
+    def process_next(self, holder: str | None = None, kind: str | None = None) -> bool:
+        """Lease and process one due job of `kind` (one of KINDS; None: any) as `holder`
+        (default: the worker's id); return False when none is due."""
         holder = holder or self.worker_id
-        job = self.jobs.lease(holder, self.lease_seconds, self.max_attempts)
+        job = self.jobs.lease(holder, self.lease_seconds, self.max_attempts, kind)
         if job is None:
             return False
         with job_context(job["_id"]):
@@ -155,7 +167,7 @@ class RecordingWorker(Uploads, RoomDeletions):
             renewer.join()
 
     def drain(self) -> int:
-        """Process jobs until none is due; return how many were processed."""
+        """Process jobs of every kind until none is due; return how many were processed."""
         count = 0
         while self.process_next():
             count += 1
@@ -183,22 +195,19 @@ class RecordingWorker(Uploads, RoomDeletions):
         return self.task_leases.claim(task.name, self.worker_id, task.every_seconds, utcnow())
 
     def run(self, stop):
-        """Process jobs in `concurrency` slots and run the periodic tasks until the `stop`
-        event is set; return once every slot has finished its job in hand."""
-        log.info("recording worker %s started with %d slot(s)", self.worker_id, self.concurrency)
+        """Process jobs in the slots of each kind and run the periodic tasks until the
+        `stop` event is set; return once every slot has finished its job in hand."""
+        log.info(
+            "recording worker %s started with %d slot(s): %s",
+            self.worker_id,
+            sum(self.slots.values()),
+            ", ".join(f"{kind} {count}" for kind, count in self.slots.items()),
+        )
         if self.worker_store is not None:
             beat = PeriodicTask("heartbeat", HEARTBEAT_SECONDS, self._beat, shared=False)
             self.periodic.insert(0, beat)
         self.downloads.remove_stale(older_than_seconds=self.lease_seconds)
-        slots = [
-            threading.Thread(
-                target=self._run_slot,
-                args=(f"{self.worker_id}/{n}", stop),
-                name=f"recording-slot-{n}",
-                daemon=True,  # as the dev server's worker thread: exiting never waits on them
-            )
-            for n in range(1, self.concurrency + 1)
-        ]
+        slots = self._slot_threads(stop)
         for slot in slots:
             slot.start()
         try:
@@ -212,8 +221,22 @@ class RecordingWorker(Uploads, RoomDeletions):
             self._leave()
         log.info("recording worker %s stopped", self.worker_id)
 
+    def _slot_threads(self, stop) -> list[threading.Thread]:
+        """One thread per job slot: slot n (numbered across the kinds, from 1) leases jobs
+        of its kind as `{worker_id}/{n}`."""
+        kinds = [kind for kind in KINDS for _ in range(self.slots[kind])]
+        return [
+            threading.Thread(
+                target=self._run_slot,
+                args=(f"{self.worker_id}/{n}", kind, stop),
+                name=f"{kind}-slot-{n}",
+                daemon=True,  # as the dev server's worker thread: exiting never waits on them
+            )
+            for n, kind in enumerate(kinds, start=1)
+        ]
+
     def _beat(self):
-        self.worker_store.beat(self.worker_id, self.concurrency, utcnow())
+        self.worker_store.beat(self.worker_id, self.slots, utcnow())
 
     def _leave(self):
         if self.worker_store is None:
@@ -223,11 +246,11 @@ class RecordingWorker(Uploads, RoomDeletions):
         except Exception as error:  # its heartbeat just ages out instead
             log.warning("recording worker %s: could not sign off: %r", self.worker_id, error)
 
-    def _run_slot(self, holder, stop):
-        """One job slot: lease and process jobs as `holder` until `stop` is set."""
+    def _run_slot(self, holder, kind, stop):
+        """One job slot: lease and process jobs of `kind` as `holder` until `stop` is set."""
         while not stop.is_set():
             try:
-                busy = self.process_next(holder)
+                busy = self.process_next(holder, kind)
             except Exception:  # e.g. the database is down: wait and try again
                 log.exception("recording worker %s could not lease a job", holder)
                 busy = False
