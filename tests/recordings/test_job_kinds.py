@@ -70,15 +70,17 @@ def webhook_jobs(db):
 
 
 def test_receivers_that_trickle_hold_the_webhook_slots_not_an_upload_or_a_room_deletion(
-    make_app, cloud, daily, trickling_receiver
+    make_app, cloud, daily, trickling_receiver, monkeypatch
 ):
     """Twice as many deliveries as the webhook slots, each to a receiver that answers one
     byte a second; then a recording to upload and a room to delete are queued: both are
     done while the receiver still holds every delivery it took."""
+    # No time limit of a delivery ends a held one during the test (read from the
+    # environment, the name is also the alias of a delivery's deadline setting).
+    monkeypatch.setenv("WEBHOOKS_TIMEOUT_SECONDS", "120")
     app = make_app(
         **cloudinary_settings(cloud),
         WORKER_WEBHOOK_CONCURRENCY=2,  # as many as all the slots of a worker before
-        WEBHOOKS_TIMEOUT_SECONDS=120,  # no timeout ends a held delivery during the test
         RECORDING_RETRY_BASE_SECONDS=3600,
     )
     hub = app.extensions["livesessions"]
