@@ -130,7 +130,11 @@ SETTINGS = {
     "RECORDING_MAX_ATTEMPTS": Setting("6", int),
     "RECORDING_LEASE_SECONDS": Setting("60", float),
     "RECORDING_POLL_SECONDS": Setting("2", float),
-    "RECORDING_WORKER_CONCURRENCY": Setting("2", int),
+    # Job slots of each kind in one worker process; RECORDING_WORKER_CONCURRENCY, the one
+    # count of slots shared by every kind before, now counts the upload slots.
+    "WORKER_UPLOAD_CONCURRENCY": Setting("2", int, aliases=("RECORDING_WORKER_CONCURRENCY",)),
+    "WORKER_ROOM_DELETION_CONCURRENCY": Setting("1", int),
+    "WORKER_WEBHOOK_CONCURRENCY": Setting("4", int),
     "RECORDING_METRICS_PORT": Setting(None, int),
     "RECORDING_DOWNLOAD_TIMEOUT_SECONDS": Setting("60", float),
     "RECORDING_DOWNLOAD_DEADLINE_SECONDS": Setting("3600", float),

@@ -41,7 +41,9 @@ NOT_NEGATIVE = (
 )
 # Counts that can't work at 0: no job slot, no attempt, no Daily call would be made.
 AT_LEAST_ONE = (
-    "RECORDING_WORKER_CONCURRENCY",
+    "WORKER_UPLOAD_CONCURRENCY",
+    "WORKER_ROOM_DELETION_CONCURRENCY",
+    "WORKER_WEBHOOK_CONCURRENCY",
     "RECORDING_MAX_ATTEMPTS",
     "DAILY_MAX_CONCURRENT_CALLS",
 )

@@ -18,8 +18,9 @@ recordings_cli = AppGroup("recordings", help="Recording upload jobs.")
 
 @recordings_cli.command("worker")
 def recordings_worker():
-    """Process upload jobs, and end sessions whose time is over, until SIGTERM or Ctrl-C (the
-    jobs in hand are finished first)."""
+    """Process upload, room-deletion and webhook jobs, each kind in its own slots, and end
+    sessions whose time is over, until SIGTERM or Ctrl-C (the jobs in hand are finished
+    first)."""
     stop = threading.Event()
 
     def request_stop(signum, frame):
@@ -71,6 +72,16 @@ def recordings_list(status, limit):
         click.echo(line)
 
 
+def slots(worker: dict) -> str:
+    """A worker's job slots as `status` shows them: `slots=7 (upload 2, room-deletion 1,
+    webhook 4)`; a worker of an older version beats their total only."""
+    by_kind = worker.get("slotsByKind")
+    if not by_kind:
+        return f"slots={worker['slots']}"
+    kinds = ", ".join(f"{kind} {count}" for kind, count in by_kind.items())
+    return f"slots={worker['slots']} ({kinds})"
+
+
 @recordings_cli.command("status")
 def recordings_status():
     """The recording workers alive (their last heartbeat) and how far behind the queue is,
@@ -79,7 +90,7 @@ def recordings_status():
     click.echo(f"{len(health.workers)} worker(s) alive")
     for worker in health.workers:
         age = (health.now - worker["beatAt"]).total_seconds()
-        click.echo(f"  {worker['_id']}  slots={worker['slots']}  last heartbeat {age:.0f}s ago")
+        click.echo(f"  {worker['_id']}  {slots(worker)}  last heartbeat {age:.0f}s ago")
     if health.oldest_due is None:
         click.echo("no job is due")
     else:

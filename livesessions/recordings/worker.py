@@ -1,6 +1,7 @@
 """The recording worker: lease jobs and carry them out in several job slots at once (upload
-a recording from Daily.co to Cloudinary, or delete a deleted session's Daily room), and run
-the periodic housekeeping beside them."""
+a recording from Daily.co to Cloudinary, delete a deleted session's Daily room, or deliver
+an outbound webhook), each kind in slots of its own, and run the periodic housekeeping
+beside them."""
 
 import contextlib
 import logging
@@ -9,31 +10,32 @@ import socket
 import threading
 import time
 import uuid
-from datetime import timedelta
 
 from ..clock import utcnow
-from ..gateways.cloudinary import CloudinaryClient, CloudinaryError
-from ..gateways.daily import DailyClient, DailyError
-from ..metrics import UPLOAD_BYTES, UPLOAD_SECONDS
+from ..gateways.cloudinary import CloudinaryClient
+from ..gateways.daily import DailyClient
 from ..observability import job_context
 from ..store import JobStore, SessionStore, TaskLeaseStore, WorkerStore
-from ..store.jobs import ROOM_DELETION, WEBHOOK
+from ..store.jobs import KINDS, ROOM_DELETION, UPLOAD, WEBHOOK
 from ..store.workers import HEARTBEAT_SECONDS
 from .downloads import Downloads
-from .naming import name_job
 from .periodic import PeriodicTask
-from .room_deletions import PermanentJobError, RoomDeletions
+from .room_deletions import RoomDeletions
+from .uploads import Uploads
 
 log = logging.getLogger(__name__)
 
 
-class RecordingWorker(RoomDeletions):
-    """Lease jobs and carry them out: uploads (download from Daily, upload to Cloudinary)
-    and room deletions.
+class RecordingWorker(Uploads, RoomDeletions):
+    """Lease jobs and carry them out: uploads (download from Daily, upload to Cloudinary),
+    room deletions and outbound webhook deliveries.
 
-    `run` carries out up to `concurrency` jobs at once, each slot a thread that leases as
-    `{worker_id}/{n}`, so one stuck download holds one slot, not the others; beside them it
-    runs its periodic tasks (e.g. ending sessions whose time is over), one at a time.
+    `run` carries out up to `upload_concurrency` uploads, `room_deletion_concurrency` room
+    deletions and `webhook_concurrency` deliveries at once, each slot a thread that leases
+    only jobs of its kind as `{worker_id}/{n}`: one stuck download holds one upload slot, and
+    slow webhook receivers hold webhook slots, never an upload's or a room deletion's.
+    Beside them it runs its periodic tasks (e.g. ending sessions whose time is over), one at
+    a time.
     """
 
     def __init__(
@@ -51,7 +53,9 @@ class RecordingWorker(RoomDeletions):
         download_deadline_seconds=3600,
         download_dir=None,
         poll_seconds=2,
-        concurrency=2,
+        upload_concurrency=2,
+        room_deletion_concurrency=1,
+        webhook_concurrency=4,
         worker_id=None,
         periodic=(),
         worker_store: WorkerStore | None = None,
@@ -73,9 +77,15 @@ class RecordingWorker(RoomDeletions):
             read_timeout=download_timeout,
         )
         self.poll_seconds = poll_seconds
-        if concurrency < 1:
-            raise ValueError(f"a worker needs at least one job slot, got {concurrency}")
-        self.concurrency = concurrency
+        # the job slots of each kind, in the order of KINDS (their holders are numbered so)
+        self.slots = {
+            UPLOAD: upload_concurrency,
+            ROOM_DELETION: room_deletion_concurrency,
+            WEBHOOK: webhook_concurrency,
+        }
+        for kind, count in self.slots.items():
+            if count < 1:
+                raise ValueError(f"a worker needs at least one {kind} job slot, got {count}")
         self.periodic = list(periodic)
         self.worker_store = worker_store  # heartbeats while `run` runs (/readyz, `status`)
         self.task_leases = task_leases  # each periodic task in one worker at a time
@@ -83,11 +93,11 @@ class RecordingWorker(RoomDeletions):
         self.recording_events = recording_events
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    def process_next(self, holder: str | None = None) -> bool:
-        """Lease and process one due job as `holder` (default: the worker's id); return
-        False when none is due."""
+    def process_next(self, holder: str | None = None, kind: str | None = None) -> bool:
+        """Lease and process one due job of `kind` (one of KINDS; None: any) as `holder`
+        (default: the worker's id); return False when none is due."""
         holder = holder or self.worker_id
-        job = self.jobs.lease(holder, self.lease_seconds, self.max_attempts)
+        job = self.jobs.lease(holder, self.lease_seconds, self.max_attempts, kind)
         if job is None:
             return False
         with job_context(job["_id"]):
@@ -157,7 +167,7 @@ class RecordingWorker(RoomDeletions):
             renewer.join()
 
     def drain(self) -> int:
-        """Process jobs until none is due; return how many were processed."""
+        """Process jobs of every kind until none is due; return how many were processed."""
         count = 0
         while self.process_next():
             count += 1
@@ -185,22 +195,19 @@ class RecordingWorker(RoomDeletions):
         return self.task_leases.claim(task.name, self.worker_id, task.every_seconds, utcnow())
 
     def run(self, stop):
-        """Process jobs in `concurrency` slots and run the periodic tasks until the `stop`
-        event is set; return once every slot has finished its job in hand."""
-        log.info("recording worker %s started with %d slot(s)", self.worker_id, self.concurrency)
+        """Process jobs in the slots of each kind and run the periodic tasks until the
+        `stop` event is set; return once every slot has finished its job in hand."""
+        log.info(
+            "recording worker %s started with %d slot(s): %s",
+            self.worker_id,
+            sum(self.slots.values()),
+            ", ".join(f"{kind} {count}" for kind, count in self.slots.items()),
+        )
         if self.worker_store is not None:
             beat = PeriodicTask("heartbeat", HEARTBEAT_SECONDS, self._beat, shared=False)
             self.periodic.insert(0, beat)
         self.downloads.remove_stale(older_than_seconds=self.lease_seconds)
-        slots = [
-            threading.Thread(
-                target=self._run_slot,
-                args=(f"{self.worker_id}/{n}", stop),
-                name=f"recording-slot-{n}",
-                daemon=True,  # as the dev server's worker thread: exiting never waits on them
-            )
-            for n in range(1, self.concurrency + 1)
-        ]
+        slots = self._slot_threads(stop)
         for slot in slots:
             slot.start()
         try:
@@ -214,8 +221,22 @@ class RecordingWorker(RoomDeletions):
             self._leave()
         log.info("recording worker %s stopped", self.worker_id)
 
+    def _slot_threads(self, stop) -> list[threading.Thread]:
+        """One thread per job slot: slot n (numbered across the kinds, from 1) leases jobs
+        of its kind as `{worker_id}/{n}`."""
+        kinds = [kind for kind in KINDS for _ in range(self.slots[kind])]
+        return [
+            threading.Thread(
+                target=self._run_slot,
+                args=(f"{self.worker_id}/{n}", kind, stop),
+                name=f"{kind}-slot-{n}",
+                daemon=True,  # as the dev server's worker thread: exiting never waits on them
+            )
+            for n, kind in enumerate(kinds, start=1)
+        ]
+
     def _beat(self):
-        self.worker_store.beat(self.worker_id, self.concurrency, utcnow())
+        self.worker_store.beat(self.worker_id, self.slots, utcnow())
 
     def _leave(self):
         if self.worker_store is None:
@@ -225,91 +246,16 @@ class RecordingWorker(RoomDeletions):
         except Exception as error:  # its heartbeat just ages out instead
             log.warning("recording worker %s: could not sign off: %r", self.worker_id, error)
 
-    def _run_slot(self, holder, stop):
-        """One job slot: lease and process jobs as `holder` until `stop` is set."""
+    def _run_slot(self, holder, kind, stop):
+        """One job slot: lease and process jobs of `kind` as `holder` until `stop` is set."""
         while not stop.is_set():
             try:
-                busy = self.process_next(holder)
+                busy = self.process_next(holder, kind)
             except Exception:  # e.g. the database is down: wait and try again
                 log.exception("recording worker %s could not lease a job", holder)
                 busy = False
             if not busy:
                 stop.wait(self.poll_seconds)
-
-    def upload(self, job: dict) -> dict:
-        """Download the recording to a temporary file and upload it; update the session."""
-        log.info("recording %s: upload started (attempt %s)", job["_id"], job["attempts"])
-        session = self.sessions.find_any(job["session"])
-        if session is None:
-            raise PermanentJobError(f"session {job['session']} no longer exists")
-        # Jobs queued before names are named now; in place, so that a failure of this
-        # attempt is judged by the job's number too (_record_failure).
-        job.update(name_job(self.jobs, self.sessions, job, session))
-        started = time.monotonic()
-        url = job.get("downloadUrl") or self.daily.access_link(job["_id"])
-        with self.downloads.fetched(url) as (path, size):
-            if size == 0:
-                raise DailyError("the recording download was empty")
-            uploaded = self.cloudinary.upload_video(
-                path,
-                folder=f"live-sessions/{session['course']}",
-                public_id=job["assetName"],
-            )
-        UPLOAD_BYTES.inc(size)
-        UPLOAD_SECONDS.observe(time.monotonic() - started)
-        duration = uploaded.get("duration")
-        if duration is None:
-            duration = job.get("duration")
-        asset = {
-            "publicId": uploaded.get("public_id"),
-            "version": uploaded.get("version"),
-            "format": uploaded.get("format") or "mp4",
-            "type": uploaded.get("type") or "upload",
-        }
-        self.sessions.record_upload(
-            session["_id"], job["recordingNumber"], uploaded["secure_url"], duration, asset
-        )
-        return {
-            "recordingUrl": uploaded["secure_url"],
-            "publicId": uploaded.get("public_id"),
-            "bytes": size,
-            "duration": duration,
-            "asset": asset,  # to sign, frame and destroy this recording later
-        }
-
-    def _record_failure(self, job, error, holder):
-        reason = f"{type(error).__name__}: {error}"
-        permanent = isinstance(error, PermanentJobError) or (
-            isinstance(error, DailyError) and error.status in (404, 413)  # gone, too large
-        )
-        if permanent or job["attempts"] >= self.max_attempts:
-            if self.jobs.fail(job["_id"], holder, reason):
-                # Unless a later recording of the session is shown or on its way: an older
-                # one failing must not hide it. (A job that failed before it was named has
-                # no number to compare: its session is gone, or its failure stands.)
-                self.sessions.set_recording_status(
-                    job["session"], "failed", only_if_latest=job.get("recordingNumber")
-                )
-            log.error(
-                "recording job %s failed for good (attempt %s by %s): %s",
-                job["_id"],
-                job["attempts"],
-                holder,
-                reason,
-            )
-            return
-        delay = self.retry_base_seconds * 2 ** (job["attempts"] - 1)
-        run_at = utcnow() + timedelta(seconds=delay)
-        self.jobs.reschedule(job["_id"], holder, reason, run_at)
-        expected = isinstance(error, DailyError | CloudinaryError)
-        (log.warning if expected else log.exception)(
-            "recording job %s attempt %s by %s failed (%s); retry in %ss",
-            job["_id"],
-            job["attempts"],
-            holder,
-            reason,
-            delay,
-        )
 
 
 def start_worker_thread(worker: RecordingWorker) -> threading.Event:

@@ -1,11 +1,12 @@
 """The worker's durable jobs, in the `recording_jobs` collection: uploads of finished
-recordings, and room deletions Daily's rate limit put off.
+recordings, room deletions Daily's rate limit put off, and outbound webhook deliveries.
 
 An upload job's `_id` is Daily's recording id, so every delivery of the same webhook (and
 any other path that finds the recording) lands on the same job: one upload per recording.
 A room deletion's is `room:<room name>`: one per room, however often it is asked for.
-Workers lease a job with one conditional update; a lease that expires (worker killed)
-makes the job available again.
+Workers lease a job with one conditional update, each of a worker's job slots only jobs
+of its own kind (so that one kind's jobs can't hold the others'); a lease that expires
+(worker killed) makes the job available again.
 """
 
 from __future__ import annotations  # `list[...]` below: the class has a method `list`
@@ -21,14 +22,21 @@ from .documents import JobDoc
 COLLECTION = "recording_jobs"
 INDEXES = [
     ([("status", ASCENDING), ("runAt", ASCENDING)], {}),
+    # a kind's slots lease its due jobs, however many of another kind are due before them
+    ([("kind", ASCENDING), ("status", ASCENDING), ("runAt", ASCENDING)], {}),
     ([("createdAt", DESCENDING)], {}),
     ([("session", ASCENDING)], {}),  # a session's recordings
 ]
 STATUSES = ("pending", "processing", "done", "failed")
-ROOM_DELETION = "room-deletion"  # the `kind` of a room deletion; uploads have none
+UPLOAD = "upload"  # what uploads are called (in `counts`, by `lease`): they have no `kind`
+ROOM_DELETION = "room-deletion"  # the `kind` of a room deletion
 WEBHOOK = "webhook"  # an outbound webhook's delivery to one endpoint
+KINDS = (UPLOAD, ROOM_DELETION, WEBHOOK)
 ENDPOINT_DISABLED = "the webhook endpoint is disabled"  # such a job waits for `enable`
 UPLOADS = {"kind": None}  # a filter: the upload jobs only (older ones have no `kind` either)
+# The jobs of each kind; a kind other than uploads is retried until done, whatever its
+# number of attempts (a room deletion until the room is gone, a webhook for about a day).
+OF_KIND = {UPLOAD: UPLOADS, ROOM_DELETION: {"kind": ROOM_DELETION}, WEBHOOK: {"kind": WEBHOOK}}
 WORKER_VANISHED = "the worker stopped during the last attempt"
 
 
@@ -95,12 +103,37 @@ class JobStore:
         )
         return named or self.jobs.find_one({"_id": job_id})  # named already by another
 
-    def lease(self, worker_id: str, lease_seconds: float, max_attempts: int) -> JobDoc | None:
-        """Take the most overdue job that is due and not leased; return it (with
-        `takenOverFrom`, the previous holder, when its lease had run out), or None."""
+    def lease(
+        self, worker_id: str, lease_seconds: float, max_attempts: int, kind: str | None = None
+    ) -> JobDoc | None:
+        """Take the most overdue job that is due and not leased, of `kind` (one of KINDS;
+        None: any); return it (with `takenOverFrom`, the previous holder, when its lease had
+        run out), or None."""
         now = utcnow()
-        # Uploads whose worker vanished during their last allowed attempt can't be retried
-        # (a room deletion is retried until the room is gone).
+        if kind in (None, UPLOAD):
+            self._fail_vanished_uploads(max_attempts, now)
+        taken = {
+            "status": "processing",
+            "worker": worker_id,
+            "leaseUntil": now + timedelta(seconds=lease_seconds),
+            "updatedAt": now,
+        }
+        before = self.jobs.find_one_and_update(
+            self._leasable(kind, max_attempts, now),
+            {"$set": taken, "$inc": {"attempts": 1}},
+            sort=[("runAt", ASCENDING)],
+            return_document=ReturnDocument.BEFORE,  # to tell a take-over from a first lease
+        )
+        if before is None:
+            return None
+        job = {**before, **taken, "attempts": before["attempts"] + 1}
+        if before["status"] == "processing":  # its worker's lease ran out: a take-over
+            job["takenOverFrom"] = before["worker"]
+        return job
+
+    def _fail_vanished_uploads(self, max_attempts, now):
+        """Uploads whose worker vanished during their last allowed attempt can't be retried
+        (the other kinds are retried by their own rules)."""
         self.jobs.update_many(
             {
                 **UPLOADS,
@@ -117,47 +150,36 @@ class JobStore:
                 }
             },
         )
-        taken = {
-            "status": "processing",
-            "worker": worker_id,
-            "leaseUntil": now + timedelta(seconds=lease_seconds),
-            "updatedAt": now,
+
+    @staticmethod
+    def _leasable(kind, max_attempts, now) -> dict:
+        """The filter of the jobs `lease` may take: due, or held by a lease that ran out;
+        uploads only while they have attempts left."""
+        due = {
+            "$or": [
+                {"status": "pending", "runAt": {"$lte": now}},
+                {"status": "processing", "leaseUntil": {"$lt": now}},
+            ]
         }
-        before = self.jobs.find_one_and_update(
-            {
-                "$and": [
-                    {
-                        "$or": [
-                            {"attempts": {"$lt": max_attempts}},
-                            {"kind": {"$in": [ROOM_DELETION, WEBHOOK]}},  # retried by kind
-                        ]
-                    },
-                    {
-                        "$or": [
-                            {"status": "pending", "runAt": {"$lte": now}},
-                            {"status": "processing", "leaseUntil": {"$lt": now}},
-                        ]
-                    },
-                ]
-            },
-            {"$set": taken, "$inc": {"attempts": 1}},
-            sort=[("runAt", ASCENDING)],
-            return_document=ReturnDocument.BEFORE,  # to tell a take-over from a first lease
-        )
-        if before is None:
-            return None
-        job = {**before, **taken, "attempts": before["attempts"] + 1}
-        if before["status"] == "processing":  # its worker's lease ran out: a take-over
-            job["takenOverFrom"] = before["worker"]
-        return job
+        if kind == UPLOAD:
+            return {**UPLOADS, "attempts": {"$lt": max_attempts}, **due}
+        if kind is not None:
+            return {**OF_KIND[kind], **due}
+        retried = {
+            "$or": [
+                {"attempts": {"$lt": max_attempts}},
+                {"kind": {"$in": [ROOM_DELETION, WEBHOOK]}},  # retried by kind
+            ]
+        }
+        return {"$and": [retried, due]}
 
     def counts(self) -> dict[tuple[str, str], int]:
-        """{(kind, status): how many jobs}, uploads' kind being "upload"."""
+        """{(kind, status): how many jobs}, uploads' kind being UPLOAD."""
         grouped = self.jobs.aggregate(
             [{"$group": {"_id": {"kind": "$kind", "status": "$status"}, "count": {"$sum": 1}}}]
         )
         return {
-            (row["_id"].get("kind") or "upload", row["_id"]["status"]): row["count"]
+            (row["_id"].get("kind") or UPLOAD, row["_id"]["status"]): row["count"]
             for row in grouped
         }
 

@@ -17,10 +17,15 @@ class WorkerStore:
     def __init__(self, database):
         self.workers = database[COLLECTION]
 
-    def beat(self, worker_id: str, slots: int, now: datetime) -> None:
+    def beat(self, worker_id: str, slots: dict[str, int], now: datetime) -> None:
+        """The worker is alive, with `slots`, {job kind: its job slots}: kept as they are
+        (`slotsByKind`) and as their total (`slots`)."""
         self.workers.update_one(
             {"_id": worker_id},
-            {"$set": {"beatAt": now, "slots": slots}, "$setOnInsert": {"startedAt": now}},
+            {
+                "$set": {"beatAt": now, "slots": sum(slots.values()), "slotsByKind": slots},
+                "$setOnInsert": {"startedAt": now},
+            },
             upsert=True,
         )
 

@@ -203,14 +203,42 @@ def test_outside_production_the_development_conveniences_remain():
 
 @pytest.mark.parametrize("value", ["0", "-2"])
 @pytest.mark.parametrize(
-    "name", ["RECORDING_WORKER_CONCURRENCY", "RECORDING_MAX_ATTEMPTS", "DAILY_MAX_CONCURRENT_CALLS"]
+    "name",
+    [
+        "WORKER_UPLOAD_CONCURRENCY",
+        "WORKER_ROOM_DELETION_CONCURRENCY",
+        "WORKER_WEBHOOK_CONCURRENCY",
+        "RECORDING_MAX_ATTEMPTS",
+        "DAILY_MAX_CONCURRENT_CALLS",
+    ],
 )
 def test_a_count_that_cannot_work_at_zero_is_refused(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     assert problems() == f"Invalid settings: {name} must be at least 1, got {value}"
 
 
-def test_the_worker_gets_its_job_slots_from_the_settings(make_app):
-    assert load_config()["RECORDING_WORKER_CONCURRENCY"] == 2
-    app = make_app(RECORDING_WORKER_CONCURRENCY="3")
-    assert app.extensions["livesessions"].make_worker().concurrency == 3
+def test_the_worker_gets_its_job_slots_of_each_kind_from_the_settings(make_app):
+    defaults = load_config()
+    assert [
+        defaults[f"WORKER_{kind}_CONCURRENCY"] for kind in ("UPLOAD", "ROOM_DELETION", "WEBHOOK")
+    ] == [2, 1, 4]
+    app = make_app(
+        WORKER_UPLOAD_CONCURRENCY="3",
+        WORKER_ROOM_DELETION_CONCURRENCY="2",
+        WORKER_WEBHOOK_CONCURRENCY="5",
+    )
+    worker = app.extensions["livesessions"].make_worker()
+    assert worker.slots == {"upload": 3, "room-deletion": 2, "webhook": 5}
+
+
+def test_the_former_count_of_all_slots_now_counts_the_upload_slots(monkeypatch, make_app):
+    """RECORDING_WORKER_CONCURRENCY, set before the kinds had slots of their own, still
+    sets the upload slots (the other kinds get their own defaults on top)."""
+    monkeypatch.setenv("RECORDING_WORKER_CONCURRENCY", "3")
+    assert load_config()["WORKER_UPLOAD_CONCURRENCY"] == 3
+    worker = make_app().extensions["livesessions"].make_worker()
+    assert worker.slots == {"upload": 3, "room-deletion": 1, "webhook": 4}
+    monkeypatch.setenv("RECORDING_WORKER_CONCURRENCY", "0")
+    assert problems() == "Invalid settings: WORKER_UPLOAD_CONCURRENCY must be at least 1, got 0"
+    monkeypatch.setenv("WORKER_UPLOAD_CONCURRENCY", "5")  # the new name wins
+    assert load_config()["WORKER_UPLOAD_CONCURRENCY"] == 5

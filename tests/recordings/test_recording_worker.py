@@ -791,7 +791,7 @@ def test_a_stuck_download_holds_one_slot_while_the_next_job_is_uploaded(
     # only the source hanging up (at the end) ends that download.
     worker = app.extensions["livesessions"].make_worker(
         worker_id="w",
-        concurrency=2,
+        upload_concurrency=2,
         poll_seconds=0.05,
         download_timeout=30,
         download_deadline_seconds=30,
@@ -868,7 +868,7 @@ def test_stop_finishes_the_job_in_every_slot_and_leases_no_more(make_app, cloud,
         daily.files[f"rec-{n}"] = content(CHUNK, seed=str(n).encode())
         deliver(app.test_client(), f"rec-{n}")
     worker = app.extensions["livesessions"].make_worker(
-        worker_id="w", concurrency=2, poll_seconds=0.05, periodic=[]
+        worker_id="w", upload_concurrency=2, poll_seconds=0.05, periodic=[]
     )
     upload = worker.upload
     in_hand, proceed = threading.Semaphore(0), threading.Event()
@@ -920,7 +920,7 @@ def test_three_slots_do_twenty_jobs_each_exactly_once(make_app, cloud, daily):
         daily.files[recording_id] = content(CHUNK, seed=recording_id.encode())
         deliver(app.test_client(), recording_id)
     worker = app.extensions["livesessions"].make_worker(
-        worker_id="w", concurrency=3, poll_seconds=0.05, periodic=[]
+        worker_id="w", upload_concurrency=3, poll_seconds=0.05, periodic=[]
     )
     upload = worker.upload
     uploaded, lock = [], threading.Lock()
@@ -957,15 +957,17 @@ def test_the_periodic_tasks_run_on_one_loop_beside_the_slots(services):
             stop_after.set()
 
     periodic = [PeriodicTask("count", 0, task)]
-    worker = services.make_worker(concurrency=3, poll_seconds=0.01, periodic=periodic)
+    worker = services.make_worker(upload_concurrency=3, poll_seconds=0.01, periodic=periodic)
     with running(worker):
         assert stop_after.wait(10)
     assert set(threads) == {"worker-under-test"}  # the thread of run(), not a slot's
 
 
-def test_a_worker_needs_a_slot(services):
-    with pytest.raises(ValueError, match="at least one job slot, got 0"):
-        services.make_worker(concurrency=0)
+@pytest.mark.parametrize("kind", ["upload", "room_deletion", "webhook"])
+def test_a_worker_needs_a_slot_of_each_kind(services, kind):
+    named = kind.replace("_", "-")
+    with pytest.raises(ValueError, match=f"at least one {named} job slot, got 0"):
+        services.make_worker(**{f"{kind}_concurrency": 0})
 
 
 def test_a_trickling_download_is_stopped_at_its_deadline(make_app, cloud, daily, trickling):

@@ -14,18 +14,23 @@ from tests.support.processes import wait_until
 
 def test_a_running_worker_beats_readyz_counts_it_and_it_signs_off(app, client, db):
     services = app.extensions["livesessions"]
-    worker = services.make_worker(poll_seconds=0.05, concurrency=1)
+    worker = services.make_worker(
+        poll_seconds=0.05, upload_concurrency=1, room_deletion_concurrency=2, webhook_concurrency=3
+    )
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     try:
         beat = wait_until(lambda: db.workers.find_one({"_id": worker.worker_id}))
-        assert beat["slots"] == 1
+        assert beat["slots"] == 6
+        assert beat["slotsByKind"] == {"upload": 1, "room-deletion": 2, "webhook": 3}
         ready = client.get("/readyz").get_json()
         assert (ready["workers"], ready["oldestDueJobSeconds"]) == (1, None)
         status = app.test_cli_runner().invoke(args=["recordings", "status"])
         assert status.output.splitlines()[0] == "1 worker(s) alive"
-        assert f"  {worker.worker_id}  slots=1  last heartbeat" in status.output
+        assert (
+            f"  {worker.worker_id}  slots=6 (upload 1, room-deletion 2, webhook 3)  last heartbeat"
+        ) in status.output
     finally:
         stop.set()
         thread.join(timeout=10)

@@ -1,6 +1,8 @@
-"""A recording download that gets stuck: a loopback server that declares a size, then
-trickles a few bytes at a time (never long enough silent for a read timeout) until released."""
+"""Loopback servers that trickle (never long enough silent for a read timeout) until
+released: a recording download that gets stuck, and a webhook receiver that takes every
+delivery and then answers one byte at a time."""
 
+import itertools
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -51,6 +53,59 @@ class TricklingSource:
 
     def stop(self):
         """Hang up on every download, then stop listening."""
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class TricklingReceiver:
+    """A webhook receiver that reads every POST whole, then answers one byte every `every`
+    seconds (a status line, then a header that never ends) until `release` is set, and
+    then finishes a 200 at once.
+
+    `holding` is how many deliveries it is holding now; `received` the bodies it was sent.
+    """
+
+    def __init__(self, every=1.0):
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.holding = 0
+        self.received = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    receiver.received.append(body)
+                    receiver.holding += 1
+                try:
+                    trickle = b"HTTP/1.1 200 OK\r\nX-Trickle: "  # then "x" for ever
+                    for n in itertools.count():
+                        self.wfile.write(trickle[n : n + 1] or b"x")
+                        self.wfile.flush()
+                        if receiver.release.wait(every):
+                            break
+                    self.wfile.write(trickle[n + 1 :] + b"\r\nContent-Length: 0\r\n\r\n")
+                    self.wfile.flush()
+                except OSError:  # the client gave up
+                    pass
+                finally:
+                    with receiver.lock:
+                        receiver.holding -= 1
+                self.close_connection = True
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        serve = {"poll_interval": 0.05}  # so that shutdown() returns at once
+        threading.Thread(target=self.server.serve_forever, kwargs=serve, daemon=True).start()
+
+    def stop(self):
+        """Finish every held answer, then stop listening."""
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
