@@ -79,8 +79,9 @@ SETTINGS = {
     "RATE_LIMIT_READS": Setting("20/second", rate),
     "RATE_LIMIT_ANONYMOUS_WRITES": Setting("120/minute", rate),
     "RATE_LIMIT_SESSION_WRITES": Setting("300/minute", rate),
-    "RATE_LIMIT_USER_WRITES": Setting("10/second", rate),
+    "RATE_LIMIT_USER_WRITES": Setting("600/minute", rate),  # room for a series of 100
     "RATE_LIMIT_UNSIGNED_WEBHOOKS": Setting("120/minute", rate),
+    "SERIES_ROOMS_PER_HOUR": Setting("500", int),  # five series of the most, per user
     # Database
     "MONGODB_URI": Setting("mongomock://localhost/livesessions", aliases=("MONGO_URI",)),
     "MONGODB_TIMEOUT_MS": Setting("5000", int),

@@ -1,7 +1,9 @@
 """Rate limits (flask-limiter): every request falls in one class, limited by its own key.
 
 - reads (GET, HEAD): per client address, RATE_LIMIT_READS;
-- writes with a valid token: per user, RATE_LIMIT_USER_WRITES;
+- writes with a valid token: per user, RATE_LIMIT_USER_WRITES; a write that creates
+  several rooms (a series) counts once per room, and those rooms also count against
+  SERIES_ROOMS_PER_HOUR, per user, so one token can't spend Daily's quota;
 - writes without one: per client address, RATE_LIMIT_ANONYMOUS_WRITES, and per class they
   change (its id, room name or recording id), RATE_LIMIT_SESSION_WRITES, so that many
   addresses together can't flood one class either;
@@ -20,10 +22,12 @@ import time
 
 from flask import current_app, g, request
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
+from limits import parse_many
 
 from .auth import optional_caller
 from .errors import TOO_MANY_REQUESTS, error_response
 from .extensions import SERVICES_KEY
+from .schemas.requests import MAX_OCCURRENCES
 from .store.rate_limits import rate_limit_storage
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,18 @@ def webhook(verified):
     def decorate(view):
         view.rate_limit_class = WEBHOOK
         view.rate_limit_verified = verified
+        return view
+
+    return decorate
+
+
+def per_room(rooms):
+    """Mark a view that creates `rooms()` Daily rooms (worked out from the request before
+    the view runs; 1 for a request it will refuse): a write that counts as that many
+    against RATE_LIMIT_USER_WRITES, and as that many rooms against SERIES_ROOMS_PER_HOUR."""
+
+    def decorate(view):
+        view.rate_limit_rooms = rooms
         return view
 
     return decorate
@@ -103,6 +119,19 @@ def _warn_once_about_proxies():
     )
 
 
+def _rooms_view():
+    """The rooms function of the view a request goes to, if it is marked `per_room`."""
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(view, "rate_limit_rooms", None)
+
+
+@once_per_request
+def write_cost() -> int:
+    """How many writes (and rooms) this request counts as: 1, or a series' occurrences."""
+    rooms = _rooms_view()
+    return max(1, rooms()) if rooms else 1
+
+
 @once_per_request
 def write_target() -> str | None:
     """The class an anonymous write changes: the session in its path, else the room name
@@ -119,13 +148,18 @@ def write_target() -> str | None:
     return None
 
 
-def _limit(setting, scope, key_function, counts):
+def _limit(setting, scope, key_function, counts, cost=1):
     return ApplicationLimit(
         lambda: current_app.config[setting],
         key_function=key_function,
         scope=scope,
         exempt_when=lambda: not counts(),
+        cost=cost,
     )
+
+
+def _rooms_per_hour():
+    return f"{current_app.config['SERIES_ROOMS_PER_HOUR']}/hour"
 
 
 def _limits():
@@ -148,6 +182,14 @@ def _limits():
             "user-writes",
             lambda: f"user:{g.rate_limit_user}",
             lambda: request_class() == "user",
+            cost=write_cost,
+        ),
+        ApplicationLimit(
+            _rooms_per_hour,
+            key_function=lambda: f"user:{g.rate_limit_user}",
+            scope="series-rooms",
+            exempt_when=lambda: not (request_class() == "user" and _rooms_view()),
+            cost=write_cost,
         ),
         _limit(
             "RATE_LIMIT_UNSIGNED_WEBHOOKS",
@@ -179,6 +221,8 @@ def init_rate_limits(app) -> Limiter:
     )
 
     app.extensions["livesessions.limiter"] = limiter
+    if limiter.enabled:
+        _warn_about_series(app.config)
 
     @app.errorhandler(RateLimitExceeded)
     def too_many_requests(error):
@@ -187,6 +231,24 @@ def init_rate_limits(app) -> Limiter:
         return response
 
     return limiter
+
+
+def _warn_about_series(config) -> None:
+    """A series counts once per occurrence: a limit smaller than the longest series refuses
+    such a series even from a user who did nothing else (an old `10/second`, say)."""
+    writes = min(item.amount for item in parse_many(config["RATE_LIMIT_USER_WRITES"]))
+    for name, most in (
+        ("RATE_LIMIT_USER_WRITES", writes),
+        ("SERIES_ROOMS_PER_HOUR", config["SERIES_ROOMS_PER_HOUR"]),
+    ):
+        if most < MAX_OCCURRENCES:
+            log.warning(
+                "%s admits no series of more than %d occurrences (a series counts once per "
+                "occurrence, and may have %d)",
+                name,
+                most,
+                MAX_OCCURRENCES,
+            )
 
 
 def _retry_after(limiter, error) -> int:

@@ -11,6 +11,7 @@ from ..gateways.daily import DailyClient, DailyError
 from ..lifecycle import ClassWindow
 from ..store import RecordingStore, SessionStore
 from ..store.documents import RecordingDoc, SessionDoc
+from .timing import daily_number
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,9 @@ def adopted_document(daily_id, instance_id, session, found, start_ts) -> Recordi
     Daily's id; its start from the event's `start_ts`, else Daily's, else now (never
     later than now); its status as Daily reports it (a late event: already finished)."""
     now = utcnow()
-    started_at = from_seconds(start_ts) or from_seconds(_number(found.get("start_ts"))) or now
+    started_at = from_seconds(start_ts) or from_seconds(daily_number(found.get("start_ts"))) or now
     status = STATUSES.get(found.get("status"), "recording")
-    duration = _number(found.get("duration")) or 0
+    duration = daily_number(found.get("duration")) or 0
     started_at = min(started_at, now)
     over = status != "recording"
     return {
@@ -125,10 +126,3 @@ def adopted_document(daily_id, instance_id, session, found, start_ts) -> Recordi
         "createdAt": now,
         "updatedAt": now,
     }
-
-
-def _number(value):
-    """A non-negative number from Daily's answer, else None."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return value
-    return None

@@ -65,6 +65,10 @@ def recordings_list(status, limit):
             f"{job['_id']}  {job['status']:<10} attempts={job['attempts']}  "
             f"session={job['session']}  updated={iso(job['updatedAt'])}"
         )
+        if job.get("startedAt"):  # a recording's, as Daily recorded it
+            line += f"  started={iso(job['startedAt'])}"
+        if job.get("finishedAt"):
+            line += f"  finished={iso(job['finishedAt'])}"
         if job["status"] == "processing":
             line += f"  worker={job['worker']}  lease until={iso(job['leaseUntil'])}"
         if job.get("error"):
@@ -139,7 +143,8 @@ def recordings_purge(dry_run):
     verb = "would delete" if dry_run else "deleting"
     for job in expired:
         click.echo(
-            f"{verb} {job['_id']}  session={job['session']}  finished={iso(job['createdAt'])}"
+            f"{verb} {job['_id']}  session={job['session']}  "
+            f"finished={iso(job.get('finishedAt') or job['createdAt'])}"
         )
     if dry_run:
         click.echo(f"{len(expired)} recording(s) past {library.retention_days:g} day(s)")

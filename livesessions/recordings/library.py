@@ -64,6 +64,8 @@ class Recording:
     def started_at(self) -> datetime | None:
         if self.start:
             return self.start["startedAt"]
+        if self.job.get("startedAt"):  # as Daily said
+            return self.job["startedAt"]
         duration = self.job.get("duration") or 0  # Daily's finish less the recording's length
         return self.job["createdAt"] - timedelta(seconds=duration)
 

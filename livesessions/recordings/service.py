@@ -26,6 +26,7 @@ from ..policy import AccessPolicy
 from ..store import JobStore, RecordingStore, SessionStore, new_id
 from .adoption import Adoption
 from .naming import name_job
+from .timing import recording_times
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +219,9 @@ class RecordingService:
         if download_url and not self._from_daily(download_url):
             log.warning("ready-to-download with a foreign download_url: the access link is used")
             download_url = None
-        self.queue_upload(recording_id, session, event.number("duration"), download_url)
+        # its times only from Daily itself: an unsigned start_ts could age it past retention
+        times = recording_times(event.data) if trusted else None
+        self.queue_upload(recording_id, session, event.number("duration"), download_url, times)
 
     def _from_daily(self, url):
         """Whether `url` is on Daily's own hosts: the API's host, or one of its domain's
@@ -232,9 +235,10 @@ class RecordingService:
         named = domain and not domain.replace(".", "").isdigit()  # an IP has no domain
         return bool(named) and target.hostname.endswith("." + domain)
 
-    def queue_upload(self, recording_id, session, duration, download_url=None):
+    def queue_upload(self, recording_id, session, duration, download_url=None, times=None):
         """Create the upload job of a finished recording unless it exists (webhook and
-        reconciler alike: the job's id is Daily's recording id, so never two uploads)."""
+        reconciler alike: the job's id is Daily's recording id, so never two uploads).
+        `times`: when Daily started and finished it (`recording_times`), if known."""
         created = self.jobs.enqueue(
             recording_id,
             {
@@ -242,6 +246,7 @@ class RecordingService:
                 "room": session["roomName"],
                 "duration": duration,
                 "downloadUrl": download_url,
+                **(times or {"startedAt": None, "finishedAt": None}),
             },
         )
         if created:
@@ -278,7 +283,10 @@ class RecordingService:
                 for recording in self.daily.list_recordings(session["roomName"]):
                     if recording.get("status") != "finished" or not recording.get("duration"):
                         continue  # in progress, canceled, or empty (Daily never sends those)
-                    if self.queue_upload(recording["id"], session, recording["duration"]):
+                    times = recording_times(recording)
+                    if self.queue_upload(
+                        recording["id"], session, recording["duration"], None, times
+                    ):
                         queued += 1
             except DailyError as error:
                 log.warning("reconcile: listing %s failed: %s", session["roomName"], error)

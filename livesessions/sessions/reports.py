@@ -1,8 +1,6 @@
 """Attendance reports: a session's attendance as CSV, and a course's per student (JSON or
 CSV). The attendance itself is the service's, as `GET /sessions/:id/attendance` has it."""
 
-import csv
-import io
 import re
 
 from flask import Blueprint
@@ -14,6 +12,7 @@ from ..http import query_args
 from ..openapi import documented
 from ..schemas import AttendanceQuerySchema, CourseAttendanceSchema, attendance_query_schema
 from ..validation import load
+from .spreadsheet_csv import csv_text
 
 bp = Blueprint("reports", __name__, url_prefix="/sessions")
 
@@ -40,35 +39,13 @@ STUDENT_COLUMNS = (
 UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
-# A spreadsheet reads a cell beginning with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value):
-    """A JSON value as its CSV cell: null empty, booleans as JSON spells them, and text a
-    spreadsheet would run as a formula (a `userName` is whatever a visitor typed) behind
-    an apostrophe, as OWASP advises."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def csv_response(columns, rows, filename):
-    """`rows` (dicts) as an RFC 4180 download: a header row, then one row each, CRLF ends,
-    fields quoted only where needed (the csv module's defaults)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    writer.writerows([_cell(row[column]) for column in columns] for row in rows)
+    """`rows` (dicts) as an RFC 4180 download that no spreadsheet runs a formula of."""
     headers = {
         "Content-Type": f"{CSV}; charset=utf-8",
         "Content-Disposition": f'attachment; filename="{UNSAFE_IN_FILENAME.sub("_", filename)}"',
     }
-    return out.getvalue().encode(), 200, headers
+    return csv_text(columns, rows).encode(), 200, headers
 
 
 @bp.get("/<session_id>/attendance.csv")

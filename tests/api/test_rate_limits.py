@@ -5,6 +5,8 @@ MongoDB wire server across two gunicorn workers in tests/e2e/test_rate_limits.py
 import json
 import logging
 import time
+from datetime import timedelta
+from functools import partial
 from types import SimpleNamespace
 
 import limits.storage.memory
@@ -15,7 +17,8 @@ from livesessions.config import ConfigError, load_config
 from livesessions.errors import INVALID_SIGNATURE, TOO_MANY_REQUESTS
 from livesessions.store.rate_limits import WINDOWS, ServiceDatabaseStorage, rate_limit_storage
 from tests.support.app_config import PRODUCTION
-from tests.support.factories import session_payload
+from tests.support.factories import future, iso, session_payload
+from tests.support.fake_daily import ROOMS_URL
 from tests.support.webhooks import SECRET, envelope, sign
 
 REFUSED = {"message": TOO_MANY_REQUESTS}
@@ -278,3 +281,124 @@ def test_several_rates_may_be_given(limited, limiter_clock):
     assert [client.get("/sessions/course/c").status_code for _ in range(4)] == [200, 200, 429, 429]
     limiter_clock.now += 1.05  # the second's window has passed, not the minute's
     assert [client.get("/sessions/course/c").status_code for _ in range(2)] == [200, 429]
+
+
+# -- a series: one write per occurrence, and SERIES_ROOMS_PER_HOUR -------------------------
+
+
+def unpaced(app):
+    """Daily's pacing (100 calls in 5 s) on a held clock that each wait moves on: a series
+    of 100 rooms takes no real waiting."""
+    pacer = app.extensions["livesessions"].daily.pacer
+    held = SimpleNamespace(now=pacer.clock())
+    pacer.clock = lambda: held.now
+    pacer.sleep = lambda seconds: setattr(held, "now", held.now + seconds)
+    return app
+
+
+def a_series(client, token_for, count, user="instructor-1"):
+    """POST /sessions/series of `count` weekday occurrences, from a Monday weeks ahead."""
+    first = future(days=14, hour=10)
+    first += timedelta(days=(7 - first.weekday()) % 7)
+    body = session_payload(
+        scheduledAt=iso(first), recurrence={"days": ["MO", "TU", "WE", "TH", "FR"], "count": count}
+    )
+    headers = {"Authorization": f"Bearer {token_for(user)}"}
+    return client.post("/sessions/series", json=body, headers=headers)
+
+
+def stored_and_rooms(app, daily):
+    """(sessions stored, rooms Daily created: a name taken in the same millisecond is
+    retried, so its refused creation is not counted)."""
+    db = app.extensions["livesessions"].database.db
+    rooms = [
+        c
+        for c in daily.calls("POST")
+        if c.request.url == ROOMS_URL and c.response.status_code == 200
+    ]
+    assert len(rooms) == len(daily.rooms)
+    return db.livesessions.count_documents({}), len(rooms)
+
+
+def assert_refused_without_daily(daily, send, window_seconds=60):
+    """`send()` is refused with the 429, and Daily is not called for it at all."""
+    before = len(daily.mock.calls)
+    assert_refused(send(), window_seconds)
+    assert len(daily.mock.calls) == before
+
+
+def test_a_series_counts_once_per_occurrence_against_the_write_limit(
+    limited, token_for, daily, limiter_clock
+):
+    app = unpaced(limited(RATE_LIMIT_USER_WRITES="101/minute", RATE_LIMIT_STORAGE="memory"))
+    client = app.test_client()
+    made = a_series(client, token_for, 100)
+    assert made.status_code == 201, made.get_json()
+    assert len(made.get_json()["sessions"]) == 100
+    new_session(client, token_for)  # the 101st write of the minute
+    headers = {"Authorization": f"Bearer {token_for('instructor-1')}"}
+    assert_refused(client.post("/sessions", json=session_payload(), headers=headers))
+    assert stored_and_rooms(app, daily) == (101, 101)
+    assert new_session(client, token_for, "instructor-2")["instructor"] == "instructor-2"
+    limiter_clock.now += 60.05  # the minute has passed: the budget is back
+    assert new_session(client, token_for)["instructor"] == "instructor-1"
+
+
+def test_a_series_over_the_remaining_budget_is_refused_and_creates_nothing(
+    limited, token_for, daily, limiter_clock
+):
+    app = unpaced(limited(RATE_LIMIT_USER_WRITES="100/minute", RATE_LIMIT_STORAGE="memory"))
+    client = app.test_client()
+    new_session(client, token_for)  # 99 writes left
+    assert_refused_without_daily(daily, partial(a_series, client, token_for, 100))
+    assert stored_and_rooms(app, daily) == (1, 1)  # no session, no room at Daily
+    made = a_series(client, token_for, 99)  # exactly what is left
+    assert made.status_code == 201, made.get_json()
+    assert stored_and_rooms(app, daily) == (100, 100)
+    assert_refused_without_daily(daily, partial(a_series, client, token_for, 1))
+
+
+def test_rooms_per_hour_are_capped_across_series_and_free_up_an_hour_later(
+    limited, token_for, daily, limiter_clock
+):
+    app = unpaced(limited(SERIES_ROOMS_PER_HOUR="50", RATE_LIMIT_STORAGE="memory"))
+    client = app.test_client()
+    assert a_series(client, token_for, 30).status_code == 201
+    over = partial(a_series, client, token_for, 30)  # 60 rooms in the hour: over 50
+    assert_refused_without_daily(daily, over, window_seconds=3600)
+    assert stored_and_rooms(app, daily) == (30, 30)
+    assert a_series(client, token_for, 20).status_code == 201  # 50: the cap, not over
+    one = partial(a_series, client, token_for, 1)
+    assert_refused_without_daily(daily, one, window_seconds=3600)
+    assert a_series(client, token_for, 30, user="instructor-2").status_code == 201  # per user
+    assert stored_and_rooms(app, daily) == (80, 80)
+    limiter_clock.now += 30 * 60
+    assert_refused_without_daily(daily, one, window_seconds=3600)  # half an hour on: still
+    limiter_clock.now += 30 * 60 + 1  # an hour after the first series: its rooms are free
+    made = a_series(client, token_for, 30)
+    assert made.status_code == 201, made.get_json()
+    assert stored_and_rooms(app, daily) == (110, 110)
+
+
+def test_the_defaults_let_an_instructor_create_a_semesters_series(make_app, token_for, daily):
+    app = unpaced(make_app(RATE_LIMITS_ENABLED=True, RATE_LIMIT_STORAGE="memory"))
+    assert app.config["RATE_LIMIT_USER_WRITES"] == "600/minute"
+    assert app.config["SERIES_ROOMS_PER_HOUR"] == 500
+    client = app.test_client()
+    for count in (30, 100):  # a semester of one class, and the longest series there is
+        made = a_series(client, token_for, count)
+        assert made.status_code == 201, made.get_json()
+    assert stored_and_rooms(app, daily) == (130, 130)
+
+
+def test_a_limit_smaller_than_the_longest_series_is_named_at_start_up(make_app, limited, caplog):
+    with caplog.at_level(logging.WARNING, logger="livesessions.ratelimit"):
+        make_app(RATE_LIMITS_ENABLED=True)  # the defaults: no warning
+        limited(RATE_LIMIT_USER_WRITES="10/second;600/minute", SERIES_ROOMS_PER_HOUR="50")
+    warned = [r.getMessage() for r in caplog.records if r.name == "livesessions.ratelimit"]
+    assert warned == [
+        "RATE_LIMIT_USER_WRITES admits no series of more than 10 occurrences (a series "
+        "counts once per occurrence, and may have 100)",
+        "SERIES_ROOMS_PER_HOUR admits no series of more than 50 occurrences (a series "
+        "counts once per occurrence, and may have 100)",
+    ]

@@ -9,10 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
+from livesessions.clock import iso
 from livesessions.gateways.daily import DailyRateLimited
 from livesessions.gateways.daily_http import RATE_LIMIT_ATTEMPTS
 from tests.support.factories import seed_recording, seed_session
 from tests.support.fake_daily import DAILY_URL
+from tests.support.sandbox import cloudinary_settings
 
 LIST_URL = re.compile(re.escape(f"{DAILY_URL}/recordings") + r"(\?.*)?$")
 WEBHOOKS_URL = f"{DAILY_URL}/webhooks"
@@ -343,3 +345,38 @@ def test_the_set_up_check_is_acknowledged_even_unsigned(signed_app):
         401,
         {"message": "Invalid webhook signature"},
     )
+
+
+def test_a_recording_reconciled_40_days_late_is_purged_at_once(make_app, daily, listed, cloud):
+    """Retention counts from when Daily finished the recording: one whose webhook was lost,
+    found by `recordings reconcile --since` 40 days after it finished, is past a 30-day
+    policy at once, and `recordings list` shows when it really started."""
+    app = make_app(**cloudinary_settings(cloud), RECORDING_RETENTION_DAYS=30)
+    services = app.extensions["livesessions"]
+    db = services.database.db
+    session = ended(db, "room-old", hours_ago=24 * 40 + 2)
+    finished = datetime.now(UTC).replace(microsecond=0) - timedelta(days=40)
+    started = finished - timedelta(hours=1)
+    recording = listed.add("room-old", duration=3600, start_ts=int(started.timestamp()))
+    daily.files[recording] = b"\x00\x00\x00\x18ftypmp42" * 1000
+    runner = app.test_cli_runner()
+
+    since = (datetime.now(UTC) - timedelta(days=41)).strftime("%Y-%m-%d")
+    result = runner.invoke(args=["recordings", "reconcile", "--since", since])
+    assert result.output.strip() == "checked 1 session(s), queued 1 recording(s)"
+    assert services.make_worker(periodic=[]).drain() == 1  # uploaded to the sandbox
+    asset = db.recording_jobs.find_one({"_id": recording})["result"]["asset"]["publicId"]
+    assert asset in cloud.assets
+
+    (task,) = [t for t in services.make_worker().periodic if "retention" in t.name]
+    assert task.action() == (1, 0)  # the worker's retention pass: at once, not in 30 days
+    assert [d["params"]["public_id"] for d in cloud.destroys] == [asset]
+    assert asset not in cloud.assets
+    job = db.recording_jobs.find_one({"_id": recording})
+    assert job["deletedAt"] is not None
+    assert (job.get("startedAt"), job.get("finishedAt")) == (started, finished)
+    stored = db.livesessions.find_one({"_id": session["_id"]})
+    assert (stored["recordingUrl"], stored["isRecorded"]) == (None, False)
+    listing = runner.invoke(args=["recordings", "list"])
+    assert f"{recording}  done" in listing.output
+    assert f"started={iso(started)}  finished={iso(finished)}" in listing.output

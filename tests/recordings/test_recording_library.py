@@ -2,6 +2,7 @@
 HTTP), kept for RECORDING_RETENTION_DAYS; the uploads run through the real worker."""
 
 import hashlib
+import json
 import urllib.request
 import uuid
 from datetime import timedelta
@@ -20,6 +21,7 @@ from livesessions.errors import (
 )
 from tests.support.factories import ADMIN, INSTRUCTOR, in_class, seed_recording, seed_session
 from tests.support.sandbox import UPLOAD_CHUNK, cloudinary_settings
+from tests.support.webhooks import SECRET, sign
 
 STUDENT = "student-1"
 
@@ -293,3 +295,34 @@ def test_a_start_that_failed_before_any_upload_is_forgotten_without_cloudinary(
     assert db.recordings.find_one({"_id": "ours-1"})["deletedAt"] is not None  # kept
     assert client.delete(path, headers=bearer(token_for)).get_json() == deleted.get_json()
     assert cloud.destroys == []
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_retention_counts_from_dailys_finish_only_when_daily_signed_it(
+    make_app, cloud, daily, signed
+):
+    """A signed ready-to-download carries Daily's start_ts and duration: a recording Daily
+    finished 40 days ago is past 30 days' retention however late the event came. Unsigned
+    (no DAILY_WEBHOOK_SECRET) the times are not taken, or anyone could age a recording
+    into the purge: retention counts from when the service learnt of it, as before."""
+    secret = {"DAILY_WEBHOOK_SECRET": SECRET} if signed else {}
+    app = make_app(**on_sandbox(cloud, RECORDING_RETENTION_DAYS=30, **secret))
+    services = app.extensions["livesessions"]
+    db = services.database.db
+    seed_session(db, roomName="room-a", status="live", scheduledAt=in_class())
+    started = utcnow().replace(microsecond=0) - timedelta(days=40, hours=1)
+    daily.files["rec-1"] = video("old")
+    payload = {"recording_id": "rec-1", "room_name": "room-a", "duration": 3600}
+    payload["start_ts"] = int(started.timestamp())
+    body = json.dumps({"type": "recording.ready-to-download", "payload": payload}).encode()
+    headers = sign(body) if signed else {"Content-Type": "application/json"}
+    response = app.test_client().post("/sessions/webhook/daily", data=body, headers=headers)
+    assert (response.status_code, response.get_json()) == (200, {"received": True})
+    assert services.make_worker(periodic=[]).drain() == 1
+    job = db.recording_jobs.find_one({"_id": "rec-1"})
+    assert job["finishedAt"] == (started + timedelta(hours=1) if signed else None)
+    assert services.recording_library.purge() == ((1, 0) if signed else (0, 0))
+    job = db.recording_jobs.find_one({"_id": "rec-1"})
+    assert (job.get("deletedAt") is not None) is signed
+    destroyed = [d["params"]["public_id"] for d in cloud.destroys]
+    assert destroyed == ([job["result"]["asset"]["publicId"]] if signed else [])
