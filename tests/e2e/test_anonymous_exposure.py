@@ -1,0 +1,77 @@
+"""What an anonymous client can do to the Procfile's gunicorn (on loopback) through its
+metrics and its logs: gunicorn lets any upper-case token through as a method (`FOO`,
+`BREW`, 3 to 20 characters), and writes each request's URL in its access line."""
+
+import random
+import socket
+
+import pytest
+import requests
+
+from tests.support.exposition import (
+    METHOD_CHARACTERS,
+    invented_methods,
+    random_path,
+    sample_lines,
+    series,
+)
+from tests.support.processes import (
+    free_port,
+    procfile_web_command,
+    start,
+    stop,
+    wait_for,
+)
+
+pytestmark = pytest.mark.slow
+
+INVENTED = 200  # each one ~20 series before the fix (the counter and the histogram's)
+GUNICORN_METHOD_CHARACTERS = METHOD_CHARACTERS.replace("#", "")  # `#`: gunicorn's own 400
+
+
+def raw_request(port, method, path):
+    """(status, body) of a request as a client may write it, whatever requests allows."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+@pytest.fixture
+def procfile_server(server_env, tmp_path):
+    """The Procfile's command on a free loopback port: (port, a function reading its log)."""
+    port = free_port()
+    env = server_env | {
+        "LOG_LEVEL": "INFO",
+        "RATE_LIMITS_ENABLED": "false",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn.conf.py makes a fresh one
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("w") as log:
+        process = start(procfile_web_command(port, workers=2), env, output=log)
+        try:
+            wait_for(f"http://127.0.0.1:{port}/healthz", process)
+            yield port, log_path.read_text
+        finally:
+            stop(process)
+
+
+def test_invented_methods_through_gunicorn_add_no_series(procfile_server):
+    port, _ = procfile_server
+    metrics = f"http://127.0.0.1:{port}/metrics"
+    rng = random.Random(2026)
+    raw_request(port, "FOO", "/warm-up")  # the one series of every invented method
+    requests.get(metrics, timeout=30)  # and the scrape's own
+    before = requests.get(metrics, timeout=30).text
+    answers = {
+        raw_request(port, method, random_path(rng))
+        for method in invented_methods(INVENTED, 7, GUNICORN_METHOD_CHARACTERS)
+    }
+    after = requests.get(metrics, timeout=30).text
+    lines_before, lines_after = len(sample_lines(before)), len(sample_lines(after))
+    assert lines_after == lines_before  # on main's code: about 20 more per method
+    assert series(after) == series(before)
+    assert answers == {(501, b'{"message":"Method not implemented"}')}
