@@ -9,7 +9,7 @@ import uuid
 
 from flask import abort, g, has_request_context, request
 
-from .logformat import JsonLineFormatter
+from .logformat import JsonLineFormatter, MaskCredentials
 from .metrics import METHODS, REQUEST_SECONDS, REQUESTS, method_label, status_label
 
 log = logging.getLogger("livesessions.requests")
@@ -91,9 +91,11 @@ class RequestIdFilter(logging.Filter):
 
 
 def log_handler(log_format, stream=None):
-    """A handler writing JSON lines (or text) that carry the current request's id."""
+    """A handler writing JSON lines (or text) that carry the current request's id, and no
+    credential of a URL (a calendar feed's key)."""
     handler = logging.StreamHandler(stream)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(MaskCredentials())
     if log_format == "json":
         handler.setFormatter(JsonLineFormatter())
     else:

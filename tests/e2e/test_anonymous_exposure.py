@@ -2,12 +2,14 @@
 metrics and its logs: gunicorn lets any upper-case token through as a method (`FOO`,
 `BREW`, 3 to 20 characters), and writes each request's URL in its access line."""
 
+import json
 import random
 import socket
 
 import pytest
 import requests
 
+from livesessions.sessions.feed_keys import feed_key
 from tests.support.exposition import (
     METHOD_CHARACTERS,
     invented_methods,
@@ -21,10 +23,12 @@ from tests.support.processes import (
     start,
     stop,
     wait_for,
+    wait_until,
 )
 
 pytestmark = pytest.mark.slow
 
+CALENDAR_SECRET = "calendar-secret-for-the-e2e-tests-" + "c" * 16
 INVENTED = 200  # each one ~20 series before the fix (the counter and the histogram's)
 GUNICORN_METHOD_CHARACTERS = METHOD_CHARACTERS.replace("#", "")  # `#`: gunicorn's own 400
 
@@ -47,6 +51,7 @@ def procfile_server(server_env, tmp_path):
     env = server_env | {
         "LOG_LEVEL": "INFO",
         "RATE_LIMITS_ENABLED": "false",
+        "CALENDAR_FEED_SECRET": CALENDAR_SECRET,
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn.conf.py makes a fresh one
     log_path = tmp_path / "gunicorn.log"
@@ -75,3 +80,32 @@ def test_invented_methods_through_gunicorn_add_no_series(procfile_server):
     assert lines_after == lines_before  # on main's code: about 20 more per method
     assert series(after) == series(before)
     assert answers == {(501, b'{"message":"Method not implemented"}')}
+
+
+def test_a_calendar_key_is_masked_in_gunicorns_access_line(procfile_server):
+    port, read_log = procfile_server
+    key = feed_key(CALENDAR_SECRET, "student-e2e")
+    url = f"http://127.0.0.1:{port}/sessions/student/student-e2e/calendar.ics"
+    response = requests.get(url, params={"key": key}, timeout=30)
+    assert response.status_code == 200  # the right key: the feed is served
+    assert response.headers["Content-Type"].startswith("text/calendar")
+    # the access line is written once the answer is sent: wait for it
+    lines = wait_for_access_line(read_log, "/sessions/student/student-e2e/calendar.ics")
+    output = read_log()
+    assert key not in output
+    assert any("calendar.ics?key=*** HTTP/1.1" in line["message"] for line in lines)
+
+
+def wait_for_access_line(read_log, path):
+    def access_lines():
+        return [
+            record
+            for record in map(json.loads, filter(_is_json, read_log().splitlines()))
+            if record.get("logger") == "gunicorn.access" and path in record["message"]
+        ]
+
+    return wait_until(access_lines)
+
+
+def _is_json(line):
+    return line.startswith("{")
