@@ -12,9 +12,11 @@ block the whole worker, not just its greenlet).
 `post_request` runs in the worker after each response: it yields to the other greenlets.
 
 Logs: with LOG_FORMAT json (the default; read from the environment or `.env`, as the
-app does), gunicorn's own lines (boot, worker exits, errors) are the app's JSON lines
-too, by the formatter of livesessions/logformat.py, loaded by its path: importing the
-package would import the app.
+app does), gunicorn's own lines (boot, worker exits, errors, one access line per request)
+are the app's JSON lines too, by the formatter of livesessions/logformat.py, loaded by its
+path: importing the package would import the app. In any format, its lines go through
+that module's MaskCredentials (`logger_class`): a calendar feed's `key` in a URL is
+written `key=***`.
 
 Metrics: every worker writes its Prometheus values to PROMETHEUS_MULTIPROC_DIR (a fresh
 temporary directory unless it is set), so that /metrics, answered by any worker, sums them
@@ -31,6 +33,7 @@ import time
 from pathlib import Path
 
 from dotenv import dotenv_values
+from gunicorn.glogging import Logger
 
 # Set before any worker imports prometheus_client, which reads it at import; a directory
 # made here is removed on exit (one given is the operator's).
@@ -52,21 +55,38 @@ except ConfigError as error:
 """
 
 
-def _json_formatter():
-    """livesessions/logformat.py's JsonLineFormatter, loaded without the package."""
+def _logformat():
+    """livesessions/logformat.py, loaded without the package."""
     path = Path(__file__).resolve().parent / "livesessions" / "logformat.py"
     spec = importlib.util.spec_from_file_location("livesessions_logformat", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.JsonLineFormatter
+    return module
 
+
+LOGFORMAT = _logformat()
+
+
+class MaskingLogger(Logger):
+    """gunicorn's logger, its error and access lines without URL credentials."""
+
+    masking = LOGFORMAT.MaskCredentials()
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            if self.masking not in log.filters:  # setup runs again on a reload
+                log.addFilter(self.masking)
+
+
+logger_class = MaskingLogger
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT") or dotenv_values().get("LOG_FORMAT") or "json"
 if LOG_FORMAT.strip().lower() == "json":
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": _json_formatter()}},
+        "formatters": {"json": {"()": LOGFORMAT.JsonLineFormatter}},
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",

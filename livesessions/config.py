@@ -70,7 +70,8 @@ SETTINGS = {
     "CORS_ORIGINS": Setting("*", comma_list),
     "MAX_CONTENT_LENGTH": Setting(str(1024 * 1024), int),
     "DOCS_ENABLED": Setting(None, boolean),
-    "METRICS_ENABLED": Setting("true", boolean),  # None: on unless APP_ENV=production
+    "METRICS_ENABLED": Setting("true", boolean),
+    "METRICS_TOKEN": Setting(None),  # production serves /metrics only with it (bearer)
     "HSTS_SECONDS": Setting(None, int),
     "PROXY_HOPS": Setting("0", int),
     # Rate limits (see docs/operations.md)
@@ -246,6 +247,7 @@ SECRETS = (
     "DAILY_WEBHOOK_SECRET",
     "DAILY_WEBHOOK_PREVIOUS_SECRET",
     "CALENDAR_FEED_SECRET",
+    "METRICS_TOKEN",
     "CLOUD_API_KEY",
     "CLOUD_API_SECRET",
 )
@@ -272,13 +274,21 @@ def settings_summary(config: Mapping) -> str:
 
 def startup_warnings(config: Mapping) -> list[str]:
     """What to say loudly at start-up: the stand-ins in use, so nobody ships them by
-    accident, and a production that still lets anyone change classes."""
+    accident, a production that still lets anyone change classes, and one whose /metrics is
+    off for want of a token."""
     warnings = []
-    if config["APP_ENV"] == "production" and config["AUTH_POLICY"] == "compat":
+    production = config["APP_ENV"] == "production"
+    if production and config["AUTH_POLICY"] == "compat":
         warnings.append(
             "AUTH_POLICY=compat: participants, status and recording start/stop accept calls "
             "without a token, as the Node service did; see docs/access.md to move to audit, "
             "then strict"
+        )
+    if production and config["METRICS_ENABLED"] and not config["METRICS_TOKEN"]:
+        warnings.append(
+            "/metrics is off: in production it needs METRICS_TOKEN (a random value of at "
+            "least 32 characters), sent by the scraper as a bearer token (Prometheus: "
+            "authorization: credentials:); see docs/operations.md#metrics"
         )
     if config["JWT_SECRET_IS_GENERATED"]:
         warnings.append(

@@ -29,6 +29,8 @@ PRODUCTION_REQUIRED = (
 MIN_JWT_SECRET_BYTES = 32
 # The calendar feeds' HMAC-SHA256 keys: the same reasoning, one feed URL being enough.
 MIN_CALENDAR_SECRET_CHARACTERS = 32
+# The scraper's bearer token: /metrics is not rate-limited, so it must not be guessable.
+MIN_METRICS_TOKEN_CHARACTERS = 32
 # What JOIN_PAGE_URL's template must hold: each session's id goes there.
 SESSION_ID_PLACEHOLDER = "{sessionId}"
 MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://", "mongomock://")
@@ -128,6 +130,12 @@ def production_problems(config: Mapping, explicit: set[str]) -> list[str]:
     if calendar_secret is not None and len(calendar_secret) < MIN_CALENDAR_SECRET_CHARACTERS:
         problems.append(
             f"CALENDAR_FEED_SECRET must be at least {MIN_CALENDAR_SECRET_CHARACTERS} characters "
+            "in production"
+        )
+    metrics_token = config["METRICS_TOKEN"]
+    if metrics_token is not None and len(metrics_token) < MIN_METRICS_TOKEN_CHARACTERS:
+        problems.append(
+            f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_CHARACTERS} characters "
             "in production"
         )
     if "MONGODB_URI" in explicit and str(config["MONGODB_URI"]).startswith("mongomock://"):

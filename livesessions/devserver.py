@@ -16,6 +16,7 @@ from .daily.setup import ensure_webhook
 from .demo import ADA, JOHN, seed_demo
 from .extensions import SERVICES_KEY
 from .gateways.daily import DailyError
+from .logformat import MaskCredentials
 from .recordings.worker import start_worker_thread
 from .sandbox import CloudinarySandbox, DailySandbox
 
@@ -126,7 +127,9 @@ def main():
     if not any(line.startswith("Cloudinary") for line in sandbox_lines):
         lines.insert(4, f"Cloudinary  cloud {app.config['CLOUD_NAME']} (real)")
     print("\n".join(f"livesessions | {line}" for line in lines), flush=True)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    werkzeug_log = logging.getLogger("werkzeug")
+    werkzeug_log.setLevel(logging.WARNING)
+    werkzeug_log.addFilter(MaskCredentials())  # its error lines quote the request line
     try:
         run_simple(
             host, port, app, threaded=True, use_reloader=False, request_handler=BannerlessHandler

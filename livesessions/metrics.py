@@ -5,9 +5,19 @@ a `recordings worker` given the same directory joins them) each process writes i
 to files there and a scrape sums them; without it they are the process's own. The job
 queue's figures (jobs by kind and status, the oldest due job, the workers alive) are read
 from the database at each scrape.
+
+Nothing a client sends makes a series: the request labels come from closed sets (the
+route's rule, the methods the app serves or `other`, the statuses it answers or their
+class). Who may scrape: `scrape_refusal` (METRICS_ENABLED, METRICS_TOKEN, APP_ENV), for
+/metrics and the worker's port alike.
 """
 
+import hmac
+import json
 import os
+import threading
+from http import HTTPStatus
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from prometheus_client import (
     REGISTRY,
@@ -16,12 +26,32 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    make_wsgi_app,
     multiprocess,
-    start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import ThreadingWSGIServer
+
+from .errors import HTTP_MESSAGES, INVALID_TOKEN, MISSING_TOKEN
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# The methods the app serves; any other is answered 501 before routing and counted `other`.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# The statuses the app answers; another would be counted by its class (`4xx`).
+STATUSES = frozenset(
+    {200, 201, 204, 301, 302, 304, 307, 308, 400, 401, 403, 404, 405, 409, 413, 415, 422}
+    | {429, 431, 500, 501, 502, 503, 504}
+)
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
+def status_label(status: int) -> str:
+    return str(status) if status in STATUSES else f"{status // 100}xx"
+
 
 REQUESTS = Counter("livesessions_requests", "HTTP requests answered", ["route", "method", "status"])
 REQUEST_SECONDS = Histogram(
@@ -97,9 +127,49 @@ def exposition(services) -> bytes:
     return generate_latest(registry(services))
 
 
-def serve_metrics(port: int, services, host: str = "0.0.0.0") -> None:
-    """Serve the metrics page on `port` from a daemon thread (the worker's own)."""
-    start_http_server(port, addr=host, registry=registry(services))
+def scrape_refusal(config, authorization: str | None) -> int | None:
+    """Why a scrape is refused: 404 (metrics off), 401 (no or wrong token), None: served.
+
+    Off with METRICS_ENABLED=false, and in production until METRICS_TOKEN is set; once it
+    is set (in any APP_ENV), only `Authorization: Bearer <METRICS_TOKEN>` is served.
+    """
+    if not config["METRICS_ENABLED"]:
+        return 404
+    token = config["METRICS_TOKEN"]
+    if token is None:
+        return 404 if config["APP_ENV"] == "production" else None
+    scheme, _, given = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return 401
+    return None if hmac.compare_digest(given.strip().encode(), token.encode()) else 401
+
+
+def metrics_off(config) -> bool:
+    """Whether no scrape can be served (no token could help)."""
+    return scrape_refusal(config, None) == 404
+
+
+def serve_metrics(port: int, services, config, host: str = "0.0.0.0"):
+    """Serve the metrics page on `port` from a daemon thread (the worker's own), refused as
+    /metrics refuses (`scrape_refusal`). Return the server (`shutdown()` stops it)."""
+    page = make_wsgi_app(registry(services))
+
+    def guarded(environ, start_response):
+        authorization = environ.get("HTTP_AUTHORIZATION")
+        refusal = scrape_refusal(config, authorization)
+        if refusal is None:
+            return page(environ, start_response)
+        if refusal == 401:
+            message = INVALID_TOKEN if authorization else MISSING_TOKEN
+        else:
+            message = HTTP_MESSAGES[refusal]
+        status = f"{refusal} {HTTPStatus(refusal).phrase}"
+        start_response(status, [("Content-Type", "application/json")])
+        return [json.dumps({"message": message}).encode()]
+
+    server = make_server(host, port, guarded, ThreadingWSGIServer, handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server
 
 
 class _Process:
@@ -107,3 +177,10 @@ class _Process:
 
     def collect(self):
         return REGISTRY.collect()
+
+
+class _Quiet(WSGIRequestHandler):
+    """No line per scrape on stderr (wsgiref's default)."""
+
+    def log_message(self, format, *args):
+        pass

@@ -7,10 +7,10 @@ import re
 import time
 import uuid
 
-from flask import g, has_request_context, request
+from flask import abort, g, has_request_context, request
 
-from .logformat import JsonLineFormatter
-from .metrics import REQUEST_SECONDS, REQUESTS
+from .logformat import JsonLineFormatter, MaskCredentials
+from .metrics import METHODS, REQUEST_SECONDS, REQUESTS, method_label, status_label
 
 log = logging.getLogger("livesessions.requests")
 
@@ -91,9 +91,11 @@ class RequestIdFilter(logging.Filter):
 
 
 def log_handler(log_format, stream=None):
-    """A handler writing JSON lines (or text) that carry the current request's id."""
+    """A handler writing JSON lines (or text) that carry the current request's id, and no
+    credential of a URL (a calendar feed's key)."""
     handler = logging.StreamHandler(stream)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(MaskCredentials())
     if log_format == "json":
         handler.setFormatter(JsonLineFormatter())
     else:
@@ -120,6 +122,8 @@ def register_request_hooks(app):
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
+        if request.method not in METHODS:  # FOO, TRACE...: one answer, one series, whatever
+            abort(501)
 
     app.wsgi_app = SecurityHeaders(
         app.wsgi_app, app.config["HSTS_SECONDS"], docs=app.config["DOCS_ENABLED"]
@@ -129,12 +133,16 @@ def register_request_hooks(app):
     def finish_request(response):
         response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
         if "started" in g:
-            # the route's rule, not the path: one series per endpoint, whatever the ids
+            # closed sets only (the route's rule, not the path; a known method or "other"):
+            # nothing a client sends makes a series of its own
             route = request.url_rule.rule if request.url_rule else "unmatched"
-            REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-            REQUEST_SECONDS.labels(route, request.method).observe(time.perf_counter() - g.started)
-            # a 5xx is the service failing: ERROR, so that it is seen (its cause is logged apart)
-            (log.error if response.status_code >= 500 else log.info)(
+            method = method_label(request.method)
+            REQUESTS.labels(route, method, status_label(response.status_code)).inc()
+            REQUEST_SECONDS.labels(route, method).observe(time.perf_counter() - g.started)
+            # a 5xx is the service failing: ERROR, so that it is seen (its cause is logged apart);
+            # not a 501, the client's invented method
+            failed = response.status_code >= 500 and response.status_code != 501
+            (log.error if failed else log.info)(
                 "%s %s %s",
                 request.method,
                 request.path,

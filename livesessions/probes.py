@@ -2,14 +2,20 @@
 
 import logging
 
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, abort, current_app, request
 
 from .access import unauthenticated_counts
 from .daily.setup import last_known_state
-from .errors import DATABASE_UNAVAILABLE, HTTP_MESSAGES
+from .errors import (
+    DATABASE_UNAVAILABLE,
+    HTTP_MESSAGES,
+    INVALID_TOKEN,
+    MISSING_TOKEN,
+    Unauthenticated,
+)
 from .extensions import services
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from .metrics import exposition
+from .metrics import exposition, scrape_refusal
 from .openapi import Note, documented
 from .ratelimit import unlimited
 from .schemas import HealthSchema, NotReadySchema, ReadySchema
@@ -66,13 +72,24 @@ def readyz():
     "Prometheus metrics",
     response="text/plain",
     tag="operations",
-    errors={404: (HTTP_MESSAGES[404], Note("(METRICS_ENABLED=false)"))},
+    errors={
+        401: (MISSING_TOKEN, INVALID_TOKEN, Note("(METRICS_TOKEN set: not sent as a bearer)")),
+        404: (
+            HTTP_MESSAGES[404],
+            Note("(METRICS_ENABLED=false, or production without METRICS_TOKEN)"),
+        ),
+    },
 )
 @unlimited
 def metrics():
     """Requests by route and status with latencies, Daily.co calls by endpoint family and
     answer, the circuit breaker, uploads, webhook deliveries, unauthenticated writes, and
-    the job queue, in Prometheus's text format (off with METRICS_ENABLED=false)."""
-    if not current_app.config["METRICS_ENABLED"]:
-        abort(404)
+    the job queue, in Prometheus's text format. With METRICS_TOKEN set, only for
+    `Authorization: Bearer <METRICS_TOKEN>`; in production, off until it is set (off
+    anywhere with METRICS_ENABLED=false)."""
+    refusal = scrape_refusal(current_app.config, request.headers.get("Authorization"))
+    if refusal == 401:
+        raise Unauthenticated()  # worded by whether a token was sent
+    if refusal:
+        abort(refusal)
     return exposition(services()), 200, {"Content-Type": METRICS_CONTENT_TYPE}

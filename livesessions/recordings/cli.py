@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from ..clock import iso
 from ..extensions import services
-from ..metrics import serve_metrics
+from ..metrics import metrics_off, serve_metrics
 from ..store.jobs import STATUSES as JOB_STATUSES
 from ..validation.dates import read_iso
 
@@ -31,9 +31,12 @@ def recordings_worker():
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    port = current_app.config["RECORDING_METRICS_PORT"]
-    if port:  # its own /metrics (or share the web's PROMETHEUS_MULTIPROC_DIR instead)
-        serve_metrics(port, services())
+    config = current_app.config
+    port = config["RECORDING_METRICS_PORT"]
+    # its own /metrics (or share the web's PROMETHEUS_MULTIPROC_DIR instead), with the
+    # web's rule: METRICS_TOKEN, and off in production without it (said at start-up)
+    if port and not metrics_off(config):
+        serve_metrics(port, services(), config)
     services().make_worker().run(stop)
 
 

@@ -116,8 +116,12 @@ def test_the_worker_can_serve_its_own_metrics(app):
     port = free_port()
     services = app.extensions["livesessions"]
     services.job_store.enqueue("rec-own", {"session": "s", "room": "r"})
-    serve_metrics(port, services, host="127.0.0.1")
-    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    server = serve_metrics(port, services, app.config, host="127.0.0.1")
+    try:
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    finally:
+        server.shutdown()
+        server.server_close()
     families = {family.name for family in text_string_to_metric_families(text)}
     assert {"livesessions_jobs", "livesessions_daily_calls", "livesessions_requests"} <= families
     assert 'livesessions_jobs{kind="upload",status="pending"} 1.0' in text

@@ -224,3 +224,60 @@ def test_one_start_up_line_sums_the_configuration_secrets_masked(make_app, caplo
     assert fields["AUTH_POLICY"] == "compat"
     for secret in ("must-not-show", "pa55word", "c2VjcmV0"):
         assert secret not in line
+
+
+CALENDAR_SECRET = "observability-calendar-secret-" + "k" * 16
+
+
+def test_a_calendar_key_never_reaches_the_request_log(make_app, json_logs, caplog):
+    """The student's feed key is in its URL: neither the request line (a record, then a
+    JSON line) nor any other line of the request holds it."""
+    from livesessions.sessions.feed_keys import feed_path
+
+    caplog.set_level(logging.INFO, logger="livesessions")
+    app = make_app(CALENDAR_FEED_SECRET=CALENDAR_SECRET, LOG_LEVEL="INFO")
+    path = feed_path(CALENDAR_SECRET, "student-7")
+    key = path.rsplit("key=", 1)[1]
+    response = app.test_client().get(path, headers={"X-Request-ID": "feed-1"})
+    assert response.status_code == 200  # the right key: the feed is served
+    records = [r for r in caplog.records if getattr(r, "request_id", None) == "feed-1"]
+    (request_record,) = [r for r in records if r.name == "livesessions.requests"]
+    assert request_record.path == "/sessions/student/student-7/calendar.ics"
+    for record in records:
+        assert key not in record.getMessage()
+        assert key not in str(vars(record))
+    lines = [line for line in json_logs() if line["request_id"] == "feed-1"]
+    assert lines
+    assert key not in str(lines)
+
+
+def test_a_url_with_a_key_is_masked_in_whatever_line_logs_it(json_logs, capture_logs):
+    """Any line of the package that quotes such a URL (in its message or its arguments)."""
+    text = capture_logs("text")
+    url = "/sessions/student/s/calendar.ics?key=0123456789abcdef&x=1"
+    logging.getLogger("livesessions.somewhere").warning("fetched %s", url)
+    (line,) = json_logs()
+    assert line["message"] == "fetched /sessions/student/s/calendar.ics?key=***&x=1"
+    assert "0123456789abcdef" not in text.getvalue()
+    assert "key=***&x=1" in text.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("logged", "written"),
+    [
+        ("GET /f.ics?key=abc HTTP/1.1", "GET /f.ics?key=*** HTTP/1.1"),
+        ("GET /f.ics?x=1&key=abc&y=2 HTTP/1.1", "GET /f.ics?x=1&key=***&y=2 HTTP/1.1"),
+        ("key=abc", "key=***"),  # a bare query string (gunicorn's %(q)s)
+        ('"GET /f.ics?key=abc" 200', '"GET /f.ics?key=***" 200'),
+        ("GET /f.ics?key=abc#top", "GET /f.ics?key=***#top"),
+        # names the query parsers read as `key`, and a value read as another's
+        ("/f?%6Bey=abc&KEY=b&key[]=c", "/f?%6Bey=***&KEY=***&key[]=***"),
+        ("/f?x=1?key=abc", "/f?x=1?key=***"),
+        ("/f?monkey=a&keys=b&key=", "/f?monkey=a&keys=b&key="),
+        ("no query here", "no query here"),
+    ],
+)
+def test_credentials_are_masked_however_the_query_spells_them(logged, written):
+    from livesessions.logformat import mask_credentials
+
+    assert mask_credentials(logged) == written
