@@ -186,7 +186,6 @@ def build_services(config) -> Services:
     policy = AccessPolicy(
         mode=config["AUTH_POLICY"],
         instructor_roles=frozenset(config["INSTRUCTOR_ROLES"]),
-        self_enrolment=config["DAILY_ROOM_PRIVACY"] == "public",
     )
     window = ClassWindow(
         join_early=timedelta(minutes=config["JOIN_OPENS_MINUTES_BEFORE"]),
