@@ -72,6 +72,19 @@ class AccessPolicy:
         return caller
 
 
+# The platform's own receivers (outbound webhooks): they see sessions as an admin does.
+PLATFORM = Caller(user_id=None, name="platform", is_admin=True)
+
+
+def may_list_recordings(caller: Caller | None, session) -> bool:
+    """Whether `caller` may list the session's recordings, and so read a signed URL of one
+    wherever the session is shown: its instructor, an admin, or a student admitted to it
+    (`session` as stored: ids, not populated); never an anonymous reader."""
+    if caller is None:
+        return False
+    return caller.owns(session) or caller.user_id in (session.get("participants") or [])
+
+
 def room_privacy(doc) -> str:
     """The privacy the session's room was created with (`roomPrivacy`). A session stored
     before it was kept (by this service, or the Node one) reads as `private`: whether its

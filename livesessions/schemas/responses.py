@@ -56,7 +56,16 @@ class SessionSchema(ResponseSchema):
     maxParticipants = fields.Integer(required=True)
     participants = fields.List(fields.String(), required=True)
     isRecorded = fields.Boolean(required=True)
-    recordingUrl = fields.String(required=True, allow_none=True)
+    recordingUrl = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "With RECORDING_DELIVERY=authenticated: a download URL signed when "
+            "read, valid for RECORDING_URL_TTL_SECONDS, only for callers who may list the "
+            "session's recordings (its instructor, an admin, an admitted student), null for "
+            "others; null for anonymous callers under AUTH_POLICY=strict"
+        },
+    )
     recordingDuration = fields.Float(required=True, allow_none=True)
     createdAt = _timestamp(required=True)
     updatedAt = _timestamp(required=True)
