@@ -65,6 +65,11 @@ class AccessPolicy:
         """strict: anonymous readers get no recording URL (it would give the bytes away)."""
         return self.strict and caller is None
 
+    def hides_participants_from(self, caller: Caller | None) -> bool:
+        """strict: anonymous readers get no participants (who is enrolled where is what the
+        students' calendar keys protect)."""
+        return self.strict and caller is None
+
     @staticmethod
     def _known(caller):
         if caller is None:  # the view asks for a token in strict: this is a safety net

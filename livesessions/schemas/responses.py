@@ -96,16 +96,30 @@ class SessionDetailSchema(PopulatedSessionSchema):
     )
 
 
+def _open_list_participants():
+    """`participants` of the lists open to anonymous callers."""
+    return fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Empty for anonymous callers under AUTH_POLICY=strict: who is "
+            "enrolled in which class is shown only with a token"
+        },
+    )
+
+
 class CourseSessionSchema(SessionSchema):
     """GET /sessions/course/:courseId: the instructor populated."""
 
     instructor = fields.Nested(UserRefSchema, required=True, allow_none=True)
+    participants = _open_list_participants()
 
 
 class InstructorSessionSchema(SessionSchema):
     """GET /sessions/instructor/:instructorId: the course populated."""
 
     course = fields.Nested(CourseRefSchema, required=True, allow_none=True)
+    participants = _open_list_participants()
 
 
 class SessionPageSchema(ResponseSchema):

@@ -59,7 +59,7 @@ class SessionPresenter:
     `recordingUrl` signed as it is read, for RECORDING_URL_TTL_SECONDS, and only for a
     reader who may list the session's recordings (`policy.may_list_recordings`, the rule
     of `GET /sessions/:id/recordings`); anyone else gets null. Under AUTH_POLICY=strict an
-    anonymous reader gets no recording URL. The decisions are made on
+    anonymous reader gets no recording URL and no participants. The decisions are made on
     the stored document, so populate the JSON afterwards (its `course` and `instructor`
     are still ids here).
     """
@@ -72,6 +72,8 @@ class SessionPresenter:
         shown = session_json(doc, refs)
         if shown.get("recordingUrl") is not None:
             shown["recordingUrl"] = self._recording_url(doc, caller)
+        if "participants" in shown and self.policy.hides_participants_from(caller):
+            shown["participants"] = []  # the key and its type kept, as recordingUrl's null
         return shown
 
     def _recording_url(self, doc, caller):

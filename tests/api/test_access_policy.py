@@ -99,6 +99,43 @@ def test_compat_lists_show_the_recording_url_as_the_spec(client, db):
     assert listed["recordingUrl"] == RECORDED
 
 
+ENROLLED = ["student-1", "student-2"]
+OPEN_LISTS = (f"/sessions/course/{COURSE}", f"/sessions/instructor/{INSTRUCTOR}")
+
+
+def test_strict_anonymous_readers_see_no_participants_anywhere(strict, tokens):
+    """Attack: without a token, read who is enrolled in which class from the open course
+    and instructor lists (the enrolment the students' calendar keys protect)."""
+    client = strict.test_client()
+    doc = seeded(strict, participants=ENROLLED, isRecorded=True, recordingUrl=RECORDED)
+    forged = bearer("not-a-token")  # ignored on the open lists: still anonymous
+    for path in OPEN_LISTS:
+        for headers in ({}, forged):
+            (anonymous,) = client.get(path, headers=headers).get_json()
+            assert (anonymous["participants"], anonymous["recordingUrl"]) == ([], None)
+        (signed_in,) = client.get(path, headers=tokens["student"]).get_json()
+        assert signed_in["participants"] == ENROLLED
+        hidden = ("participants", "recordingUrl")
+        assert {k: v for k, v in anonymous.items() if k not in hidden} == {
+            k: v for k, v in signed_in.items() if k not in hidden
+        }
+    for path in (f"/sessions/{doc['_id']}", "/sessions"):  # no session shown at all
+        response = client.get(path)
+        assert (response.status_code, response.get_json()) == (401, MISSING_TOKEN)
+    for path in OPEN_LISTS:  # the calendar feeds name no participant
+        feed = client.get(f"{path}/calendar.ics")
+        assert feed.status_code == 200
+        assert not any(student.encode() in feed.data for student in ENROLLED)
+    assert stored(strict, doc)["participants"] == ENROLLED
+
+
+def test_compat_anonymous_readers_see_participants_as_the_node_service(client, db):
+    seed_session(db, participants=ENROLLED)
+    for path in OPEN_LISTS:
+        (listed,) = client.get(path).get_json()
+        assert listed["participants"] == ENROLLED
+
+
 # -- attack 2: any logged-in user admits themselves to a private class, then joins --------
 
 
