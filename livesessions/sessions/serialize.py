@@ -69,6 +69,7 @@ class SessionPresenter:
         self.policy = policy or AccessPolicy()
 
     def session(self, doc, caller: Caller | None, refs=()) -> dict:
+        """The session as `caller` may read it (`refs` as in `session_json`)."""
         shown = session_json(doc, refs)
         if shown.get("recordingUrl") is not None:
             shown["recordingUrl"] = self._recording_url(doc, caller)
@@ -91,6 +92,8 @@ class SessionPresenter:
         return {**self.session(doc, caller, POPULATED), "recordingStatus": recording_status(doc)}
 
     def page(self, docs, caller: Caller | None, page: int, page_count: int, total: int) -> dict:
+        """GET /sessions: a page of sessions as `caller` may read them, to be populated."""
+
         def shown(doc):
             return self.session(doc, caller, POPULATED)
 
