@@ -127,6 +127,7 @@ SETTINGS = {
     "CLOUDINARY_CHUNK_SIZE": Setting("6000000", int),
     "CLOUDINARY_TIMEOUT_SECONDS": Setting("60", float),
     "RECORDING_DELIVERY": Setting("public", lower),
+    "RECORDING_URL_TTL_SECONDS": Setting("3600", int),
     # Recording jobs
     "RECORDING_RETRY_BASE_SECONDS": Setting("30", float),
     "RECORDING_MAX_ATTEMPTS": Setting("6", int),

@@ -4,8 +4,9 @@
 start/stop need no token, and a token sent to them changes nothing. `audit` answers the
 same and reports every call made without a token, so that the platform can find its last
 anonymous clients. `strict` requires a token there: a student may change only their own
-seat (and only while rooms are public: a private room admits whom its instructor admits),
-the session's instructor or an admin anything; creating a session needs an instructor or
+seat (and only in a session whose room was made public: a private room admits whom its
+instructor admits, whatever DAILY_ROOM_PRIVACY says today), the session's instructor or
+an admin anything; creating a session needs an instructor or
 admin role, and only an admin may create one for another instructor.
 """
 
@@ -28,7 +29,6 @@ POLICIES = ("compat", "audit", "strict")
 class AccessPolicy:
     mode: str = "compat"
     instructor_roles: frozenset[str] = frozenset({"instructor"})
-    self_enrolment: bool = True  # strict: students may take or free their own seat
 
     @property
     def strict(self) -> bool:
@@ -52,7 +52,7 @@ class AccessPolicy:
         if not self.strict:
             return
         caller = self._known(caller)
-        itself = self.self_enrolment and caller.user_id == student_id
+        itself = room_privacy(doc) == "public" and caller.user_id == student_id
         if not (itself or caller.owns(doc)):
             raise Forbidden(PARTICIPANTS_FORBIDDEN)
 
@@ -65,8 +65,34 @@ class AccessPolicy:
         """strict: anonymous readers get no recording URL (it would give the bytes away)."""
         return self.strict and caller is None
 
+    def hides_participants_from(self, caller: Caller | None) -> bool:
+        """strict: anonymous readers get no participants (who is enrolled where is what the
+        students' calendar keys protect)."""
+        return self.strict and caller is None
+
     @staticmethod
     def _known(caller):
         if caller is None:  # the view asks for a token in strict: this is a safety net
             raise Unauthenticated()
         return caller
+
+
+# The platform's own receivers (outbound webhooks): they see sessions as an admin does.
+PLATFORM = Caller(user_id=None, name="platform", is_admin=True)
+
+
+def may_list_recordings(caller: Caller | None, session) -> bool:
+    """Whether `caller` may list the session's recordings, and so read a signed URL of one
+    wherever the session is shown: its instructor, an admin, or a student admitted to it
+    (`session` as stored: ids, not populated); never an anonymous reader."""
+    if caller is None:
+        return False
+    return caller.owns(session) or caller.user_id in (session.get("participants") or [])
+
+
+def room_privacy(doc) -> str:
+    """The privacy the session's room was created with (`roomPrivacy`). A session stored
+    before it was kept (by this service, or the Node one) reads as `private`: whether its
+    room was private is not known, and reading it as public would let any student admit
+    themselves to a room that may admit only whom its instructor admits."""
+    return "public" if doc.get("roomPrivacy") == "public" else "private"

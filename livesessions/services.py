@@ -11,12 +11,12 @@ from .gateways.cloudinary import CloudinaryClient
 from .gateways.daily import DailyClient
 from .gateways.daily_limits import MARGIN_SECONDS, Pacer
 from .lifecycle import ClassWindow
-from .policy import AccessPolicy
+from .policy import PLATFORM, AccessPolicy
 from .recordings.library import RecordingLibrary
 from .recordings.periodic import PeriodicTask
 from .recordings.service import RecordingService
 from .recordings.worker import RecordingWorker
-from .sessions.serialize import SessionPresenter
+from .sessions.serialize import POPULATED, SessionPresenter
 from .sessions.series_service import SeriesService
 from .sessions.service import SessionService
 from .store import (
@@ -173,21 +173,22 @@ def build_services(config) -> Services:
         delivery_type="authenticated"
         if config["RECORDING_DELIVERY"] == "authenticated"
         else "upload",
+        url_ttl_seconds=config["RECORDING_URL_TTL_SECONDS"],
     )
-    presenter = SessionPresenter(sign=cloudinary.signed_asset_url)
-
-    def shown(doc):
-        """A session as GET /sessions/:id shows it (its course and instructor populated)."""
-        populated = dict(doc)
-        platform_store.populate([populated], "course", "instructor")
-        return presenter.detail(populated)
-
-    notify = SessionEvents(emitter, shown, session_store.find_any)  # the outbound events
     policy = AccessPolicy(
         mode=config["AUTH_POLICY"],
         instructor_roles=frozenset(config["INSTRUCTOR_ROLES"]),
-        self_enrolment=config["DAILY_ROOM_PRIVACY"] == "public",
     )
+    presenter = SessionPresenter(sign=cloudinary.signed_asset_url, policy=policy)
+
+    def shown(doc):
+        """A session as GET /sessions/:id shows it to an admin (course and instructor
+        populated): the platform's receivers get what an admin would."""
+        detail = presenter.detail(doc, PLATFORM)
+        platform_store.populate([detail], *POPULATED)
+        return detail
+
+    notify = SessionEvents(emitter, shown, session_store.find_any)  # the outbound events
     window = ClassWindow(
         join_early=timedelta(minutes=config["JOIN_OPENS_MINUTES_BEFORE"]),
         room_grace=timedelta(minutes=config["DAILY_ROOM_EXP_GRACE_MINUTES"]),

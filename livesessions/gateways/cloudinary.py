@@ -6,6 +6,8 @@ import cloudinary.exceptions
 import cloudinary.uploader
 import cloudinary.utils
 
+from ..clock import to_seconds, utcnow
+
 
 class CloudinaryError(Exception):
     """An upload failed: the SDK raised, or Cloudinary's answer was unusable."""
@@ -23,6 +25,7 @@ class CloudinaryClient:
         chunk_size: int = 6_000_000,
         timeout: float = 60,
         delivery_type: str = "upload",
+        url_ttl_seconds: int = 3600,
     ):
         self.credentials = {"cloud_name": cloud_name, "api_key": api_key, "api_secret": api_secret}
         if upload_prefix:
@@ -30,6 +33,7 @@ class CloudinaryClient:
         self.chunk_size = chunk_size
         self.timeout = timeout
         self.delivery_type = delivery_type  # "upload" (public) or "authenticated"
+        self.url_ttl_seconds = url_ttl_seconds  # how long a signed recording URL is valid
         self.delivery_host = _delivery_host(upload_prefix)
 
     def upload_video(self, path: str, *, folder: str, public_id: str) -> dict:
@@ -76,9 +80,17 @@ class CloudinaryClient:
             raise CloudinaryError(f"Cloudinary did not destroy it (result: {result!r:.200})")
 
     def signed_asset_url(self, asset: dict) -> str:
-        """`signed_url` of a stored recording asset (`publicId`, `version`, `format`)."""
-        return self.signed_url(
-            asset["publicId"], asset.get("version"), asset.get("format") or "mp4"
+        """A URL of a stored authenticated recording (`publicId`, `format`) that expires
+        `url_ttl_seconds` from now: Cloudinary's private download URL (the upload API's
+        `download` action, signed with the API secret, with `expires_at`). A delivery URL's
+        `s--...--` signature never expires, so whoever once read one could keep it."""
+        return cloudinary.utils.private_download_url(
+            asset["publicId"],
+            asset.get("format") or "mp4",
+            resource_type="video",
+            type="authenticated",
+            expires_at=to_seconds(utcnow()) + self.url_ttl_seconds,
+            **self.credentials,
         )
 
     def signed_url(self, public_id: str, version, format: str = "mp4") -> str:

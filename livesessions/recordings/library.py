@@ -24,6 +24,7 @@ from ..errors import (
     UpstreamFailed,
 )
 from ..gateways.cloudinary import CloudinaryClient, CloudinaryError
+from ..policy import may_list_recordings
 from ..store import JobStore, RecordingStore, SessionStore
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,7 @@ class RecordingLibrary:
     def of_session(self, session_id: str, caller: Caller) -> list[Recording]:
         """The session's recordings by start, for its instructor, an admin, or a student
         admitted to it."""
-        session = self.sessions.get(session_id)
-        if not (caller.owns(session) or caller.user_id in session["participants"]):
+        if not may_list_recordings(caller, self.sessions.get(session_id)):
             raise Forbidden(RECORDINGS_FORBIDDEN)
         return self._recordings(session_id)
 

@@ -1,6 +1,7 @@
-"""The request and response schemas, in two modules: `requests` (validated like Joi) and
-`responses` (the OpenAPI document's source). Import them from here."""
+"""The request and response schemas: `requests` (validated like Joi), and `responses`,
+`attendance` and `series` (the OpenAPI document's source). Import them from here."""
 
+from .attendance import AttendanceSchema, CourseAttendanceSchema
 from .requests import (
     INVALID_STATUS_MESSAGE,
     AttendanceQuerySchema,
@@ -26,8 +27,6 @@ from .requests import (
     update_session_schema,
 )
 from .responses import (
-    AttendanceSchema,
-    CourseAttendanceSchema,
     CourseSessionSchema,
     DeletedSessionSchema,
     ErrorSchema,

@@ -56,7 +56,16 @@ class SessionSchema(ResponseSchema):
     maxParticipants = fields.Integer(required=True)
     participants = fields.List(fields.String(), required=True)
     isRecorded = fields.Boolean(required=True)
-    recordingUrl = fields.String(required=True, allow_none=True)
+    recordingUrl = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "With RECORDING_DELIVERY=authenticated: a download URL signed when "
+            "read, valid for RECORDING_URL_TTL_SECONDS, only for callers who may list the "
+            "session's recordings (its instructor, an admin, an admitted student), null for "
+            "others; null for anonymous callers under AUTH_POLICY=strict"
+        },
+    )
     recordingDuration = fields.Float(required=True, allow_none=True)
     createdAt = _timestamp(required=True)
     updatedAt = _timestamp(required=True)
@@ -87,16 +96,30 @@ class SessionDetailSchema(PopulatedSessionSchema):
     )
 
 
+def _open_list_participants():
+    """`participants` of the lists open to anonymous callers."""
+    return fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Empty for anonymous callers under AUTH_POLICY=strict: who is "
+            "enrolled in which class is shown only with a token"
+        },
+    )
+
+
 class CourseSessionSchema(SessionSchema):
     """GET /sessions/course/:courseId: the instructor populated."""
 
     instructor = fields.Nested(UserRefSchema, required=True, allow_none=True)
+    participants = _open_list_participants()
 
 
 class InstructorSessionSchema(SessionSchema):
     """GET /sessions/instructor/:instructorId: the course populated."""
 
     course = fields.Nested(CourseRefSchema, required=True, allow_none=True)
+    participants = _open_list_participants()
 
 
 class SessionPageSchema(ResponseSchema):
@@ -178,78 +201,6 @@ class JoinSchema(ResponseSchema):
         required=True, metadata={"description": "`roomUrl?t=token`: opens the room directly"}
     )
     expiresAt = _timestamp("The token is refused after this (the end of the class)", required=True)
-
-
-class AttendeeSchema(ResponseSchema):
-    userId = fields.String(
-        required=True, allow_none=True, metadata={"description": "null for an anonymous guest"}
-    )
-    userName = fields.String(required=True, allow_none=True)
-    role = fields.String(
-        required=True, validate=validate.OneOf(("instructor", "participant", "guest"))
-    )
-    firstJoinedAt = _timestamp(required=True)
-    lastLeftAt = _timestamp("null while still in the room", required=True, allow_none=True)
-    present = fields.Boolean(required=True, metadata={"description": "In the room now"})
-    minutesPresent = fields.Float(
-        required=True, metadata={"description": "Time in the room, overlaps counted once"}
-    )
-    visits = fields.Integer(required=True, metadata={"description": "Times the user joined"})
-
-
-class AttendanceTotalsSchema(ResponseSchema):
-    attendees = fields.Integer(required=True)
-    participantsAttended = fields.Integer(
-        required=True, metadata={"description": "Admitted students who joined at least once"}
-    )
-    participantsAdmitted = fields.Integer(required=True)
-    minutesPresent = fields.Float(required=True)
-    averageMinutesPresent = fields.Float(required=True)
-
-
-class AttendanceSchema(ResponseSchema):
-    """GET /sessions/:id/attendance."""
-
-    sessionId = fields.String(required=True, metadata={"format": "uuid"})
-    attendees = fields.List(fields.Nested(AttendeeSchema), required=True)
-    totals = fields.Nested(AttendanceTotalsSchema, required=True)
-
-
-class StudentAttendanceSchema(ResponseSchema):
-    studentId = fields.String(required=True)
-    sessionsAdmitted = fields.Integer(
-        required=True,
-        metadata={"description": "Counted sessions with the student in `participants`"},
-    )
-    sessionsAttended = fields.Integer(
-        required=True,
-        metadata={"description": "Counted sessions whose room they joined at least once"},
-    )
-    minutesPresent = fields.Float(
-        required=True,
-        metadata={"description": "Summed over the counted sessions, as each one's attendance"},
-    )
-    shareOfScheduledMinutes = fields.Float(
-        required=True,
-        metadata={
-            "description": "minutesPresent / the summed `duration` of the sessions the student "
-            "was admitted to, 2 decimals; 0 when that sum is 0; not capped at 1"
-        },
-    )
-
-
-class CourseAttendanceSchema(ResponseSchema):
-    """GET /sessions/course/:courseId/attendance."""
-
-    courseId = fields.String(required=True)
-    sessions = fields.Integer(
-        required=True,
-        metadata={
-            "description": "Sessions counted: the course's (the caller's own unless an "
-            "admin), neither deleted nor cancelled"
-        },
-    )
-    students = fields.List(fields.Nested(StudentAttendanceSchema), required=True)
 
 
 class WebhookEventSchema(Schema):

@@ -55,6 +55,7 @@ from ..schemas import (
 )
 from ..validation import load
 from .ical import CALENDAR_HEADERS
+from .serialize import POPULATED
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
@@ -77,8 +78,9 @@ LIST_DEFAULTS = list_query_schema.load({})  # what an empty query string means (
 def create():
     """Create a live session and its Daily.co room."""
     data = load(create_session_schema, json_body())
-    doc = services().session_service.create(data, current_caller())
-    return services().presenter.session(doc), 201
+    caller = current_caller()
+    doc = services().session_service.create(data, caller)
+    return services().presenter.session(doc, caller), 201
 
 
 @bp.get("")
@@ -98,8 +100,9 @@ def index():
         scheduled_from=query.get("from_"),
         scheduled_to=query.get("to"),
     )
-    services().platform_store.populate(docs, "course", "instructor")
-    return services().presenter.page(docs, page, page_count, total)
+    shown = services().presenter.page(docs, current_caller(), page, page_count, total)
+    services().platform_store.populate(shown["sessions"], *POPULATED)
+    return shown
 
 
 @bp.get("/<session_id>")
@@ -113,35 +116,32 @@ def index():
 def get(session_id):
     """Return one session with its course and instructor, and its `recordingStatus`."""
     doc = services().session_store.get(session_id)
-    services().platform_store.populate([doc], "course", "instructor")
-    return services().presenter.detail(doc)
+    shown = services().presenter.detail(doc, current_caller())
+    services().platform_store.populate([shown], *POPULATED)
+    return shown
 
 
 @bp.get("/course/<course_id>")
 @documented("List a course's sessions", response=[CourseSessionSchema])
 def by_course(course_id):
     """List a course's sessions, with their instructors."""
-    docs = services().session_store.by_field("course", course_id)
-    shown = reader_json()
-    return [shown(doc) for doc in services().platform_store.populate(docs, "instructor")]
+    return open_list("course", course_id, "instructor")
 
 
 @bp.get("/instructor/<instructor_id>")
 @documented("List an instructor's sessions", response=[InstructorSessionSchema])
 def by_instructor(instructor_id):
     """List an instructor's sessions, with their courses."""
-    docs = services().session_store.by_field("instructor", instructor_id)
-    shown = reader_json()
-    return [shown(doc) for doc in services().platform_store.populate(docs, "course")]
+    return open_list("instructor", instructor_id, "course")
 
 
-def reader_json():
-    """How this request's reader of an open list sees a session: without its recording URL
-    when anonymous under AUTH_POLICY=strict."""
-    policy = services().policy
-    caller = optional_caller() if policy.strict else None
-    presenter = services().presenter
-    return presenter.anonymous if policy.hides_recordings_from(caller) else presenter.session
+def open_list(field, value, ref):
+    """The sessions whose `field` is `value`, with `ref` populated, as this request's
+    reader sees them (the spec needs no token: a valid one, if sent, says who reads)."""
+    caller = optional_caller()
+    docs = services().session_store.by_field(field, value)
+    shown = [services().presenter.session(doc, caller, (ref,)) for doc in docs]
+    return services().platform_store.populate(shown, ref)
 
 
 @bp.get("/course/<course_id>/calendar.ics")
@@ -177,8 +177,9 @@ def instructor_calendar(instructor_id):
 def update(session_id):
     """Change a session's title, description, schedule or capacity."""
     changes = load(update_session_schema, json_body())
-    doc = services().session_service.update(session_id, changes, current_caller())
-    return services().presenter.session(doc)
+    caller = current_caller()
+    doc = services().session_service.update(session_id, changes, caller)
+    return services().presenter.session(doc, caller)
 
 
 @bp.delete("/<session_id>")
@@ -191,8 +192,9 @@ def update(session_id):
 @token_required
 def delete(session_id):
     """Cancel a session and delete its Daily.co room."""
-    doc = services().session_service.delete(session_id, current_caller())
-    return {"message": SESSION_DELETED, "session": services().presenter.session(doc)}
+    caller = current_caller()
+    doc = services().session_service.delete(session_id, caller)
+    return {"message": SESSION_DELETED, "session": services().presenter.session(doc, caller)}
 
 
 @bp.post("/<session_id>/join")
@@ -246,7 +248,7 @@ def add_participant(session_id):
     data = load(participant_schema, json_body())
     caller = open_write_caller("add_participant", session_id)
     doc = services().session_service.add_participant(session_id, data["studentId"], caller)
-    return services().presenter.session(doc)
+    return services().presenter.session(doc, caller)
 
 
 @bp.delete("/<session_id>/participants/<student_id>")
@@ -263,7 +265,7 @@ def remove_participant(session_id, student_id):
     """Remove a student from a session."""
     caller = open_write_caller("remove_participant", session_id)
     doc = services().session_service.remove_participant(session_id, student_id, caller)
-    return services().presenter.session(doc)
+    return services().presenter.session(doc, caller)
 
 
 @bp.patch("/<session_id>/status")
@@ -292,4 +294,4 @@ def set_status(session_id):
     data = load(status_schema, json_body())
     caller = open_write_caller("set_status", session_id)
     doc = services().session_service.set_status(session_id, data["status"], caller)
-    return services().presenter.session(doc)
+    return services().presenter.session(doc, caller)

@@ -4,7 +4,9 @@ import math
 from collections.abc import Callable
 from datetime import datetime
 
+from ..auth import Caller
 from ..clock import iso
+from ..policy import AccessPolicy, may_list_recordings
 from ..schemas import SessionSchema
 
 _ABSENT = object()
@@ -13,12 +15,18 @@ _ABSENT = object()
 SESSION_FIELDS = tuple(field.data_key or name for name, field in SessionSchema().fields.items())
 
 
-def session_json(doc) -> dict:
-    """Return the session's public fields, in order, with dates as ISO strings (one pass)."""
+# The references a reader's JSON has populated (`PlatformStore.populate`), once shown.
+POPULATED = ("course", "instructor")
+
+
+def session_json(doc, refs=()) -> dict:
+    """Return the session's public fields, in order, with dates as ISO strings (one pass);
+    the `refs` to be populated are there even when the document lacks them (as null, which
+    populating keeps), in their place."""
     return {
         key: iso(value) if isinstance(value, datetime) else value
         for key in SESSION_FIELDS
-        if (value := doc.get(key, _ABSENT)) is not _ABSENT
+        if (value := doc.get(key, None if key in refs else _ABSENT)) is not _ABSENT
     }
 
 
@@ -45,29 +53,48 @@ def page_json(docs, page: int, page_count: int, total: int, shown=session_json) 
 
 
 class SessionPresenter:
-    """Sessions as readers get them: with `recordingUrl` signed as it is read when the
-    recording is on Cloudinary's authenticated delivery type (RECORDING_DELIVERY)."""
+    """Sessions as one reader (a `Caller`, or None when anonymous) gets them.
 
-    def __init__(self, sign: Callable[[dict], str] | None = None):
-        self.sign = sign  # the recording's stored asset -> a signed URL
+    A recording on Cloudinary's authenticated delivery type (RECORDING_DELIVERY) has its
+    `recordingUrl` signed as it is read, for RECORDING_URL_TTL_SECONDS, and only for a
+    reader who may list the session's recordings (`policy.may_list_recordings`, the rule
+    of `GET /sessions/:id/recordings`); anyone else gets null. Under AUTH_POLICY=strict an
+    anonymous reader gets no recording URL and no participants. The decisions are made on
+    the stored document, so populate the JSON afterwards (its `course` and `instructor`
+    are still ids here).
+    """
 
-    def session(self, doc) -> dict:
-        shown = session_json(doc)
+    def __init__(self, sign: Callable[[dict], str] | None = None, policy=None):
+        self.sign = sign  # the recording's stored asset -> a signed, expiring URL
+        self.policy = policy or AccessPolicy()
+
+    def session(self, doc, caller: Caller | None, refs=()) -> dict:
+        """The session as `caller` may read it (`refs` as in `session_json`)."""
+        shown = session_json(doc, refs)
+        if shown.get("recordingUrl") is not None:
+            shown["recordingUrl"] = self._recording_url(doc, caller)
+        if "participants" in shown and self.policy.hides_participants_from(caller):
+            shown["participants"] = []  # the key and its type kept, as recordingUrl's null
+        return shown
+
+    def _recording_url(self, doc, caller):
+        if self.policy.hides_recordings_from(caller):
+            return None
         asset = doc.get("recordingAsset")
-        if self.sign and asset and asset.get("type") == "authenticated" and doc.get("recordingUrl"):
-            shown["recordingUrl"] = self.sign(asset)
-        return shown
+        if not (asset and asset.get("type") == "authenticated"):
+            return doc["recordingUrl"]  # public delivery: as stored, as the Node service
+        if self.sign is None or not may_list_recordings(caller, doc):
+            return None
+        return self.sign(asset)
 
-    def anonymous(self, doc) -> dict:
-        """As an anonymous reader sees it under AUTH_POLICY=strict: no recording URL."""
-        shown = session_json(doc)
-        if "recordingUrl" in shown:
-            shown["recordingUrl"] = None
-        return shown
-
-    def detail(self, doc) -> dict:
+    def detail(self, doc, caller: Caller | None) -> dict:
         """GET /sessions/:id: the session plus where its latest recording is."""
-        return {**self.session(doc), "recordingStatus": recording_status(doc)}
+        return {**self.session(doc, caller, POPULATED), "recordingStatus": recording_status(doc)}
 
-    def page(self, docs, page: int, page_count: int, total: int) -> dict:
-        return page_json(docs, page, page_count, total, shown=self.session)
+    def page(self, docs, caller: Caller | None, page: int, page_count: int, total: int) -> dict:
+        """GET /sessions: a page of sessions as `caller` may read them, to be populated."""
+
+        def shown(doc):
+            return self.session(doc, caller, POPULATED)
+
+        return page_json(docs, page, page_count, total, shown=shown)

@@ -39,10 +39,10 @@ from .series_service import occurrences
 bp = Blueprint("series", __name__, url_prefix="/sessions/series")
 
 
-def series_json(series_id, docs):
+def series_json(series_id, docs, caller):
     """A series' answer: its id and the sessions, each as POST /sessions shows one."""
     presenter = services().presenter
-    return {"seriesId": series_id, "sessions": [presenter.session(doc) for doc in docs]}
+    return {"seriesId": series_id, "sessions": [presenter.session(doc, caller) for doc in docs]}
 
 
 def occurrence_count() -> int:
@@ -87,8 +87,9 @@ def create_series():
     recurrence (at most 100), each carrying the series' `seriesId`. If a room or a write
     fails, the sessions made are removed and their rooms deleted by the worker's job."""
     data = load(create_series_schema, json_body())
-    series_id, docs = services().series_service.create(data, current_caller())
-    return series_json(series_id, docs), 201
+    caller = current_caller()
+    series_id, docs = services().series_service.create(data, caller)
+    return series_json(series_id, docs, caller), 201
 
 
 @bp.put("/<series_id>")
@@ -109,8 +110,9 @@ def update_series(series_id):
     """Change the title, description, duration or capacity of the series' future sessions
     (scheduled, not started) as PUT /sessions/:id does; a 400 changes none of them."""
     changes = load(update_series_schema, json_body())
-    docs = services().series_service.update(series_id, changes, current_caller())
-    return series_json(series_id, docs)
+    caller = current_caller()
+    docs = services().series_service.update(series_id, changes, caller)
+    return series_json(series_id, docs, caller)
 
 
 @bp.delete("/<series_id>")

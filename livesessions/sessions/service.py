@@ -31,6 +31,7 @@ from ..gateways.daily_names import daily_user_id
 from ..lifecycle import REOPENINGS, ClassWindow, is_open, update_rejection
 from ..policy import AccessPolicy
 from ..store import AttendanceStore, JobStore, PlatformStore, SessionStore, new_id
+from ..store.documents import new_session
 from ..store.platform import POPULATED_LABEL
 from ..webhooks.session_events import SessionEvents, emits
 from .attendance import summarize
@@ -94,26 +95,8 @@ class SessionService:
         except DailyError as error:
             log.error("creating a Daily room failed: %s", error)
             raise UpstreamFailed(CREATE_ROOM_FAILED) from None
-        now = utcnow()
-        doc = {
-            "_id": new_id(),
-            "title": data["title"],
-            "description": data.get("description", ""),
-            "course": data["courseId"],
-            "instructor": data.get("instructorId") or caller.user_id,
-            "roomName": room["name"],
-            "roomUrl": room["url"],
-            "scheduledAt": data["scheduledAt"],
-            "duration": data["duration"],
-            "status": "scheduled",
-            "maxParticipants": data["maxParticipants"],
-            "participants": [],
-            "isRecorded": False,
-            "recordingUrl": None,
-            "recordingDuration": None,
-            "createdAt": now,
-            "updatedAt": now,
-        }
+        instructor = data.get("instructorId") or caller.user_id
+        doc = new_session(new_id(), data, room, instructor, self.room_privacy, utcnow())
         if series_id is not None:
             doc["seriesId"] = series_id
         try:

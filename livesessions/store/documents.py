@@ -35,6 +35,32 @@ def with_defaults(doc):
     return doc
 
 
+def new_session(session_id, data, room, instructor, room_privacy, now) -> dict:
+    """The document of session `session_id`, created `now` from the create body `data` in
+    the Daily room `room` (made with `room_privacy`): the spec's fields, then `roomPrivacy`,
+    kept for the service (whom the room admits follows how it was made), never shown."""
+    return {
+        "_id": session_id,
+        "title": data["title"],
+        "description": data.get("description", ""),
+        "course": data["courseId"],
+        "instructor": instructor,
+        "roomName": room["name"],
+        "roomUrl": room["url"],
+        "scheduledAt": data["scheduledAt"],
+        "duration": data["duration"],
+        "status": "scheduled",
+        "maxParticipants": data["maxParticipants"],
+        "participants": [],
+        "isRecorded": False,
+        "recordingUrl": None,
+        "recordingDuration": None,
+        "roomPrivacy": room_privacy,
+        "createdAt": now,
+        "updatedAt": now,
+    }
+
+
 def session_problems(doc) -> list[str]:
     """Why the service can't read this stored session (none: it can), for `db check`: the
     fields every reader relies on, after the defaults a missing one is read with."""
@@ -92,6 +118,7 @@ class SessionDoc(TypedDict, total=False):
     activeRecording: str | None  # the recording in progress, claimed by its start
     activeRecordingUntil: datetime | None  # when that claim lapses (the room's closing)
     meeting: MeetingNote
+    roomPrivacy: str  # "public" or "private": its room as created; absent before it was kept
     createdAt: datetime
     updatedAt: datetime
     deletedAt: datetime | None

@@ -99,6 +99,43 @@ def test_compat_lists_show_the_recording_url_as_the_spec(client, db):
     assert listed["recordingUrl"] == RECORDED
 
 
+ENROLLED = ["student-1", "student-2"]
+OPEN_LISTS = (f"/sessions/course/{COURSE}", f"/sessions/instructor/{INSTRUCTOR}")
+
+
+def test_strict_anonymous_readers_see_no_participants_anywhere(strict, tokens):
+    """Attack: without a token, read who is enrolled in which class from the open course
+    and instructor lists (the enrolment the students' calendar keys protect)."""
+    client = strict.test_client()
+    doc = seeded(strict, participants=ENROLLED, isRecorded=True, recordingUrl=RECORDED)
+    forged = bearer("not-a-token")  # ignored on the open lists: still anonymous
+    for path in OPEN_LISTS:
+        for headers in ({}, forged):
+            (anonymous,) = client.get(path, headers=headers).get_json()
+            assert (anonymous["participants"], anonymous["recordingUrl"]) == ([], None)
+        (signed_in,) = client.get(path, headers=tokens["student"]).get_json()
+        assert signed_in["participants"] == ENROLLED
+        hidden = ("participants", "recordingUrl")
+        assert {k: v for k, v in anonymous.items() if k not in hidden} == {
+            k: v for k, v in signed_in.items() if k not in hidden
+        }
+    for path in (f"/sessions/{doc['_id']}", "/sessions"):  # no session shown at all
+        response = client.get(path)
+        assert (response.status_code, response.get_json()) == (401, MISSING_TOKEN)
+    for path in OPEN_LISTS:  # the calendar feeds name no participant
+        feed = client.get(f"{path}/calendar.ics")
+        assert feed.status_code == 200
+        assert not any(student.encode() in feed.data for student in ENROLLED)
+    assert stored(strict, doc)["participants"] == ENROLLED
+
+
+def test_compat_anonymous_readers_see_participants_as_the_node_service(client, db):
+    seed_session(db, participants=ENROLLED)
+    for path in OPEN_LISTS:
+        (listed,) = client.get(path).get_json()
+        assert listed["participants"] == ENROLLED
+
+
 # -- attack 2: any logged-in user admits themselves to a private class, then joins --------
 
 
@@ -125,7 +162,7 @@ def test_strict_private_rooms_admit_whom_their_instructor_admits(strict, daily, 
 def test_strict_public_rooms_let_a_student_change_only_their_own_seat(make_app, tokens):
     app = make_app(AUTH_POLICY="strict")
     client = app.test_client()
-    doc = seeded(app, participants=["someone"])
+    doc = seeded(app, participants=["someone"], roomPrivacy="public")
     add = f"/sessions/{doc['_id']}/participants"
     anonymous = client.post(add, json={"studentId": STUDENT})
     assert (anonymous.status_code, anonymous.get_json()) == (401, MISSING_TOKEN)
@@ -138,6 +175,69 @@ def test_strict_public_rooms_let_a_student_change_only_their_own_seat(make_app, 
     leaving = client.delete(f"{add}/{STUDENT}", headers=tokens["student"])
     assert (leaving.status_code, leaving.get_json()["participants"]) == (200, ["someone"])
     assert stored(app, doc)["participants"] == ["someone"]
+
+
+def restarted(make_app, app, **settings):
+    """`app` started again with `settings`, over the same stored sessions (each embedded
+    store is the app's own, so they are copied over; a real server's database is shared)."""
+    again = make_app(**settings)
+    before, after = (a.extensions["livesessions"].database for a in (app, again))
+    if before.embedded:
+        after.db.livesessions.insert_many(list(before.db.livesessions.find()))
+    return again
+
+
+def self_added(app, doc, tokens):
+    path = f"/sessions/{doc['_id']}/participants"
+    return app.test_client().post(path, json={"studentId": STUDENT}, headers=tokens["student"])
+
+
+def test_strict_self_admission_follows_the_room_as_created_not_todays_setting(
+    make_app, daily, tokens
+):
+    """Attack: rooms were private; the setting is switched to public; a student admits
+    themselves to an old private room (and could then get a meeting token for it)."""
+    private = make_app(AUTH_POLICY="strict", DAILY_ROOM_PRIVACY="private")
+    made = private.test_client().post(
+        "/sessions", json=session_payload(), headers=tokens["instructor"]
+    )
+    assert made.status_code == 201, made.get_json()
+    old = made.get_json()
+    assert daily.rooms[old["roomName"]]["privacy"] == "private"
+    assert "roomPrivacy" not in old  # kept for the service, never shown
+    public = restarted(make_app, private, AUTH_POLICY="strict", DAILY_ROOM_PRIVACY="public")
+
+    refused = self_added(public, old, tokens)
+    assert (refused.status_code, refused.get_json()) == (403, PARTICIPANTS_FORBIDDEN)
+    assert stored(public, old)["participants"] == []
+    assert stored(public, old)["roomPrivacy"] == "private"
+    joined = public.test_client().post(f"/sessions/{old['_id']}/join", headers=tokens["student"])
+    assert joined.status_code == 403
+    assert daily.calls(kind="token") == []
+
+    client = public.test_client()
+    new = client.post("/sessions", json=session_payload(), headers=tokens["instructor"])
+    assert daily.rooms[new.get_json()["roomName"]]["privacy"] == "public"
+    admitted = self_added(public, new.get_json(), tokens)
+    assert (admitted.status_code, admitted.get_json()["participants"]) == (200, [STUDENT])
+    assert "roomPrivacy" not in admitted.get_json()
+    assert stored(public, new.get_json())["participants"] == [STUDENT]
+    assert stored(public, new.get_json())["roomPrivacy"] == "public"
+
+
+def test_strict_sessions_stored_without_room_privacy_admit_no_student_themselves(make_app, tokens):
+    """A session stored before `roomPrivacy` was kept (the Node service's, or an earlier
+    version's) may be in a private room: it reads as private, even under public rooms."""
+    app = make_app(AUTH_POLICY="strict", DAILY_ROOM_PRIVACY="public")
+    doc = seeded(app)
+    refused = self_added(app, doc, tokens)
+    assert (refused.status_code, refused.get_json()) == (403, PARTICIPANTS_FORBIDDEN)
+    assert stored(app, doc) == doc
+    path = f"/sessions/{doc['_id']}/participants"
+    admitted = app.test_client().post(
+        path, json={"studentId": STUDENT}, headers=tokens["instructor"]
+    )
+    assert (admitted.status_code, admitted.get_json()["participants"]) == (200, [STUDENT])
 
 
 # -- attack 3: anyone cancels or ends any class ------------------------------------------

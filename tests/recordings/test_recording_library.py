@@ -236,7 +236,10 @@ def test_authenticated_recordings_are_signed_at_read_time(make_app, cloud, daily
     session = seed_session(db, roomName="room-a", status="live", scheduledAt=in_class())
     finish(app, daily, "rec-1", video("private"))
     (recording,) = listed(app.test_client(), session, bearer(token_for))
-    assert "/video/authenticated/s--" in recording["url"]
+    # the video: a private download URL that expires (RECORDING_URL_TTL_SECONDS); the poster
+    # frame: a signed delivery URL (a download URL can't transform), which does not
+    assert recording["url"].startswith(f"{cloud.url}/v1_1/{cloud.cloud_name}/video/download?")
+    assert "expires_at=" in recording["url"]
     assert "/video/authenticated/s--" in recording["thumbnailUrl"]
     with urllib.request.urlopen(recording["thumbnailUrl"]) as frame:
         assert frame.read()[:2] == b"\xff\xd8"

@@ -646,7 +646,9 @@ def test_authenticated_delivery_signs_urls_when_read(make_app, daily, cloud, tok
     assert cloud.uploads[0]["params"]["type"] == "authenticated"
     auth = {"Authorization": f"Bearer {token_for()}"}
     url = client.get(f"/sessions/{doc['_id']}", headers=auth).get_json()["recordingUrl"]
-    assert "/video/authenticated/s--" in url
+    assert url.startswith(f"{cloud.url}/v1_1/{cloud.cloud_name}/video/download?")
+    assert "type=authenticated" in url
+    assert "expires_at=" in url
     # (urllib, not requests: the `daily` fixture's `responses` answers every requests call)
     with urllib.request.urlopen(url, timeout=5) as delivered:
         assert delivered.read() == data

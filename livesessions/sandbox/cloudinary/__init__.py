@@ -8,7 +8,9 @@ Uploads of `type="authenticated"` are delivered only at URLs signed with the API
 `cloudinary.utils.cloudinary_url(..., sign_url=True)` signs them; `delivery_options` gives the
 keyword arguments that make the SDK build those URLs on the sandbox. A video's URL with an
 image format (`format="jpg"`, optionally `start_offset`) answers a poster frame: a small
-JPEG (or PNG), the same whatever the video and offset.
+JPEG (or PNG), the same whatever the video and offset. Private download URLs
+(`cloudinary.utils.private_download_url`) deliver an asset until their `expires_at`, by the
+sandbox's `clock`.
 """
 
 from .delivery import delivery_options, url_signature

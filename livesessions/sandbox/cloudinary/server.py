@@ -13,14 +13,17 @@ from cloudinary.utils import api_sign_request
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request
 
+from ...clock import utcnow
 from ..serving import Served
 from .common import UploadError, error, json_response
 from .delivery import Delivery, parse_delivery_path
 from .destroy import Destroys
+from .downloads import Downloads
 from .uploads import PIECE, Uploads, delivery_type_of, params_of, size_of
 
 UPLOAD_PATH = re.compile(r"^/v1_1/([^/]+)/([^/]+)/upload\Z")
 DESTROY_PATH = re.compile(r"^/v1_1/([^/]+)/([^/]+)/destroy\Z")
+DOWNLOAD_PATH = re.compile(r"^/v1_1/([^/]+)/([^/]+)/download\Z")
 # What Cloudinary leaves out of the string to sign; the SDK never sends the last two as fields.
 UNSIGNED_FIELDS = {"file", "signature", "api_key", "resource_type", "cloud_name"}
 STALE_AFTER = 3600  # seconds; Cloudinary rejects older timestamps as a "Stale request"
@@ -31,7 +34,12 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-class CloudinarySandbox(Uploads, Destroys, Delivery, Served):
+def wall_clock() -> float:
+    """Unix seconds now: the sandbox's clock unless a test holds its own."""
+    return utcnow().timestamp()
+
+
+class CloudinarySandbox(Uploads, Destroys, Downloads, Delivery, Served):
     """Uploads stored under `storage_dir`, served like Cloudinary's API and delivery URLs."""
 
     thread_name = "cloudinary-sandbox"
@@ -45,11 +53,13 @@ class CloudinarySandbox(Uploads, Destroys, Delivery, Served):
         api_secret="sandbox-secret",
         storage_dir=None,
         min_chunk_bytes=5 * 1024 * 1024,
+        clock=wall_clock,
     ):
         self.cloud_name = cloud_name
         self.api_key = api_key
         self.api_secret = api_secret
         self.min_chunk_bytes = min_chunk_bytes
+        self.clock = clock  # Unix seconds now, for the expiry of download URLs
         self._own_storage = storage_dir is None
         self.storage_dir = Path(
             tempfile.mkdtemp(prefix="cloudinary-sandbox-") if storage_dir is None else storage_dir
@@ -59,6 +69,7 @@ class CloudinarySandbox(Uploads, Destroys, Delivery, Served):
         self.uploads = []
         self.destroys = []  # each destroy request: path, params, status and (if 200) result
         self.invalidated = []  # public ids destroyed with `invalidate`: the CDN purges asked for
+        self.downloads = []  # each private download URL request: params and status
         self.assets = {}
         self.lock = threading.Lock()
         self._chunked = {}  # upload id -> state of an unfinished chunked upload
@@ -90,12 +101,15 @@ class CloudinarySandbox(Uploads, Destroys, Delivery, Served):
     def _wsgi(self, request):
         upload = UPLOAD_PATH.match(request.path)
         destroy = DESTROY_PATH.match(request.path)
+        download = DOWNLOAD_PATH.match(request.path)
         delivered = parse_delivery_path(request.path)
         delivering = request.method in ("GET", "HEAD")
         if upload and request.method == "POST":
             response = self._upload(request, *upload.groups())
         elif destroy and request.method == "POST":
             response = self._destroy(request, *destroy.groups())
+        elif download and delivering:
+            response = self._download(request, *download.groups())
         elif delivered and delivering:
             response = self._deliver(request, delivered)
         else:
