@@ -141,7 +141,7 @@ SETTINGS = {
     "RECORDING_RECONCILE_LOOKBACK_HOURS": Setting("48", float),
     # Outbound webhooks (see docs/operations.md)
     "WEBHOOKS_ALLOW_PRIVATE": Setting("false", boolean),
-    "WEBHOOKS_TIMEOUT_SECONDS": Setting("5", float),
+    "WEBHOOKS_DEADLINE_SECONDS": Setting("5", float, aliases=("WEBHOOKS_TIMEOUT_SECONDS",)),
     "WEBHOOKS_RETRY_BASE_SECONDS": Setting("30", float),
     "WEBHOOKS_DISABLE_AFTER_FAILURES": Setting("20", int),
 }
@@ -246,6 +246,13 @@ SECRETS = (
 )
 
 
+def webhook_deadline(config: Mapping) -> float:
+    """A delivery's total deadline: WEBHOOKS_DEADLINE_SECONDS, but at most half the lease
+    (which a delivery does not renew), so that no second worker makes the same delivery
+    while the first still waits for its receiver."""
+    return min(config["WEBHOOKS_DEADLINE_SECONDS"], config["RECORDING_LEASE_SECONDS"] / 2)
+
+
 def settings_summary(config: Mapping) -> str:
     """Every setting as the start-up line shows it: `NAME=value; ...`, secrets as `set` or
     `unset` (a generated JWT secret as `generated`), MONGODB_URI without its credentials
@@ -286,6 +293,11 @@ def startup_warnings(config: Mapping) -> list[str]:
     if not config["DAILY_WEBHOOK_SECRET"]:
         warnings.append(
             "DAILY_WEBHOOK_SECRET is not set: webhooks are accepted without a signature"
+        )
+    if config["WEBHOOKS_DEADLINE_SECONDS"] > webhook_deadline(config):
+        warnings.append(
+            "WEBHOOKS_DEADLINE_SECONDS is over half of RECORDING_LEASE_SECONDS: deliveries "
+            f"are cut off at {webhook_deadline(config)} s, inside their lease"
         )
     if not config["DAILY_API_KEY"]:
         warnings.append(

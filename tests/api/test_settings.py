@@ -5,7 +5,7 @@ import socket
 import dns.resolver
 import pytest
 
-from livesessions.config import ConfigError, load_config
+from livesessions.config import ConfigError, load_config, startup_warnings
 from tests.support.app_config import PRODUCTION
 
 
@@ -214,3 +214,13 @@ def test_the_worker_gets_its_job_slots_from_the_settings(make_app):
     assert load_config()["RECORDING_WORKER_CONCURRENCY"] == 2
     app = make_app(RECORDING_WORKER_CONCURRENCY="3")
     assert app.extensions["livesessions"].make_worker().concurrency == 3
+
+
+def test_the_webhook_deadline_keeps_the_old_name_and_stays_inside_the_lease(monkeypatch, make_app):
+    monkeypatch.setenv("WEBHOOKS_TIMEOUT_SECONDS", "7")  # the name before the deadline's
+    assert load_config()["WEBHOOKS_DEADLINE_SECONDS"] == 7.0
+    app = make_app(RECORDING_LEASE_SECONDS="6", WEBHOOKS_DEADLINE_SECONDS="5")
+    assert app.extensions["livesessions"].webhook_delivery.deadline_seconds == 3.0
+    assert any("cut off at 3.0 s" in warning for warning in startup_warnings(app.config))
+    monkeypatch.setenv("WEBHOOKS_DEADLINE_SECONDS", "0")
+    assert problems() == "Invalid settings: WEBHOOKS_DEADLINE_SECONDS must be more than 0, got 0.0"
