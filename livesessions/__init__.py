@@ -7,7 +7,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .cli import register_commands
-from .config import load_config, settings_summary, startup_warnings
+from .config import load_config
+from .config_report import settings_summary, startup_warnings
 from .daily.receive import bp as daily_bp
 from .errors import register_error_handlers
 from .extensions import SERVICES_KEY, init_extensions

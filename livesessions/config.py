@@ -8,7 +8,6 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
-from urllib.parse import urlsplit, urlunsplit
 
 from limits import parse_many
 
@@ -148,7 +147,7 @@ SETTINGS = {
     "RECORDING_RECONCILE_LOOKBACK_HOURS": Setting("48", float),
     # Outbound webhooks (see docs/operations.md)
     "WEBHOOKS_ALLOW_PRIVATE": Setting("false", boolean),
-    "WEBHOOKS_TIMEOUT_SECONDS": Setting("5", float),
+    "WEBHOOKS_DEADLINE_SECONDS": Setting("5", float, aliases=("WEBHOOKS_TIMEOUT_SECONDS",)),
     "WEBHOOKS_RETRY_BASE_SECONDS": Setting("30", float),
     "WEBHOOKS_DISABLE_AFTER_FAILURES": Setting("20", int),
 }
@@ -241,71 +240,3 @@ def load_config(overrides: Mapping | None = None) -> dict:
 
 
 # Settings whose values are never logged: the start-up line says only whether they are set.
-SECRETS = (
-    "JWT_SECRET_KEY",
-    "JWT_PREVIOUS_SECRET_KEYS",
-    "DAILY_API_KEY",
-    "DAILY_WEBHOOK_SECRET",
-    "DAILY_WEBHOOK_PREVIOUS_SECRET",
-    "CALENDAR_FEED_SECRET",
-    "METRICS_TOKEN",
-    "CLOUD_API_KEY",
-    "CLOUD_API_SECRET",
-)
-
-
-def settings_summary(config: Mapping) -> str:
-    """Every setting as the start-up line shows it: `NAME=value; ...`, secrets as `set` or
-    `unset` (a generated JWT secret as `generated`), MONGODB_URI without its credentials
-    and options."""
-    shown = []
-    for name in SETTINGS:
-        value = config.get(name)
-        if name == "JWT_SECRET_KEY" and config.get("JWT_SECRET_IS_GENERATED"):
-            value = "generated"
-        elif name in SECRETS:
-            value = "set" if value else "unset"
-        elif name == "MONGODB_URI" and value:
-            parts = urlsplit(value)
-            # no user, password or query options (which may hold a key's password)
-            value = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=""))
-        shown.append(f"{name}={value}")
-    return "; ".join(shown)
-
-
-def startup_warnings(config: Mapping) -> list[str]:
-    """What to say loudly at start-up: the stand-ins in use, so nobody ships them by
-    accident, a production that still lets anyone change classes, and one whose /metrics is
-    off for want of a token."""
-    warnings = []
-    production = config["APP_ENV"] == "production"
-    if production and config["AUTH_POLICY"] == "compat":
-        warnings.append(
-            "AUTH_POLICY=compat: participants, status and recording start/stop accept calls "
-            "without a token, as the Node service did; see docs/access.md to move to audit, "
-            "then strict"
-        )
-    if production and config["METRICS_ENABLED"] and not config["METRICS_TOKEN"]:
-        warnings.append(
-            "/metrics is off: in production it needs METRICS_TOKEN (a random value of at "
-            "least 32 characters), sent by the scraper as a bearer token (Prometheus: "
-            "authorization: credentials:); see docs/operations.md#metrics"
-        )
-    if config["JWT_SECRET_IS_GENERATED"]:
-        warnings.append(
-            "JWT_SECRET_KEY is not set: using a random secret valid for this process only"
-        )
-    if config["DAILY_KNOCKING"] and config["DAILY_ROOM_PRIVACY"] == "public":
-        warnings.append("DAILY_KNOCKING has no effect: Daily's knocking is for private rooms")
-    if config["MONGODB_URI"].startswith("mongomock://"):
-        warnings.append("MONGODB_URI is the embedded in-memory store: data is lost on exit")
-    if not config["DAILY_WEBHOOK_SECRET"]:
-        warnings.append(
-            "DAILY_WEBHOOK_SECRET is not set: webhooks are accepted without a signature"
-        )
-    if not config["DAILY_API_KEY"]:
-        warnings.append(
-            "DAILY_API_KEY is not set: Daily.co calls go unauthenticated to "
-            + config["DAILY_API_URL"]
-        )
-    return warnings

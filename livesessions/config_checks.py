@@ -107,7 +107,15 @@ def value_problems(config: Mapping) -> list[str]:
     for name in AT_LEAST_ONE:
         if config[name] is not None and config[name] < 1:
             problems.append(f"{name} must be at least 1, got {config[name]}")
+    problems.append(webhook_deadline_problem(config))
     return [problem for problem in problems if problem]
+
+
+def webhook_deadline_problem(config: Mapping) -> str | None:
+    deadline = config["WEBHOOKS_DEADLINE_SECONDS"]
+    if deadline is not None and deadline <= 0:
+        return f"WEBHOOKS_DEADLINE_SECONDS must be more than 0, got {deadline}"
+    return None
 
 
 def production_problems(config: Mapping, explicit: set[str]) -> list[str]:

@@ -74,6 +74,10 @@ WEBHOOKS_FORBIDDEN = "Only an admin may manage webhooks"
 WEBHOOK_NOT_FOUND = "Webhook endpoint not found"
 WEBHOOK_URL_REFUSED = "Webhook URL must resolve to a public address"
 WEBHOOK_URL_UNRESOLVED = "Webhook URL's host could not be resolved"
+WEBHOOK_URL_AMBIGUOUS = (
+    "Webhook URL must be plain: ASCII, no backslash, whitespace, control character, "
+    "escaped host or second @"
+)
 # Authentication
 MISSING_TOKEN = "Authorization header with a Bearer token is required"
 INVALID_TOKEN = "Invalid token"

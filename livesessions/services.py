@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .clock import utcnow
+from .config_report import webhook_deadline
 from .daily.events import DailyEvents
 from .daily.setup import check_webhook
 from .db import Database, connect
@@ -252,7 +253,7 @@ def build_services(config) -> Services:
             webhook_attempts,
             job_store,
             allow_private=config["WEBHOOKS_ALLOW_PRIVATE"],
-            timeout_seconds=config["WEBHOOKS_TIMEOUT_SECONDS"],
+            deadline_seconds=webhook_deadline(config),
             retry_base_seconds=config["WEBHOOKS_RETRY_BASE_SECONDS"],
             disable_after=config["WEBHOOKS_DISABLE_AFTER_FAILURES"],
         ),

@@ -5,18 +5,20 @@ from flask.cli import AppGroup
 
 from ..errors import NotFound
 from ..extensions import services
+from .destinations import shown_url
 
 webhooks_cli = AppGroup("webhooks", help="Outbound webhook endpoints.")
 
 
 @webhooks_cli.command("list")
 def webhooks_list():
-    """One line per endpoint: id, enabled or disabled, failures in a row, URL, events."""
+    """One line per endpoint: id, enabled or disabled, failures in a row, URL (its user
+    information masked), events."""
     for endpoint in services().webhook_store.list():
         state = "enabled" if endpoint["enabled"] else "disabled"
         click.echo(
             f"{endpoint['_id']} {state} failures={endpoint['consecutiveFailures']} "
-            f"{endpoint['url']} {','.join(endpoint['events'])}"
+            f"{shown_url(endpoint['url'])} {','.join(endpoint['events'])}"
         )
 
 

@@ -7,18 +7,19 @@ import logging
 import time
 from datetime import timedelta
 
-import requests
+from urllib3.util import make_headers
 
 from ..clock import utcnow
 from ..store import JobStore, WebhookAttemptStore, WebhookStore
 from ..store.jobs import ENDPOINT_DISABLED
-from .signing import (
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
+from . import transport
+from .destinations import (
+    DestinationAmbiguous,
     DestinationRefused,
+    DestinationUnresolved,
     check_destination,
-    signature,
 )
+from .signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,17 @@ ENDPOINT_GONE = "the webhook endpoint was deleted"
 def event_body(event: dict) -> bytes:
     """The exact bytes POSTed (and signed): the event as compact JSON."""
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def refusal(error: Exception) -> str:
+    """The short class an attempt records for a delivery that got no HTTP answer."""
+    if isinstance(error, DestinationAmbiguous):
+        return "refused: malformed URL"
+    if isinstance(error, DestinationUnresolved):
+        return "dns"
+    if isinstance(error, DestinationRefused):
+        return "refused: non-public address"
+    return str(error)  # DeliveryFailed: its class
 
 
 class WebhookDelivery:
@@ -41,23 +53,23 @@ class WebhookDelivery:
         jobs: JobStore,
         *,
         allow_private=False,
-        timeout_seconds=5.0,
+        deadline_seconds=5.0,
         retry_base_seconds=30.0,
         retry_max_seconds=3600.0,
         retry_for_seconds=86400.0,
         disable_after=20,
-        http=None,
+        post=transport.post,
     ):
         self.endpoints = endpoints
         self.attempts = attempts
         self.jobs = jobs
         self.allow_private = allow_private
-        self.timeout_seconds = timeout_seconds
+        self.deadline_seconds = deadline_seconds  # connect, send and read, in all
         self.retry_base_seconds = retry_base_seconds
         self.retry_max_seconds = retry_max_seconds
         self.retry_for = timedelta(seconds=retry_for_seconds)
         self.disable_after = disable_after
-        self.http = http or requests.Session()
+        self.send = post
 
     def run(self, job: dict, holder: str) -> None:
         """Deliver the job's event once, as `holder`; every outcome is recorded on the job."""
@@ -89,7 +101,10 @@ class WebhookDelivery:
         self._failed(job, holder, error)
 
     def post(self, endpoint: dict, event: dict) -> tuple[int | None, str | None, float]:
-        """POST the signed event; return (HTTP status or None, error or None, seconds)."""
+        """POST the signed event; return (HTTP status or None, error or None, seconds).
+        The error is a short class (`HTTP 503`, `timeout`, `connection refused`,
+        `refused: non-public address`...), never a low-level message: attempts are shown
+        to admins and logged, and must not describe the network behind the address."""
         body = event_body(event)
         timestamp = str(int(time.time()))
         headers = {
@@ -100,23 +115,19 @@ class WebhookDelivery:
         }
         started = time.monotonic()
         try:
-            check_destination(endpoint["url"], allow_private=self.allow_private)
-            response = self.http.post(
-                endpoint["url"],
-                data=body,
-                headers=headers,
-                timeout=self.timeout_seconds,
-                allow_redirects=False,  # a redirect could lead anywhere: it is a failure
+            destination, (_, address) = check_destination(
+                endpoint["url"], allow_private=self.allow_private
             )
-        except DestinationRefused as error:
-            return None, f"refused: {error}", time.monotonic() - started
-        except requests.RequestException as error:
-            return None, f"{type(error).__name__}: {error}", time.monotonic() - started
+            if destination.userinfo is not None:  # the URL's user and password: Basic auth
+                basic = make_headers(basic_auth=":".join(destination.userinfo))
+                headers["Authorization"] = basic["authorization"]
+            status = self.send(destination, address, body, headers, self.deadline_seconds)
+        except (DestinationRefused, transport.DeliveryFailed) as error:
+            return None, refusal(error), time.monotonic() - started
         seconds = time.monotonic() - started
-        response.close()
-        if 200 <= response.status_code < 300:
-            return response.status_code, None, seconds
-        return response.status_code, f"HTTP {response.status_code}", seconds
+        if 200 <= status < 300:
+            return status, None, seconds
+        return status, f"HTTP {status}", seconds
 
     def _failed(self, job, holder, error):
         disabled = self.endpoints.failed(job["endpoint"], self.disable_after)

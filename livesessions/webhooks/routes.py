@@ -6,6 +6,7 @@ from flask import Blueprint
 from ..auth import current_caller, token_required
 from ..errors import (
     WEBHOOK_NOT_FOUND,
+    WEBHOOK_URL_AMBIGUOUS,
     WEBHOOK_URL_REFUSED,
     WEBHOOK_URL_UNRESOLVED,
     WEBHOOKS_FORBIDDEN,
@@ -35,15 +36,16 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
     body=RegisterWebhookSchema,
     tag="webhooks",
     errors={
-        400: (VALIDATION, WEBHOOK_URL_REFUSED, WEBHOOK_URL_UNRESOLVED),
+        400: (VALIDATION, WEBHOOK_URL_AMBIGUOUS, WEBHOOK_URL_REFUSED, WEBHOOK_URL_UNRESOLVED),
         403: (WEBHOOKS_FORBIDDEN,),
     },
 )
 @token_required
 def register_webhook():
     """Register an http(s) URL for some events; the answer holds the endpoint's secret,
-    shown this once. The URL's host must resolve to public addresses only (unless
-    WEBHOOKS_ALLOW_PRIVATE). For admins."""
+    shown this once. The URL must be plain (read alike by every URL parser) and its host
+    must resolve to public addresses only (unless WEBHOOKS_ALLOW_PRIVATE); a user and
+    password in it are sent as Basic auth and never shown again. For admins."""
     data = load(register_webhook_schema, json_body())
     endpoint = services().webhook_service.register(data, current_caller())
     return endpoint_json(endpoint, with_secret=True), 201

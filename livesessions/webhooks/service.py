@@ -9,6 +9,7 @@ from ..auth import Caller
 from ..clock import iso
 from ..errors import (
     WEBHOOK_NOT_FOUND,
+    WEBHOOK_URL_AMBIGUOUS,
     WEBHOOK_URL_REFUSED,
     WEBHOOK_URL_UNRESOLVED,
     WEBHOOKS_FORBIDDEN,
@@ -17,16 +18,24 @@ from ..errors import (
     ValidationFailed,
 )
 from ..store import JobStore, WebhookAttemptStore, WebhookStore
-from .signing import DestinationRefused, DestinationUnresolved, check_destination, new_secret
+from .destinations import (
+    DestinationAmbiguous,
+    DestinationRefused,
+    DestinationUnresolved,
+    check_destination,
+    shown_url,
+)
+from .signing import new_secret
 
 log = logging.getLogger(__name__)
 
 
 def endpoint_json(endpoint: dict, *, with_secret: bool = False) -> dict:
-    """An endpoint as the API shows it (the secret only when just registered)."""
+    """An endpoint as the API shows it (the secret only when just registered; the URL's
+    user information, a credential, never)."""
     shown = {
         "id": endpoint["_id"],
-        "url": endpoint["url"],
+        "url": shown_url(endpoint["url"]),
         "events": endpoint["events"],
         "enabled": endpoint["enabled"],
         "consecutiveFailures": endpoint["consecutiveFailures"],
@@ -48,6 +57,14 @@ def attempt_json(attempt: dict) -> dict:
         "at": iso(attempt["at"]),
         "durationMs": attempt["durationMs"],
     }
+
+
+def refusal_message(error: DestinationRefused) -> str:
+    if isinstance(error, DestinationAmbiguous):
+        return WEBHOOK_URL_AMBIGUOUS
+    if isinstance(error, DestinationUnresolved):
+        return WEBHOOK_URL_UNRESOLVED
+    return WEBHOOK_URL_REFUSED
 
 
 class WebhookService:
@@ -72,19 +89,18 @@ class WebhookService:
             raise Forbidden(WEBHOOKS_FORBIDDEN)
 
     def register(self, data: dict, caller: Caller) -> dict:
-        """Register an endpoint (its URL must resolve to public addresses); return it with
-        its new secret."""
+        """Register an endpoint (its URL plain, read alike by every parser, and resolving
+        to public addresses only); return it with its new secret."""
         self._require_admin(caller)
         try:
             check_destination(data["url"], allow_private=self.allow_private)
-        except DestinationUnresolved as error:
-            log.info("webhook registration refused: %s", error)
-            raise ValidationFailed(WEBHOOK_URL_UNRESOLVED) from None
         except DestinationRefused as error:
-            log.info("webhook registration refused: %s", error)
-            raise ValidationFailed(WEBHOOK_URL_REFUSED) from None
+            log.info("webhook registration of %s refused: %s", shown_url(data["url"]), error)
+            raise ValidationFailed(refusal_message(error)) from None
         endpoint = self.endpoints.create(data["url"], data["events"], new_secret())
-        log.info("webhook endpoint %s registered for %s", endpoint["_id"], endpoint["url"])
+        log.info(
+            "webhook endpoint %s registered for %s", endpoint["_id"], shown_url(endpoint["url"])
+        )
         return endpoint
 
     def list(self, caller: Caller) -> list[dict]:

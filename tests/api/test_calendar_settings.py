@@ -4,7 +4,8 @@ import logging
 
 import pytest
 
-from livesessions.config import ConfigError, load_config, settings_summary
+from livesessions.config import ConfigError, load_config
+from livesessions.config_report import settings_summary
 from tests.support.app_config import PRODUCTION
 
 FEED_SECRET = "calendar-feed-secret-" + "0123456789abcdef" * 2  # 53 characters

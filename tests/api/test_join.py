@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from livesessions.config import ConfigError, load_config, startup_warnings
+from livesessions.config import ConfigError, load_config
+from livesessions.config_report import startup_warnings
 from livesessions.gateways.daily_names import daily_user_id
 from tests.support.app_config import DAILY_KEY
 from tests.support.factories import INSTRUCTOR, OTHER_INSTRUCTOR, iso, seed_session

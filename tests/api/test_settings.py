@@ -6,6 +6,7 @@ import dns.resolver
 import pytest
 
 from livesessions.config import ConfigError, load_config
+from livesessions.config_report import startup_warnings
 from tests.support.app_config import PRODUCTION
 
 
@@ -242,3 +243,13 @@ def test_the_former_count_of_all_slots_now_counts_the_upload_slots(monkeypatch, 
     assert problems() == "Invalid settings: WORKER_UPLOAD_CONCURRENCY must be at least 1, got 0"
     monkeypatch.setenv("WORKER_UPLOAD_CONCURRENCY", "5")  # the new name wins
     assert load_config()["WORKER_UPLOAD_CONCURRENCY"] == 5
+
+
+def test_the_webhook_deadline_keeps_the_old_name_and_stays_inside_the_lease(monkeypatch, make_app):
+    monkeypatch.setenv("WEBHOOKS_TIMEOUT_SECONDS", "7")  # the name before the deadline's
+    assert load_config()["WEBHOOKS_DEADLINE_SECONDS"] == 7.0
+    app = make_app(RECORDING_LEASE_SECONDS="6", WEBHOOKS_DEADLINE_SECONDS="5")
+    assert app.extensions["livesessions"].webhook_delivery.deadline_seconds == 3.0
+    assert any("cut off at 3.0 s" in warning for warning in startup_warnings(app.config))
+    monkeypatch.setenv("WEBHOOKS_DEADLINE_SECONDS", "0")
+    assert problems() == "Invalid settings: WEBHOOKS_DEADLINE_SECONDS must be more than 0, got 0.0"

@@ -27,7 +27,7 @@ def test_a_delivery_of_a_killed_worker_is_made_by_another(make_app):
     settings = {
         "RECORDING_LEASE_SECONDS": "3",
         "RECORDING_POLL_SECONDS": "0.2",
-        "WEBHOOKS_TIMEOUT_SECONDS": "2.5",
+        "WEBHOOKS_DEADLINE_SECONDS": "1.5",  # at most half the lease
         "WEBHOOKS_ALLOW_PRIVATE": "true",
     }
     app = make_app(**settings)

@@ -21,7 +21,7 @@ SESSION = {"_id": "s-1", "title": "Algebra"}
 
 @pytest.fixture
 def hooks_app(make_app):
-    return make_app(WEBHOOKS_DISABLE_AFTER_FAILURES=3, WEBHOOKS_TIMEOUT_SECONDS=1)
+    return make_app(WEBHOOKS_DISABLE_AFTER_FAILURES=3, WEBHOOKS_DEADLINE_SECONDS=1)
 
 
 @pytest.fixture
@@ -176,14 +176,14 @@ def test_a_redirect_is_not_followed_and_a_slow_receiver_times_out(hooks_app, hub
         hub.webhook_emitter.emit("session.created", SESSION)
         drain(hub)
         assert [path for path, _, _ in receiver.received] == ["/hooks"]  # not /moved
-        receiver.delay = 1.5  # over WEBHOOKS_TIMEOUT_SECONDS
+        receiver.delay = 1.5  # over WEBHOOKS_DEADLINE_SECONDS
         make_due(hub)
         drain(hub)
     attempts = hub.webhook_service.attempts.recent(endpoint["id"])
     assert attempts[1]["status"] == 302
     assert attempts[1]["error"] == "HTTP 302"
     assert attempts[0]["status"] is None
-    assert attempts[0]["error"].startswith("ReadTimeout")
+    assert attempts[0]["error"] == "timeout"
 
 
 def test_a_delivery_to_a_refused_address_is_a_failed_attempt(make_app, receiver):
@@ -196,7 +196,7 @@ def test_a_delivery_to_a_refused_address_is_a_failed_attempt(make_app, receiver)
     assert receiver.received == []
     (attempt,) = hub.webhook_service.attempts.recent(endpoint["_id"])
     assert attempt["status"] is None
-    assert attempt["error"] == "refused: 127.0.0.1 resolves to a non-public address (127.0.0.1)"
+    assert attempt["error"] == "refused: non-public address"
     job = hub.database.db.recording_jobs.find_one({"kind": "webhook"})
     assert job["status"] == "pending"
 
