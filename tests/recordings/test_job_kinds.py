@@ -81,6 +81,7 @@ def test_receivers_that_trickle_hold_the_webhook_slots_not_an_upload_or_a_room_d
     app = make_app(
         **cloudinary_settings(cloud),
         WORKER_WEBHOOK_CONCURRENCY=2,  # as many as all the slots of a worker before
+        RECORDING_LEASE_SECONDS=600,  # a delivery's deadline is at most half of it
         RECORDING_RETRY_BASE_SECONDS=3600,
     )
     hub = app.extensions["livesessions"]
