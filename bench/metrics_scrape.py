@@ -3,10 +3,11 @@
     .venv/bin/python -m bench.metrics_scrape [--requests 3000]
 
 In-process (Flask's test client, the embedded store, the process's own metrics): the
-median time of 20 scrapes, the page's bytes and sample lines, once after one invented
-method (the series every such method shares) and again after `--requests` more, each with
-a method and a path of its own. BENCHMARK ONLY: this machine's figures; the tests judge
-the series (tests/api/test_metrics_abuse.py), not the time.
+median time of 20 scrapes, the page's bytes and sample lines, once after two invented
+methods (the series every such method shares: a 404 and a 405) and again after
+`--requests` more, each with a method and a path of its own. BENCHMARK ONLY: this
+machine's figures; the tests judge the series (tests/api/test_metrics_abuse.py), not the
+time.
 """
 
 import argparse
@@ -22,12 +23,23 @@ from tests.support.exposition import invented_methods, random_path, sample_lines
 SCRAPES = 20
 
 
+# What an invented method may be answered (405 on a path that exists, 404 elsewhere; 501 on
+# the code before issue 26): anything else, and any scrape but a 200, stops the bench.
+INVENTED_ANSWERS = {404, 405, 501}
+
+
+def expect(response, statuses):
+    if response.status_code not in statuses:
+        raise SystemExit(f"{response.request.method} {response.request.path}: {response.status}")
+    return response
+
+
 def scrape(client):
     """(median ms, bytes, sample lines) of SCRAPES scrapes."""
     times = []
     for _ in range(SCRAPES):
         started = time.perf_counter()
-        body = client.get("/metrics").get_data(as_text=True)
+        body = expect(client.get("/metrics"), {200}).get_data(as_text=True)
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1000, len(body.encode()), len(sample_lines(body))
 
@@ -39,13 +51,14 @@ def main():
     logging.disable(logging.CRITICAL)  # a line per request would be timed too
     app = create_app({"TESTING": True, "RATE_LIMITS_ENABLED": False})
     client = app.test_client()
-    client.open("/warm-up", method="FOO")
-    client.get("/metrics")
-    rows = [("after one invented method", scrape(client))]
+    for path in ("/warm-up", "/sessions/warm-up"):  # the series invented methods share
+        expect(client.open(path, method="FOO"), INVENTED_ANSWERS)
+    expect(client.get("/metrics"), {200})
+    rows = [("after two invented methods", scrape(client))]
     rng = random.Random(26)
     characters = string.ascii_uppercase + string.digits + "!$%&'*+-.^_`|~"
     for method in invented_methods(args.requests, 26, characters):
-        client.open(random_path(rng), method=method)
+        expect(client.open(random_path(rng), method=method), INVENTED_ANSWERS)
     rows.append((f"after {args.requests:,} more", scrape(client)))
     for label, (median_ms, size, lines) in rows:
         print(f"{label:<28} {median_ms:9.2f} ms  {size:>10,} bytes  {lines:>7,} sample lines")
