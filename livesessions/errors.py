@@ -93,7 +93,6 @@ HTTP_MESSAGES = {
     405: "Method not allowed",
     413: "Request body is too large",
     415: "Content-Type must be application/json",
-    501: "Method not implemented",  # a method the service serves nowhere (FOO, TRACE...)
 }
 # The service itself
 TOO_MANY_REQUESTS = "Too many requests, please try again later."  # express-rate-limit's

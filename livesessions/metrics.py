@@ -36,12 +36,13 @@ from .errors import HTTP_MESSAGES, INVALID_TOKEN, MISSING_TOKEN
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-# The methods the app serves; any other is answered 501 before routing and counted `other`.
+# The methods the app serves; any other is answered 405 (404 off its routes) before any view
+# runs, and counted `other`.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # The statuses the app answers; another would be counted by its class (`4xx`).
 STATUSES = frozenset(
     {200, 201, 204, 301, 302, 304, 307, 308, 400, 401, 403, 404, 405, 409, 413, 415, 422}
-    | {429, 431, 500, 501, 502, 503, 504}
+    | {429, 431, 500, 502, 503, 504}
 )
 
 

@@ -68,7 +68,8 @@ def test_invented_methods_through_gunicorn_add_no_series(procfile_server):
     port, _ = procfile_server
     metrics = f"http://127.0.0.1:{port}/metrics"
     rng = random.Random(2026)
-    raw_request(port, "FOO", "/warm-up")  # the one series of every invented method
+    raw_request(port, "FOO", "/warm-up")  # the series of every invented method: 404
+    raw_request(port, "FOO", "/sessions/warm-up")  # and 405
     requests.get(metrics, timeout=30)  # and the scrape's own
     before = requests.get(metrics, timeout=30).text
     answers = {
@@ -79,7 +80,10 @@ def test_invented_methods_through_gunicorn_add_no_series(procfile_server):
     lines_before, lines_after = len(sample_lines(before)), len(sample_lines(after))
     assert lines_after == lines_before  # on main's code: about 20 more per method
     assert series(after) == series(before)
-    assert answers == {(501, b'{"message":"Method not implemented"}')}
+    assert answers == {
+        (405, b'{"message":"Method not allowed"}'),
+        (404, b'{"message":"Resource not found"}'),
+    }
 
 
 def test_a_calendar_key_is_masked_in_gunicorns_access_line(procfile_server):

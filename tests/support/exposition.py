@@ -8,7 +8,9 @@ from prometheus_client.parser import text_string_to_metric_families
 # RFC 9110's token characters, upper case (gunicorn lets such methods through, 3 to 20
 # long, but for `#`)
 METHOD_CHARACTERS = string.ascii_uppercase + string.digits + "!#$%&'*+-.^_`|~"
-NOT_IMPLEMENTED = {"message": "Method not implemented"}
+# What an invented method gets: a known path's 405, or any other path's 404
+NOT_ALLOWED = {"message": "Method not allowed"}
+NOT_FOUND = {"message": "Resource not found"}
 
 
 def series(text):
