@@ -4,10 +4,8 @@ receivers that take a delivery and then answer one byte a second (never silent l
 for a read timeout) hold the webhook slots and nothing else. Also the lease's kind filter,
 on the store the tests run on (mongomock, or SecantusDB with TEST_MONGODB=secantus)."""
 
-import contextlib
 import hashlib
 import json
-import threading
 from datetime import timedelta
 
 import pytest
@@ -18,6 +16,7 @@ from tests.support.factories import in_class, seed_session
 from tests.support.processes import wait_until
 from tests.support.sandbox import UPLOAD_CHUNK, cloudinary_settings
 from tests.support.trickle import TricklingReceiver
+from tests.support.workers import running
 
 SESSION = {"_id": "s-1", "title": "Algebra"}
 SECRET = "c2VjcmV0"
@@ -28,20 +27,6 @@ def trickling_receiver():
     receiver = TricklingReceiver(every=1.0)
     yield receiver
     receiver.stop()
-
-
-@contextlib.contextmanager
-def running(worker):
-    """`worker.run` in a thread; stopped (and waited for) when the block ends."""
-    stop = threading.Event()
-    thread = threading.Thread(target=worker.run, args=(stop,), name="worker-under-test")
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-        assert not thread.is_alive()
 
 
 def deliver_recording(client, recording_id, room):

@@ -1,6 +1,5 @@
 """The upload worker: Daily (via `responses`) -> temporary file -> Cloudinary sandbox (HTTP)."""
 
-import contextlib
 import hashlib
 import itertools
 import logging
@@ -22,6 +21,7 @@ from tests.support.factories import COURSE, in_class, seed_session, starting_soo
 from tests.support.processes import wait_until
 from tests.support.sandbox import UPLOAD_CHUNK, cloudinary_settings
 from tests.support.trickle import TricklingSource
+from tests.support.workers import running
 
 RECORDING = "daily-rec-1"
 CHUNK = UPLOAD_CHUNK
@@ -753,20 +753,6 @@ def trickling():
     source = TricklingSource()
     yield source
     source.stop()
-
-
-@contextlib.contextmanager
-def running(worker):
-    """`worker.run` in a thread; stopped (and waited for) when the block ends."""
-    stop = threading.Event()
-    thread = threading.Thread(target=worker.run, args=(stop,), name="worker-under-test")
-    thread.start()
-    try:
-        yield stop, thread
-    finally:
-        stop.set()
-        thread.join(timeout=20)
-        assert not thread.is_alive()
 
 
 def job(db, recording_id):

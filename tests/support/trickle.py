@@ -7,7 +7,28 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-class TricklingSource:
+class _Trickling:
+    """What both servers share: serving `handler` on a loopback port in a thread, and a
+    stop that releases whatever is held first."""
+
+    release: threading.Event
+
+    def _serve(self, handler, path):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        serve = {"poll_interval": 0.05}  # so that shutdown() returns at once
+        threading.Thread(target=self.server.serve_forever, kwargs=serve, daemon=True).start()
+
+    def stop(self):
+        """Release everything held (a download hung up on, an answer finished), then stop
+        listening."""
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class TricklingSource(_Trickling):
     """Serves every GET as a recording of `declared` bytes that never arrives: `piece`
     every `every` seconds until `release` is set (or after `cap_seconds`), then hangs up.
 
@@ -45,20 +66,10 @@ class TricklingSource:
                     with source.lock:
                         source.serving -= 1
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/recording.mp4"
-        serve = {"poll_interval": 0.05}  # so that shutdown() returns at once
-        threading.Thread(target=self.server.serve_forever, kwargs=serve, daemon=True).start()
-
-    def stop(self):
-        """Hang up on every download, then stop listening."""
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler, "/recording.mp4")
 
 
-class TricklingReceiver:
+class TricklingReceiver(_Trickling):
     """A webhook receiver that reads every POST whole, then answers one byte every `every`
     seconds (a status line, then a header that never ends) until `release` is set, and
     then finishes a 200 at once.
@@ -98,14 +109,4 @@ class TricklingReceiver:
                         receiver.holding -= 1
                 self.close_connection = True
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        serve = {"poll_interval": 0.05}  # so that shutdown() returns at once
-        threading.Thread(target=self.server.serve_forever, kwargs=serve, daemon=True).start()
-
-    def stop(self):
-        """Finish every held answer, then stop listening."""
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler, "/hooks")

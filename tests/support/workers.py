@@ -1,8 +1,10 @@
 """Recording jobs to process, and `recordings worker` processes to process them: for the
 tests and the benchmark that run several worker processes on one database."""
 
+import contextlib
 import os
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,3 +46,18 @@ def queue_finished_recordings(services, daily, count, title="Workers"):
 def worker_env(settings, **more):
     """The environment of a worker process: this one's, with `settings` and `more`."""
     return {**os.environ, **settings, **more}
+
+
+@contextlib.contextmanager
+def running(worker):
+    """`worker.run` in a thread of this process; yields (its stop event, the thread), and
+    stops it (and waits for it) when the block ends."""
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), name="worker-under-test")
+    thread.start()
+    try:
+        yield stop, thread
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
