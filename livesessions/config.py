@@ -114,6 +114,8 @@ SETTINGS = {
     "DAILY_ROOM_EXP_GRACE_MINUTES": Setting("30", int),
     "DAILY_ROOM_PRIVACY": Setting("public", lower),
     "DAILY_KNOCKING": Setting("false", boolean),
+    # owner: every owner's meeting token starts Daily's cloud recording as its holder joins
+    "DAILY_AUTO_RECORD": Setting("off", lower),
     "JOIN_OPENS_MINUTES_BEFORE": Setting("15", int),
     # Calendar feeds
     "CALENDAR_FEED_SECRET": Setting(None),
@@ -157,6 +159,7 @@ CHOICES = {
     "LOG_LEVEL": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
     "LOG_FORMAT": ("json", "text"),
     "DAILY_ROOM_PRIVACY": ("public", "private"),
+    "DAILY_AUTO_RECORD": ("off", "owner"),
     "AUTH_POLICY": ("compat", "audit", "strict"),
     "RECORDING_DELIVERY": ("public", "authenticated"),
     "RATE_LIMIT_STORAGE": ("database", "memory"),

@@ -205,6 +205,7 @@ def build_services(config) -> Services:
         room_privacy=config["DAILY_ROOM_PRIVACY"],
         # Daily's waiting room is for private rooms (a public one lets everyone in)
         room_knocking=config["DAILY_KNOCKING"] and config["DAILY_ROOM_PRIVACY"] == "private",
+        auto_record=config["DAILY_AUTO_RECORD"] == "owner",
         notify=notify,
     )
     recording_events = RecordingEvents(emitter)

@@ -140,10 +140,12 @@ class DailyClient(DailyHttp):
         is_owner: bool,
         user_id: str,
         user_name: str,
+        start_recording: bool = False,
     ) -> str:
         """Return a meeting token for one room, valid from `nbf` to `exp` (Unix seconds):
         signed here with the API key (no call to Daily, once the domain id is known), or
-        made by `POST /meeting-tokens` when self-signed tokens are off."""
+        made by `POST /meeting-tokens` when self-signed tokens are off. With
+        `start_recording`, Daily starts a cloud recording when its holder joins."""
         if self.self_signed_tokens:
             return self_signed_token(
                 self.api_key,
@@ -155,6 +157,7 @@ class DailyClient(DailyHttp):
                 is_owner=is_owner,
                 user_id=user_id,
                 user_name=user_name,
+                start_recording=start_recording,
             )
         properties = {
             "room_name": room_name,  # without it the token would open every room of the domain
@@ -164,6 +167,8 @@ class DailyClient(DailyHttp):
             "user_id": user_id,
             "user_name": user_name,
         }
+        if start_recording:
+            properties["start_cloud_recording"] = True
         body = self._json("POST", "/meeting-tokens", {"properties": properties})
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:

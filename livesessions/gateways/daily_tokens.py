@@ -16,9 +16,11 @@ def self_signed_token(
     is_owner: bool,
     user_id: str,
     user_name: str,
+    start_recording: bool = False,
 ) -> str:
     """A token for one room (`r`: without it a token opens every room of the domain), of
-    domain `d`, valid from `nbf` to `exp` (Unix seconds)."""
+    domain `d`, valid from `nbf` to `exp` (Unix seconds). With `start_recording`, Daily starts
+    a cloud recording when its holder joins (`sr`, start_cloud_recording): no REST call."""
     claims = {
         "r": room_name,
         "d": domain_id,
@@ -32,4 +34,6 @@ def self_signed_token(
         # room closes (its grace period), as with the tokens Daily issues by REST.
         "ejt": False,
     }
+    if start_recording:
+        claims["sr"] = True
     return jwt.encode(claims, api_key, algorithm="HS256")

@@ -58,6 +58,7 @@ class SessionService:
         job_store: JobStore | None = None,
         room_privacy: str = "public",
         room_knocking: bool = False,
+        auto_record: bool = False,  # DAILY_AUTO_RECORD=owner: owner tokens start a recording
         notify: SessionEvents | None = None,  # the session and participant events
     ):
         self.session_store = session_store
@@ -69,6 +70,7 @@ class SessionService:
         self.policy = policy or AccessPolicy()
         self.room_privacy = room_privacy
         self.room_knocking = room_knocking
+        self.auto_record = auto_record
         self.notify = notify or SessionEvents()
 
     def room_closes_at(self, doc):
@@ -172,7 +174,8 @@ class SessionService:
     def join(self, session_id: str, caller: Caller) -> dict:
         """A Daily meeting token for the caller: an owner token for the session's instructor
         or an admin, a participant token for an admitted student; valid from a while before
-        the start until the end of the class."""
+        the start until the end of the class. Under DAILY_AUTO_RECORD=owner an owner token
+        also starts Daily's cloud recording when its holder joins (no REST call)."""
         doc = self.session_store.get(session_id)
         owner = caller.owns(doc)
         if not owner and caller.user_id not in (doc.get("participants") or []):
@@ -194,6 +197,7 @@ class SessionService:
                 is_owner=owner,
                 user_id=daily_user_id(caller.user_id),
                 user_name=caller.name or caller.user_id,
+                start_recording=owner and self.auto_record,
             )
         except DailyError as error:
             log.error("a meeting token for %s failed: %s", doc["roomName"], error)

@@ -85,6 +85,7 @@ class Calls:
             if started:
                 self.fire_webhook("meeting.started", _meeting_payload(name, meeting))
             self.fire_webhook("participant.joined", dict(participant))
+            self.record_on_join(name, claims, participant["session_id"])
         return 200, {"session_id": participant["session_id"], "meeting_id": meeting["meeting_id"]}
 
     def leave(self, name, body):
@@ -110,6 +111,7 @@ class Calls:
                 self.fire_webhook(
                     "meeting.ended", _meeting_payload(name, meeting, end_ts=int(self.clock()))
                 )
+                self.stop_token_recordings(name)
         return 200, {"left": True}
 
     def ui_record(self, name, body):
@@ -188,6 +190,7 @@ class Calls:
             self.fire_webhook(
                 "meeting.ended", _meeting_payload(name, meeting, end_ts=int(self.clock()))
             )
+            self.stop_token_recordings(name)
 
 
 def _raise_unless_ok(status, answer):

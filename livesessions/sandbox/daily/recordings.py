@@ -28,6 +28,8 @@ class Recordings:
     """The recordings part of `DailySandbox` (kept in `self.recordings`, by id)."""
 
     def start_recording(self, name, body):
+        with self.lock:
+            self.recording_start_calls += 1  # every REST start asked for, refused or not
         instance_id = body.get("instanceId")
         if instance_id is not None and not isinstance(instance_id, str):
             return 400, error("invalid-request-error", "instanceId must be a string (a UUID)")
@@ -47,21 +49,55 @@ class Recordings:
             recording = self._recording_in_progress(name, body.get("instanceId"))
             if recording is None:
                 return 400, error("invalid-request-error", f"no recording in progress in {name}")
-            recording["status"] = "finished"
-            recording["duration"] = max(1, round(self.clock() - recording["start_ts"]))
-            payload = {
-                "type": "cloud",
-                "recording_id": recording["id"],
-                "room_name": name,
-                "start_ts": recording["start_ts"],
-                "status": "finished",
-                "max_participants": recording["max_participants"],
-                "duration": recording["duration"],
-                "s3_key": recording["s3key"],
-                "tracks": [],
-            }
+            payload = self._finish(recording)
         self._fire_later("recording.ready-to-download", payload, self.ready_delay)
         return 200, {"status": "sent"}
+
+    def record_on_join(self, name, claims, session_id):
+        """A token's `start_cloud_recording` as its holder joins: Daily's default-instance
+        recording, as from its record button, if the room is recordable and not already being
+        recorded; `recording.started` is sent. The caller holds `_call_lock`."""
+        if not (claims and claims.get("start_cloud_recording")):
+            return
+        with self.lock:
+            room = self.rooms.get(name)
+            recordable = room is not None and room["config"].get("enable_recording") == "cloud"
+            if not recordable or self._recording_in_room(name) is not None:
+                return
+            recording = self._new_recording(name, None, int(self.clock()))
+            recording["started_by_token"] = True
+        self.fire_webhook("recording.started", started_payload(recording, started_by=session_id))
+
+    def stop_token_recordings(self, name):
+        """At the meeting's end, as Daily does: stop the recordings tokens started in the
+        room and send each one's `recording.ready-to-download`."""
+        with self.lock:
+            payloads = [
+                self._finish(recording)
+                for recording in self.recordings.values()
+                if recording["room_name"] == name
+                and recording["status"] == "in-progress"
+                and recording.get("started_by_token")
+            ]
+        for payload in payloads:
+            self._fire_later("recording.ready-to-download", payload, self.ready_delay)
+
+    def _finish(self, recording):
+        """Mark an in-progress recording finished; its ready-to-download payload. The caller
+        holds the lock."""
+        recording["status"] = "finished"
+        recording["duration"] = max(1, round(self.clock() - recording["start_ts"]))
+        return {
+            "type": "cloud",
+            "recording_id": recording["id"],
+            "room_name": recording["room_name"],
+            "start_ts": recording["start_ts"],
+            "status": "finished",
+            "max_participants": recording["max_participants"],
+            "duration": recording["duration"],
+            "s3_key": recording["s3key"],
+            "tracks": [],
+        }
 
     def add_finished_recording(self, room_name, duration=10, start_ts=None):
         """Store a finished recording and fire nothing: one whose webhook got lost. Its id."""

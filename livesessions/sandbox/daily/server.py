@@ -137,6 +137,7 @@ class DailySandbox(Served, Domain, RateLimits, Rooms, Recordings, MeetingTokens,
         self.rate_limit_list = None  # N: the next N `GET /recordings` answer 429 (None/0: off)
         self.rooms = {}
         self.recordings = {}
+        self.recording_start_calls = 0  # `POST /rooms/<name>/recordings/start` calls received
         self.meetings = {}  # room name -> the call in progress: meeting_id, start_ts, participants
         self.meeting_tokens = []  # the properties of every token issued, in order
         self.webhook = None  # the one webhook configured through `/v1/webhooks`, if any

@@ -21,6 +21,7 @@ CLAIMS = {
     "nbf": "nbf",
     "exp": "exp",
     "ejt": "eject_at_token_exp",
+    "sr": "start_cloud_recording",
 }
 
 RULES = [Rule("/v1/meeting-tokens", methods=["POST"], endpoint="create_meeting_token")]
@@ -111,8 +112,9 @@ def _token_problem(properties, now):
         return f"user_id must be a string of at most {MAX_USER_ID} characters"
     if not isinstance(properties.get("user_name", ""), str):
         return "user_name must be a string"
-    if not isinstance(properties.get("is_owner", False), bool):
-        return "is_owner must be a boolean"
+    for name in ("is_owner", "start_cloud_recording"):
+        if not isinstance(properties.get(name, False), bool):
+            return f"{name} must be a boolean"
     for name in ("nbf", "exp"):
         if name in properties and not _is_number(properties[name]):
             return f"{name} must be a number (Unix seconds)"
