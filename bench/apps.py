@@ -27,6 +27,7 @@ from livesessions.store import SessionStore
 
 SESSIONS, COURSES, INSTRUCTORS = 1000, 20, 10
 JWT_SECRET = "bench-secret-" + "z" * 52
+DAILY_KEY = "bench-daily-key-" + "0123456789abcdef" * 3  # the Daily sandbox's, in http_bench
 SEARCH = "Session 12"  # matches "Session 12", "Session 120".."Session 129": 11 sessions
 
 
@@ -146,7 +147,7 @@ def service_app(sessions=SESSIONS):
             # INFO (the default) writes a JSON log line per request, as in production.
             "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
             "MONGODB_URI": real_mongo or "mongomock://localhost/bench",
-            "DAILY_API_KEY": "sandbox-key",
+            "DAILY_API_KEY": DAILY_KEY,
             "DAILY_API_URL": os.environ.get("BENCH_DAILY_API_URL", "http://127.0.0.1:9/v1"),
             # one client at thousands of requests a second: the service's own work is
             # measured, not its refusals (bench/rate_limits.py measures the limits)

@@ -23,7 +23,7 @@ def _described(response):
     request = getattr(response, "request", None)
     method = getattr(request, "method", "?")
     path = getattr(request, "path_url", None) or getattr(request, "path", "?")
-    body = response.text if hasattr(response, "text") else response.get_data(as_text=True)
+    body = response.get_data(as_text=True) if hasattr(response, "get_data") else response.text
     return response.status_code, f"{method} {path}", body[:300]
 
 
@@ -35,8 +35,7 @@ def expect(response, statuses, keys=()):
     if status not in statuses:
         raise WrongAnswer(f"{request}: expected {sorted(statuses)}, got {status}: {body}")
     if keys:
-        body = response.json() if hasattr(response, "text") else response.get_json()
-        expect_keys(body, keys, request)
+        expect_keys(_json(response), keys, request)
     return response
 
 
@@ -78,3 +77,43 @@ def wrk_failures(output):
     if errors and any(int(n) for n in errors.groups()):
         problems.append(errors[0])
     return "; ".join(problems)
+
+
+class Tally:
+    """Wrong answers counted while a bench runs on (its figures still printed), then judged
+    by `verdict()` at the end: WrongAnswer naming each kind, if there was any."""
+
+    def __init__(self):
+        self.wrong = collections.Counter()
+
+    def check(self, what, got, allowed):
+        """Whether `got` (a requests response, or the exception a request raised) is allowed:
+        `allowed` is one status, a set of them, or {status: None (any body) or the one body
+        that status may carry}."""
+        if isinstance(got, BaseException):
+            return self.check_status(what, None, repr(got), allowed)
+        return self.check_status(what, got.status_code, _json(got), allowed)
+
+    def check_status(self, what, status, body, allowed):
+        """`check` of an answer already read: its status (None: no answer) and body."""
+        allowed = {allowed: None} if isinstance(allowed, int) else allowed
+        allowed = allowed if isinstance(allowed, dict) else dict.fromkeys(allowed)
+        if status in allowed and allowed[status] in (None, body):
+            return True
+        self.wrong[f"{what}: expected {sorted(allowed)}, got {status} {str(body)[:200]}"] += 1
+        return False
+
+    def verdict(self):
+        if self.wrong:
+            shown = "; ".join(f"{n} x {kind}" for kind, n in self.wrong.most_common(10))
+            raise WrongAnswer(shown)
+
+
+def _json(response):
+    """The JSON body of a werkzeug test response or a requests one (None if not JSON)."""
+    if hasattr(response, "get_json"):
+        return response.get_json(silent=True)
+    try:
+        return response.json()
+    except ValueError:
+        return None
