@@ -214,8 +214,9 @@ def run_store(store, mongo_uri, args, extra_env, failed):
                 try:
                     RUN[name](service, sandbox, args)
                 except (Exception, WrongAnswer) as error:  # the others still run
-                    print(f"{name}: failed: {error}")
-                    failed.append(f"{store} {name}: {error}")
+                    reason = getattr(error, "reason", repr(error))
+                    print(f"{name}: failed: {reason}")
+                    failed.append(f"{store} {name}: {reason}")
         print("server log (warnings and errors, by shape):")
         print(service.log_summary() or "  none")
     finally:

@@ -57,7 +57,7 @@ def expect_all(answers, allowed, what):
     for answer in answers:
         status, body = answer[1], answer[2]
         if status not in allowed or allowed[status] not in (None, body):
-            wrong[f"{status} {str(body)[:120]}"] += 1
+            wrong[f"{status} {_shape(body)}"] += 1
     if wrong:
         shown = "; ".join(f"{count} x {shape}" for shape, count in wrong.most_common(5))
         raise WrongAnswer(f"{what}: expected {sorted(allowed)}, got {shown}")
@@ -100,13 +100,20 @@ class Tally:
         allowed = allowed if isinstance(allowed, dict) else dict.fromkeys(allowed)
         if status in allowed and allowed[status] in (None, body):
             return True
-        self.wrong[f"{what}: expected {sorted(allowed)}, got {status} {str(body)[:200]}"] += 1
+        self.wrong[f"{what}: expected {sorted(allowed)}, got {status} {_shape(body)}"] += 1
         return False
 
     def verdict(self):
         if self.wrong:
             shown = "; ".join(f"{n} x {kind}" for kind, n in self.wrong.most_common(10))
             raise WrongAnswer(shown)
+
+
+def _shape(body):
+    """What tells one wrong answer from another: an error's message, else the start."""
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return repr({"message": body["message"]})
+    return str(body)[:80]
 
 
 def _json(response):
