@@ -70,7 +70,9 @@ def seed(count=SESSIONS):
 
 class MemoryStore(SessionStore):
     """BENCHMARK-ONLY double of SessionStore (and of PlatformStore's populate): the seeded
-    documents in dicts, no query work."""
+    documents in dicts, no query work. tests/api/test_bench_store_double.py sends every
+    request the benchmark times to it and to the real store: a method the service comes to
+    call and this lacks shows there, not as 500s in the benchmark."""
 
     def __init__(self, database, sessions, courses, users):
         # No collection: every method the benchmark reaches is answered from memory.
