@@ -21,9 +21,11 @@ DAILY_TIMEOUT_SECONDS (`--daily-timeout`).
 
 `--gunicorn-args` is appended to the Procfile's flags (later ones win): the example above
 is the Procfile before issue 14. A request that fails (or takes over 2 s) counts as 2 s
-in the percentiles; after 10 failures a series stops. BENCHMARK ONLY: this machine's
-figures. The spec's figure to hold them to: p99 under 100 ms for /healthz and the reads
-(tests/e2e/test_abuse.py checks that neither kind of abuse stalls them, at any speed).
+in the percentiles; after 10 failures a series stops; any failed read, or a create
+answered otherwise than 201 or the spec's 500, makes the run exit 1 (after the figures).
+BENCHMARK ONLY: this machine's figures. The spec's figure to hold them to: p99 under
+100 ms for /healthz and the reads (tests/e2e/test_abuse.py checks that neither kind of
+abuse stalls them, at any speed).
 """
 
 import argparse
@@ -34,6 +36,8 @@ import time
 
 import jwt
 
+from bench.expect import Tally, expect
+from livesessions.errors import CREATE_ROOM_FAILED
 from livesessions.sandbox import DailySandbox
 from tests.support.abuse import HangingDaily, Repeating, Tricklers, p50, p99, timed
 from tests.support.factories import session_payload
@@ -44,6 +48,10 @@ DAILY_KEY = "bench-abuse"
 TIMEOUT = 2.0  # seconds a benchmark request may take before it counts as failed
 FAST = 0.1  # a refusal this quick waited neither on Daily nor for a turn
 GIVE_UP = 10  # failures that end a series
+# Every read must be answered 200 in time, and every create made or refused as the spec
+# says: the figures are printed, then any other answer fails the run (bench/expect.py).
+WRONG = Tally()
+CREATE_ANSWERS = {201: None, 500: {"message": CREATE_ROOM_FAILED}}
 
 
 def bearer():
@@ -81,8 +89,9 @@ def series(base, paths, count, headers=None):
     """`count` GETs on fresh connections, cycling through `paths`: (seconds, failed)."""
     seconds, failed = [], 0
     for n in range(count):
-        took, response = timed("GET", base + paths[n % len(paths)], TIMEOUT, headers=headers)
-        if isinstance(response, Exception) or response.status_code != 200:
+        path = paths[n % len(paths)]
+        took, response = timed("GET", base + path, TIMEOUT, headers=headers)
+        if not WRONG.check(f"GET {path}", response, 200):
             failed += 1
             if failed >= GIVE_UP:
                 break
@@ -132,6 +141,7 @@ def hanging_daily(args, extra):
     headers = bearer()
     try:
         _, first = timed("POST", f"{base}/sessions", 10, json=session_payload(), headers=headers)
+        expect(first, 201, ("_id",))
         reads = ["/healthz", "/sessions", f"/sessions/{first.json()['_id']}"]
         series(base, reads, 60, headers)  # warm-up
         daily.hang()
@@ -152,6 +162,8 @@ def hanging_daily(args, extra):
             else:
                 closed = creates.first(lambda answer: answer.status == 201)
         creates.stop()
+        for answer in creates.answers:  # made, or refused as the spec says: no other answer
+            WRONG.check_status("POST /sessions", answer.status, answer.body, CREATE_ANSWERS)
     finally:
         stop(process)
         daily.stop()
@@ -201,6 +213,7 @@ def main():
         slow_clients(args, extra)
     if "daily" in args.only:
         hanging_daily(args, extra)
+    WRONG.verdict()
 
 
 if __name__ == "__main__":

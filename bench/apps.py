@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask, request
 
 from livesessions import create_app
+from livesessions.clock import utcnow
 from livesessions.errors import CANNOT_CHANGE_STATUS, CANNOT_JOIN, SESSION_FULL, ApiError, NotFound
 from livesessions.http import OrjsonProvider
 from livesessions.lifecycle import is_open
@@ -26,6 +27,7 @@ from livesessions.store import SessionStore
 
 SESSIONS, COURSES, INSTRUCTORS = 1000, 20, 10
 JWT_SECRET = "bench-secret-" + "z" * 52
+DAILY_KEY = "bench-daily-key-" + "0123456789abcdef" * 3  # the Daily sandbox's, in http_bench
 SEARCH = "Session 12"  # matches "Session 12", "Session 120".."Session 129": 11 sessions
 
 
@@ -33,14 +35,15 @@ def uid(kind, n):
     return f"{kind:08x}-0000-4000-8000-{n:012x}"
 
 
-def seed():
-    """1,000 sessions across 20 courses and 10 instructors, with the courses and users."""
+def seed(count=SESSIONS):
+    """1,000 sessions (`count`) across 20 courses and 10 instructors, with the courses and
+    users."""
     courses = [{"_id": uid(1, n), "title": f"Course {n}"} for n in range(COURSES)]
     users = [{"_id": uid(2, n), "name": f"Instructor {n}"} for n in range(INSTRUCTORS)]
     start = datetime(2030, 1, 1, 9, tzinfo=UTC)
     created = datetime(2026, 11, 1, tzinfo=UTC)
     sessions = []
-    for n in range(SESSIONS):
+    for n in range(count):
         sessions.append(
             {
                 "_id": uid(3, n),
@@ -67,7 +70,9 @@ def seed():
 
 class MemoryStore(SessionStore):
     """BENCHMARK-ONLY double of SessionStore (and of PlatformStore's populate): the seeded
-    documents in dicts, no query work."""
+    documents in dicts, no query work. tests/api/test_bench_store_double.py sends every
+    request the benchmark times to it and to the real store: a method the service comes to
+    call and this lacks shows there, not as 500s in the benchmark."""
 
     def __init__(self, database, sessions, courses, users):
         # No collection: every method the benchmark reaches is answered from memory.
@@ -110,30 +115,33 @@ class MemoryStore(SessionStore):
                 doc[field] = None if ref is None else dict(ref)
         return docs
 
-    def add_participant(self, session_id, student_id):
+    def admit(self, session_id, student_id):
+        """SessionStore.admit: (the session, whether the student was added)."""
         with self.lock:
             doc = self.docs.get(session_id)
             if doc is None:
                 raise NotFound()
             if student_id in doc["participants"]:
-                return dict(doc)
+                return dict(doc), False
             if not is_open(doc):
                 raise ApiError(CANNOT_JOIN.format(status=doc["status"]))
             if len(doc["participants"]) >= doc["maxParticipants"]:
                 raise ApiError(SESSION_FULL)
             doc["participants"] = [*doc["participants"], student_id]
-            doc["updatedAt"] = datetime.now(UTC)
-            return dict(doc)
+            doc["updatedAt"] = utcnow()
+            return dict(doc), True
 
-    def set_status(self, session_id, status):
+    def change_status(self, session_id, status):
+        """SessionStore.change_status, for the one change the benchmark makes: none."""
         doc = self.get(session_id)
         if doc["status"] == status:
-            return doc
+            return doc, False
         raise ApiError(CANNOT_CHANGE_STATUS.format(current=doc["status"], new=status))
 
 
-def service_app():
-    """The real service; the store is the double unless BENCH_MONGODB_URI is set."""
+def service_app(sessions=SESSIONS):
+    """The real service; the store is the double (of `sessions` sessions: fewer in its
+    test) unless BENCH_MONGODB_URI is set."""
     real_mongo = os.environ.get("BENCH_MONGODB_URI")
     app = create_app(
         {
@@ -141,7 +149,7 @@ def service_app():
             # INFO (the default) writes a JSON log line per request, as in production.
             "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
             "MONGODB_URI": real_mongo or "mongomock://localhost/bench",
-            "DAILY_API_KEY": "sandbox-key",
+            "DAILY_API_KEY": DAILY_KEY,
             "DAILY_API_URL": os.environ.get("BENCH_DAILY_API_URL", "http://127.0.0.1:9/v1"),
             # one client at thousands of requests a second: the service's own work is
             # measured, not its refusals (bench/rate_limits.py measures the limits)
@@ -150,7 +158,7 @@ def service_app():
     )
     if not real_mongo:
         services = app.extensions["livesessions"]
-        store = MemoryStore(services.database, *seed())
+        store = MemoryStore(services.database, *seed(sessions))
         services.session_store = services.platform_store = store
         services.session_service.session_store = store
         services.session_service.platform_store = store

@@ -26,7 +26,9 @@ exception). Stores: `embedded` (mongomock, the Procfile's command with 1 gunicor
 no delete scenario, which needs the job worker sharing the database) and `wire`
 (BENCH_MONGODB_URI, else a SecantusDB started here; 2 workers plus one `recordings
 worker`; a fresh database each run). `--env` sets any of the service's settings. At the
-end of each store, the server processes' warnings and errors, counted by shape.
+end of each store, the server processes' warnings and errors, counted by shape. Every
+answer is checked (adds, joins, deletes: 200; creates: 201; recording starts: 200 or the
+spec's 500): any other fails its scenario and the run exits 1, after the others ran.
 BENCHMARK ONLY: this machine's figures.
 """
 
@@ -50,6 +52,8 @@ from bench.daily_service import (
     soon_payload,
     statuses,
 )
+from bench.expect import WrongAnswer, expect_all
+from livesessions.errors import START_FAILED
 from livesessions.sandbox import DailySandbox
 from tests.support.secantus import secantus_server
 
@@ -65,10 +69,8 @@ def seed(service, sandbox, count, label):
         results = list(
             pool.map(lambda n: call("POST", url, json=soon_payload(f"{label} {n}")), range(count))
         )
-    docs = [body for _, status, body in results if status == 201]
-    if len(docs) < count:
-        print(f"  (seeding: only {len(docs)}/{count} created: {statuses(results)})")
-    return docs
+    expect_all(results, {201: None}, f"seeding {label} (limits off)")
+    return [body for _, status, body in results]
 
 
 def released(count, action):
@@ -120,6 +122,8 @@ def join_storm(service, sandbox, args):
         print(f"  {step:<5} {shown}  ({statuses(answers)})")
     print(f"  meeting tokens the sandbox issued: {tokens}; {counters.report()}")
     print(f"  wall {wall:.1f} s")
+    expect_all([added for added, _ in results], {200: None}, "join storm: POST .../participants")
+    expect_all([joined for _, joined in results], {200: None}, "join storm: POST .../join")
 
 
 def record(service, sandbox, args):
@@ -140,6 +144,7 @@ def record(service, sandbox, args):
     last = max(end for end, _ in ends)
     print(f"  to the last 200: {to_ok}; to the last answer: {(last - start) * 1000:.0f} ms")
     print(f"  {counters.report()}")
+    expect_all(answers, {200: None, 500: {"message": START_FAILED}}, f"record: POST {url}")
 
 
 def delete(service, sandbox, args):
@@ -165,6 +170,7 @@ def delete(service, sandbox, args):
     else:
         print(f"  every room gone {waited:.1f} s after the release")
     print(f"  {counters.report()}")
+    expect_all([result for _, result in ends], {200: None}, "delete: DELETE /sessions/<id>")
 
 
 def create(service, sandbox, args):
@@ -184,12 +190,13 @@ def create(service, sandbox, args):
     print(f"create: {args.clients} clients x {each} sessions, one after another")
     print(f"  {len(good)}/{len(answers)} created  {quantiles(good)}  ({statuses(answers)})")
     print(f"  wall {wall:.1f} s; {counters.report()}")
+    expect_all(answers, {201: None}, f"create: POST {url}")
 
 
 RUN = {"join": join_storm, "record": record, "delete": delete, "create": create}
 
 
-def run_store(store, mongo_uri, args, extra_env):
+def run_store(store, mongo_uri, args, extra_env, failed):
     workers, job_worker = (1, False) if store == "embedded" else (2, True)
     shown = f"{workers} gunicorn worker{'s' * (workers > 1)}"
     shown += " + 1 recordings worker" if job_worker else ""
@@ -206,8 +213,10 @@ def run_store(store, mongo_uri, args, extra_env):
                     continue
                 try:
                     RUN[name](service, sandbox, args)
-                except Exception as error:  # a broken scenario must not lose the others
-                    print(f"{name}: failed: {error!r}")
+                except (Exception, WrongAnswer) as error:  # the others still run
+                    reason = getattr(error, "reason", repr(error))
+                    print(f"{name}: failed: {reason}")
+                    failed.append(f"{store} {name}: {reason}")
         print("server log (warnings and errors, by shape):")
         print(service.log_summary() or "  none")
     finally:
@@ -231,15 +240,17 @@ def main():
     extra_env = dict(setting.split("=", 1) for setting in args.env)
     if extra_env:
         print(f"service settings: {extra_env}")
-    stores = args.store.split(",")
+    stores, failed = args.store.split(","), []
     if "embedded" in stores:
-        run_store("embedded", "mongomock://localhost/bench_daily", args, extra_env)
+        run_store("embedded", "mongomock://localhost/bench_daily", args, extra_env, failed)
     if "wire" in stores:
         database = f"bench_daily_{int(time.time())}_{secrets.token_hex(3)}"
         given = os.environ.get("BENCH_MONGODB_URI")
         server = contextlib.nullcontext(given.rstrip("/")) if given else secantus_server()
         with server as mongo_uri:
-            run_store("wire", f"{mongo_uri}/{database}", args, extra_env)
+            run_store("wire", f"{mongo_uri}/{database}", args, extra_env, failed)
+    if failed:  # any answer but the expected ones (bench/expect.py) fails the run
+        raise WrongAnswer("\n".join(failed))
 
 
 if __name__ == "__main__":

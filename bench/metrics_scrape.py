@@ -17,6 +17,7 @@ import statistics
 import string
 import time
 
+from bench.expect import expect
 from livesessions import create_app
 from tests.support.exposition import invented_methods, random_path, sample_lines
 
@@ -26,12 +27,6 @@ SCRAPES = 20
 # What an invented method may be answered (405 on a path that exists, 404 elsewhere; 501 on
 # the code before issue 26): anything else, and any scrape but a 200, stops the bench.
 INVENTED_ANSWERS = {404, 405, 501}
-
-
-def expect(response, statuses):
-    if response.status_code not in statuses:
-        raise SystemExit(f"{response.request.method} {response.request.path}: {response.status}")
-    return response
 
 
 def scrape(client):

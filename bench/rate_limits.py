@@ -8,7 +8,8 @@ gunicorn starts with RATE_LIMIT_ANONYMOUS_WRITES=<limit>/minute, a session is cr
 and <attempts> anonymous participant adds are sent over fresh connections from <threads>
 threads. Printed: how many were admitted and refused, how the workers shared them (from
 their JSON log lines), and the answer times. SecantusDB is a Python server: its times say
-nothing of MongoDB's (see docs/performance.md); the counts are the point.
+nothing of MongoDB's (see docs/performance.md); the counts are the point. Any add answered
+other than 200 or 429 makes the run exit 1, after the table (bench/expect.py).
 """
 
 import argparse
@@ -19,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 
+from bench.expect import Tally, expect
 from livesessions.sandbox import DailySandbox
 from tests.support.abuse import p50, p99, timed
 from tests.support.factories import session_payload
@@ -33,6 +35,7 @@ from tests.support.processes import (
 from tests.support.secantus import secantus_server
 
 SECRET = "bench-rate-limits-" + "s" * 48
+WRONG = Tally()  # any add answered other than 200 or 429 fails the run, after the table
 
 
 def run(storage, mongo_uri, daily_url, args):
@@ -60,13 +63,15 @@ def run(storage, mongo_uri, daily_url, args):
                 json=session_payload(),
                 headers={"Authorization": f"Bearer {token}"},
             )
-            path = f"/sessions/{created.json()['_id']}/participants"
+            path = f"/sessions/{expect(created, 201, ('_id',)).json()['_id']}/participants"
 
             def add(index):
                 seconds, response = timed(
                     "POST", f"{base}{path}", timeout=10, json={"studentId": f"s{index}"}
                 )
-                return response.status_code, seconds * 1000
+                if isinstance(response, Exception):
+                    return None, seconds * 1000, repr(response)
+                return response.status_code, seconds * 1000, response.text[:200]
 
             with ThreadPoolExecutor(args.threads) as pool:
                 answers = list(pool.map(add, range(args.attempts)))
@@ -74,8 +79,10 @@ def run(storage, mongo_uri, daily_url, args):
             stop(process)
         log.seek(0)
         workers = served_by(log.read(), path)
-    admitted = [ms for status, ms in answers if status == 200]
-    refused = [ms for status, ms in answers if status == 429]
+    for status, _, body in answers:  # admitted or refused: no other answer
+        WRONG.check_status(f"POST {path} ({storage})", status, body, {200, 429})
+    admitted = [ms for status, ms, _ in answers if status == 200]
+    refused = [ms for status, ms, _ in answers if status == 429]
     shares = "/".join(str(len(s)) for s in sorted(workers.values(), key=len, reverse=True))
     print(
         f"{storage:<9} {len(admitted):>8} {len(refused):>7}  {shares:>9}  "
@@ -102,6 +109,7 @@ def main():
                 run(storage, mongo_uri, daily.api_url, args)
     finally:
         daily.stop()
+    WRONG.verdict()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ deliver the webhook, then time `worker.drain()` while watching the process's pea
 
     .venv/bin/python -m bench.recording_memory [--sizes 10,100,1000] [--limit-mb 64]
 
-Exits 1 if any run grows the RSS by the limit or more, or the upload is wrong.
+Exits 1 if any run grows the RSS by the limit or more, the upload is wrong, or any answer
+of the API is not the expected one (bench/expect.py).
 """
 
 import argparse
@@ -22,15 +23,19 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import requests
 from werkzeug.serving import make_server
 
+from bench.expect import expect
 from bench.loopback import ROOT, free_port
 from livesessions import create_app
+from livesessions.clock import iso, utcnow
 
 MB = 1_000_000
+DAILY_KEY = "bench-recordings-" + "0123456789abcdef" * 3  # the service's and the sandbox's
 
 
 def rss_kib(field="VmRSS"):
@@ -79,6 +84,8 @@ def run(size_mb, scratch):
             str(size),
             "--storage-dir",
             str(storage),
+            "--daily-api-key",
+            DAILY_KEY,
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -91,7 +98,7 @@ def run(size_mb, scratch):
                 "LOG_LEVEL": "ERROR",
                 "JWT_SECRET_KEY": "bench-" + "x" * 40,
                 "DAILY_API_URL": f"http://127.0.0.1:{daily_port}/v1",
-                "DAILY_API_KEY": "sandbox-key",
+                "DAILY_API_KEY": DAILY_KEY,
                 "CLOUD_NAME": "sandbox",
                 "CLOUD_API_KEY": "sandbox-key",
                 "CLOUD_API_SECRET": "sandbox-secret",
@@ -108,20 +115,25 @@ def run(size_mb, scratch):
             from flask_jwt_extended import create_access_token
 
             token = create_access_token("bench-instructor")
-        session = client.post(
-            "/sessions",
-            json={
-                "title": f"Memory bench {size_mb} MB",
-                "courseId": "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa",
-                "scheduledAt": "2099-01-01T10:00:00Z",
-                "duration": 60,
-            },
-            headers={"Authorization": f"Bearer {token}"},
+        session = expect(
+            client.post(
+                "/sessions",
+                json={
+                    "title": f"Memory bench {size_mb} MB",
+                    "courseId": "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa",
+                    # starting soon: a session is recorded only around its class
+                    "scheduledAt": iso(utcnow() + timedelta(minutes=5)),
+                    "duration": 60,
+                },
+                headers={"Authorization": f"Bearer {token}"},
+            ),
+            201,
+            ("_id", "roomName"),
         ).get_json()
-        recording = client.post(
-            "/sessions/recording/start", json={"roomName": session["roomName"]}
-        ).get_json()["recording"]
-        client.post("/sessions/recording/stop", json={"recordingId": recording["id"]})
+        started = client.post("/sessions/recording/start", json={"roomName": session["roomName"]})
+        recording = expect(started, 200, ("recording",)).get_json()["recording"]
+        stop = client.post("/sessions/recording/stop", json={"recordingId": recording["id"]})
+        expect(stop, 200)
         wait_until(lambda: services.job_store.list("pending"))
 
         worker = services.make_worker()
@@ -186,8 +198,9 @@ def main():
             cwd=ROOT,
             capture_output=True,
             text=True,
-            check=True,
         )
+        if child.returncode:  # a wrong answer, or a crash: its reason, and exit 1
+            sys.exit(f"{size_mb} MB run failed:\n{child.stderr.strip()[-2000:]}")
         result = json.loads(child.stdout.strip().splitlines()[-1])
         chunk = result["chunk_bytes"]
         over = result["growth_mb"] >= args.limit_mb

@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections import Counter
 
+from bench.expect import WrongAnswer
 from bench.loopback import ROOT
 from livesessions import create_app
 from livesessions.sandbox import CloudinarySandbox, DailySandbox
@@ -95,9 +96,19 @@ def main():
     )
     print(f"attempts per job: {dict(attempts)}; jobs per worker process: {dict(shared)}")
     print(f"Cloudinary assets: {len(cloud.assets)}; sessions recorded: {recorded}")
-    ok = attempts == {1: args.jobs} and len(cloud.assets) == args.jobs == recorded
-    print("OK: each job processed exactly once" if ok else "FAILED")
-    sys.exit(0 if ok else 1)
+    expected = {
+        "attempts per job": ({1: args.jobs}, dict(attempts)),
+        "Cloudinary assets": (args.jobs, len(cloud.assets)),
+        "sessions recorded": (args.jobs, recorded),
+    }
+    wrong = [
+        f"{what}: expected {want}, got {got}"
+        for what, (want, got) in expected.items()
+        if want != got
+    ]
+    if wrong:
+        raise WrongAnswer("; ".join(wrong))
+    print("OK: each job processed exactly once")
 
 
 if __name__ == "__main__":
