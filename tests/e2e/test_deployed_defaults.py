@@ -29,7 +29,8 @@ from tests.support.processes import (
 )
 from tests.support.secantus import secantus_server
 
-pytestmark = [pytest.mark.slow, pytest.mark.wire]  # gunicorn, the worker, a database server
+# gunicorn, the worker and a SecantusDB of its own (so not `wire`: once per `make test`)
+pytestmark = pytest.mark.slow
 
 CLASSES = 4
 SEATS = 50
