@@ -31,7 +31,7 @@ from limits import parse_many
 from .auth import optional_caller
 from .errors import TOO_MANY_REQUESTS, error_response
 from .extensions import SERVICES_KEY
-from .schemas.requests import MAX_OCCURRENCES
+from .schemas.requests import MAX_OCCURRENCES, MAX_PARTICIPANTS
 from .store.rate_limits import rate_limit_storage
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ def admitted_student() -> str:
 
 
 def _admission_class() -> str:
-    return f"session:{(request.view_args or {}).get('session_id')}"
+    return f"session:{str((request.view_args or {}).get('session_id'))[:200]}"
 
 
 def _limit(setting, scope, key_function, counts, cost=1):
@@ -282,20 +282,27 @@ def init_rate_limits(app) -> Limiter:
 
 def _warn_about_series(config) -> None:
     """A series counts once per occurrence: a limit smaller than the longest series refuses
-    such a series even from a user who did nothing else (an old `10/second`, say)."""
-    writes = min(item.amount for item in parse_many(config["RATE_LIMIT_USER_WRITES"]))
-    for name, most in (
-        ("RATE_LIMIT_USER_WRITES", writes),
-        ("SERIES_ROOMS_PER_HOUR", config["SERIES_ROOMS_PER_HOUR"]),
-    ):
-        if most < MAX_OCCURRENCES:
-            log.warning(
-                "%s admits no series of more than %d occurrences (a series counts once per "
-                "occurrence, and may have %d)",
-                name,
-                most,
-                MAX_OCCURRENCES,
-            )
+    such a series even from a user who did nothing else (an old `10/second`, say). A class
+    limit smaller than the biggest class refuses part of it filling at its start."""
+    least = {name: min(r.amount for r in parse_many(config[name])) for name in RATES_TO_CHECK}
+    for name, most in (*least.items(), ("SERIES_ROOMS_PER_HOUR", config["SERIES_ROOMS_PER_HOUR"])):
+        largest, message = RATES_TO_CHECK.get(name, RATES_TO_CHECK["RATE_LIMIT_USER_WRITES"])
+        if most < largest:
+            log.warning(message, name, most, largest)
+
+
+RATES_TO_CHECK = {  # the largest request (or class) each must admit in its smallest window
+    "RATE_LIMIT_USER_WRITES": (
+        MAX_OCCURRENCES,
+        "%s admits no series of more than %d occurrences (a series counts once per "
+        "occurrence, and may have %d)",
+    ),
+    "RATE_LIMIT_CLASS_ADMISSIONS": (
+        MAX_PARTICIPANTS,
+        "%s admits no more than %d students of one class at once (a class may have %d "
+        "seats, all taken at its start)",
+    ),
+}
 
 
 def _retry_after(limiter, error) -> int:

@@ -5,6 +5,8 @@ behind one address have a budget each; abuse of one class is still refused.
 The limiter's time is held (`limiter_clock`): every request falls in one minute, however
 long the test takes."""
 
+import logging
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -139,3 +141,14 @@ def test_users_behind_one_address_each_have_their_own_write_budget(make_app, dai
         assert_refused(client.post("/sessions", json=session_payload(), headers=headers))
     db = app.extensions["livesessions"].database.db
     assert db.livesessions.count_documents({}) == 6
+
+
+def test_a_class_limit_smaller_than_the_biggest_class_is_named_at_start_up(make_app, caplog):
+    with caplog.at_level(logging.WARNING, logger="livesessions.ratelimit"):
+        make_app(RATE_LIMITS_ENABLED=True)  # the defaults: no warning
+        make_app(RATE_LIMITS_ENABLED=True, RATE_LIMIT_CLASS_ADMISSIONS="50/second;3000/minute")
+    warned = [r.getMessage() for r in caplog.records if r.name == "livesessions.ratelimit"]
+    assert warned == [
+        "RATE_LIMIT_CLASS_ADMISSIONS admits no more than 50 students of one class at once (a "
+        "class may have 1000 seats, all taken at its start)"
+    ]
