@@ -4,7 +4,7 @@
 
 SecantusDB (requirements-dev) runs in a subprocess, with its data in memory. For each
 RATE_LIMIT_STORAGE (`database`: counters in that server, shared; `memory`: per process),
-gunicorn starts with RATE_LIMIT_ANONYMOUS_WRITES=<limit>/minute, a session is created,
+gunicorn starts with RATE_LIMIT_CLASS_ADMISSIONS=<limit>/minute, a session is created,
 and <attempts> anonymous participant adds are sent over fresh connections from <threads>
 threads. Printed: how many were admitted and refused, how the workers shared them (from
 their JSON log lines), and the answer times. SecantusDB is a Python server: its times say
@@ -48,8 +48,7 @@ def run(storage, mongo_uri, daily_url, args):
         DAILY_API_KEY="bench-key",
         LOG_LEVEL="INFO",
         RATE_LIMIT_STORAGE=storage,
-        RATE_LIMIT_ANONYMOUS_WRITES=f"{args.limit}/minute",
-        RATE_LIMIT_SESSION_WRITES=f"{args.attempts * 10}/minute",
+        RATE_LIMIT_CLASS_ADMISSIONS=f"{args.limit}/minute",
     )
     with tempfile.TemporaryFile("w+") as log:  # a file: a full pipe would stop a worker
         process = start(procfile_web_command(port, workers=2), env, log)

@@ -72,13 +72,15 @@ SETTINGS = {
     "METRICS_ENABLED": Setting("true", boolean),
     "METRICS_TOKEN": Setting(None),  # production serves /metrics only with it (bearer)
     "HSTS_SECONDS": Setting(None, int),
-    "PROXY_HOPS": Setting("0", int),
+    "PROXY_HOPS": Setting("0", int),  # required in production (config_checks)
     # Rate limits (see docs/operations.md)
     "RATE_LIMITS_ENABLED": Setting("true", boolean),
     "RATE_LIMIT_STORAGE": Setting("database", lower),
     "RATE_LIMIT_READS": Setting("20/second", rate),
     "RATE_LIMIT_ANONYMOUS_WRITES": Setting("120/minute", rate),
     "RATE_LIMIT_SESSION_WRITES": Setting("300/minute", rate),
+    "RATE_LIMIT_STUDENT_ADMISSIONS": Setting("10/minute", rate),
+    "RATE_LIMIT_CLASS_ADMISSIONS": Setting("3000/minute", rate),  # 3 x the biggest class
     "RATE_LIMIT_USER_WRITES": Setting("600/minute", rate),  # room for a series of 100
     "RATE_LIMIT_UNSIGNED_WEBHOOKS": Setting("120/minute", rate),
     "SERIES_ROOMS_PER_HOUR": Setting("500", int),  # five series of the most, per user

@@ -24,6 +24,8 @@ PRODUCTION_REQUIRED = (
     "CLOUD_NAME",
     "CLOUD_API_KEY",
     "CLOUD_API_SECRET",
+    # 0 behind a PaaS router would put every client in one rate-limit bucket
+    "PROXY_HOPS",
 )
 # HS256 with a shorter secret can be brute-forced offline from one token (RFC 7518 3.2).
 MIN_JWT_SECRET_BYTES = 32

@@ -1,7 +1,11 @@
 """Rate limits (flask-limiter): every request falls in one class, limited by its own key.
 
-- reads (GET, HEAD): per client address, RATE_LIMIT_READS;
-- writes with a valid token: per user, RATE_LIMIT_USER_WRITES; a write that creates
+- reads (GET, HEAD): per user with a valid token, else per client address, RATE_LIMIT_READS;
+- admissions (a participant added or removed), with a token or without: per student and
+  class, RATE_LIMIT_STUDENT_ADMISSIONS, and per class, RATE_LIMIT_CLASS_ADMISSIONS; never
+  per address or user, so that a class filling at its start from one address (a PaaS
+  router, a campus NAT, a server-side frontend) is admitted whole;
+- other writes with a valid token: per user, RATE_LIMIT_USER_WRITES; a write that creates
   several rooms (a series) counts once per room, and those rooms also count against
   SERIES_ROOMS_PER_HOUR, per user, so one token can't spend Daily's quota;
 - writes without one: per client address, RATE_LIMIT_ANONYMOUS_WRITES, and per class they
@@ -27,7 +31,7 @@ from limits import parse_many
 from .auth import optional_caller
 from .errors import TOO_MANY_REQUESTS, error_response
 from .extensions import SERVICES_KEY
-from .schemas.requests import MAX_OCCURRENCES
+from .schemas.requests import MAX_OCCURRENCES, MAX_PARTICIPANTS
 from .store.rate_limits import rate_limit_storage
 
 log = logging.getLogger(__name__)
@@ -38,11 +42,19 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 TARGET_FIELDS = ("roomName", "recordingId")
 EXEMPT = "exempt"
 WEBHOOK = "webhook"
+ADMISSION = "admission"
 
 
 def unlimited(view):
     """Mark a view as never rate limited (the probes: a limited probe restarts the pod)."""
     view.rate_limit_class = EXEMPT
+    return view
+
+
+def admission(view):
+    """Mark a view that admits a student to a class or frees its seat: counted per student
+    and class, and per class (see the module's docstring)."""
+    view.rate_limit_class = ADMISSION
     return view
 
 
@@ -85,14 +97,16 @@ def once_per_request(compute):
 
 @once_per_request
 def request_class() -> str:
-    """`exempt`, `webhook`, `read`, `user` or `anonymous`: which limits this request counts
-    against."""
+    """`exempt`, `webhook`, `admission`, `read`, `user` or `anonymous`: which limits this
+    request counts against."""
     view = current_app.view_functions.get(request.endpoint)
     marked = getattr(view, "rate_limit_class", None)
     if marked == EXEMPT or request.method not in READ_METHODS + WRITE_METHODS:
         return EXEMPT
     if marked == WEBHOOK:
         return EXEMPT if view.rate_limit_verified() else WEBHOOK
+    if marked == ADMISSION and request.method in WRITE_METHODS:
+        return ADMISSION
     if request.method in READ_METHODS:
         return "read"
     caller = optional_caller()
@@ -100,6 +114,13 @@ def request_class() -> str:
         g.rate_limit_user = caller.user_id
         return "user"
     return "anonymous"
+
+
+def reader() -> str:
+    """A read's key: its user with a valid token (a server-side frontend reads for all its
+    users from one address), else its client address."""
+    caller = optional_caller()
+    return f"user:{caller.user_id}" if caller is not None else client_address()
 
 
 def client_address() -> str:
@@ -148,6 +169,20 @@ def write_target() -> str | None:
     return None
 
 
+@once_per_request
+def admitted_student() -> str:
+    """The student an admission is about: the path's, else the body's `studentId`."""
+    student = (request.view_args or {}).get("student_id")
+    if student is None:
+        body = request.get_json(silent=True)
+        student = body.get("studentId") if isinstance(body, dict) else None
+    return str(student)[:200]
+
+
+def _admission_class() -> str:
+    return f"session:{str((request.view_args or {}).get('session_id'))[:200]}"
+
+
 def _limit(setting, scope, key_function, counts, cost=1):
     return ApplicationLimit(
         lambda: current_app.config[setting],
@@ -164,7 +199,19 @@ def _rooms_per_hour():
 
 def _limits():
     return [
-        _limit("RATE_LIMIT_READS", "reads", client_address, lambda: request_class() == "read"),
+        _limit("RATE_LIMIT_READS", "reads", reader, lambda: request_class() == "read"),
+        _limit(
+            "RATE_LIMIT_STUDENT_ADMISSIONS",
+            "student-admissions",
+            lambda: f"{_admission_class()}:student:{admitted_student()}",
+            lambda: request_class() == ADMISSION,
+        ),
+        _limit(
+            "RATE_LIMIT_CLASS_ADMISSIONS",
+            "class-admissions",
+            _admission_class,
+            lambda: request_class() == ADMISSION,
+        ),
         _limit(
             "RATE_LIMIT_ANONYMOUS_WRITES",
             "anonymous-writes",
@@ -235,20 +282,27 @@ def init_rate_limits(app) -> Limiter:
 
 def _warn_about_series(config) -> None:
     """A series counts once per occurrence: a limit smaller than the longest series refuses
-    such a series even from a user who did nothing else (an old `10/second`, say)."""
-    writes = min(item.amount for item in parse_many(config["RATE_LIMIT_USER_WRITES"]))
-    for name, most in (
-        ("RATE_LIMIT_USER_WRITES", writes),
-        ("SERIES_ROOMS_PER_HOUR", config["SERIES_ROOMS_PER_HOUR"]),
-    ):
-        if most < MAX_OCCURRENCES:
-            log.warning(
-                "%s admits no series of more than %d occurrences (a series counts once per "
-                "occurrence, and may have %d)",
-                name,
-                most,
-                MAX_OCCURRENCES,
-            )
+    such a series even from a user who did nothing else (an old `10/second`, say). A class
+    limit smaller than the biggest class refuses part of it filling at its start."""
+    least = {name: min(r.amount for r in parse_many(config[name])) for name in RATES_TO_CHECK}
+    for name, most in (*least.items(), ("SERIES_ROOMS_PER_HOUR", config["SERIES_ROOMS_PER_HOUR"])):
+        largest, message = RATES_TO_CHECK.get(name, RATES_TO_CHECK["RATE_LIMIT_USER_WRITES"])
+        if most < largest:
+            log.warning(message, name, most, largest)
+
+
+RATES_TO_CHECK = {  # the largest request (or class) each must admit in its smallest window
+    "RATE_LIMIT_USER_WRITES": (
+        MAX_OCCURRENCES,
+        "%s admits no series of more than %d occurrences (a series counts once per "
+        "occurrence, and may have %d)",
+    ),
+    "RATE_LIMIT_CLASS_ADMISSIONS": (
+        MAX_PARTICIPANTS,
+        "%s admits no more than %d students of one class at once (a class may have %d "
+        "seats, all taken at its start)",
+    ),
+}
 
 
 def _retry_after(limiter, error) -> int:

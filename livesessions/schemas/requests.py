@@ -38,6 +38,8 @@ SCHEDULE_DOC = {
     "description": "ISO 8601 (no offset = UTC); not in the past, at most 9999-01-01T00:00:00Z"
 }
 
+MAX_PARTICIPANTS = 1000  # the biggest class (the rate limits admit it whole)
+
 
 class CreateSessionSchema(JoiSchema):
     title = JoiString(required=True, validate=[min_length(3), max_length(200)])
@@ -48,7 +50,9 @@ class CreateSessionSchema(JoiSchema):
         required=True, validate=[not_in_past, not_after_latest], metadata=SCHEDULE_DOC
     )
     duration = JoiInteger(required=True, validate=[at_least(15), at_most(480)])
-    maxParticipants = JoiInteger(load_default=100, validate=[at_least(1), at_most(1000)])
+    maxParticipants = JoiInteger(
+        load_default=100, validate=[at_least(1), at_most(MAX_PARTICIPANTS)]
+    )
 
 
 def optional_fields(schema, exclude=()):

@@ -32,6 +32,7 @@ from ..errors import (
 from ..extensions import services
 from ..http import json_body, query_args
 from ..openapi import STRICT_ONLY, STRICT_TOKEN, TYPE_ERROR, VALIDATION, Note, documented
+from ..ratelimit import admission
 from ..schemas import (
     INVALID_STATUS_MESSAGE,
     AttendanceSchema,
@@ -243,6 +244,7 @@ def attendance(session_id):
         404: (SESSION_NOT_FOUND,),
     },
 )
+@admission
 def add_participant(session_id):
     """Admit a student, unless the session is full or closed."""
     data = load(participant_schema, json_body())
@@ -261,6 +263,7 @@ def add_participant(session_id):
         404: (SESSION_NOT_FOUND, STUDENT_NOT_FOUND),
     },
 )
+@admission
 def remove_participant(session_id, student_id):
     """Remove a student from a session."""
     caller = open_write_caller("remove_participant", session_id)

@@ -122,6 +122,7 @@ def test_production_names_every_missing_setting(monkeypatch):
         load_config()
     assert str(error.value) == (
         "Invalid settings: CORS_ORIGINS is required in production; "
+        "PROXY_HOPS is required in production; "
         "MONGODB_URI is required in production; JWT_SECRET_KEY is required in production; "
         "DAILY_API_KEY is required in production; "
         "DAILY_WEBHOOK_SECRET is required in production; CLOUD_NAME is required in production; "
@@ -142,6 +143,7 @@ def test_production_refuses_the_embedded_store():
                 "CLOUD_API_KEY": "k",
                 "CLOUD_API_SECRET": "s",
                 "MONGODB_URI": "mongomock://localhost/x",
+                "PROXY_HOPS": "0",  # given: 0 is a choice, unset is not
             }
         )
     assert str(error.value) == (

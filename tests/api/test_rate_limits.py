@@ -87,20 +87,36 @@ def test_reads_are_limited_per_client_and_the_probes_never(limited):
             assert (answer.status_code, answer.get_json()["status"]) == (200, status)
 
 
+def go_live(client, session_id, address=None):
+    """An anonymous write that is not an admission: counted per address, and per class."""
+    headers = {"X-Forwarded-For": address} if address else {}
+    return client.patch(f"/sessions/{session_id}/status", json={"status": "live"}, headers=headers)
+
+
+def assert_live(response):
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "live"
+
+
+def stored_status(app, session_id):
+    db = app.extensions["livesessions"].database.db
+    return db.livesessions.find_one({"_id": session_id})["status"]
+
+
 def test_anonymous_writes_are_limited_per_client_and_refused_ones_change_nothing(
     limited, token_for
 ):
     app = limited(RATE_LIMIT_ANONYMOUS_WRITES="2/minute")
     client = app.test_client()
-    session = new_session(client, token_for)  # a write with a token: not counted here
-    assert add(client, session["_id"], "s1").get_json()["participants"] == ["s1"]
-    assert add(client, session["_id"], "s2").get_json()["participants"] == ["s1", "s2"]
-    assert_refused(add(client, session["_id"], "s3"))
+    first, second, third = (new_session(client, token_for)["_id"] for _ in range(3))
+    assert_live(go_live(client, first))  # the writes with a token above: not counted here
+    assert_live(go_live(client, second))
+    assert_refused(go_live(client, third))
     forged = {"Authorization": "Bearer not-a-token"}  # an unusable token is no token
     assert_refused(
-        client.patch(f"/sessions/{session['_id']}/status", json={"status": "live"}, headers=forged)
+        client.patch(f"/sessions/{third}/status", json={"status": "live"}, headers=forged)
     )
-    assert stored_participants(app, session["_id"]) == ["s1", "s2"]
+    assert [stored_status(app, s) for s in (first, second, third)] == ["live", "live", "scheduled"]
     # a caller with a valid token is counted as its user, not as this address
     assert new_session(client, token_for)["title"] == session_payload()["title"]
 
@@ -110,16 +126,16 @@ def test_anonymous_writes_to_one_class_are_limited_across_clients(limited, token
     client = app.test_client()
     first, second = new_session(client, token_for), new_session(client, token_for)
     for index in range(3):
-        assert_admitted(add(client, first["_id"], f"s{index}", f"198.51.100.{index}"), f"s{index}")
-    assert_refused(add(client, first["_id"], "s9", "198.51.100.9"))
-    assert stored_participants(app, first["_id"]) == ["s0", "s1", "s2"]
+        answer = go_live(client, first["_id"], f"198.51.100.{index}")
+        assert answer.status_code != 429, answer.get_json()
+    assert_refused(go_live(client, first["_id"], "198.51.100.9"))
     # another class is not affected, and a recording start names its class by room
-    assert add(client, second["_id"], "s9", "198.51.100.9").get_json()["participants"] == ["s9"]
+    assert_live(go_live(client, second["_id"], "198.51.100.9"))
     start = {"roomName": first["roomName"]}
     for index in range(3):
         address = {"X-Forwarded-For": f"192.0.2.{index}"}
         started = client.post("/sessions/recording/start", json=start, headers=address)
-        assert started.status_code != 429, started.get_json()  # (refused: not yet open)
+        assert started.status_code != 429, started.get_json()
     assert_refused(client.post("/sessions/recording/start", json=start))
 
 
@@ -138,25 +154,26 @@ def test_writes_with_a_token_are_limited_per_user(limited, token_for):
 def test_a_client_cannot_pick_its_own_address_without_trusted_proxies(limited, token_for, caplog):
     app = limited(RATE_LIMIT_ANONYMOUS_WRITES="2/minute")
     client = app.test_client()
-    session = new_session(client, token_for)
+    sessions = [new_session(client, token_for)["_id"] for _ in range(3)]
     with caplog.at_level(logging.WARNING, logger="livesessions.ratelimit"):
         for index in range(2):
-            student = f"s{index}"
-            assert_admitted(add(client, session["_id"], student, f"203.0.113.{index}"), student)
-        assert_refused(add(client, session["_id"], "s2", "203.0.113.2"))
+            assert_live(go_live(client, sessions[index], f"203.0.113.{index}"))
+        assert_refused(go_live(client, sessions[2], "203.0.113.2"))
     warnings = [r for r in caplog.records if "PROXY_HOPS" in r.getMessage()]
     assert len(warnings) == 1  # said once, not per request
+    assert stored_status(app, sessions[2]) == "scheduled"
 
 
 def test_behind_a_trusted_proxy_each_client_has_its_own_limit(limited, token_for):
     app = limited(PROXY_HOPS=1, RATE_LIMIT_ANONYMOUS_WRITES="1/minute")
     client = app.test_client()
-    session = new_session(client, token_for)
-    assert_admitted(add(client, session["_id"], "s1", "203.0.113.1"), "s1")
-    assert_refused(add(client, session["_id"], "s2", "203.0.113.1"))
-    assert_admitted(add(client, session["_id"], "s2", "203.0.113.2"), "s2")
+    first, second, third = (new_session(client, token_for)["_id"] for _ in range(3))
+    assert_live(go_live(client, first, "203.0.113.1"))
+    assert_refused(go_live(client, second, "203.0.113.1"))
+    assert_live(go_live(client, second, "203.0.113.2"))
     # the proxy appends the address it saw: what the client wrote before it is not trusted
-    assert_refused(add(client, session["_id"], "s3", "198.51.100.7, 203.0.113.2"))
+    assert_refused(go_live(client, third, "198.51.100.7, 203.0.113.2"))
+    assert stored_status(app, third) == "scheduled"
 
 
 def test_signed_webhooks_are_never_limited_and_unsigned_ones_are(limited):

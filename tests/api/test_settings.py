@@ -185,6 +185,8 @@ def test_pymongo_parse_uri_would_have_looked_the_srv_records_up(no_network):
         ("JWT_SECRET_KEY", "s" * 31, "JWT_SECRET_KEY must be at least 32 bytes in production"),
         ("JWT_SECRET_KEY", None, "JWT_SECRET_KEY is required in production"),
         ("DAILY_WEBHOOK_SECRET", None, "DAILY_WEBHOOK_SECRET is required in production"),
+        # unset is refused (every client behind the PaaS router in one rate-limit bucket)
+        ("PROXY_HOPS", None, "PROXY_HOPS is required in production"),
     ],
 )
 def test_production_refuses_what_would_run_unprotected(setting, value, problem):

@@ -17,7 +17,8 @@ BAD = {"APP_ENV": "Production", "JWT_SECRET_KEY": "x", "LOG_LEVEL": "verbose"}
 LINE = (
     "Invalid settings: "
     "LOG_LEVEL must be DEBUG or INFO or WARNING or ERROR or CRITICAL, got 'verbose'; "
-    "CORS_ORIGINS is required in production; MONGODB_URI is required in production; "
+    "CORS_ORIGINS is required in production; PROXY_HOPS is required in production; "
+    "MONGODB_URI is required in production; "
     "JWT_SECRET_KEY must be at least 32 bytes in production; "
     "DAILY_API_KEY is required in production; DAILY_WEBHOOK_SECRET is required in production; "
     "CLOUD_NAME is required in production; CLOUD_API_KEY is required in production; "

@@ -44,7 +44,7 @@ def test_two_workers_share_one_limit_through_the_database(server_env, tmp_path):
             "DAILY_API_KEY": "rate-key",
             "MONGODB_URI": f"{mongo_uri}/ratelimits",
             "LOG_LEVEL": "INFO",
-            "RATE_LIMIT_ANONYMOUS_WRITES": f"{LIMIT}/minute",
+            "RATE_LIMIT_CLASS_ADMISSIONS": f"{LIMIT}/minute",
         }
         log = (tmp_path / "gunicorn.log").open("w+")  # a file: a full pipe would stop a worker
         process = start(procfile_web_command(port, workers=2), env, output=log)

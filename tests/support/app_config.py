@@ -30,4 +30,5 @@ PRODUCTION = {
     "CLOUD_NAME": "c",
     "CLOUD_API_KEY": "k",
     "CLOUD_API_SECRET": "s",
+    "PROXY_HOPS": 1,  # the Procfile's PaaS: one router in front
 }

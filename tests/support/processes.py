@@ -69,6 +69,15 @@ def procfile_web_command(port, workers):
     return command
 
 
+def procfile_worker_command():
+    """The Procfile's `worker:` command (flask from this venv)."""
+    worker = re.search(r"^worker: (.+)$", (ROOT / "Procfile").read_text(), re.MULTILINE).group(1)
+    command = shlex.split(worker)
+    assert command[0] == "flask", worker
+    command[0] = str(Path(sys.executable).parent / "flask")
+    return command
+
+
 def start(command, env, output=subprocess.PIPE):
     """Start `command` in its own session, its output (stderr too) to `output`: a pipe read
     at `stop`, or a file for a server that logs more than a pipe holds (64 KiB) meanwhile,
