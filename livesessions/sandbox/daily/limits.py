@@ -64,8 +64,8 @@ class RateLimits:
     steadily at that share of its rate, from when the limits are on (its calls enter the
     windows when they fit, as ours; `neighbour_calls` counts them). `retry_after`: send a
     `Retry-After` (whole seconds until the window frees) with each 429, which Daily
-    documents nowhere (off by default). `accepted`: (family, rate-clock time, path) of each
-    call let through, in order.
+    documents nowhere (off by default). `accepted` and `refused`: (family, rate-clock time,
+    path) of each call let through or answered 429 by the limits, in order.
     """
 
     def _init_rate_limits(self, enabled, rate_clock, neighbour_share=0.0):
@@ -79,6 +79,7 @@ class RateLimits:
         self.rate_limited = Counter()
         self.neighbour_calls = Counter()
         self.accepted = []
+        self.refused = []
         self._windows = {name: deque() for name in RATE_LIMITS}
         self._neighbour_next = {}
 
@@ -107,6 +108,7 @@ class RateLimits:
             full = _full(window, now, name)
             if full is not None:
                 self.rate_limited[name] += 1
+                self.refused.append((name, now, tidy(path)))
                 return self._refusal(name, window, now, *full)
             window.append(now)
             self.accepted.append((name, now, tidy(path)))
