@@ -145,12 +145,8 @@ def test_a_hundred_deletions_go_at_dailys_pace_and_survive_a_worker_restart(stac
     db = services.database.db
     jobs = list(db.recording_jobs.find({"kind": ROOM_DELETION}))
     assert {job["status"] for job in jobs} == {"done"}
-    assert (
-        db.sessions.count_documents(
-            {"_id": {"$in": [s["_id"] for s in sessions]}, "deletedAt": None}
-        )
-        == 0
-    )
+    ids = [session["_id"] for session in sessions]
+    assert db.livesessions.count_documents({"_id": {"$in": ids}, "deletedAt": {"$ne": None}}) == 100
     deletions = ours(daily.accepted, "slow")
     assert sorted(path.rsplit("/", 1)[1] for _, path in deletions) == sorted(rooms)
     # Daily's pace: about 50 s for 100 at 2 a second; the bound is 75 s
@@ -164,7 +160,7 @@ def test_with_a_neighbour_what_fails_is_the_specs_500_and_nothing_half_started(s
     base, auth, daily, _, app = stack
     sessions = create_sessions(base, auth, 20)
     rooms = [session["roomName"] for session in sessions]
-    daily.neighbour_share = 0.25
+    daily.neighbour_share = 0.5  # every other second: not all 20 fit in the deadline
     limits_on(daily)
     answers = start_all(base, rooms)
     db = app.extensions["livesessions"].database.db
@@ -180,8 +176,12 @@ def test_with_a_neighbour_what_fails_is_the_specs_500_and_nothing_half_started(s
             assert (answer.status_code, answer.json()) == (500, START_FAILED)
             assert room not in started  # never reached Daily, or Daily refused it
             assert db.recordings.count_documents({"room": room}) == 0
-            session = db.sessions.find_one({"roomName": room})
+            session = db.livesessions.find_one({"roomName": room})
             assert session["activeRecording"] is None  # the claim given back: may try again
     assert db.recordings.count_documents({"status": {"$ne": "recording"}}) == 0
     assert len(started) == 20 - len(failed)
     assert daily.neighbour_calls["recording-start"] >= 1
+    assert failed  # the case under test did happen
+    # what Daily left: about half of 1 a second over the 24 s deadline, not the 4 of before
+    assert len(started) >= 8
+    print(f"neighbour {daily.neighbour_share:.0%}: {len(started)} started, {len(failed)} failed")

@@ -61,8 +61,8 @@ class RateLimits:
     for exp and nbf checks.
 
     `neighbour_share` (0 to 1) plays another service on the same key: it calls each family
-    steadily at that share of its rate, from when the limits are on (its calls enter the
-    windows when they fit, as ours; `neighbour_calls` counts them). `retry_after`: send a
+    steadily at that share of its rate, from when the limits are on, and its calls always
+    take their place in the windows (`neighbour_calls` counts them). `retry_after`: send a
     `Retry-After` (whole seconds until the window frees) with each 429, which Daily
     documents nowhere (off by default). `accepted` and `refused`: (family, rate-clock time,
     path) of each call let through or answered 429 by the limits, in order.
@@ -115,15 +115,15 @@ class RateLimits:
         return None
 
     def _neighbour_until(self, name, now):
-        """The neighbour's calls of the family due by `now`, each in the windows if it fits."""
+        """The neighbour's calls of the family due by `now`, in the windows whatever they
+        hold: its share is taken first (it retries until Daily lets it in)."""
         if not self.neighbour_share:
             return
         window = self._windows[name]
         due = self._neighbour_next.setdefault(name, now)
         while due <= now:
-            if _full(window, due, name) is None:
-                window.append(due)
-                self.neighbour_calls[name] += 1
+            window.append(due)
+            self.neighbour_calls[name] += 1
             due += neighbour_interval(name, self.neighbour_share)
         self._neighbour_next[name] = due
 
