@@ -107,7 +107,7 @@ def test_deletions_past_the_limit_answer_at_once_and_leave_jobs(stack):
     assert waits == []  # nobody waited for the window to slide
     db = services.database.db
     left = [s["roomName"] for s in sessions if s["roomName"] in daily.rooms]
-    assert len(left) >= 51  # Daily allows 2 deletions a second
+    assert len(left) >= 3  # Daily allows 2 deletions a second (more if turns fall back)
     queued = list(db.recording_jobs.find({"kind": ROOM_DELETION}))
     assert sorted(job["room"] for job in queued) == sorted(left)
     assert daily.rate_limited["slow"] == 0

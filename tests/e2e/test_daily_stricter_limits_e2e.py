@@ -129,7 +129,9 @@ def test_a_hundred_deletions_go_at_dailys_pace_and_survive_a_worker_restart(stac
     answers, _ = at_once(
         100, lambda n: requests.delete(f"{base}/sessions/{sessions[n]['_id']}", headers=auth)
     )
-    assert [answer.status_code for answer in answers] == [200] * 100
+    assert [
+        (answer.status_code, answer.text) for answer in answers if answer.status_code != 200
+    ] == []
     stop, first = run_worker(services)
     assert wait_until(lambda: len(rooms & set(daily.rooms)) <= 60)
     stop.set()  # the first worker stops mid-way (after the job in hand)
