@@ -92,8 +92,10 @@ bench-rate-limits: $(VENV)/.dev
 	$(BIN)/python -m bench.rate_limits
 
 # needs the test tools: the Daily sandbox at Daily's rate limits, and a SecantusDB server
+# NEIGHBOUR_SHARE=0.25: another service on the Daily key uses that share of each limit
+NEIGHBOUR_SHARE ?= 0
 bench-daily: $(VENV)/.dev
-	$(BIN)/python -m bench.daily
+	$(BIN)/python -m bench.daily --neighbour-share $(NEIGHBOUR_SHARE)
 
 docs-screenshot: $(VENV)/.runtime
 	$(BIN)/python scripts/docs_screenshot.py

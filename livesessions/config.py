@@ -109,7 +109,7 @@ SETTINGS = {
     "DAILY_QUEUE_SECONDS": Setting("0.5", float),
     "DAILY_BREAKER_FAILURES": Setting("5", int),
     "DAILY_BREAKER_RESET_SECONDS": Setting("30", float),
-    "DAILY_RATE_WAIT_SECONDS": Setting("20", float),
+    "DAILY_RATE_WAIT_SECONDS": Setting("24", float),
     "DAILY_PACING_STORAGE": Setting("database", lower),
     "DAILY_SELF_SIGNED_TOKENS": Setting("true", boolean),
     "DAILY_DOMAIN_ID": Setting(None),

@@ -19,7 +19,12 @@ CONNECT_TIMEOUT_SECONDS = 3.05
 DEFAULT_BACKOFF = 0.5
 # The longest a call waits for its turn and through Daily's 429s: a request must still be
 # answered well inside gunicorn's 30 s timeout (the Procfile) and a proxy's.
-DEFAULT_RATE_WAIT_SECONDS = 20.0
+# At the default, 20 recording starts released together all get a turn (1 per second and
+# 5 in 5 s, with the margins: the last about 21.7 s later).
+DEFAULT_RATE_WAIT_SECONDS = 24.0
+# The call that goes at the end of that wait gets at most this long (its read timeout is
+# cut to what is left of it): 24 + 3 s, and the request is answered inside the 30 s.
+LAST_CALL_SECONDS = 3.0
 # A 5xx's Retry-After is honoured up to this long before the one retry.
 RETRY_AFTER_CAP_SECONDS = 5.0
 # After a 429, the first wait is about this long at the default backoff (it scales with
@@ -107,21 +112,23 @@ class DailyHttp:
         self.rate_wait_seconds = rate_wait_seconds
 
     def _request(self, method, path, body=None, *, wait=None):
-        """One call, in its turn under Daily's rate limits, retried after a 429 (Daily's
-        `Retry-After` if it sends one, else a jittered, doubling backoff) until `wait`
-        seconds (default `rate_wait_seconds`) have passed: then DailyRateLimited."""
+        """One call, in its turn under Daily's rate limits, retried after a 429 until `wait`
+        seconds (default `rate_wait_seconds`) have passed: then DailyRateLimited. The retry
+        keeps its place: it takes its family's first turn from Daily's `Retry-After` (if it
+        sends one, else a jittered, doubling backoff) on, ahead of the calls waiting."""
         calls = family(method, path)
         clock = self.pacer.clock  # the turns' time (Unix seconds, shared by processes)
         deadline = clock() + (self.rate_wait_seconds if wait is None else wait)
+        not_before = None  # after a 429: the retry goes first in its family from then on
         for attempt in range(1, RATE_LIMIT_ATTEMPTS + 1):
-            response = self._in_turn(method, path, body, calls, deadline)
+            response = self._in_turn(method, path, body, calls, deadline, not_before)
             if response.status_code != 429:
                 return response
             delay = self._rate_limit_delay(response, attempt)
             if clock() + delay > deadline:
                 raise DailyRateLimited(f"Daily.co answered 429 to {method} {path}", delay)
-            log.warning("Daily %s %s answered 429; retrying in %.2fs", method, path, delay)
-            self.sleep(delay)
+            log.warning("Daily %s %s answered 429; retrying first in %.2fs", method, path, delay)
+            not_before = clock() + delay
         raise DailyRateLimited(f"Daily.co kept answering 429 to {method} {path}", 0)
 
     def _rate_limit_delay(self, response, attempt):
@@ -138,9 +145,10 @@ class DailyHttp:
         except ValueError:
             return self.backoff
 
-    def _in_turn(self, method, path, body, calls, deadline):
+    def _in_turn(self, method, path, body, calls, deadline, not_before=None):
         """The call, through the circuit breaker (an open one refuses before any wait), in
-        its turn of the `calls` family (if one comes by `deadline`), in a slot of the
+        its turn of the `calls` family (if one comes by `deadline`; first from `not_before`
+        on, for a 429's retry), in a slot of the
         in-flight limit (if one frees within `queue_seconds`), retried once if transient.
 
         A turn taken but not used (no slot) is given back: calls refused here must not
@@ -148,7 +156,7 @@ class DailyHttp:
         if not self.breaker.allow():
             raise DailyError("Daily.co is failing: calls are paused for a while")
         try:
-            turn = self.pacer.wait_turn(calls, deadline)
+            turn = self.pacer.wait_turn(calls, deadline, not_before)
         except NoTurn as no_turn:
             self.breaker.gave_up()  # nothing learnt about Daily
             raise DailyRateLimited(
@@ -159,7 +167,7 @@ class DailyHttp:
             self.breaker.gave_up()  # our own queue was full: nothing learnt about Daily
             raise DailyBusy("too many Daily.co calls in flight in this process")
         try:
-            response = self._attempts(method, path, body, calls)
+            response = self._attempts(method, path, body, calls, deadline + LAST_CALL_SECONDS)
         except DailyError:  # unreachable or timing out, twice
             self.breaker.failed()
             raise
@@ -172,14 +180,17 @@ class DailyHttp:
         self.breaker.succeeded()  # a 429 too: Daily is up, only busy
         return response
 
-    def _attempts(self, method, path, body, calls):
-        """The call (of the `calls` family), and its one retry if transient."""
+    def _attempts(self, method, path, body, calls, end):
+        """The call (of the `calls` family), and its one retry if transient, each read
+        given at most what is left until `end` (pacer time), at least a second."""
         url = f"{self.base_url}{path}"
         unanswered = DAILY_CALLS.labels(calls, "error")
         for attempt in (1, 2):
             started = time.monotonic()
             try:
-                response = self.http.request(method, url, json=body, timeout=self.timeout)
+                left = max(end - self.pacer.clock(), 1.0)
+                timeout = (self.timeout[0], min(self.timeout[1], left))
+                response = self.http.request(method, url, json=body, timeout=timeout)
                 log.debug(
                     "Daily %s %s: %s in %.0f ms",
                     method,

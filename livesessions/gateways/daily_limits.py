@@ -1,44 +1,51 @@
 """Daily.co's rate limits, kept by the client itself: every call takes a turn in its
-endpoint family's sliding window before it goes, so Daily is never asked more than it
-allows, and a call that would have to wait too long is refused here instead.
+endpoint family's windows before it goes, so Daily is never asked more than it allows,
+and a call that would have to wait too long is refused here instead.
 
-Turns are reservations, handed out in order: the earliest time at which one more call
-keeps every window of the family at or under Daily's limit. They are kept in memory for
-one process, or in the service's MongoDB for all the processes that share one API key
-(`store.daily_turns`). Written here rather than taken from `limits` (which the service
-uses for its own limits): its `hit` only says yes or no, so waiting callers would poll
-and race at each expiry, and a caller could be passed over until its deadline; pacing
-needs first come, first served.
+Each family has both of Daily's numbers (a rate per second and a longer window, read
+strictly: both hold). Turns are reservations, handed out in order: the earliest time at
+which one more call keeps every window of the family at or under its limit
+(`daily_windows`). A call Daily refuses all the same (429: another service on the same
+key, a late arrival) does not lose its place: its retry takes the family's first turn
+from Daily's `Retry-After` (or the backoff) on, and the calls waiting move one place
+down. Turns are kept in memory for one process, or in the service's MongoDB for all the
+processes that share one API key (`store.daily_turns`). Written here rather than taken
+from `limits` (which the service uses for its own limits): its `hit` only says yes or
+no, so waiting callers would poll and race at each expiry; pacing needs first come,
+first served.
 """
 
 import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
+from . import daily_windows as windows
+from .daily_windows import Limit, NoTurn, checked_turn, next_turn
+
 log = logging.getLogger(__name__)
-
-
-class Limit(NamedTuple):
-    calls: int
-    seconds: float
-
+__all__ = ["Limit", "NoTurn", "checked_turn", "next_turn"]
 
 STANDARD, SLOW, RECORDING_START = "standard", "slow", "recording-start"
-# Daily's documented limits (docs/reliability.md): most endpoints 100 calls in 5 s;
-# DELETE /rooms/:name and GET /recordings 50 in 30 s; starting a recording 5 in 5 s.
+# Daily's documented limits, read strictly (docs/reliability.md): most endpoints 20 calls
+# per second and 100 in 5 s; DELETE /rooms/:name and GET /recordings 2 per second and 50
+# in 30 s; starting a recording 1 per second and 5 in 5 s.
 LIMITS = {
-    STANDARD: Limit(100, 5.0),
-    SLOW: Limit(50, 30.0),
-    RECORDING_START: Limit(5, 5.0),
+    STANDARD: (Limit(20, 1.0), Limit(100, 5.0)),
+    SLOW: (Limit(2, 1.0), Limit(50, 30.0)),
+    RECORDING_START: (Limit(1, 1.0), Limit(5, 5.0)),
 }
 # The client's windows are this much longer than Daily's: a call's arrival at Daily may
 # lag its turn (the network, a busy process, and the wait for an in-flight slot, which
 # the service adds: DAILY_QUEUE_SECONDS), and Daily's window must not see the next one
-# first.
+# first. The per-second windows get only RATE_MARGIN_SECONDS: a longer one would cut the
+# rate by as much (2 per 1.75 s is not 2 per second), and a call that does arrive early
+# costs one 429 whose retry goes first.
 MARGIN_SECONDS = 0.25
+RATE_MARGIN_SECONDS = 0.1
 
 
 def family(method: str, path: str) -> str:
@@ -53,80 +60,83 @@ def family(method: str, path: str) -> str:
     return STANDARD
 
 
-def next_turn(turns: list[float], now: float, limit: Limit) -> float:
-    """The earliest time, from `now`, at which one more call keeps every window of
-    `limit.seconds` at `limit.calls` calls, given the turns already handed out (oldest
-    first). Turns never go back in time, so each window holds consecutive turns."""
-    turn = max(now, turns[-1]) if turns else now
-    if len(turns) >= limit.calls:
-        turn = max(turn, turns[-limit.calls] + limit.seconds)
-    return turn
+def with_margins(limits, margin: float, rate_margin: float = RATE_MARGIN_SECONDS):
+    """Each family's limits with the client's margins added to their windows."""
+    return {
+        name: tuple(
+            Limit(lim.calls, lim.seconds + (rate_margin if lim.seconds <= 1 else margin))
+            for lim in family_limits
+        )
+        for name, family_limits in limits.items()
+    }
 
 
-def with_turn(turns: list[float], turn: float, limit: Limit, now: float) -> list[float]:
-    """`turns` with `turn` added, keeping those that can still share a window with a turn
-    handed out from `now` on (all `next_turn` reads; by time, not by count, so that a turn
-    given back never lets an older one be forgotten)."""
-    horizon = now - limit.seconds
-    return [taken for taken in turns if taken > horizon] + [turn]
-
-
-def without_turn(turns: list[float], turn: float) -> list[float]:
-    """`turns` with one `turn` given back (if still kept). The turns after it stay where
-    they are: a window can only hold fewer calls than it was planned with."""
-    if turn not in turns:
-        return turns
-    kept = list(turns)
-    kept.remove(turn)
-    return kept
-
-
-class NoTurn(Exception):
-    """No turn comes by the deadline; `retry_in`: about how many seconds until one would."""
-
-    def __init__(self, retry_in: float):
-        super().__init__(f"the next turn is {retry_in:.2f}s away")
-        self.retry_in = retry_in
+class Turn(NamedTuple):
+    at: float  # Unix seconds
+    owner: str
 
 
 class Turns(Protocol):
-    def reserve(
-        self, family: str, limit: Limit, clock: Callable[[], float], deadline: float
-    ) -> float:
-        """Hand out the next turn of `family` and return it, if it comes by `deadline` (or
-        is free now); else hand out nothing and raise NoTurn. `clock` is read at the moment
-        of the reservation (after any wait for a lock or a lost compare-and-set), so that
-        "now" is never older than a turn handed out meanwhile."""
+    def reserve(self, family: str, limits, clock: Callable[[], float], deadline, owner) -> float:
+        """Hand out the next turn of `family` to `owner` and return it, if it comes by
+        `deadline` (or is free now); else hand out nothing and raise NoTurn. `clock` is read
+        at the moment of the reservation (after any wait for a lock or a lost
+        compare-and-set), so that "now" is never older than a turn handed out meanwhile."""
 
-    def give_back(self, family: str, turn: float) -> None:
+    def cut_in(self, family, limits, clock, deadline, owner, not_before) -> float:
+        """As `reserve`, for a call that goes first from `not_before` on
+        (`daily_windows.cut_in`)."""
+
+    def when(self, family: str, owner: str) -> float | None:
+        """The time of `owner`'s turn now (later than given if others cut in)."""
+
+    def give_back(self, family: str, owner: str) -> None:
         """Forget a turn handed out but not used."""
 
 
-def checked_turn(turns: list[float], now: float, limit: Limit, deadline: float) -> float:
-    """The next turn from `now`, if it comes by `deadline` or is free now; else NoTurn."""
-    turn = next_turn(turns, now, limit)
-    if turn > max(deadline, now):
-        raise NoTurn(turn - now)
-    return turn
+class KeptTurns:
+    """`Turns` over `_change(family, change)` and `_entries(family)`, wherever kept."""
+
+    def reserve(self, family, limits, clock, deadline, owner):
+        return self._change(
+            family, lambda kept: windows.take(kept, clock(), limits, deadline, owner)
+        )
+
+    def cut_in(self, family, limits, clock, deadline, owner, not_before):
+        return self._change(
+            family,
+            lambda kept: windows.cut_in(kept, clock(), limits, deadline, owner, not_before),
+        )
+
+    def when(self, family, owner):
+        return windows.when(self._entries(family), owner)
+
+    def give_back(self, family, owner):
+        def drop(kept):
+            left = windows.without(kept, owner)
+            return None, (left if left != kept else None)
+
+        self._change(family, drop)
 
 
-class LocalTurns:
+class LocalTurns(KeptTurns):
     """The turns of one process, shared by its threads."""
 
     def __init__(self):
-        self._turns: dict[str, list[float]] = {}
+        self._turns: dict[str, list[list]] = {}
         self._lock = threading.Lock()
 
-    def reserve(self, family, limit, clock, deadline):
+    def _entries(self, family):
         with self._lock:
-            turns, now = self._turns.get(family, []), clock()
-            turn = checked_turn(turns, now, limit, deadline)
-            self._turns[family] = with_turn(turns, turn, limit, now)
-            return turn
+            return list(self._turns.get(family, []))
 
-    def give_back(self, family, turn):
+    def _change(self, family, change):
+        """Apply `change` (entries -> (result, new entries or None)); return the result."""
         with self._lock:
-            self._turns[family] = without_turn(self._turns.get(family, []), turn)
+            result, changed = change(self._turns.get(family, []))
+            if changed is not None:
+                self._turns[family] = changed
+            return result
 
 
 class FallingBackTurns:
@@ -148,11 +158,17 @@ class FallingBackTurns:
         self.monotonic = monotonic
         self._failed_at = None  # monotonic time of the last failure, None while it works
 
-    def reserve(self, family, limit, clock, deadline):
+    def reserve(self, family, limits, clock, deadline, owner):
+        return self._either("reserve", family, limits, clock, deadline, owner)
+
+    def cut_in(self, family, limits, clock, deadline, owner, not_before):
+        return self._either("cut_in", family, limits, clock, deadline, owner, not_before)
+
+    def _either(self, method, *args):
         if self._failed_at is not None and self.monotonic() - self._failed_at < self.retry_seconds:
-            return self.local.reserve(family, limit, clock, deadline)
+            return getattr(self.local, method)(*args)
         try:
-            turn = self.shared.reserve(family, limit, clock, deadline)
+            turn = getattr(self.shared, method)(*args)
         except NoTurn:
             self._failed_at = None
             raise
@@ -160,18 +176,25 @@ class FallingBackTurns:
             if self._failed_at is None:
                 log.warning("Daily turns are per process while the database fails: %r", error)
             self._failed_at = self.monotonic()
-            return self.local.reserve(family, limit, clock, deadline)
+            return getattr(self.local, method)(*args)
         self._failed_at = None
         return turn
 
-    def give_back(self, family, turn):
+    def when(self, family, owner):
+        try:
+            found = self.shared.when(family, owner) if self._failed_at is None else None
+        except Exception:  # the turn stands as given
+            found = None
+        return found if found is not None else self.local.when(family, owner)
+
+    def give_back(self, family, owner):
         if self._failed_at is not None:
-            self.local.give_back(family, turn)
+            self.local.give_back(family, owner)
             return
         try:
-            self.shared.give_back(family, turn)
+            self.shared.give_back(family, owner)
         except Exception:  # a turn not given back only makes the window more careful
-            self.local.give_back(family, turn)
+            self.local.give_back(family, owner)
 
 
 class Pacer:
@@ -181,25 +204,38 @@ class Pacer:
         self,
         turns: Turns | None = None,
         *,
-        limits: dict[str, Limit] = LIMITS,
+        limits: dict[str, tuple[Limit, ...]] = LIMITS,
         margin: float = MARGIN_SECONDS,
+        rate_margin: float = RATE_MARGIN_SECONDS,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] = time.sleep,
     ):
         self.turns = turns or LocalTurns()
-        self.limits = {name: Limit(lim.calls, lim.seconds + margin) for name, lim in limits.items()}
+        self.limits = with_margins(limits, margin, rate_margin)
         self.clock = clock
         self.sleep = sleep
 
-    def wait_turn(self, family: str, deadline: float) -> float:
+    def wait_turn(self, family: str, deadline: float, not_before: float | None = None) -> Turn:
         """Sleep until the call's turn and return it; or, if the turn would come after
-        `deadline` (and is not free now), take none and raise NoTurn."""
-        turn = self.turns.reserve(family, self.limits[family], self.clock, deadline)
-        wait = turn - self.clock()
-        if wait > 0:
+        `deadline` (and is not free now), take none and raise NoTurn. With `not_before` (a
+        429's retry), the call goes first in its family from then on. A call that slept
+        reads its turn again: one Daily refused may have cut in meanwhile."""
+        owner, limits = uuid.uuid4().hex[:16], self.limits[family]
+        if not_before is None:
+            at = self.turns.reserve(family, limits, self.clock, deadline, owner)
+        else:
+            at = self.turns.cut_in(family, limits, self.clock, deadline, owner, not_before)
+        while (wait := at - self.clock()) > 0:
             self.sleep(wait)
-        return turn
+            moved = self.turns.when(family, owner)
+            if moved is None or moved <= at:
+                break
+            if moved > deadline:
+                self.turns.give_back(family, owner)
+                raise NoTurn(moved - self.clock())
+            at = moved
+        return Turn(at, owner)
 
-    def give_back(self, family: str, turn: float) -> None:
+    def give_back(self, family: str, turn: Turn) -> None:
         """Give back a turn the call could not use (e.g. no slot for it)."""
-        self.turns.give_back(family, turn)
+        self.turns.give_back(family, turn.owner)

@@ -24,6 +24,12 @@ def main(argv=None):
         action="store_false",
         help="do not enforce Daily's rate limits (on by default, as on Daily)",
     )
+    parser.add_argument(
+        "--neighbour-share",
+        type=float,
+        default=0.0,
+        help="share of each rate limit used by another service on the same key (e.g. 0.25)",
+    )
     args = parser.parse_args(argv)
 
     daily = DailySandbox(
@@ -34,6 +40,7 @@ def main(argv=None):
         webhook_secret=args.webhook_secret,
         recording_bytes=args.recording_bytes,
         rate_limits=args.rate_limits,
+        neighbour_share=args.neighbour_share,
     ).start()
     cloud = CloudinarySandbox(args.host, args.cloudinary_port, storage_dir=args.storage_dir)
     cloud.start()

@@ -1,6 +1,6 @@
 """Daily.co's turns shared by every process of one API key, in the `daily_turns`
-collection: one document per endpoint family, holding the last turns handed out
-(gateways.daily_limits decides them; this module stores them).
+collection: one document per endpoint family, holding the last turns handed out, each
+`[time, owner]` (gateways.daily_windows decides them; this module stores them).
 
 A turn is taken with a compare-and-set on the document's `version`, so two processes
 never get the same turn: the one whose write lost reads again and takes the next.
@@ -8,15 +8,8 @@ never get the same turn: the one whose write lost reads again and takes the next
 
 from pymongo.errors import DuplicateKeyError
 
-from ..gateways.daily_limits import (
-    FallingBackTurns,
-    Limit,
-    LocalTurns,
-    Turns,
-    checked_turn,
-    with_turn,
-    without_turn,
-)
+from ..gateways.daily_limits import FallingBackTurns, KeptTurns, LocalTurns, Turns
+from ..gateways.daily_windows import entries_of
 
 COLLECTION = "daily_turns"
 INDEXES = []  # looked up by _id only
@@ -27,35 +20,22 @@ class TurnsContended(Exception):
     """Other processes kept taking turns first, `ATTEMPTS` times running."""
 
 
-class SharedTurns:
+class SharedTurns(KeptTurns):
+    """`daily_limits.Turns` for every process sharing the database."""
+
     def __init__(self, database):
         self.turns = database[COLLECTION]
 
-    def reserve(self, family: str, limit: Limit, clock, deadline: float) -> float:
-        """As `daily_limits.Turns.reserve`, for every process sharing the database."""
-
-        def take(taken):
-            now = clock()  # read again at each attempt: a lost one means time went by
-            turn = checked_turn(taken, now, limit, deadline)
-            return turn, with_turn(taken, turn, limit, now)
-
-        return self._change(family, take)
-
-    def give_back(self, family: str, turn: float) -> None:
-        """As `daily_limits.Turns.give_back`."""
-
-        def drop(taken):
-            kept = without_turn(taken, turn)
-            return None, (kept if kept != taken else None)
-
-        self._change(family, drop)
+    def _entries(self, family):
+        doc = self.turns.find_one({"_id": family})
+        return entries_of(doc["turns"] if doc else [])
 
     def _change(self, family, change):
         """Apply `change` (the turns kept -> (its result, the new turns or None for no
         change)) to the family's document by compare-and-set; return the result."""
         for _ in range(ATTEMPTS):
             doc = self.turns.find_one({"_id": family})
-            result, changed = change(doc["turns"] if doc else [])
+            result, changed = change(entries_of(doc["turns"] if doc else []))
             if changed is None:
                 return result
             if doc is None:

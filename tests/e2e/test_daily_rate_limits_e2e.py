@@ -8,7 +8,6 @@ import time
 import pytest
 import requests
 
-from livesessions.clock import utcnow
 from livesessions.gateways.daily_limits import LIMITS, RECORDING_START
 from livesessions.store.jobs import ROOM_DELETION
 from tests.support.factories import iso, session_payload, starting_soon
@@ -54,7 +53,7 @@ def test_recording_starts_past_the_limit_wait_their_turn(stack):
     assert sorted(answer.json()["recording"]["room_name"] for answer in answers) == sorted(rooms)
     assert daily.rate_limited[RECORDING_START] == 0  # Daily never had to refuse one
     assert len(daily.recordings) == len(rooms)
-    assert took >= LIMITS[RECORDING_START].seconds  # the last two waited for the window
+    assert took >= 6 * LIMITS[RECORDING_START][0].seconds  # 1 a second: they waited
 
 
 def test_joins_make_no_daily_call_and_daily_accepts_their_tokens(stack, token_for):
@@ -86,11 +85,12 @@ def test_joins_make_no_daily_call_and_daily_accepts_their_tokens(stack, token_fo
     assert "token accepted for user_name student-0" in page.text
 
 
-def test_deletions_past_the_limit_answer_at_once_and_the_worker_finishes_them(stack):
-    """53 deletions at once: Daily allows 50 in 30 s, and this process one call in flight
-    (DAILY_MAX_CONCURRENT_CALLS). Each deletion is answered 200 at once, whichever way its
-    room goes: deleted now, or left to the worker's job because no turn was free or no
-    slot freed in time (how many of each depends on the machine's speed; none is a 500)."""
+def test_deletions_past_the_limit_answer_at_once_and_leave_jobs(stack):
+    """53 deletions at once: Daily allows 2 a second and 50 in 30 s, and this process one
+    call in flight (DAILY_MAX_CONCURRENT_CALLS). Each deletion is answered 200 at once,
+    whichever way its room goes: deleted now, or left to the worker's job because no turn
+    was free or no slot freed in time (how many of each depends on the machine's speed;
+    none is a 500). The worker's part: test_daily_stricter_limits_e2e."""
     base, auth, daily, _, app = stack
     sessions = create_sessions(base, auth, 53)
     daily.rate_limits = True
@@ -107,19 +107,7 @@ def test_deletions_past_the_limit_answer_at_once_and_the_worker_finishes_them(st
     assert waits == []  # nobody waited for the window to slide
     db = services.database.db
     left = [s["roomName"] for s in sessions if s["roomName"] in daily.rooms]
-    assert len(left) >= 3  # Daily allows 50 deletions in 30 s
+    assert len(left) >= 3  # Daily allows 2 deletions a second (more if turns fall back)
     queued = list(db.recording_jobs.find({"kind": ROOM_DELETION}))
     assert sorted(job["room"] for job in queued) == sorted(left)
-    assert daily.rate_limited["slow"] == 0
-    # The worker takes the window's next turns as they come; each round stands for 31 s
-    # later (the client's turns and the sandbox's window alike), its jobs due by then.
-    for later in (31, 62):  # 53 rooms need two windows at most
-        services.daily.pacer.clock = lambda later=later: time.time() + later
-        daily.reset_rate_limits()
-        db.recording_jobs.update_many(
-            {"kind": ROOM_DELETION, "status": "pending"}, {"$set": {"runAt": utcnow()}}
-        )
-        services.make_worker().drain()
-    assert [s["roomName"] for s in sessions if s["roomName"] in daily.rooms] == []
-    assert {job["status"] for job in db.recording_jobs.find({"kind": ROOM_DELETION})} == {"done"}
     assert daily.rate_limited["slow"] == 0

@@ -9,6 +9,7 @@ from livesessions.gateways.daily import DailyBusy, DailyClient, DailyRateLimited
 from livesessions.gateways.daily_limits import (
     LIMITS,
     MARGIN_SECONDS,
+    RATE_MARGIN_SECONDS,
     RECORDING_START,
     SLOW,
     STANDARD,
@@ -20,6 +21,7 @@ from livesessions.gateways.daily_limits import (
     family,
     next_turn,
 )
+from livesessions.gateways.daily_windows import cut_in
 from livesessions.sandbox.daily import RATE_LIMITS as SANDBOX_LIMITS
 from livesessions.sandbox.daily.limits import family as sandbox_family
 from tests.support.fake_daily import DAILY_URL, ROOMS_URL
@@ -61,9 +63,9 @@ def client(fake_time):
 
 def test_the_families_are_dailys():
     assert {
-        STANDARD: Limit(100, 5.0),
-        SLOW: Limit(50, 30.0),
-        RECORDING_START: Limit(5, 5.0),
+        STANDARD: (Limit(20, 1.0), Limit(100, 5.0)),
+        SLOW: (Limit(2, 1.0), Limit(50, 30.0)),
+        RECORDING_START: (Limit(1, 1.0), Limit(5, 5.0)),
     } == LIMITS
     assert family("DELETE", "/rooms/a-1") == SLOW
     assert family("GET", "/recordings?room_name=a&limit=100") == SLOW
@@ -77,8 +79,9 @@ def test_the_families_are_dailys():
 def test_the_gateway_and_the_sandbox_read_dailys_limits_alike():
     """Each was written from Daily's page on its own: the sandbox plays Daily, so it must not
     take its numbers from the client it checks."""
-    assert {name: (limit.calls, limit.seconds) for name, limit in LIMITS.items()} == {
-        name: (calls, float(seconds)) for name, (calls, seconds) in SANDBOX_LIMITS.items()
+    assert {name: [tuple(limit) for limit in both] for name, both in LIMITS.items()} == {
+        name: [(calls, float(seconds)) for calls, seconds in both]
+        for name, both in SANDBOX_LIMITS.items()
     }
     calls = [
         ("DELETE", "/rooms/a-1"),
@@ -105,42 +108,78 @@ def test_turns_keep_every_window_at_the_limit():
         assert sum(start <= t < start + 10.0 for t in turns) <= 3
 
 
+def test_turns_keep_both_numbers_of_a_family():
+    limits = (Limit(2, 1.0), Limit(5, 10.0))
+    turns = []
+    for _ in range(10):
+        turns.append(next_turn(turns, 100.0, limits))
+    assert turns == [100, 100, 101, 101, 102, 110, 110, 111, 111, 112]
+    for start in turns:
+        assert sum(start <= t < start + 1.0 for t in turns) <= 2
+        assert sum(start <= t < start + 10.0 for t in turns) <= 5
+
+
+SLOW_STEP = 1 + RATE_MARGIN_SECONDS  # 2 deletions per second, and the margin
+SLOW_WINDOW = 30 + MARGIN_SECONDS
+
+
 @responses.activate
-def test_a_burst_waits_for_the_window_to_slide(client, fake_time):
+def test_a_burst_keeps_the_rate_and_the_window(client, fake_time):
     responses.add(responses.DELETE, f"{ROOMS_URL}/r", json={"deleted": True, "name": "r"})
-    for _ in range(50):
-        client.delete_room("r")
-    assert fake_time.slept == []  # Daily allows 50 in 30 s at once
-    client.delete_room("r", wait=40)  # longer than the default 20 s: the slide is 30 s
-    assert fake_time.slept == [pytest.approx(30 + MARGIN_SECONDS)]
-    assert len(responses.calls) == 51
+    sent_at = []
+    for _ in range(53):
+        client.delete_room("r", wait=40)  # longer than the default: the slide is 30 s
+        sent_at.append(fake_time.now - START)
+    # 2 a second for 50, then the 30 s window: the first two leave it at 30.25 s
+    expected = [SLOW_STEP * (n // 2) for n in range(50)]
+    expected += [SLOW_WINDOW, SLOW_WINDOW, SLOW_STEP + SLOW_WINDOW]
+    assert sent_at == pytest.approx(expected)
+    assert len(responses.calls) == 53
 
 
 @responses.activate
 def test_no_turn_before_the_deadline_is_refused_without_a_call(client, fake_time):
     responses.add(responses.DELETE, f"{ROOMS_URL}/r", json={"deleted": True, "name": "r"})
-    for _ in range(50):
+    for _ in range(2):
         client.delete_room("r")
     with pytest.raises(DailyRateLimited) as refused:
         client.delete_room("r", wait=0)  # only if a turn is free now
-    assert refused.value.retry_in == pytest.approx(30 + MARGIN_SECONDS)
+    assert refused.value.retry_in == pytest.approx(SLOW_STEP)
     assert (refused.value.status, refused.value.error_type) == (429, "rate-limit-error")
-    assert len(responses.calls) == 50
+    assert len(responses.calls) == 2
     assert fake_time.slept == []
-    fake_time.now += 31
+    fake_time.now += SLOW_STEP
     client.delete_room("r", wait=0)  # the window slid: a turn is free again
-    assert len(responses.calls) == 51
+    assert len(responses.calls) == 3
 
 
 @responses.activate
 def test_families_have_windows_of_their_own(client, fake_time):
     responses.add(responses.DELETE, f"{ROOMS_URL}/r", json={"deleted": True, "name": "r"})
     responses.add(responses.POST, f"{ROOMS_URL}/r", json={"name": "r"})
-    for _ in range(50):
+    responses.add(responses.POST, f"{ROOMS_URL}/r/recordings/start", json={"status": "sent"})
+    for _ in range(2):
         client.delete_room("r")
-    for _ in range(100):
+    for _ in range(20):
         client.update_room_exp("r", 1)
+    client.start_recording("r", "rec-1")
     assert fake_time.slept == []
+
+
+def test_a_refused_call_cuts_in_and_the_waiting_move_down():
+    limits = (Limit(1, 1.1),)
+    waiting = [[100.0, "a"], [101.1, "b"], [102.2, "c"]]
+    # a's call was refused at 100.05; its retry goes first, from 100.1 on
+    turn, entries = cut_in(waiting, 100.05, limits, 130.0, "a2", 100.1)
+    assert turn == 101.1
+    assert entries == [[100.0, "a"], [101.1, "a2"], [102.2, "b"], [pytest.approx(103.3), "c"]]
+    # with a Retry-After of 2 s: nobody goes before it, the retry first
+    turn, entries = cut_in(waiting, 100.05, limits, 130.0, "a2", 102.05)
+    assert turn == 102.2
+    moved = [[pytest.approx(103.3), "b"], [pytest.approx(104.4), "c"]]
+    assert entries == [[100.0, "a"], [102.2, "a2"], *moved]
+    with pytest.raises(NoTurn):  # past its deadline: nothing changes
+        cut_in(waiting, 100.05, limits, 101.0, "a2", 100.1)
 
 
 @responses.activate
@@ -197,8 +236,8 @@ def test_recording_starts_wait_their_turn_in_order(client, fake_time):
     for n in range(12):
         client.start_recording("r", f"rec-{n}")
         sent_at.append(fake_time.now - START)
-    step = 5 + MARGIN_SECONDS
-    assert sent_at == pytest.approx([0] * 5 + [step] * 5 + [2 * step] * 2)
+    # 1 a second (5 in 5.25 s never binds at that pace)
+    assert sent_at == pytest.approx([n * (1 + RATE_MARGIN_SECONDS) for n in range(12)])
 
 
 @responses.activate
@@ -215,7 +254,7 @@ def test_a_call_refused_for_want_of_a_slot_gives_its_turn_back(fake_time):
     responses.add(responses.POST, f"{ROOMS_URL}/r", json={"name": "r"})
     client.update_room_exp("r", 1)
     assert fake_time.slept == []  # the window is as empty as before
-    assert pacer.turns._turns[STANDARD] == [START]
+    assert [at for at, _ in pacer.turns._turns[STANDARD]] == [START]
 
 
 def at(seconds):
@@ -224,22 +263,23 @@ def at(seconds):
 
 def test_a_turn_given_back_frees_its_place_in_the_window():
     turns, limit = LocalTurns(), Limit(2, 10.0)
-    first, second = (turns.reserve("f", limit, at(100.0), 100.0) for _ in range(2))
+    for owner in "ab":
+        assert turns.reserve("f", limit, at(100.0), 100.0, owner) == 100.0
     with pytest.raises(NoTurn) as refused:  # the next would come later
-        turns.reserve("f", limit, at(100.0), 100.0)
+        turns.reserve("f", limit, at(100.0), 100.0, "c")
     assert refused.value.retry_in == 10.0
-    turns.give_back("f", second)
-    assert turns.reserve("f", limit, at(100.0), 100.0) == 100.0
-    turns.give_back("f", 12.0)  # a turn no longer kept: nothing to do
-    assert turns._turns["f"] == [first, 100.0]
+    turns.give_back("f", "b")
+    assert turns.reserve("f", limit, at(100.0), 100.0, "d") == 100.0
+    turns.give_back("f", "zz")  # a turn no longer kept: nothing to do
+    assert turns._turns["f"] == [[100.0, "a"], [100.0, "d"]]
 
 
 def test_now_is_read_when_the_turn_is_taken():
     """A turn handed out a moment later than a caller's own idea of "now" is no reason to
     refuse it one free now: the clock is read at the reservation."""
     turns, limit = LocalTurns(), Limit(5, 10.0)
-    turns.reserve("f", limit, at(100.002), 100.002)  # another thread, a moment later
-    assert turns.reserve("f", limit, at(100.003), 100.0) == 100.003  # free now: taken
+    turns.reserve("f", limit, at(100.002), 100.002, "a")  # another thread, a moment later
+    assert turns.reserve("f", limit, at(100.003), 100.0, "b") == 100.003  # free now: taken
 
 
 class BrokenTurns(LocalTurns):
@@ -249,35 +289,37 @@ class BrokenTurns(LocalTurns):
         super().__init__()
         self.broken, self.tried = True, 0
 
-    def reserve(self, family, limit, clock, deadline):
+    def reserve(self, family, limits, clock, deadline, owner):
         self.tried += 1
         if self.broken:
             raise ConnectionError("database down")
-        return super().reserve(family, limit, clock, deadline)
+        return super().reserve(family, limits, clock, deadline, owner)
 
 
 def test_shared_turns_that_fail_fall_back_to_this_processs_own(caplog):
     monotonic, shared = [0.0], BrokenTurns()
     turns = FallingBackTurns(shared, retry_seconds=5, monotonic=lambda: monotonic[0])
     limit = Limit(2, 10.0)
-    assert [turns.reserve("f", limit, at(100.0), 200.0) for _ in range(3)] == [100, 100, 110]
+    assert [turns.reserve("f", limit, at(100.0), 200.0, o) for o in "abc"] == [100, 100, 110]
     assert shared.tried == 1  # then not again for 5 s: no call waits on a database down
     warnings = [r for r in caplog.records if "per process" in r.getMessage()]
     assert len(warnings) == 1  # once per failure spell, not once per call
-    turns.give_back("f", 110.0)
-    assert turns.reserve("f", limit, at(100.0), 200.0) == 110.0
+    turns.give_back("f", "c")
+    assert turns.reserve("f", limit, at(100.0), 200.0, "d") == 110.0
     monotonic[0] = 5.0
     shared.broken = False
-    assert turns.reserve("f", limit, at(100.0), 200.0) == 100.0  # the database's own turns
+    assert turns.reserve("f", limit, at(100.0), 200.0, "e") == 100.0  # the database's own
     assert shared.tried == 2
 
 
 def test_the_services_windows_allow_for_the_wait_for_a_slot(make_app):
     """A call may reach Daily up to DAILY_QUEUE_SECONDS after its turn (it waits for an
-    in-flight slot then): the windows are longer by that and the margin."""
+    in-flight slot then): the windows are longer by that and the margin; the per-second
+    ones only by their own margin (0.75 s would cut 2 a second to 2 in 1.75 s)."""
     pacer = make_app(DAILY_QUEUE_SECONDS="0.5").extensions["livesessions"].daily.pacer
+    second = pytest.approx(1.1)
     assert pacer.limits == {
-        STANDARD: Limit(100, pytest.approx(5.75)),
-        SLOW: Limit(50, pytest.approx(30.75)),
-        RECORDING_START: Limit(5, pytest.approx(5.75)),
+        STANDARD: (Limit(20, second), Limit(100, pytest.approx(5.75))),
+        SLOW: (Limit(2, second), Limit(50, pytest.approx(30.75))),
+        RECORDING_START: (Limit(1, second), Limit(5, pytest.approx(5.75))),
     }

@@ -3,6 +3,7 @@ with Daily answered by `responses`."""
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -87,8 +88,14 @@ def app(make_app):
 @pytest.fixture
 def services(app):
     services = app.extensions["livesessions"]
-    delays = []
-    services.daily.sleep = delays.append
+    delays, now = [], [time.time()]
+
+    def sleep(seconds):  # a 429's retry waits for its turn: time moves only then
+        delays.append(pytest.approx(seconds))
+        now[0] += seconds
+
+    services.daily.sleep = services.daily.pacer.sleep = sleep
+    services.daily.pacer.clock = lambda: now[0]
     services.backoff_delays = delays
     return services
 
@@ -124,6 +131,7 @@ def test_a_rate_limited_list_backs_off_exponentially_then_succeeds(services, lis
 
 def test_a_list_that_stays_rate_limited_gives_up_with_an_error(services, listed):
     listed.rate_limited = 100
+    services.daily.random_fraction = lambda: 0.5  # 0.75 + 1.5 + 3 + 6 + 12 s: inside 24 s
     with pytest.raises(DailyRateLimited, match="429"):
         list(services.daily.list_recordings("room-a"))
     assert len(listed.queries) == RATE_LIMIT_ATTEMPTS
@@ -186,7 +194,8 @@ def test_one_room_failing_does_not_stop_the_others(services, db, listed, daily):
     ended(db, "room-a", hours_ago=3)
     ended(db, "room-b", hours_ago=2)
     listed.add("room-b")
-    listed.rate_limited = 10  # room-a: its 5 attempts all rate-limited (10 calls)
+    services.daily.random_fraction = lambda: 1.0  # waits of 1, 2, 4, 8 s: 16 more is too long
+    listed.rate_limited = 5  # room-a: its 5 attempts all rate-limited
     assert services.reconcile() == (2, 1)
     assert db.recording_jobs.count_documents({"room": "room-b"}) == 1
 

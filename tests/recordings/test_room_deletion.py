@@ -99,10 +99,10 @@ def test_a_room_deletion_outlives_the_attempts_of_an_upload(app, db, daily, sess
 def test_no_turn_free_means_no_call_and_a_job(client, auth, db, daily, session, app):
     # the slow family's window full already (e.g. a course withdrawn a second ago)
     services = app.extensions["livesessions"]
-    limit = LIMITS[SLOW]
+    limits = LIMITS[SLOW]
     now = services.daily.pacer.clock()
-    for _ in range(limit.calls):
-        services.daily.pacer.turns.reserve(SLOW, limit, lambda: now, now)
+    for n in range(limits[0].calls):  # the per-second number: 2
+        services.daily.pacer.turns.reserve(SLOW, limits, lambda: now, now, f"other-{n}")
     response = delete(client, auth, session)
     assert response.status_code == 200
     assert daily.calls("DELETE") == []

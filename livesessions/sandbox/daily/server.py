@@ -97,7 +97,8 @@ class DailySandbox(Served, Domain, RateLimits, Rooms, Recordings, MeetingTokens,
     recording started or stopped from the call's own UI at
     `/sandbox/rooms/<name>/recordings/start|stop`.
     Daily's rate limits apply under `/v1` (see `limits.RateLimits`; off with
-    `rate_limits=False` or the attribute).
+    `rate_limits=False` or the attribute), shared with a neighbour on the same key at
+    `neighbour_share` of each family's rate.
     Meeting tokens signed with the API key are accepted as on Daily (`GET /v1/` gives the
     domain id they carry).
     Webhook events go to the webhook configured with `POST /v1/webhooks` or, until there is
@@ -119,6 +120,7 @@ class DailySandbox(Served, Domain, RateLimits, Rooms, Recordings, MeetingTokens,
         rate_limits=True,
         rate_clock=time.monotonic,
         domain_id=None,
+        neighbour_share=0.0,
     ):
         # Unix seconds now, read wherever the sandbox needs the time (exp checks, links,
         # timestamps), so that a test can move one sandbox's clock without patching `time`.
@@ -126,7 +128,7 @@ class DailySandbox(Served, Domain, RateLimits, Rooms, Recordings, MeetingTokens,
         self.api_key = api_key  # when set, requests must carry it, as with the real API
         self.domain_name = "sandbox"
         self.domain_id = domain_id or str(uuid.uuid4())  # what self-signed tokens carry as `d`
-        self._init_rate_limits(rate_limits, rate_clock)
+        self._init_rate_limits(rate_limits, rate_clock, neighbour_share)
         if webhook_secret is not None:
             base64.b64decode(webhook_secret, validate=True)  # fail now, not at each delivery
         self.webhook_url = webhook_url
@@ -247,5 +249,5 @@ def _json_body(request):
     return body, None
 
 
-def _json(status, body):
-    return Response(json.dumps(body), status, content_type="application/json")
+def _json(status, body, headers=None):
+    return Response(json.dumps(body), status, headers, content_type="application/json")
