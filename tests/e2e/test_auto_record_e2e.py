@@ -122,6 +122,7 @@ def test_the_instructor_joining_records_the_class_with_no_start_call(stack, toke
 
 
 @pytest.mark.slow
+@pytest.mark.paced
 def test_a_hundred_classes_starting_together_are_all_recorded_with_no_start_call(stack):
     base, auth, daily, _, app = stack
     services = app.extensions["livesessions"]
