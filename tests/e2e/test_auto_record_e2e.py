@@ -11,31 +11,11 @@ import pytest
 import requests
 
 from livesessions.sandbox.daily import recording_content
-from tests.support.factories import in_class, iso, session_payload, starting_soon
+from tests.support.factories import SESSION_KEYS, in_class, iso, session_payload, starting_soon
 from tests.support.processes import wait_until
 
 STUDENT = "student-1"
 CLASSES = 100
-# The spec's session JSON (Create Live Session's example), key for key, in order.
-SPEC_SESSION_KEYS = [
-    "_id",
-    "title",
-    "description",
-    "course",
-    "instructor",
-    "roomName",
-    "roomUrl",
-    "scheduledAt",
-    "duration",
-    "status",
-    "maxParticipants",
-    "participants",
-    "isRecorded",
-    "recordingUrl",
-    "recordingDuration",
-    "createdAt",
-    "updatedAt",
-]
 
 
 @pytest.fixture
@@ -80,7 +60,7 @@ def test_the_instructor_joining_records_the_class_with_no_start_call(stack, toke
     student = {"Authorization": f"Bearer {token_for(user_id=STUDENT, role='student')}"}
     session = create_class(base, auth)
     room, url = session["roomName"], f"{base}/sessions/{session['_id']}"
-    assert list(session) == [key for key in SPEC_SESSION_KEYS if key in session]  # compat JSON
+    assert list(session) == [key for key in SESSION_KEYS if key in session]  # compat JSON
     assert daily.rooms[room]["config"]["enable_recording"] == "cloud"
     requests.post(f"{url}/participants", json={"studentId": STUDENT}).raise_for_status()
 
