@@ -61,13 +61,10 @@ class AccessPolicy:
         if self.strict:
             self._known(caller).require_owner(doc, message)
 
-    def hides_recordings_from(self, caller: Caller | None) -> bool:
-        """strict: anonymous readers get no recording URL (it would give the bytes away)."""
-        return self.strict and caller is None
-
-    def hides_participants_from(self, caller: Caller | None) -> bool:
-        """strict: anonymous readers get no participants (who is enrolled where is what the
-        students' calendar keys protect)."""
+    def hides_class_details_from(self, caller: Caller | None) -> bool:
+        """strict: anonymous readers get neither a recording URL (it would give the bytes
+        away) nor the participants (who is enrolled where is what the students' calendar
+        keys protect)."""
         return self.strict and caller is None
 
     @staticmethod

@@ -71,15 +71,14 @@ class SessionPresenter:
     def session(self, doc, caller: Caller | None, refs=()) -> dict:
         """The session as `caller` may read it (`refs` as in `session_json`)."""
         shown = session_json(doc, refs)
+        hidden = self.policy.hides_class_details_from(caller)
         if shown.get("recordingUrl") is not None:
-            shown["recordingUrl"] = self._recording_url(doc, caller)
-        if "participants" in shown and self.policy.hides_participants_from(caller):
+            shown["recordingUrl"] = None if hidden else self._recording_url(doc, caller)
+        if hidden and "participants" in shown:
             shown["participants"] = []  # the key and its type kept, as recordingUrl's null
         return shown
 
     def _recording_url(self, doc, caller):
-        if self.policy.hides_recordings_from(caller):
-            return None
         asset = doc.get("recordingAsset")
         if not (asset and asset.get("type") == "authenticated"):
             return doc["recordingUrl"]  # public delivery: as stored, as the Node service
