@@ -40,9 +40,12 @@ give (JWT_SECRET_KEY, DAILY_API_KEY, DAILY_WEBHOOK_SECRET, MONGODB_URI) and the 
 DAILY_API_URL are set, with APP_ENV=development because production requires an https://
 DAILY_API_URL (the sandbox serves http on loopback); bench/daily_service.py. Every
 request is on a fresh connection from 127.0.0.1, with no X-Forwarded-For (PROXY_HOPS=0):
-every client behind one address, as behind a PaaS router or a campus NAT. Each seeding
-instructor stays within RATE_LIMIT_USER_WRITES (600 a minute): at most 220 writes.
-`--env` sets any of the service's settings on top (named in the output).
+every client behind one address, as behind a PaaS router or a campus NAT. Nothing
+bypasses the service's limits, seeding included: join, record and delete share one
+instructor, 260 writes in all (at most 240 in a minute at the default sizes), inside
+RATE_LIMIT_USER_WRITES (600 a minute per user); the creators and the auto-recorded
+classes' owners are one instructor each. `--env` sets any of the service's settings on
+top (named in the output).
 
 `--service-source DIR`: the service's processes run the code in DIR (its `livesessions/`,
 `wsgi.py` and `gunicorn.conf.py`; their working directory and PYTHONPATH, with this
