@@ -5,7 +5,9 @@ start-cloud-recording claim (`sr`), so Daily (here the sandbox) starts a recordi
 that token joins the call, and its signed webhooks tell the service. `--auto-records`
 classes, each with its own instructor, are seeded; then the instructors, released together,
 each ask for their join token and join their room's call with it (as the browser would:
-the sandbox's join, in process). BENCHMARK ONLY."""
+the sandbox's join, in process). The sandbox runs joins one at a time, each sending its
+webhooks (meeting.started, participant.joined, recording.started) and waiting for the
+service's answers: "joined the call" times that queue, not Daily. BENCHMARK ONLY."""
 
 import time
 from pathlib import Path
