@@ -71,6 +71,7 @@ import contextlib
 import os
 import secrets
 import time
+from pathlib import Path
 
 from bench import daily_autorecord as autorecord
 from bench.daily_scenarios import RUN as FOUR
@@ -82,6 +83,7 @@ from tests.support.secantus import secantus_server
 
 RUN = {**FOUR, "autorecord": autorecord.auto_record}
 SCENARIOS = tuple(RUN)  # autorecord last: its own service run
+SOURCE = ("livesessions", "wsgi.py", "gunicorn.conf.py")  # what --service-source must hold
 
 
 def run_scenarios(names, service, sandbox, args, failed, label):
@@ -167,6 +169,9 @@ def options():
     unknown = set(args.only) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios {sorted(unknown)}; they are {', '.join(SCENARIOS)}")
+    missing = [name for name in SOURCE if not (Path(args.service_source) / name).exists()]
+    if missing:
+        parser.error(f"--service-source {args.service_source} lacks {', '.join(missing)}")
     return args
 
 
