@@ -99,9 +99,10 @@ bench-abuse: $(VENV)/.runtime
 bench-rate-limits: $(VENV)/.dev
 	$(BIN)/python -m bench.rate_limits
 
-# needs the test tools: the Daily sandbox at Daily's rate limits, and a SecantusDB server
-# NEIGHBOUR_SHARE=0.25: another service on the Daily key uses that share of each limit
-NEIGHBOUR_SHARE ?= 0
+# needs the test tools: the Daily sandbox at Daily's rate limits, and a SecantusDB server.
+# Every scenario without and with a neighbour on the Daily key using 25 % of each limit;
+# NEIGHBOUR_SHARE=0 for one run. Before/after: bench/daily.py's --service-source.
+NEIGHBOUR_SHARE ?= 0,0.25
 bench-daily: $(VENV)/.dev
 	$(BIN)/python -m bench.daily --neighbour-share $(NEIGHBOUR_SHARE)
 

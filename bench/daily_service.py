@@ -1,10 +1,12 @@
 """What bench/daily.py drives: the service's processes, its callers' tokens, timed requests,
 and the Daily sandbox's counters. BENCHMARK ONLY."""
 
+import base64
 import collections
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -14,11 +16,13 @@ import jwt
 
 from tests.support.abuse import p50, p99, timed
 from tests.support.factories import iso, session_payload, starting_soon
-from tests.support.processes import free_port, procfile_web_command, start, stop, wait_for
+from tests.support.processes import ROOT, free_port, procfile_web_command, stop, wait_for
 
 SECRET = "bench-daily-secret-" + "d" * 48
 DAILY_KEY = "bench-daily-" + "0123456789abcdef" * 3  # as long as Daily's: it signs tokens
+WEBHOOK_SECRET = base64.b64encode(b"bench-daily-webhook-secret").decode()
 TIMEOUT = 35.0  # seconds a request may take: past gunicorn's 30 s worker timeout
+WARNING_LEVELS = ("WARNING", "ERROR", "CRITICAL")
 
 
 def bearer(user_id, role, name=None):
@@ -95,20 +99,28 @@ def limits(sandbox, on):
 
 class Service:
     """The Procfile's gunicorn (`workers`) and, with `job_worker`, one `recordings worker`,
-    sharing `mongo_uri`; their output in temporary files, summarised by `log_summary`."""
+    sharing `mongo_uri`; their output in temporary files, summarised by `log_summary`.
 
-    def __init__(self, mongo_uri, sandbox, workers, job_worker, extra_env):
+    Settings: what a deployment must give (JWT_SECRET_KEY, DAILY_API_KEY,
+    DAILY_WEBHOOK_SECRET, MONGODB_URI) and where Daily is (DAILY_API_URL, the sandbox);
+    every other one its default, rate limits on, unless `extra_env` says otherwise.
+    APP_ENV=development, not production: production requires an https:// DAILY_API_URL,
+    and the sandbox serves http on loopback. `source`: a directory holding another tree's
+    `livesessions/`, `wsgi.py` and `gunicorn.conf.py` for the processes to run (their
+    working directory and PYTHONPATH), else this checkout's."""
+
+    def __init__(self, mongo_uri, sandbox, workers, job_worker, extra_env, source=None):
+        self.source = Path(source or ROOT).resolve()
+        path = [str(self.source), os.environ.get("PYTHONPATH", "")]
         self.env = dict(
             os.environ,
+            PYTHONPATH=os.pathsep.join(filter(None, path)),
             APP_ENV="development",
             MONGODB_URI=mongo_uri,
             JWT_SECRET_KEY=SECRET,
             DAILY_API_URL=sandbox.api_url,
             DAILY_API_KEY=DAILY_KEY,
-            LOG_LEVEL="WARNING",
-            LOG_FORMAT="json",
-            RATE_LIMITS_ENABLED="false",  # one loopback address plays every client
-            RECORDING_POLL_SECONDS="0.5",
+            DAILY_WEBHOOK_SECRET=WEBHOOK_SECRET,
             **extra_env,
         )
         self.port = free_port()
@@ -119,13 +131,40 @@ class Service:
             self.commands.append([flask, "--app", "wsgi", "recordings", "worker"])
         self.logs, self.processes = [], []
 
+    def imports_from(self):
+        """Where the service's processes import `livesessions` from (raises if that is not
+        `source`: another copy on the path would be measured instead)."""
+        found = subprocess.run(
+            [sys.executable, "-c", "import livesessions; print(livesessions.__file__)"],
+            cwd=self.source,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        if not Path(found).resolve().is_relative_to(self.source):
+            raise RuntimeError(f"the service would import livesessions from {found}")
+        return Path(found).parent
+
+    def start(self, command, log):
+        return subprocess.Popen(
+            command,
+            cwd=self.source,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+
     def __enter__(self):
+        self.imports_from()
         try:
             for command in self.commands:
                 # A file, not a pipe: a worker blocked on a full pipe stops serving.
                 log = tempfile.TemporaryFile("w+")
                 self.logs.append(log)
-                self.processes.append(start(command, self.env, log))
+                self.processes.append(self.start(command, log))
             wait_for(f"{self.base}/healthz", self.processes[0], timeout=30)
             time.sleep(1)  # the job worker's start: it has no health check
             for process, log, command in zip(self.processes, self.logs, self.commands, strict=True):
@@ -159,13 +198,24 @@ class Service:
             lines = log.readlines()
             log.close()
             for line in lines:
-                try:
-                    record = json.loads(line)
-                    text = f"{record['level']} {record['logger']}: {record['message']}"
-                except (ValueError, KeyError, TypeError):
-                    text = line.strip()  # gunicorn's own lines, tracebacks
-                if text and "[INFO]" not in text:  # gunicorn's start and stop
+                text = _warning(line)
+                if text:
                     shapes[re.sub(r"\S*\d\S*", "#", text)[:150]] += 1
         lines = [f"  {count:5d}  {shape}" for shape, count in shapes.most_common(top)]
         left = len(shapes) - top
         return "\n".join(lines + ([f"  ({left} more shapes)"] if left > 0 else []))
+
+
+def _warning(line):
+    """A log line's text if it is a warning or worse (JSON records at WARNING and above,
+    gunicorn's own lines but its [INFO] ones, tracebacks), else ''."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return "" if "[INFO]" in line else line.strip()  # gunicorn's start and stop
+    try:
+        if record["level"] not in WARNING_LEVELS:
+            return ""
+        return f"{record['level']} {record['logger']}: {record['message']}"
+    except (KeyError, TypeError):
+        return line.strip()
