@@ -274,6 +274,19 @@ def test_a_neighbour_on_the_key_takes_its_share_of_each_family(make_sandbox, clo
     assert sandbox.neighbour_calls["slow"] == 1
 
 
+def test_a_quarter_neighbour_uses_a_quarter_of_the_slow_familys_budget(make_sandbox, clock):
+    """The slow family can keep up 50 calls per 30 s (its 2 a second lasts only 25 s): a
+    neighbour at 25 % makes 12.5 of them per 30 s, leaving 37.5 for us, not 15 (a quarter
+    of 2 a second) leaving 35."""
+    sandbox = make_sandbox(rate_limits=True, rate_clock=clock, neighbour_share=0.25)
+    for index in range(3):
+        sandbox.create_room({"name": f"room-{index}"})
+    slow_room(sandbox, 0)  # the neighbour's first comes with it, at 0 s
+    clock.now += 60 - 1e-9  # just under two windows later
+    slow_room(sandbox, 1)
+    assert sandbox.neighbour_calls["slow"] == 25  # at 0, 2.4, ... 57.6 s
+
+
 def test_retry_after_when_asked_for(limited, clock):
     """Daily documents no Retry-After: the sandbox sends one only when told, the whole
     seconds until the window that refused frees."""

@@ -45,8 +45,10 @@ def _full(window, now, name):
 
 
 def neighbour_interval(name, share):
-    """Seconds between the neighbour's calls of a family: `share` of its slowest rate."""
-    return min(seconds / limit for limit, seconds in RATE_LIMITS[name]) / share
+    """Seconds between the neighbour's calls of a family: `share` of the rate it can keep
+    up, its slowest limit (the longest interval per call: 50 per 30 s for the slow family,
+    not 2 a second), so that a neighbour at 25 % uses a quarter of the key's budget."""
+    return max(seconds / limit for limit, seconds in RATE_LIMITS[name]) / share
 
 
 class RateLimits:
