@@ -47,8 +47,11 @@ run: $(VENV)/.runtime .env
 test: $(VENV)/.dev
 	@$(MAKE) --no-print-directory -j3 --output-sync=target test-embedded test-secantus test-paced
 
+# The first run is the longest (coverage, and the slow tests the second leaves out): it is
+# spread over two processes (pytest-xdist, each test module kept in one, so its fixtures
+# are set up once), which fill the core the second run leaves idle once it ends.
 test-embedded: $(VENV)/.dev
-	$(BIN)/python -m pytest -m "not paced" --cov --cov-report=term --durations=20 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not paced" -n 2 --dist loadscope --cov --cov-report=term --durations=20 $(PYTEST_ARGS)
 
 test-paced: $(VENV)/.dev
 	$(BIN)/python -m pytest -m paced --durations=5 $(PYTEST_ARGS)
