@@ -233,6 +233,35 @@ def test_only_the_instructor_or_an_admin_may_delete(client, db, daily, token_for
     assert client.delete(f"/sessions/{doc['_id']}", headers=admin).status_code == 200
 
 
+def test_a_delete_that_loses_the_race_answers_404_and_leaves_nothing_done(
+    client, auth, daily, create_session, db, app, monkeypatch
+):
+    """Another DELETE of the same session lands between this one's owner check and its
+    conditional write: this one answers 404 before any Daily call or job (the other one
+    deletes the room), and the session stays as the other left it."""
+    created = create_session()
+    store = app.extensions["livesessions"].session_store
+    read, other = store.get, {}
+
+    def read_then_lose(session_id):
+        doc = read(session_id)
+        other["deleted"] = store.soft_delete(session_id)[0]["_id"]  # the other DELETE's write
+        other["stored"] = db.livesessions.find_one({"_id": session_id})
+        return doc
+
+    monkeypatch.setattr(store, "get", read_then_lose)
+    response = client.delete(f"/sessions/{created['_id']}", headers=auth)
+    assert (response.status_code, response.get_json()) == (
+        404,
+        {"message": "Live session not found"},
+    )
+    assert other["deleted"] == created["_id"]
+    assert db.livesessions.find_one({"_id": created["_id"]}) == other["stored"]
+    assert other["stored"]["deletedAt"] is not None
+    assert daily.calls("DELETE") == []
+    assert db.recording_jobs.count_documents({}) == 0
+
+
 def test_delete_of_an_unknown_session_is_404(client, auth, daily):
     response = client.delete("/sessions/unknown", headers=auth)
     assert (response.status_code, response.get_json()) == (
