@@ -47,9 +47,9 @@ run: $(VENV)/.runtime .env
 test: $(VENV)/.dev
 	@$(MAKE) --no-print-directory -j3 --output-sync=target test-embedded test-secantus test-paced
 
-# The first run is the longest (coverage, and the slow tests the second leaves out): it is
-# spread over two processes (pytest-xdist, each test module kept in one, so its fixtures
-# are set up once), which fill the core the second run leaves idle once it ends.
+# Each of the first two runs is spread over two processes (pytest-xdist, each test module
+# kept in one, so that its fixtures are set up once; on SecantusDB each process has a
+# server of its own), so that neither waits on one core while the other has finished.
 test-embedded: $(VENV)/.dev
 	$(BIN)/python -m pytest -m "not paced" -n 2 --dist loadscope --cov --cov-report=term --durations=20 $(PYTEST_ARGS)
 
@@ -57,7 +57,7 @@ test-paced: $(VENV)/.dev
 	$(BIN)/python -m pytest -m paced --durations=5 $(PYTEST_ARGS)
 
 test-secantus: $(VENV)/.dev
-	TEST_MONGODB=secantus $(BIN)/python -m pytest -m "not slow or wire" $(PYTEST_ARGS)
+	TEST_MONGODB=secantus $(BIN)/python -m pytest -m "not slow or wire" -n 2 --dist loadscope $(PYTEST_ARGS)
 
 test-quick: $(VENV)/.dev
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -33,8 +33,9 @@ _SERVERS = contextlib.ExitStack()
 
 
 def pytest_configure(config):
-    """With TEST_MONGODB=secantus, start a SecantusDB on a free loopback port for the run:
-    every test's database is then on it, and so are the servers the e2e tests start.
+    """With TEST_MONGODB=secantus, start a SecantusDB on a free loopback port for the run
+    (for each process of it, with `-n`): every test's database is then on it, and so are
+    the servers the e2e tests start.
 
     Hypothesis times each example (a 200 ms deadline, the `too_slow` health check): both
     are verdicts on the machine's speed, so neither applies to any property here."""
@@ -42,8 +43,16 @@ def pytest_configure(config):
         "livesessions", deadline=None, suppress_health_check=[HealthCheck.too_slow]
     )
     settings.load_profile("livesessions")
+    if _runs_no_tests(config):
+        return
     if ON_SECANTUS and not os.environ.get("TEST_MONGODB_URI"):
         os.environ["TEST_MONGODB_URI"] = _SERVERS.enter_context(secantus_server())
+
+
+def _runs_no_tests(config):
+    """The controller of a run spread over processes (pytest-xdist's `-n`): each of its
+    workers starts a server of its own, so that two servers share the load."""
+    return bool(config.getoption("numprocesses", None)) and not hasattr(config, "workerinput")
 
 
 def pytest_unconfigure(config):

@@ -110,4 +110,7 @@ def test_deletions_past_the_limit_answer_at_once_and_leave_jobs(stack):
     assert len(left) >= 3  # Daily allows 2 deletions a second (more if turns fall back)
     queued = list(db.recording_jobs.find({"kind": ROOM_DELETION}))
     assert sorted(job["room"] for job in queued) == sorted(left)
-    assert daily.rate_limited["slow"] == 0
+    # A call reaching Daily later after its turn than the client's margin (a loaded
+    # machine) can be refused; its room then goes to the job like the others: none lost.
+    refused = {path.rsplit("/", 1)[1] for family, _, path in daily.refused if family == "slow"}
+    assert refused <= set(left)
