@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run run-mongo serve-fast test test-embedded test-secantus test-paced test-quick lint format clean bench bench-recordings bench-workers bench-abuse bench-rate-limits bench-daily docs-screenshot joi-diff
+.PHONY: run run-mongo serve-fast test test-embedded test-secantus test-scale test-quick lint format clean bench bench-recordings bench-workers bench-abuse bench-rate-limits bench-daily docs-screenshot joi-diff
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,21 +40,21 @@ run: $(VENV)/.runtime .env
 # first on a MongoDB of yours. The first names its 20 slowest tests: the suite's time is a
 # budget (docs/testing.md).
 #
-# The tests marked paced (Daily's pace at scale: 100 deletions, 20 starts, 100 classes) spend
-# their minutes asleep, waiting for Daily's turns; they run as a third job, beside the two
-# that compute, instead of adding those minutes to the first (without coverage: the code
-# they reach is covered by the first run's own tests).
+# The tests marked scale (Daily's pace at scale: 100 deletions, 20 starts, 100 classes,
+# which spend their minutes asleep waiting for Daily's turns; a thousand students admitted
+# in a minute) run as a third job, beside the two that compute, without coverage (the code
+# they reach is covered by the first run's own tests): they would add minutes to the first.
 test: $(VENV)/.dev
-	@$(MAKE) --no-print-directory -j3 --output-sync=target test-embedded test-secantus test-paced
+	@$(MAKE) --no-print-directory -j3 --output-sync=target test-embedded test-secantus test-scale
 
 # Each of the first two runs is spread over two processes (pytest-xdist, each test module
 # kept in one, so that its fixtures are set up once; on SecantusDB each process has a
 # server of its own), so that neither waits on one core while the other has finished.
 test-embedded: $(VENV)/.dev
-	$(BIN)/python -m pytest -m "not paced" -n 2 --dist loadscope --cov --cov-report=term --durations=20 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not scale" -n 2 --dist loadscope --cov --cov-report=term --durations=20 $(PYTEST_ARGS)
 
-test-paced: $(VENV)/.dev
-	$(BIN)/python -m pytest -m paced --durations=5 $(PYTEST_ARGS)
+test-scale: $(VENV)/.dev
+	$(BIN)/python -m pytest -m scale --durations=5 $(PYTEST_ARGS)
 
 test-secantus: $(VENV)/.dev
 	TEST_MONGODB=secantus $(BIN)/python -m pytest -m "not slow or wire" -n 2 --dist loadscope $(PYTEST_ARGS)

@@ -9,9 +9,10 @@ Daily sandbox enforcing Daily's.
 Daily allows, read strictly, 20 calls a second and 100 per 5 s to most endpoints
 ("standard"), 2 a second and 50 per 30 s to DELETE /rooms/:name and GET /recordings
 ("slow") and 1 a second and 5 per 5 s to recording starts ("recording-start"); over that
-it answers 429. `--neighbour-share` lists the shares of each family's rate that another
-service on the same key uses: every store runs once per share (default `0,0.25`, also
-`make bench-daily`; `make bench-daily NEIGHBOUR_SHARE=0` for one run). The sandbox counts
+it answers 429. `--neighbour-share` lists the shares of each family's budget (the rate
+its longest window keeps up) that another service on the same key uses: every store runs
+once per share (default `0,0.25`, also `make bench-daily`; `make bench-daily
+NEIGHBOUR_SHARE=0` for one run). The sandbox counts
 calls and 429s per family; its limits are off while a scenario seeds its sessions
 (through the service, each ~5 minutes ahead, so they may be joined and recorded), then
 on, with empty windows:

@@ -19,9 +19,13 @@ from tests.api.test_rate_limits import (
 from tests.support.factories import iso, session_payload, starting_soon
 
 pytestmark = pytest.mark.usefixtures("limiter_clock")
-# The full-size storms: ~5 s each on mongomock (`make test`'s first run); a round trip to
-# SecantusDB, a Python server, per request would make them a minute each in the second.
-FULL_SIZE = pytest.mark.slow
+
+
+def full_size(test):
+    """The full-size storms: a few seconds each on mongomock without coverage (`make
+    test`'s job for the tests at a class's scale); a round trip to SecantusDB, a Python
+    server, per request would make them a minute each in its run."""
+    return pytest.mark.slow(pytest.mark.scale(test))
 
 
 @pytest.fixture
@@ -48,7 +52,7 @@ def admit_all(client, session_id, students):
     return [status for status in statuses if status != 200]
 
 
-@FULL_SIZE
+@full_size
 def test_a_1000_seat_class_admits_all_its_students_from_one_address(defaults, token_for):
     client = defaults.test_client()
     session_id = open_class(client, token_for, 1000)
@@ -57,7 +61,7 @@ def test_a_1000_seat_class_admits_all_its_students_from_one_address(defaults, to
     assert sorted(stored_participants(defaults, session_id)) == sorted(students)
 
 
-@FULL_SIZE
+@full_size
 def test_twenty_classes_of_fifty_start_together_and_every_student_joins(defaults, token_for):
     client = defaults.test_client()
     classes = [open_class(client, token_for, 50, f"instructor-{n}") for n in range(20)]

@@ -102,7 +102,7 @@ def test_the_instructor_joining_records_the_class_with_no_start_call(stack, toke
 
 
 @pytest.mark.slow
-@pytest.mark.paced
+@pytest.mark.scale
 def test_a_hundred_classes_starting_together_are_all_recorded_with_no_start_call(stack):
     base, auth, daily, _, app = stack
     services = app.extensions["livesessions"]

@@ -19,7 +19,7 @@ from livesessions.store.jobs import ROOM_DELETION
 from tests.e2e.test_daily_rate_limits_e2e import at_once, create_sessions
 from tests.support.sandbox import SANDBOX_API_KEY, SANDBOX_AUTH
 
-pytestmark = [pytest.mark.slow, pytest.mark.paced]
+pytestmark = [pytest.mark.slow, pytest.mark.scale]
 
 START_FAILED = {"message": "Failed to start recording on Daily.co"}
 

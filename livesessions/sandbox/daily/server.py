@@ -98,7 +98,7 @@ class DailySandbox(Served, Domain, RateLimits, Rooms, Recordings, MeetingTokens,
     `/sandbox/rooms/<name>/recordings/start|stop`.
     Daily's rate limits apply under `/v1` (see `limits.RateLimits`; off with
     `rate_limits=False` or the attribute), shared with a neighbour on the same key at
-    `neighbour_share` of each family's rate.
+    `neighbour_share` of each family's budget (the rate its longest window keeps up).
     Meeting tokens signed with the API key are accepted as on Daily (`GET /v1/` gives the
     domain id they carry).
     Webhook events go to the webhook configured with `POST /v1/webhooks` or, until there is
