@@ -80,9 +80,11 @@ run-mongo: $(VENV)/.dev
 	mkdir -p .data/secantus
 	$(BIN)/secantusd-py --host 127.0.0.1 --port $${MONGO_PORT:-27017} --storage-path .data/secantus
 
-# The same app under granian (a Rust WSGI server), for hosts that don't need gunicorn.
+# The same app under granian (a Rust WSGI server), for hosts that don't need gunicorn. As
+# gunicorn.conf.py does, the settings are checked and the start-up report logged once,
+# before any worker: livesessions/startup.py.
 serve-fast: $(VENV)/.runtime .env
-	$(BIN)/granian --interface wsgi --workers $${WEB_CONCURRENCY:-2} --blocking-threads $${WEB_THREADS:-2} --host 0.0.0.0 --port $${PORT:-7000} --no-ws wsgi:app
+	$(BIN)/python -m livesessions.startup && exec $(BIN)/granian --interface wsgi --workers $${WEB_CONCURRENCY:-2} --blocking-threads $${WEB_THREADS:-2} --host 0.0.0.0 --port $${PORT:-7000} --no-ws wsgi:app
 
 bench: $(VENV)/.runtime
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }

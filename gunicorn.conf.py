@@ -2,7 +2,9 @@
 
 `on_starting` runs in the master before it binds its port or boots a worker: settings that
 can't work stop it there, with their one line on stderr and status 1, instead of each
-worker failing with a traceback of its own.
+worker failing with a traceback of its own. Otherwise it logs the start-up report (the
+configuration line and the warnings about the settings) there, once, not once per worker
+(the workers' app logs none: livesessions/startup.py).
 
 The check runs in a child interpreter, so that the master imports none of the app: its
 workers are forked from it, and a gevent worker must patch `ssl` before urllib3, pymongo
@@ -43,16 +45,8 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # unset or empty
         prefix="livesessions-metrics-"
     )
 
-CHECK_SETTINGS = """
-import sys
-from dotenv import load_dotenv
-from livesessions.config import ConfigError, load_config
-load_dotenv()  # as wsgi.py does, so that the check sees what the workers will read
-try:
-    load_config()
-except ConfigError as error:
-    sys.exit(str(error))  # the one line, on stderr, status 1
-"""
+# Settings that can't work: their one line on stderr, status 1; else the start-up report.
+CHECK_SETTINGS = [sys.executable, "-m", "livesessions.startup"]
 
 
 def _logformat():
@@ -103,7 +97,7 @@ if LOG_FORMAT.strip().lower() == "json":
 
 
 def on_starting(server):
-    if subprocess.run([sys.executable, "-c", CHECK_SETTINGS], check=False).returncode:
+    if subprocess.run(CHECK_SETTINGS, check=False).returncode:
         sys.exit(1)
 
 

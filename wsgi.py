@@ -5,6 +5,9 @@ status 1, or 3 inside a gunicorn worker. gunicorn's master boots a new worker af
 that exits 1, every second, forever; after one that exits 3 ("Worker failed to boot") it
 stops. The Procfile's gunicorn.conf.py checks the settings in the master first, so that
 under it no worker gets this far.
+
+The app logs no start-up report (the configuration line, the warnings about the settings):
+a command prints its own output only; the servers log the report (livesessions/startup.py).
 """
 
 import sys

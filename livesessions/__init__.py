@@ -8,7 +8,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .cli import register_commands
 from .config import load_config
-from .config_report import settings_summary, startup_warnings
 from .daily.receive import bp as daily_bp
 from .errors import register_error_handlers
 from .extensions import SERVICES_KEY, init_extensions
@@ -31,16 +30,17 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: Mapping | None = None) -> Flask:
-    """Build the Flask app; `config` values override environment variables of the same name."""
+    """Build the Flask app; `config` values override environment variables of the same name.
+
+    Settings that can't work raise ConfigError before anything else is done. The app logs
+    nothing about its settings: a command prints its own output only, and the servers log
+    the start-up report themselves (livesessions/startup.py)."""
     app = Flask(__name__, static_folder=None)
     app.json = OrjsonProvider(app)  # keeps the spec's key order (no sorting)
     app.config.update(load_config(config))
     app.url_map.strict_slashes = False  # Express matched `/sessions/` like `/sessions`
     app.url_map.merge_slashes = False  # `//` is a 404 {"message"}, not an HTML redirect
-    configure_logging(app)
-    log.info("configuration (secrets masked): %s", settings_summary(app.config))
-    for warning in startup_warnings(app.config):
-        log.warning(warning)
+    configure_logging(app.config)
     init_extensions(app)
     register_services(app)
     blueprints = (

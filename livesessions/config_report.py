@@ -1,11 +1,14 @@
 """What the start-up log says about the settings: one line with every setting (secrets
 masked), then a warning for each choice that should not ship by accident; and the
-settings derived from others."""
+settings derived from others. Only the servers log it (livesessions/startup.py)."""
 
+import logging
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from .config import SETTINGS
+
+log = logging.getLogger(__name__)
 
 SECRETS = (
     "JWT_SECRET_KEY",
@@ -87,3 +90,11 @@ def startup_warnings(config: Mapping) -> list[str]:
             + config["DAILY_API_URL"]
         )
     return warnings
+
+
+def log_startup_report(config: Mapping) -> None:
+    """Log the configuration line (INFO), then each warning about the settings (WARNING):
+    what a server says when it starts (livesessions/startup.py says which do)."""
+    log.info("configuration (secrets masked): %s", settings_summary(config))
+    for warning in startup_warnings(config):
+        log.warning(warning)

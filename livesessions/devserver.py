@@ -12,6 +12,7 @@ from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from . import create_app
 from .config import ConfigError
+from .config_report import log_startup_report
 from .daily.setup import ensure_webhook
 from .demo import ADA, JOHN, seed_demo
 from .extensions import SERVICES_KEY
@@ -96,6 +97,7 @@ def main():
         for sandbox in sandboxes:
             sandbox.stop()
         sys.exit(str(error))
+    log_startup_report(app.config)
     services = app.extensions[SERVICES_KEY]
     stop_worker = threading.Event()
     threading.Thread(

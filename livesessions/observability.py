@@ -106,13 +106,14 @@ def log_handler(log_format, stream=None):
     return handler
 
 
-def configure_logging(app):
-    """Send the package's logs to stderr at LOG_LEVEL, formatted as LOG_FORMAT says."""
+def configure_logging(config):
+    """Send the package's logs to stderr at LOG_LEVEL, formatted as LOG_FORMAT says (both
+    read from the settings, `config`)."""
     package_log = logging.getLogger("livesessions")
-    package_log.setLevel(app.config["LOG_LEVEL"].upper())
+    package_log.setLevel(config["LOG_LEVEL"].upper())
     if package_log.handlers or logging.getLogger().handlers:
         return  # the host (pytest, an embedding app) has configured logging already
-    package_log.addHandler(log_handler(app.config["LOG_FORMAT"]))
+    package_log.addHandler(log_handler(config["LOG_FORMAT"]))
 
 
 def register_request_hooks(app):

@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..clock import iso
+from ..config_report import log_startup_report
 from ..extensions import services
 from ..metrics import metrics_off, serve_metrics
 from ..store.jobs import STATUSES as JOB_STATUSES
@@ -20,7 +21,8 @@ recordings_cli = AppGroup("recordings", help="Recording upload jobs.")
 def recordings_worker():
     """Process upload, room-deletion and webhook jobs, each kind in its own slots, and end
     sessions whose time is over, until SIGTERM or Ctrl-C (the jobs in hand are finished
-    first)."""
+    first). A server process: it logs the start-up report, as the web servers do."""
+    log_startup_report(current_app.config)
     stop = threading.Event()
 
     def request_stop(signum, frame):

@@ -5,6 +5,7 @@ import logging
 
 import pytest
 
+from livesessions.config_report import log_startup_report
 from tests.support.factories import (
     ADMIN,
     COURSE,
@@ -360,10 +361,12 @@ def test_readyz_has_no_counts_outside_audit(client):
 
 
 def test_production_in_compat_says_what_it_allows(production_app, make_app, caplog):
-    started = " ".join(r.getMessage() for r in caplog.get_records("setup"))
+    log_startup_report(production_app.config)
+    started = " ".join(r.getMessage() for r in caplog.get_records("call"))
     assert "AUTH_POLICY=compat: participants, status and recording start/stop accept" in started
+    caplog.clear()
     with caplog.at_level(logging.WARNING):
-        make_app(AUTH_POLICY="strict")
+        log_startup_report(make_app(AUTH_POLICY="strict").config)
     assert "AUTH_POLICY" not in caplog.text
 
 

@@ -5,6 +5,7 @@ import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
 from livesessions.config import ConfigError, load_config
+from livesessions.config_report import log_startup_report
 from tests.support.app_config import JWT_SECRET
 from tests.support.factories import seed_session
 
@@ -160,6 +161,7 @@ def test_malformed_numbers_in_settings_are_named():
 def test_a_missing_secret_is_generated_with_a_warning(make_app, caplog):
     app = make_app(JWT_SECRET_KEY=None)
     assert len(app.config["JWT_SECRET_KEY"]) >= 32
+    log_startup_report(app.config)
     assert "JWT_SECRET_KEY is not set" in caplog.text
 
 

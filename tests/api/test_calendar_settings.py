@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from livesessions.config import ConfigError, load_config
-from livesessions.config_report import settings_summary
+from livesessions.config_report import log_startup_report, settings_summary
 from tests.support.app_config import PRODUCTION
 
 FEED_SECRET = "calendar-feed-secret-" + "0123456789abcdef" * 2  # 53 characters
@@ -33,11 +33,12 @@ def test_the_secret_is_masked_in_the_settings_summary():
 
 def test_the_start_up_line_does_not_log_the_secret(make_app, caplog):
     caplog.set_level(logging.INFO)
-    make_app(
+    app = make_app(
         LOG_LEVEL="INFO",
         CALENDAR_FEED_SECRET=FEED_SECRET,
         JOIN_PAGE_URL="https://lms.example/{sessionId}",
     )
+    log_startup_report(app.config)
     assert "CALENDAR_FEED_SECRET=set" in caplog.text
     assert "JOIN_PAGE_URL=https://lms.example/{sessionId}" in caplog.text
     assert FEED_SECRET not in caplog.text

@@ -11,6 +11,7 @@ import requests
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from livesessions.config_report import log_startup_report
 from livesessions.metrics import serve_metrics, status_label
 from tests.support.app_config import PRODUCTION
 from tests.support.exposition import (
@@ -122,7 +123,9 @@ def test_production_serves_metrics_to_the_token_only(production_with_token):
 
 def test_production_without_a_token_has_no_metrics_and_says_how(make_app, caplog):
     caplog.set_level(logging.WARNING, logger="livesessions")
-    client = make_app(**PRODUCTION).test_client()
+    app = make_app(**PRODUCTION)
+    log_startup_report(app.config)
+    client = app.test_client()
     for headers in ({}, {"Authorization": "Bearer anything"}):
         response = client.get("/metrics", headers=headers)
         assert (response.status_code, response.get_json()) == (
@@ -143,7 +146,9 @@ def test_production_refuses_a_short_token(make_app):
 
 def test_development_is_open_unless_a_token_is_set(make_app, caplog):
     caplog.set_level(logging.WARNING, logger="livesessions")
-    assert make_app().test_client().get("/metrics").status_code == 200
+    app = make_app()
+    log_startup_report(app.config)
+    assert app.test_client().get("/metrics").status_code == 200
     assert "METRICS_TOKEN" not in caplog.text
     guarded = make_app(METRICS_TOKEN="dev-token").test_client()
     assert guarded.get("/metrics").status_code == 401
@@ -153,7 +158,7 @@ def test_development_is_open_unless_a_token_is_set(make_app, caplog):
 
 def test_the_token_is_never_in_the_start_up_line(make_app, caplog):
     caplog.set_level(logging.INFO, logger="livesessions")
-    make_app(LOG_LEVEL="INFO", METRICS_TOKEN=TOKEN)
+    log_startup_report(make_app(LOG_LEVEL="INFO", METRICS_TOKEN=TOKEN).config)
     assert "METRICS_TOKEN=set" in caplog.text
     assert TOKEN not in caplog.text
 

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from livesessions.config_report import log_startup_report
 from livesessions.observability import log_handler
 from tests.support.factories import seed_session, session_payload
 
@@ -208,13 +209,14 @@ def test_a_webhook_refused_for_its_signature_is_a_warning(make_app, json_logs):
 
 def test_one_start_up_line_sums_the_configuration_secrets_masked(make_app, caplog):
     caplog.set_level(logging.INFO, logger="livesessions")
-    make_app(
+    app = make_app(
         LOG_LEVEL="INFO",
         DAILY_API_KEY="daily-key-that-must-not-show-" + "k" * 40,
         DAILY_WEBHOOK_SECRET="c2VjcmV0LXRoYXQtbXVzdC1ub3Qtc2hvdw==",
         CLOUD_API_SECRET="cloud-secret-that-must-not-show",
         MONGODB_URI="mongomock://user:pa55word@localhost/summary_test?authSource=x",
     )
+    log_startup_report(app.config)
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("configuration")]
     fields = dict(item.split("=", 1) for item in line.split(": ", 1)[1].split("; "))
     assert (fields["DAILY_API_KEY"], fields["DAILY_WEBHOOK_SECRET"]) == ("set", "set")

@@ -7,6 +7,7 @@ import threading
 import requests
 from werkzeug.serving import make_server
 
+from livesessions.config_report import log_startup_report
 from livesessions.sandbox import CloudinarySandbox, DailySandbox
 from tests.support.app_config import JWT_SECRET
 from tests.support.factories import iso, session_payload, starting_soon
@@ -35,6 +36,7 @@ def test_a_full_flow_logs_no_secret(make_app, token_for, tmp_path, caplog):
         CLOUDINARY_UPLOAD_PREFIX=cloud.url,
         RECORDING_RETRY_BASE_SECONDS=0,
     )
+    log_startup_report(app.config)  # as a server logs it when it starts
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
@@ -81,8 +83,8 @@ def test_a_full_flow_logs_no_secret(make_app, token_for, tmp_path, caplog):
 
 
 def test_a_missing_webhook_secret_is_announced_at_start(make_app, caplog):
-    make_app()
+    log_startup_report(make_app().config)
     assert "DAILY_WEBHOOK_SECRET is not set" in caplog.text
     caplog.clear()
-    make_app(DAILY_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    log_startup_report(make_app(DAILY_WEBHOOK_SECRET=WEBHOOK_SECRET).config)
     assert "DAILY_WEBHOOK_SECRET" not in caplog.text

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import free_port, procfile_web_command, start
+from tests.e2e.test_servers import serve_fast_command
+from tests.support.processes import ROOT, free_port, procfile_web_command, start
 
 pytestmark = pytest.mark.slow  # real processes
 
@@ -76,6 +77,27 @@ def test_flask_commands_say_the_one_line(server_env):
         [flask, "--app", "wsgi", "recordings", "worker"], server_env | {"APP_ENV": "prod"}
     )
     assert (status, output) == (1, UNKNOWN_ENV + "\n")
+
+
+def test_the_token_command_says_the_one_line_on_stderr_only(server_env):
+    """A command checks the production settings before anything else, as the servers do."""
+    flask = str(Path(sys.executable).parent / "flask")
+    done = subprocess.run(
+        [flask, "--app", "wsgi", "token", "user-1"],
+        cwd=ROOT,
+        env=server_env | BAD,
+        capture_output=True,
+        text=True,
+        timeout=EXIT_DEADLINE_S,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", LINE + "\n")
+
+
+def test_make_serve_fast_stops_before_granian_with_the_one_line(server_env):
+    """`make serve-fast` checks the settings (livesessions/startup.py) before granian starts."""
+    status, output = run_to_exit(serve_fast_command(free_port(), 2, 1), server_env | BAD)
+    assert (status, output) == (1, LINE + "\n")
 
 
 def test_make_run_says_the_one_line(server_env):

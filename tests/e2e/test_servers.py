@@ -111,6 +111,7 @@ def test_dev_server_runs_the_whole_flow_on_the_sandboxes(server_env):
     assert f"Daily.co    SANDBOX at http://127.0.0.1:{daily_port}" in output
     assert f"Cloudinary  SANDBOX at http://127.0.0.1:{cloud_port}" in output
     assert "embedded in-memory" in output
+    assert output.count("configuration (secrets masked): ") == 1  # its start-up report
     assert SECRET not in output
 
 
@@ -147,14 +148,16 @@ def test_gunicorn_serves_the_procfile_app(server_env):
 
 
 def serve_fast_command(port, workers, threads):
-    """The Makefile's `serve-fast` command (granian from this venv), variables filled in."""
+    """The Makefile's `serve-fast` command (the settings' check, then granian, from this
+    venv), variables filled in, run by the shell as make runs it."""
     make = (ROOT / "Makefile").read_text()
     line = re.search(r"^serve-fast:.*\n\t(.+)$", make, re.MULTILINE).group(1)
     line = line.replace("$(BIN)/", str(Path(sys.executable).parent) + "/")
     for name, value in (("PORT", port), ("WEB_CONCURRENCY", workers), ("WEB_THREADS", threads)):
         line = re.sub(r"\$\$\{" + name + r":-\d+\}", str(value), line)
     assert "$" not in line, line
-    return shlex.split(line)
+    assert shlex.split(line)[-1] == "wsgi:app", line
+    return ["/bin/sh", "-c", line]
 
 
 def test_granian_serves_the_same_app(server_env):
