@@ -15,13 +15,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..gateways.daily import DailyError
 from ..gateways.storage import DownloadRefused, download
 
 log = logging.getLogger(__name__)
 
 DIRECTORY_NAME = "livesessions-recordings"
 FREE_SPACE_MARGIN_BYTES = 256 * 1024 * 1024  # left free for everything else on the disk
+
+
+class NotEnoughDiskError(Exception):
+    """The disk can't hold a download now (retried later, when there may be room)."""
 
 
 class Downloads:
@@ -92,4 +95,6 @@ class Downloads:
             )
         free = self.disk_free(self.directory) - FREE_SPACE_MARGIN_BYTES
         if declared > free:
-            raise DailyError(f"not enough free disk for {declared} bytes ({max(free, 0)} free)")
+            raise NotEnoughDiskError(
+                f"not enough free disk for {declared} bytes ({max(free, 0)} free)"
+            )
