@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..clock import unix_now
 from ..gateways.storage import DownloadRefused, download
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class Downloads:
         """Delete the downloads nobody has written for `older_than_seconds` (a live download
         writes all the time; a killed worker's file stops changing); return their names."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        limit = time.time() - older_than_seconds
+        limit = unix_now() - older_than_seconds
         removed = []
         for path in self.directory.glob("recording-*"):
             with contextlib.suppress(FileNotFoundError):  # another worker removed it first
