@@ -9,7 +9,6 @@ against its `exp` each time.
 
 import contextvars
 import functools
-import time
 from dataclasses import dataclass
 
 from flask import current_app, g, request
@@ -23,6 +22,7 @@ from flask_jwt_extended.exceptions import (
 )
 from jwt import InvalidSignatureError, MissingRequiredClaimError, PyJWTError
 
+from .clock import unix_now
 from .errors import (
     EXPIRED_TOKEN,
     INVALID_TOKEN,
@@ -141,7 +141,7 @@ def verified_claims(token):
     """The token's claims, verified (see `decoded_claims`), remembered while unexpired."""
     claims = current_app.extensions["livesessions.verified_tokens"](token)
     # PyJWT's own rule (int(exp), expired from exp + leeway on): the two never disagree
-    if int(claims["exp"]) <= time.time() - current_app.config["JWT_DECODE_LEEWAY"]:
+    if int(claims["exp"]) <= unix_now() - current_app.config["JWT_DECODE_LEEWAY"]:
         claims = decode_token(token)  # expired since it was remembered: let the library say so
     if claims.get("type", "access") != "access":
         raise WrongTokenError("Only access tokens are allowed")

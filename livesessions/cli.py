@@ -14,7 +14,8 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from .config import ConfigError
 from .daily.setup import daily_cli
 from .demo import seed_demo
-from .errors import ApiError
+from .domain_errors import DomainError
+from .errors import ApiError, client_error
 from .extensions import services
 from .gateways.cloudinary import CloudinaryError
 from .gateways.daily import DailyError
@@ -28,7 +29,15 @@ log = logging.getLogger(__name__)
 # What a command meets outside its own code (an unreachable Daily.co, Cloudinary or MongoDB, a
 # refusal, a bad setting or file): one line on stderr and exit 1, not a traceback. Anything
 # else is a defect in the command and keeps its traceback.
-OPERATIONAL_FAILURES = (ApiError, DailyError, CloudinaryError, PyMongoError, ConfigError, OSError)
+OPERATIONAL_FAILURES = (
+    ApiError,
+    DomainError,
+    DailyError,
+    CloudinaryError,
+    PyMongoError,
+    ConfigError,
+    OSError,
+)
 
 db_cli = AppGroup("db", help="Database maintenance.")
 
@@ -102,6 +111,8 @@ def token(user_id, role, name, hours):
 def failure_line(error: Exception) -> str:
     """One line saying what failed, without the driver's or client's details (which go to
     the debug log)."""
+    if isinstance(error, DomainError):
+        error = client_error(error)
     if isinstance(error, ApiError):
         return error.message
     if isinstance(error, ConnectionFailure):

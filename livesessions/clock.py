@@ -1,6 +1,7 @@
 """Time in one place: now, ISO 8601 out, Unix conversions, when a class ends. (ISO 8601 in
 is read as Joi read it: `validation.dates`.)"""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 LATEST_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z, the last second datetime holds
@@ -10,6 +11,12 @@ def utcnow() -> datetime:
     """Return the current time, aware, truncated to BSON's millisecond precision."""
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def unix_now() -> float:
+    """Return the current time in Unix seconds (for what is compared with Unix times: a
+    token's `exp`, a signature's timestamp, a file's mtime, a rate-limit window's reset)."""
+    return time.time()
 
 
 def iso(value: datetime) -> str:

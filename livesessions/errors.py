@@ -8,6 +8,17 @@ from flask import g, jsonify, request
 from pymongo.errors import PyMongoError
 from werkzeug.exceptions import HTTPException
 
+from .domain_errors import (
+    CapacityBelowParticipants,
+    DomainError,
+    SessionFull,
+    SessionNotChangeable,
+    SessionNotFound,
+    SessionNotJoinable,
+    StudentNotFound,
+    TransitionRefused,
+)
+
 log = logging.getLogger(__name__)
 
 # -- Messages ---------------------------------------------------------------------------------
@@ -146,6 +157,28 @@ class UpstreamFailed(ApiError):
     status_code = 500
 
 
+# What a client reads for each refusal of the domain (domain_errors.py): the one place the
+# store's and the lifecycle's exceptions meet the messages.
+CLIENT_ERRORS = {
+    SessionNotFound: lambda error: NotFound(),
+    StudentNotFound: lambda error: NotFound(STUDENT_NOT_FOUND),
+    SessionFull: lambda error: ApiError(SESSION_FULL),
+    SessionNotJoinable: lambda error: ApiError(CANNOT_JOIN.format(status=error.status)),
+    SessionNotChangeable: lambda error: ApiError(CANNOT_UPDATE.format(status=error.status)),
+    CapacityBelowParticipants: lambda error: ApiError(
+        CAPACITY_BELOW_PARTICIPANTS.format(taken=error.taken)
+    ),
+    TransitionRefused: lambda error: ApiError(
+        CANNOT_CHANGE_STATUS.format(current=error.current, new=error.new)
+    ),
+}
+
+
+def client_error(error: DomainError) -> ApiError:
+    """The ApiError a client is answered with for a refusal of the domain."""
+    return CLIENT_ERRORS[type(error)](error)
+
+
 def error_response(message, status_code):
     response = jsonify(message=message)
     response.status_code = status_code
@@ -164,6 +197,10 @@ def register_error_handlers(app):
     @app.errorhandler(ApiError)
     def handle_api_error(error):
         return error_response(error.message, error.status_code)
+
+    @app.errorhandler(DomainError)
+    def handle_domain_error(error):
+        return handle_api_error(client_error(error))
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error):

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .clock import class_ends_at
-from .errors import CANNOT_UPDATE, CAPACITY_BELOW_PARTICIPANTS, ApiError
+from .domain_errors import CapacityBelowParticipants, DomainError, SessionNotChangeable
 
 STATUSES = ("scheduled", "live", "ended", "cancelled")
 OPEN_STATUSES = ("scheduled", "live")
@@ -27,14 +27,14 @@ def is_open(doc) -> bool:
     return doc["status"] in OPEN_STATUSES
 
 
-def update_rejection(doc, changes) -> ApiError | None:
-    """Return why `changes` can't be applied to `doc` (an ApiError), or None."""
+def update_rejection(doc, changes) -> DomainError | None:
+    """Return why `changes` can't be applied to `doc` (a DomainError), or None."""
     if not is_open(doc):
-        return ApiError(CANNOT_UPDATE.format(status=doc["status"]))
+        return SessionNotChangeable(doc["status"])
     capacity = changes.get("maxParticipants")
     taken = len(doc.get("participants") or [])
     if capacity is not None and capacity < taken:
-        return ApiError(CAPACITY_BELOW_PARTICIPANTS.format(taken=taken))
+        return CapacityBelowParticipants(taken)
     return None
 
 

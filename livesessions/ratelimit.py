@@ -22,13 +22,13 @@ no burst of twice the limit across a window's edge.
 import functools
 import logging
 import math
-import time
 
 from flask import current_app, g, request
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 from limits import parse_many
 
 from .auth import optional_caller
+from .clock import unix_now
 from .errors import TOO_MANY_REQUESTS, error_response
 from .extensions import SERVICES_KEY
 from .schemas.requests import MAX_OCCURRENCES, MAX_PARTICIPANTS
@@ -308,7 +308,7 @@ RATES_TO_CHECK = {  # the largest request (or class) each must admit in its smal
 def _retry_after(limiter, error) -> int:
     """Whole seconds until the breached limit lets one more request through."""
     try:
-        wait = limiter.current_limit.window.reset_time - time.time()
+        wait = limiter.current_limit.window.reset_time - unix_now()
     except Exception:  # the storage failed between the check and now: a whole window
         wait = error.limit.limit.get_expiry()
     return max(1, math.ceil(wait))

@@ -6,11 +6,11 @@ import hashlib
 import hmac
 import logging
 import re
-import time
 from dataclasses import dataclass, field
 
 from flask import Blueprint, current_app, g, request
 
+from ..clock import unix_now
 from ..errors import INVALID_SIGNATURE, TOO_MANY_REQUESTS, WEBHOOK_NOT_JSON, error_response
 from ..extensions import services
 from ..http import parse_json
@@ -51,7 +51,7 @@ def signature_is_valid(secret, timestamp, signature, body, tolerance_seconds, no
     sent_at = int(timestamp)
     if sent_at > MILLISECONDS_FROM:
         sent_at /= 1000
-    if abs((now or time.time()) - sent_at) > tolerance_seconds:
+    if abs((now or unix_now()) - sent_at) > tolerance_seconds:
         return False
     message = timestamp.encode() + b"." + body
     expected = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest())

@@ -1,8 +1,9 @@
 """Recording downloads from the storage host behind Daily.co's presigned links (S3).
 
 A plain request, not the Daily API session: the link is presigned, and the Daily API key
-must never be sent to the storage host. Failures are DailyErrors, as the worker treats
-every step of getting a recording from Daily alike.
+must never be sent to the storage host. Failures are RecordingDownloadErrors (not Daily's:
+the storage host is another service); the worker retries them as it retries Daily's, and
+gives up at once on the same statuses (404 gone, 413 too large).
 """
 
 import time
@@ -12,12 +13,21 @@ from typing import BinaryIO
 import requests
 import urllib3
 
-from .daily_http import CONNECT_TIMEOUT_SECONDS, DailyError
+from .daily_http import CONNECT_TIMEOUT_SECONDS
 
 DOWNLOAD_PIECE_BYTES = 1024 * 1024
 
 
-class DownloadRefused(DailyError):
+class RecordingDownloadError(Exception):
+    """A recording could not be downloaded (or came empty); `status`: the storage host's
+    HTTP status when it answered with an error."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
+
+
+class DownloadRefused(RecordingDownloadError):
     """The recording can't be downloaded whatever the retries (too large)."""
 
     def __init__(self, message):
@@ -45,7 +55,7 @@ def download(
     try:
         with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT_SECONDS, timeout)) as response:
             if not response.ok:
-                raise DailyError(
+                raise RecordingDownloadError(
                     f"recording download answered {response.status_code}",
                     status=response.status_code,
                 )
@@ -57,11 +67,11 @@ def download(
                 if max_bytes is not None and written > max_bytes:
                     raise DownloadRefused(f"the recording is over {max_bytes} bytes")
                 if deadline is not None and time.monotonic() > deadline:
-                    raise DailyError(
+                    raise RecordingDownloadError(
                         f"the recording download passed its deadline ({written} bytes)"
                     )
     except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
-        raise DailyError(f"recording download failed: {type(error).__name__}") from None
+        raise RecordingDownloadError(f"recording download failed: {type(error).__name__}") from None
     return written
 
 

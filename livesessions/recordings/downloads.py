@@ -15,13 +15,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..gateways.daily import DailyError
+from ..clock import unix_now
 from ..gateways.storage import DownloadRefused, download
 
 log = logging.getLogger(__name__)
 
 DIRECTORY_NAME = "livesessions-recordings"
 FREE_SPACE_MARGIN_BYTES = 256 * 1024 * 1024  # left free for everything else on the disk
+
+
+class NotEnoughDiskError(Exception):
+    """The disk can't hold a download now (retried later, when there may be room)."""
 
 
 class Downloads:
@@ -43,7 +47,7 @@ class Downloads:
         """Delete the downloads nobody has written for `older_than_seconds` (a live download
         writes all the time; a killed worker's file stops changing); return their names."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        limit = time.time() - older_than_seconds
+        limit = unix_now() - older_than_seconds
         removed = []
         for path in self.directory.glob("recording-*"):
             with contextlib.suppress(FileNotFoundError):  # another worker removed it first
@@ -92,4 +96,6 @@ class Downloads:
             )
         free = self.disk_free(self.directory) - FREE_SPACE_MARGIN_BYTES
         if declared > free:
-            raise DailyError(f"not enough free disk for {declared} bytes ({max(free, 0)} free)")
+            raise NotEnoughDiskError(
+                f"not enough free disk for {declared} bytes ({max(free, 0)} free)"
+            )

@@ -9,11 +9,18 @@ from datetime import timedelta
 from ..clock import utcnow
 from ..gateways.cloudinary import CloudinaryError
 from ..gateways.daily import DailyError
+from ..gateways.storage import RecordingDownloadError
 from ..metrics import UPLOAD_BYTES, UPLOAD_SECONDS
+from .downloads import NotEnoughDiskError
 from .naming import name_job
 from .room_deletions import PermanentJobError
 
 log = logging.getLogger(__name__)
+
+# Failures with a status: these statuses end the job at once (gone, too large).
+FETCH_FAILURES = DailyError | RecordingDownloadError
+# Failures a later attempt may get past: a warning, not a traceback.
+EXPECTED_FAILURES = DailyError | RecordingDownloadError | NotEnoughDiskError | CloudinaryError
 
 
 class Uploads:
@@ -33,7 +40,7 @@ class Uploads:
         url = job.get("downloadUrl") or self.daily.access_link(job["_id"])
         with self.downloads.fetched(url) as (path, size):
             if size == 0:
-                raise DailyError("the recording download was empty")
+                raise RecordingDownloadError("the recording download was empty")
             uploaded = self.cloudinary.upload_video(
                 path,
                 folder=f"live-sessions/{session['course']}",
@@ -64,7 +71,7 @@ class Uploads:
     def _record_failure(self, job, error, holder):
         reason = f"{type(error).__name__}: {error}"
         permanent = isinstance(error, PermanentJobError) or (
-            isinstance(error, DailyError) and error.status in (404, 413)  # gone, too large
+            isinstance(error, FETCH_FAILURES) and error.status in (404, 413)  # gone, too large
         )
         if permanent or job["attempts"] >= self.max_attempts:
             if self.jobs.fail(job["_id"], holder, reason):
@@ -85,7 +92,7 @@ class Uploads:
         delay = self.retry_base_seconds * 2 ** (job["attempts"] - 1)
         run_at = utcnow() + timedelta(seconds=delay)
         self.jobs.reschedule(job["_id"], holder, reason, run_at)
-        expected = isinstance(error, DailyError | CloudinaryError)
+        expected = isinstance(error, EXPECTED_FAILURES)
         (log.warning if expected else log.exception)(
             "recording job %s attempt %s by %s failed (%s); retry in %ss",
             job["_id"],

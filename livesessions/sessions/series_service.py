@@ -14,6 +14,7 @@ from dateutil.rrule import WEEKLY, rrule, weekday
 
 from ..auth import Caller
 from ..clock import utcnow
+from ..domain_errors import SessionNotFound
 from ..errors import (
     SERIES_EMPTY,
     SERIES_NOT_FOUND,
@@ -154,7 +155,7 @@ class SeriesService:
                 continue
             try:
                 before, deleted = self.session_store.soft_delete(doc["_id"])
-            except NotFound:
+            except SessionNotFound:
                 continue  # deleted meanwhile (DELETE /sessions/:id)
             try:
                 self.job_store.enqueue_room_deletion(before["roomName"], doc["_id"])

@@ -12,13 +12,12 @@ from datetime import datetime, timedelta
 from pymongo import ASCENDING, ReturnDocument
 
 from ..clock import class_ends_at, utcnow
-from ..errors import (
-    CANNOT_CHANGE_STATUS,
-    CANNOT_JOIN,
-    SESSION_FULL,
-    STUDENT_NOT_FOUND,
-    ApiError,
-    NotFound,
+from ..domain_errors import (
+    SessionFull,
+    SessionNotFound,
+    SessionNotJoinable,
+    StudentNotFound,
+    TransitionRefused,
 )
 from ..lifecycle import STATUS_SOURCES, STATUSES, is_open, update_rejection
 from .documents import SESSION_DEFAULTS, SessionDoc, session_problems, with_defaults
@@ -102,10 +101,10 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
     # -- reads (each session read through with_defaults) --------------------------------------
 
     def get(self, session_id: str) -> SessionDoc:
-        """Return the session, or raise NotFound (also for deleted sessions)."""
+        """Return the session, or raise SessionNotFound (also for deleted sessions)."""
         doc = self.sessions.find_one({"_id": session_id, **NOT_DELETED})
         if doc is None:
-            raise NotFound()
+            raise SessionNotFound()
         return with_defaults(doc)
 
     def find_by_room(self, room_name: str, include_deleted: bool = False) -> SessionDoc | None:
@@ -186,7 +185,7 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
             filter_["$expr"] = {"$lte": [PARTICIPANT_COUNT, changes["maxParticipants"]]}
         doc = self._one(filter_, {"$set": {**changes, "updatedAt": utcnow()}})
         if doc is None:
-            raise update_rejection(self.get(session_id), changes) or NotFound()
+            raise update_rejection(self.get(session_id), changes) or SessionNotFound()
         return doc
 
     def soft_delete(self, session_id: str) -> tuple[SessionDoc, SessionDoc]:
@@ -199,7 +198,7 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
             return_document=ReturnDocument.BEFORE,
         )
         if before is None:
-            raise NotFound()
+            raise SessionNotFound()
         deleted = {**before, "status": "cancelled", "deletedAt": now, "updatedAt": now}
         return before, with_defaults(deleted)
 
@@ -235,8 +234,8 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
         if student_id in current.get("participants", []):
             return current, False
         if not is_open(current):
-            raise ApiError(CANNOT_JOIN.format(status=current["status"]))
-        raise ApiError(SESSION_FULL)
+            raise SessionNotJoinable(current["status"])
+        raise SessionFull()
 
     def remove_participant(self, session_id: str, student_id: str) -> SessionDoc:
         doc = self._one(
@@ -246,7 +245,7 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
         if doc is not None:
             return doc
         self.get(session_id)
-        raise NotFound(STUDENT_NOT_FOUND)
+        raise StudentNotFound()
 
     def set_status(self, session_id: str, status: str) -> SessionDoc:
         """Move the session to `status` if the transition is allowed (same -> same is a no-op)."""
@@ -263,7 +262,7 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
         current = self.get(session_id)
         if current["status"] == status:
             return current, False
-        raise ApiError(CANNOT_CHANGE_STATUS.format(current=current["status"], new=status))
+        raise TransitionRefused(current["status"], status)
 
     def reopen(self, session_id: str, from_status: str, to_status: str) -> SessionDoc:
         """Move the session back from `from_status` (a reopening the caller was allowed);
@@ -274,7 +273,7 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
         )
         if doc is None:
             current = self.get(session_id)
-            raise ApiError(CANNOT_CHANGE_STATUS.format(current=current["status"], new=to_status))
+            raise TransitionRefused(current["status"], to_status)
         return doc
 
     # -- writes of the worker and the sweep (those of meeting events: meetings.py) ----------

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from urllib3.util import make_headers
 
-from ..clock import utcnow
+from ..clock import unix_now, utcnow
 from ..store import JobStore, WebhookAttemptStore, WebhookStore
 from ..store.jobs import ENDPOINT_DISABLED
 from . import transport
@@ -106,7 +106,7 @@ class WebhookDelivery:
         `refused: non-public address`...), never a low-level message: attempts are shown
         to admins and logged, and must not describe the network behind the address."""
         body = event_body(event)
-        timestamp = str(int(time.time()))
+        timestamp = str(int(unix_now()))
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "livesessions-webhooks",

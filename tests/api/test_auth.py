@@ -4,7 +4,6 @@ import base64
 import json
 import time
 from datetime import datetime
-from types import SimpleNamespace
 
 import jwt as pyjwt
 import pytest
@@ -219,7 +218,7 @@ class TokenClock:
             def now(cls, tz=None):
                 return datetime.fromtimestamp(clock.now, tz)
 
-        monkeypatch.setattr(auth, "time", SimpleNamespace(time=lambda: self.now))
+        monkeypatch.setattr(auth, "unix_now", lambda: self.now)
         monkeypatch.setattr(pyjwt.api_jwt, "datetime", Held)
 
 

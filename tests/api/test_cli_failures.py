@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,34 @@ def test_seed_demo_with_daily_unreachable_fails_in_one_line(app, daily, db):
     assert result.stderr.splitlines()[-1] == "Error: Failed to create Daily.co room"
     assert "Traceback" not in result.stderr + result.stdout
     assert db.livesessions.count_documents({}) == 0  # no session without its room
+
+
+@pytest.mark.parametrize(
+    ("seats", "status", "line"),
+    [
+        (1, "scheduled", "Error: Session has reached maximum participants"),
+        (2, "ended", "Error: Cannot change status from scheduled to ended"),
+    ],
+)
+def test_a_refusal_of_the_store_fails_in_one_line_as_the_api_words_it(
+    app, daily, db, monkeypatch, seats, status, line
+):
+    """The store's refusals (a full session, a transition not allowed) end a command as
+    the API answers them: one line, no traceback."""
+    from livesessions import demo
+
+    session = ("Full", "Two students, then a status", demo.JS, demo.JOHN)
+    planned = (timedelta(days=1), 60, seats, status, [demo.ALICE, demo.BOB])
+    monkeypatch.setattr(demo, "SESSIONS", [(*session, *planned)])
+    result = app.test_cli_runner().invoke(args=["db", "seed-demo"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == line
+    assert "Traceback" not in result.stderr + result.stdout
+    stored = db.livesessions.find_one({"title": "Full"})
+    assert (stored["participants"], stored["status"]) == (
+        [demo.ALICE, demo.BOB][:seats],
+        "scheduled",
+    )
 
 
 def test_a_defect_keeps_its_traceback(app, monkeypatch):

@@ -208,7 +208,7 @@ def limiter_clock(monkeypatch):
     clock = SimpleNamespace(now=time.time())
     clock.time = lambda: clock.now
     monkeypatch.setattr(limits.storage.memory, "time", clock)
-    monkeypatch.setattr(ratelimit, "time", clock)
+    monkeypatch.setattr(ratelimit, "unix_now", clock.time)
     return clock
 
 

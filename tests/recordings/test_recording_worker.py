@@ -381,6 +381,40 @@ def test_an_empty_download_is_retried(client, daily, db, worker, session):
     assert "empty" in db.recording_jobs.find_one({"_id": RECORDING})["error"]
 
 
+def test_a_recording_gone_from_storage_fails_at_once(client, daily, db, worker, session):
+    """The storage host's 404 (the presigned object is gone) ends the job as Daily's does."""
+    daily.files[RECORDING] = content(CHUNK)
+    deliver(client)
+    daily.fail("download", 404)
+    assert worker.drain() == 1
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert (job["status"], job["attempts"]) == ("failed", 1)
+    assert job["error"].endswith(": recording download answered 404")
+    assert db.livesessions.find_one({"_id": session["_id"]})["recordingStatus"] == "failed"
+    assert len(daily.calls(kind="access")) == 1  # one attempt, not retried
+
+
+@pytest.mark.parametrize("failure", ["empty download", "full disk", "storage 503"])
+def test_a_failed_download_is_a_warning_and_retried(
+    client, daily, db, services, session, caplog, failure
+):
+    """Expected failures of fetching a recording (not Daily's own) are retried and logged
+    as warnings, without a traceback, as a Daily failure is."""
+    daily.files[RECORDING] = b"" if failure == "empty download" else content(CHUNK)
+    deliver(client)
+    worker = services.make_worker(worker_id="worker-1", retry_base_seconds=3600)
+    if failure == "full disk":
+        worker.downloads.disk_free = lambda directory: FREE_SPACE_MARGIN_BYTES
+    if failure == "storage 503":
+        daily.fail("download", 503)
+    caplog.set_level(logging.INFO, logger="livesessions.recordings")
+    assert worker.drain() == 1
+    job = db.recording_jobs.find_one({"_id": RECORDING})
+    assert (job["status"], job["attempts"]) == ("pending", 1)
+    retried = [record for record in caplog.records if "retry in 3600" in record.getMessage()]
+    assert [(record.levelno, record.exc_info) for record in retried] == [(logging.WARNING, None)]
+
+
 def test_a_cancelled_session_keeps_its_status(client, daily, db, worker):
     cancelled = seed_session(db, roomName="room-a", status="cancelled")
     daily.files[RECORDING] = content(CHUNK)
