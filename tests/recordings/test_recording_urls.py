@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import cloudinary.utils
 import pytest
 
 import livesessions.gateways.cloudinary as cloudinary_gateway
@@ -79,9 +80,12 @@ def expires_at(url):
 
 @pytest.fixture
 def held(monkeypatch):
-    """The service's clock, held: signed URLs expire TTL after it."""
+    """The service's clock, held: signed URLs expire TTL after it. The SDK signs each
+    download URL with a timestamp of its own (`cloudinary.utils.now`, the wall clock),
+    held too: two reads a second apart would otherwise differ however alike the rule."""
     now = utcnow()
     monkeypatch.setattr(cloudinary_gateway, "utcnow", lambda: now, raising=False)
+    monkeypatch.setattr(cloudinary.utils, "now", lambda: str(to_seconds(now)))
     return now
 
 
