@@ -108,9 +108,14 @@ def test_a_recording_whose_webhooks_are_all_lost_still_reaches_the_session(stack
     services.reconcile_seconds = 0.1
     stop = start_worker_thread(services.make_worker(poll_seconds=0.05))
     try:
-        # the upload's two writes: the recording shown, then the class ended
+        # the upload's two writes: the recording shown, then the class ended; then the job
+        # is marked done (after them: read it only once it is)
         done = wait_until(
-            lambda: (body := requests.get(url, headers=auth).json())["status"] == "ended" and body
+            lambda: (
+                (body := requests.get(url, headers=auth).json())["status"] == "ended"
+                and services.job_store.list()[0]["status"] == "done"
+                and body
+            )
         )
     finally:
         stop.set()
