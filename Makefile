@@ -30,7 +30,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/pyth
 	@echo "created .env with a random JWT_SECRET_KEY and DAILY_WEBHOOK_SECRET"
 
 run: $(VENV)/.runtime .env
-	$(BIN)/python -m livesessions.devserver
+	$(BIN)/python -m devtools.devserver
 
 # Twice, side by side (two processes that share nothing but the cores, so the whole takes
 # about as long as the longer run, where one after the other took both): on the embedded

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from devtools.demo import seed_demo_command
 from livesessions.cli import fail_in_one_line
 from tests.support.processes import START_DEADLINE_S
 
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_seed_demo_with_daily_unreachable_fails_in_one_line(app, daily, db):
     daily.fail("create", exception=requests.ConnectionError("connection refused"))
-    result = app.test_cli_runner().invoke(args=["db", "seed-demo"])
+    result = app.test_cli_runner().invoke(seed_demo_command)
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1] == "Error: Failed to create Daily.co room"
     assert "Traceback" not in result.stderr + result.stdout
@@ -27,8 +28,8 @@ def test_seed_demo_with_daily_unreachable_fails_in_one_line(app, daily, db):
 
 def test_a_defect_keeps_its_traceback(app, monkeypatch):
     """Only failures outside the command are shortened: a bug still shows where it is."""
-    monkeypatch.setattr("livesessions.cli.seed_demo", lambda services: 1 / 0)
-    result = app.test_cli_runner().invoke(args=["db", "seed-demo"])
+    monkeypatch.setattr("devtools.demo.seed_demo", lambda services: 1 / 0)
+    result = app.test_cli_runner().invoke(seed_demo_command)
     assert isinstance(result.exception, ZeroDivisionError)
 
 
@@ -38,7 +39,7 @@ def test_commands_are_wrapped_once_however_many_apps(make_app):
     seed = next(
         command
         for name, command in make_app().cli.commands["db"].commands.items()
-        if name == "seed-demo"
+        if name == "init"
     )
     assert seed.callback.one_line_failures
     assert not getattr(seed.callback.__wrapped__, "one_line_failures", False)

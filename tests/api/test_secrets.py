@@ -7,7 +7,7 @@ import threading
 import requests
 from werkzeug.serving import make_server
 
-from livesessions.sandbox import CloudinarySandbox, DailySandbox
+from devtools.sandbox import CloudinarySandbox, DailySandbox
 from tests.support.app_config import JWT_SECRET
 from tests.support.factories import iso, session_payload, starting_soon
 
