@@ -96,15 +96,16 @@ def seed_demo_command():
     )
 
 
-def main():
-    load_dotenv()
+def load_app():
     try:
-        app = create_app()
+        return create_app()
     except ConfigError as error:  # its one line, as wsgi.py says it, not a traceback
         sys.exit(str(error))
-    seed_demo_command.main(
-        prog_name="python -m devtools.demo", obj=ScriptInfo(create_app=lambda: app)
-    )
+
+
+def main():
+    load_dotenv()
+    seed_demo_command.main(prog_name="python -m devtools.demo", obj=ScriptInfo(create_app=load_app))
 
 
 if __name__ == "__main__":
