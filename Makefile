@@ -12,7 +12,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The pinned requirements, then the project itself, editable (its dependencies are the pins).
+# The pinned requirements, then the project itself, editable (its dependencies are the pins):
+# production's set. The development install adds the test tools and mongomock, the embedded
+# store that `make run`, the benches and a .env made from .env.example use; devtools/ (the
+# sandboxes, demo data, dev server) is never installed: it runs from the checkout.
 $(VENV)/.runtime: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip install --quiet --no-deps -e .
@@ -29,8 +32,8 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/pyth
 	    .env.example > .env
 	@echo "created .env with a random JWT_SECRET_KEY and DAILY_WEBHOOK_SECRET"
 
-run: $(VENV)/.runtime .env
-	$(BIN)/python -m livesessions.devserver
+run: $(VENV)/.dev .env
+	$(BIN)/python -m devtools.devserver
 
 # Twice, side by side (two processes that share nothing but the cores, so the whole takes
 # about as long as the longer run, where one after the other took both): on the embedded
@@ -83,21 +86,21 @@ run-mongo: $(VENV)/.dev
 # The same app under granian (a Rust WSGI server), for hosts that don't need gunicorn. As
 # gunicorn.conf.py does, the settings are checked and the start-up report logged once,
 # before any worker: livesessions/startup.py.
-serve-fast: $(VENV)/.runtime .env
+serve-fast: $(VENV)/.dev .env
 	$(BIN)/python -m livesessions.startup && exec $(BIN)/granian --interface wsgi --workers $${WEB_CONCURRENCY:-2} --blocking-threads $${WEB_THREADS:-2} --host 0.0.0.0 --port $${PORT:-7000} --no-ws wsgi:app
 
-bench: $(VENV)/.runtime
+bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
 	$(BIN)/python -m bench.http_bench
 	$(BIN)/python -m bench.changes
 
-bench-recordings: $(VENV)/.runtime
+bench-recordings: $(VENV)/.dev
 	$(BIN)/python -m bench.recording_memory
 
-bench-workers: $(VENV)/.runtime
+bench-workers: $(VENV)/.dev
 	$(BIN)/python -m bench.workers
 
-bench-abuse: $(VENV)/.runtime
+bench-abuse: $(VENV)/.dev
 	$(BIN)/python -m bench.abuse
 
 # needs the test tools: it runs a SecantusDB server
@@ -111,7 +114,7 @@ NEIGHBOUR_SHARE ?= 0,0.25
 bench-daily: $(VENV)/.dev
 	$(BIN)/python -m bench.daily --neighbour-share $(NEIGHBOUR_SHARE)
 
-docs-screenshot: $(VENV)/.runtime
+docs-screenshot: $(VENV)/.dev
 	$(BIN)/python scripts/docs_screenshot.py
 
 format: $(VENV)/.dev

@@ -37,8 +37,8 @@ import time
 import jwt
 
 from bench.expect import Tally, expect
+from devtools.sandbox import DailySandbox
 from livesessions.errors import CREATE_ROOM_FAILED
-from livesessions.sandbox import DailySandbox
 from tests.support.abuse import HangingDaily, Repeating, Tricklers, p50, p99, timed
 from tests.support.factories import session_payload
 from tests.support.processes import free_port, procfile_web_command, start, stop, wait_for

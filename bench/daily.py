@@ -78,7 +78,7 @@ from bench import daily_autorecord as autorecord
 from bench.daily_scenarios import RUN as FOUR
 from bench.daily_service import DAILY_KEY, Service
 from bench.expect import WrongAnswer
-from livesessions.sandbox import DailySandbox
+from devtools.sandbox import DailySandbox
 from tests.support.processes import ROOT
 from tests.support.secantus import secantus_server
 

@@ -289,7 +289,7 @@ def main():
     daily_port, cloud_port = free_port(), free_port()
     sandbox = subprocess.Popen(
         [
-            *(sys.executable, "-m", "livesessions.sandbox"),
+            *(sys.executable, "-m", "devtools.sandbox"),
             *("--daily-port", str(daily_port), "--cloudinary-port", str(cloud_port)),
             # the service's key; no Daily rate limits: the service's own work is measured
             # (bench/daily.py measures it at Daily's limits)

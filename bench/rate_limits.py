@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import jwt
 
 from bench.expect import Tally, expect
-from livesessions.sandbox import DailySandbox
+from devtools.sandbox import DailySandbox
 from tests.support.abuse import p50, p99, timed
 from tests.support.factories import session_payload
 from tests.support.processes import (

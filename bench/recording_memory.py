@@ -1,7 +1,7 @@
 """Peak memory of the recording worker for recordings of 10 MB, 100 MB and 1 GB.
 
 Each size runs in a fresh process (so one run's freed memory can't hide the next one's),
-with the sandboxes in another process (`python -m livesessions.sandbox`), so only the
+with the sandboxes in another process (`python -m devtools.sandbox`), so only the
 worker's process is measured: the API (embedded store) and a worker, as `make run` has
 them. For each size: create a session, start and stop a recording, let the Daily sandbox
 deliver the webhook, then time `worker.drain()` while watching the process's peak RSS
@@ -73,7 +73,7 @@ def run(size_mb, scratch):
         [
             sys.executable,
             "-m",
-            "livesessions.sandbox",
+            "devtools.sandbox",
             "--daily-port",
             str(daily_port),
             "--cloudinary-port",

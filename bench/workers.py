@@ -25,8 +25,8 @@ from collections import Counter
 
 from bench.expect import WrongAnswer
 from bench.loopback import ROOT
+from devtools.sandbox import CloudinarySandbox, DailySandbox
 from livesessions import create_app
-from livesessions.sandbox import CloudinarySandbox, DailySandbox
 from tests.support.workers import WORKER_COMMAND, queue_finished_recordings
 
 

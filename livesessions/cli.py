@@ -13,7 +13,6 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from .config import ConfigError
 from .daily.setup import daily_cli
-from .demo import seed_demo
 from .domain_errors import DomainError
 from .errors import ApiError, client_error
 from .extensions import services
@@ -69,23 +68,6 @@ def db_check(limit):
         click.echo(f"index {state}")
     if unreadable or any(state.state in ("missing", "conflict") for state in states):
         raise SystemExit(1)
-
-
-@db_cli.command("seed-demo")
-def db_seed_demo():
-    """Add demo courses, users and sessions (refused in production)."""
-    if current_app.config["APP_ENV"] == "production":
-        raise click.ClickException("refusing to add demo data when APP_ENV=production")
-    if services().database.embedded:
-        click.echo(
-            "note: the embedded store lives in this process only; `make run` seeds its own",
-            err=True,
-        )
-    added = seed_demo(services())
-    click.echo(
-        f"demo data: {added['courses']} courses, {added['users']} users, "
-        f"{added['sessions']} new sessions"
-    )
 
 
 @click.command("token")

@@ -5,7 +5,14 @@ from urllib.parse import urlsplit
 
 import pymongo
 
+from .config import ConfigError
+
 EMBEDDED_SCHEME = "mongomock://"
+EMBEDDED_NEEDS_DEV_INSTALL = (
+    "MONGODB_URI is the embedded development store (mongomock://), which comes with the "
+    "development install only (pip install -r requirements-dev.txt, or .[dev]): point "
+    "MONGODB_URI at a MongoDB"
+)
 
 
 class LockedCursor:
@@ -83,7 +90,10 @@ class Database:
 def connect(uri: str, timeout_ms: int = 5000) -> Database:
     """Open a client for `uri`: a real MongoDB, or the embedded store for `mongomock://`."""
     if uri.startswith(EMBEDDED_SCHEME):
-        import mongomock  # development and test dependency only
+        try:
+            import mongomock  # the development install's (requirements-dev.txt), not production's
+        except ImportError:
+            raise ConfigError(EMBEDDED_NEEDS_DEV_INSTALL) from None
 
         name = urlsplit(uri).path.lstrip("/") or "livesessions"
         return Database(mongomock.MongoClient(tz_aware=True), name, embedded=True)

@@ -18,9 +18,9 @@ from flask_jwt_extended import create_access_token
 from hypothesis import HealthCheck, settings
 from werkzeug.serving import make_server
 
+from devtools.sandbox import CloudinarySandbox, DailySandbox
 from livesessions import create_app
 from livesessions.config import SETTINGS
-from livesessions.sandbox import CloudinarySandbox, DailySandbox
 from tests.support.app_config import DAILY_KEY, JWT_SECRET, database_uri_for_test
 from tests.support.counting import CountingCollection
 from tests.support.factories import INSTRUCTOR, session_payload

@@ -15,8 +15,8 @@ from werkzeug.serving import make_server
 from bench.apps import DAILY_KEY, JWT_SECRET, seed, service_app
 from bench.endpoints import endpoints, preflight
 from bench.expect import Tally, WrongAnswer, expect_all, wrk_failures
+from devtools.sandbox import DailySandbox
 from livesessions.clock import to_seconds, utcnow
-from livesessions.sandbox import DailySandbox
 from tests.support.openapi_client import OpenAPIValidatingClient
 
 # Sessions seeded (the benchmark's 1,000 take mongomock 1.5 s to insert): enough that the

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from devtools.demo import seed_demo_command
 from livesessions.cli import fail_in_one_line
 from tests.support.processes import START_DEADLINE_S
 
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_seed_demo_with_daily_unreachable_fails_in_one_line(app, daily, db):
     daily.fail("create", exception=requests.ConnectionError("connection refused"))
-    result = app.test_cli_runner().invoke(args=["db", "seed-demo"])
+    result = app.test_cli_runner().invoke(seed_demo_command)
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1] == "Error: Failed to create Daily.co room"
     assert "Traceback" not in result.stderr + result.stdout
@@ -38,12 +39,12 @@ def test_a_refusal_of_the_store_fails_in_one_line_as_the_api_words_it(
 ):
     """The store's refusals (a full session, a transition not allowed) end a command as
     the API answers them: one line, no traceback."""
-    from livesessions import demo
+    from devtools import demo
 
     session = ("Full", "Two students, then a status", demo.JS, demo.JOHN)
     planned = (timedelta(days=1), 60, seats, status, [demo.ALICE, demo.BOB])
     monkeypatch.setattr(demo, "SESSIONS", [(*session, *planned)])
-    result = app.test_cli_runner().invoke(args=["db", "seed-demo"])
+    result = app.test_cli_runner().invoke(seed_demo_command)
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1] == line
     assert "Traceback" not in result.stderr + result.stdout
@@ -56,8 +57,8 @@ def test_a_refusal_of_the_store_fails_in_one_line_as_the_api_words_it(
 
 def test_a_defect_keeps_its_traceback(app, monkeypatch):
     """Only failures outside the command are shortened: a bug still shows where it is."""
-    monkeypatch.setattr("livesessions.cli.seed_demo", lambda services: 1 / 0)
-    result = app.test_cli_runner().invoke(args=["db", "seed-demo"])
+    monkeypatch.setattr("devtools.demo.seed_demo", lambda services: 1 / 0)
+    result = app.test_cli_runner().invoke(seed_demo_command)
     assert isinstance(result.exception, ZeroDivisionError)
 
 
@@ -67,7 +68,7 @@ def test_commands_are_wrapped_once_however_many_apps(make_app):
     seed = next(
         command
         for name, command in make_app().cli.commands["db"].commands.items()
-        if name == "seed-demo"
+        if name == "init"
     )
     assert seed.callback.one_line_failures
     assert not getattr(seed.callback.__wrapped__, "one_line_failures", False)

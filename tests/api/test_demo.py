@@ -1,10 +1,10 @@
-"""`flask --app wsgi db seed-demo`: demo courses, users and sessions, added once."""
+"""`python -m devtools.demo`: demo courses, users and sessions, added once."""
 
-from livesessions.demo import ALICE, BOB, JANE, JOHN, JS
+from devtools.demo import ALICE, BOB, JANE, JOHN, JS, seed_demo_command
 
 
 def test_seed_demo_adds_a_browsable_platform(app, client, daily, db, token_for):
-    result = app.test_cli_runner().invoke(args=["db", "seed-demo"])
+    result = app.test_cli_runner().invoke(seed_demo_command)
     assert result.exit_code == 0, result.output
     assert "demo data: 3 courses, 5 users, 6 new sessions" in result.output
     assert db.courses.count_documents({}) == 3
@@ -29,14 +29,14 @@ def test_seed_demo_adds_a_browsable_platform(app, client, daily, db, token_for):
 
 def test_seed_demo_twice_adds_the_sessions_once(app, daily, db):
     runner = app.test_cli_runner()
-    runner.invoke(args=["db", "seed-demo"])
-    again = runner.invoke(args=["db", "seed-demo"])
+    runner.invoke(seed_demo_command)
+    again = runner.invoke(seed_demo_command)
     assert "0 new sessions" in again.output
     assert db.livesessions.count_documents({}) == 6
     assert db.users.count_documents({}) == 5
 
 
 def test_seed_demo_is_refused_in_production(production_app, daily):
-    result = production_app.test_cli_runner().invoke(args=["db", "seed-demo"])
+    result = production_app.test_cli_runner().invoke(seed_demo_command)
     assert result.exit_code != 0
     assert "refusing" in result.output

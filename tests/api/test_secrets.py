@@ -7,8 +7,8 @@ import threading
 import requests
 from werkzeug.serving import make_server
 
+from devtools.sandbox import CloudinarySandbox, DailySandbox
 from livesessions.config_report import log_startup_report
-from livesessions.sandbox import CloudinarySandbox, DailySandbox
 from tests.support.app_config import JWT_SECRET
 from tests.support.factories import iso, session_payload, starting_soon
 

@@ -9,8 +9,8 @@ import jwt as pyjwt
 import pytest
 import requests
 
+from devtools.sandbox import DailySandbox
 from livesessions.errors import CREATE_ROOM_FAILED
-from livesessions.sandbox import DailySandbox
 from tests.support.abuse import HangingDaily, Repeating, Tricklers, p99, timed
 from tests.support.factories import session_payload
 from tests.support.processes import (

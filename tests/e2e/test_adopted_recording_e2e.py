@@ -4,7 +4,7 @@ Daily's id, uploaded to the Cloudinary sandbox, and published on its session."""
 
 import requests
 
-from livesessions.sandbox.daily import recording_content
+from devtools.sandbox.daily import recording_content
 from tests.support.factories import in_class, iso, session_payload, starting_soon
 from tests.support.processes import wait_until
 

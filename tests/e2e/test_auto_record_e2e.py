@@ -10,7 +10,7 @@ import jwt
 import pytest
 import requests
 
-from livesessions.sandbox.daily import recording_content
+from devtools.sandbox.daily import recording_content
 from tests.support.factories import SESSION_KEYS, in_class, iso, session_payload, starting_soon
 from tests.support.processes import wait_until
 

@@ -104,5 +104,12 @@ def test_make_run_says_the_one_line(server_env):
     """`make run`'s dev server, its sandboxes started before the settings are read."""
     env = server_env | {"APP_ENV": "prod", "PORT": str(free_port())}
     env |= {"DAILY_SANDBOX_PORT": str(free_port()), "CLOUDINARY_SANDBOX_PORT": str(free_port())}
-    status, output = run_to_exit([sys.executable, "-m", "livesessions.devserver"], env)
+    status, output = run_to_exit([sys.executable, "-m", "devtools.devserver"], env)
+    assert (status, output) == (1, UNKNOWN_ENV + "\n")
+
+
+def test_the_demo_seeder_says_the_one_line(server_env):
+    """`python -m devtools.demo`, which replaced `flask --app wsgi db seed-demo`."""
+    env = server_env | {"APP_ENV": "prod"}
+    status, output = run_to_exit([sys.executable, "-m", "devtools.demo"], env)
     assert (status, output) == (1, UNKNOWN_ENV + "\n")

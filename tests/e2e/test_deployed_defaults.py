@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import jwt as pyjwt
 import pytest
 
+from devtools.sandbox import DailySandbox
 from livesessions.config import ConfigError, load_config
 from livesessions.config_checks import PRODUCTION_REQUIRED
-from livesessions.sandbox import DailySandbox
 from tests.support.app_config import DAILY_KEY, PRODUCTION
 from tests.support.factories import iso, session_payload
 from tests.support.forwarding_proxy import ForwardingProxy, LoopbackClient

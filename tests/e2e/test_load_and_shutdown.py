@@ -15,7 +15,7 @@ import jwt as pyjwt
 import pytest
 import requests
 
-from livesessions.sandbox import DailySandbox
+from devtools.sandbox import DailySandbox
 from tests.support.abuse import HangingDaily
 from tests.support.app_config import database_uri_for_test
 from tests.support.factories import session_payload

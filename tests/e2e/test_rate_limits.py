@@ -8,8 +8,8 @@ import jwt as pyjwt
 import pytest
 import requests
 
+from devtools.sandbox import DailySandbox
 from livesessions.errors import TOO_MANY_REQUESTS
-from livesessions.sandbox import DailySandbox
 from tests.support.factories import session_payload
 from tests.support.processes import (
     free_port,

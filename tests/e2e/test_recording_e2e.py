@@ -8,8 +8,8 @@ import hashlib
 
 import requests
 
+from devtools.sandbox.daily import recording_content
 from livesessions.recordings.worker import start_worker_thread
-from livesessions.sandbox.daily import recording_content
 from tests.support.factories import in_class, iso, session_payload, starting_soon
 from tests.support.processes import wait_until
 

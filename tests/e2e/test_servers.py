@@ -71,7 +71,7 @@ def test_dev_server_runs_the_whole_flow_on_the_sandboxes(server_env):
         "CLOUDINARY_SANDBOX_PORT": str(cloud_port),
         "RECORDING_POLL_SECONDS": "0.1",
     }
-    process = start([sys.executable, "-m", "livesessions.devserver"], env)
+    process = start([sys.executable, "-m", "devtools.devserver"], env)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/sessions/course/x", process)
@@ -115,9 +115,31 @@ def test_dev_server_runs_the_whole_flow_on_the_sandboxes(server_env):
     assert SECRET not in output
 
 
+def test_the_demo_seeder_runs_from_the_checkout(server_env):
+    """`python -m devtools.demo` (the shipped `flask` has no demo data): the app of the
+    settings, a Daily room for each session, its counts on stdout."""
+    from devtools.sandbox import DailySandbox
+
+    sandbox = DailySandbox(api_key="demo-seeder-test").start()
+    env = server_env | {"DAILY_API_URL": sandbox.api_url, "DAILY_API_KEY": "demo-seeder-test"}
+    try:
+        process = start([sys.executable, "-m", "devtools.demo"], env)
+        try:
+            output = process.communicate(timeout=START_DEADLINE_S)[0]
+        finally:
+            if process.poll() is None:  # still running after the deadline
+                stop(process)
+        assert process.returncode == 0, output
+        assert output.splitlines()[-1] == "demo data: 3 courses, 5 users, 6 new sessions"
+        assert "note: the embedded store lives in this process only" in output
+        assert len(sandbox.rooms) == 6
+    finally:
+        sandbox.stop()
+
+
 def test_gunicorn_serves_the_procfile_app(server_env):
     """The Procfile's command, on one worker (the embedded store lives in one process)."""
-    from livesessions.sandbox import DailySandbox
+    from devtools.sandbox import DailySandbox
 
     sandbox = DailySandbox(api_key="gunicorn-test").start()
     port = free_port()
@@ -163,7 +185,7 @@ def serve_fast_command(port, workers, threads):
 def test_granian_serves_the_same_app(server_env):
     """`make serve-fast`: the app under granian behaves as under gunicorn (one worker: the
     embedded store lives in one process)."""
-    from livesessions.sandbox import DailySandbox
+    from devtools.sandbox import DailySandbox
 
     sandbox = DailySandbox(api_key="granian-test").start()
     port = free_port()

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from livesessions.sandbox import CloudinarySandbox, DailySandbox
+from devtools.sandbox import CloudinarySandbox, DailySandbox
 from tests.support.markers import WORKER_PROCESSES
 from tests.support.processes import ROOT
 from tests.support.workers import WORKER_COMMAND, queue_finished_recordings, worker_env

@@ -3,7 +3,7 @@ the Cloudinary sandbox over loopback."""
 
 import pytest
 
-from livesessions.sandbox import CloudinarySandbox
+from devtools.sandbox import CloudinarySandbox
 from tests.support.factories import in_class, seed_session
 from tests.support.sandbox import UPLOAD_CHUNK
 from tests.support.webhooks import SECRET

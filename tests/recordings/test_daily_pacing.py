@@ -5,6 +5,8 @@ client sleeps."""
 import pytest
 import responses
 
+from devtools.sandbox.daily import RATE_LIMITS as SANDBOX_LIMITS
+from devtools.sandbox.daily.limits import family as sandbox_family
 from livesessions.gateways.daily import DailyBusy, DailyClient, DailyRateLimited
 from livesessions.gateways.daily_limits import (
     LIMITS,
@@ -22,8 +24,6 @@ from livesessions.gateways.daily_limits import (
     next_turn,
 )
 from livesessions.gateways.daily_windows import cut_in
-from livesessions.sandbox.daily import RATE_LIMITS as SANDBOX_LIMITS
-from livesessions.sandbox.daily.limits import family as sandbox_family
 from tests.support.fake_daily import DAILY_URL, ROOMS_URL
 
 START = 1_800_000_000.0

@@ -2,7 +2,7 @@
 
 import pytest
 
-from livesessions.sandbox import DailySandbox
+from devtools.sandbox import DailySandbox
 from tests.support.sandbox import SANDBOX_API_KEY, WebhookReceiver
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from livesessions.sandbox import DailySandbox
+from devtools.sandbox import DailySandbox
 from tests.support.factories import session_payload
 
 

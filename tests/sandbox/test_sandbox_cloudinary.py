@@ -10,7 +10,7 @@ import pytest
 import requests
 from cloudinary.utils import api_sign_request
 
-from livesessions.sandbox.cloudinary import CloudinarySandbox
+from devtools.sandbox.cloudinary import CloudinarySandbox
 
 MB = 1024 * 1024
 CHUNK = 5 * MB + 1000  # just over Cloudinary's 5 MB minimum for every chunk but the last

@@ -11,7 +11,7 @@ import pytest
 import requests
 from cloudinary.utils import api_sign_request
 
-from livesessions.sandbox.cloudinary import CloudinarySandbox
+from devtools.sandbox.cloudinary import CloudinarySandbox
 from tests.support.cloudinary_urls import SANDBOX_CREDENTIALS, sdk_url
 
 PUBLIC_ID = "live-sessions/c1/s1-recording"

@@ -10,7 +10,7 @@ import cloudinary.utils
 import pytest
 import requests
 
-from livesessions.sandbox.cloudinary import CloudinarySandbox, url_signature
+from devtools.sandbox.cloudinary import CloudinarySandbox, url_signature
 from tests.support.cloudinary_urls import SANDBOX_CREDENTIALS, sdk_url
 
 PUBLIC_ID = "live-sessions/c1/s1-recording"

@@ -5,9 +5,9 @@ from collections import Counter
 
 import pytest
 
-from livesessions.sandbox import DailySandbox
-from livesessions.sandbox.daily import RATE_LIMITS
-from livesessions.sandbox.daily.limits import family
+from devtools.sandbox import DailySandbox
+from devtools.sandbox.daily import RATE_LIMITS
+from devtools.sandbox.daily.limits import family
 from tests.support.sandbox import sandbox_api
 
 REFUSED = {"error": "rate-limit-error"}

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 import requests
 
-from livesessions.sandbox.daily import DailySandbox, recording_content
+from devtools.sandbox.daily import DailySandbox, recording_content
 from tests.support.processes import free_port, wait_until
 from tests.support.sandbox import make_room, sandbox_api, signed_with
 

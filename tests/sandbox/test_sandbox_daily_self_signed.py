@@ -9,7 +9,7 @@ import pytest
 import requests
 from jwt.warnings import InsecureKeyLengthWarning
 
-from livesessions.sandbox import DailySandbox
+from devtools.sandbox import DailySandbox
 from tests.support.sandbox import SANDBOX_API_KEY, make_room, sandbox_api
 
 PERMISSIONS = {"hasPresence": True, "canSend": True, "canReceive": {"base": True}}

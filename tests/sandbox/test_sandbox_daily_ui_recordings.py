@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from livesessions.sandbox.daily import MARKER
+from devtools.sandbox.daily import MARKER
 from tests.support.sandbox import make_room, sandbox_api, signed_with
 
 SECRET = base64.b64encode(b"the webhook secret of the UI tests").decode()

@@ -1,4 +1,4 @@
-"""Run both sandboxes on their own: `python -m livesessions.sandbox --help`. Development only."""
+"""Run both sandboxes on their own: `python -m devtools.sandbox --help`. Development only."""
 
 import argparse
 import signal

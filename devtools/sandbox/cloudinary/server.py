@@ -13,7 +13,8 @@ from cloudinary.utils import api_sign_request
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request
 
-from ...clock import utcnow
+from livesessions.clock import utcnow
+
 from ..serving import Served
 from .common import UploadError, error, json_response
 from .delivery import Delivery, parse_delivery_path

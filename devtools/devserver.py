@@ -10,15 +10,16 @@ import urllib.request
 from dotenv import load_dotenv
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from . import create_app
-from .config import ConfigError
-from .config_report import log_startup_report
-from .daily.setup import ensure_webhook
+from livesessions import create_app
+from livesessions.config import ConfigError
+from livesessions.config_report import log_startup_report
+from livesessions.daily.setup import ensure_webhook
+from livesessions.extensions import SERVICES_KEY
+from livesessions.gateways.daily import DailyError
+from livesessions.logformat import MaskCredentials
+from livesessions.recordings.worker import start_worker_thread
+
 from .demo import ADA, JOHN, seed_demo
-from .extensions import SERVICES_KEY
-from .gateways.daily import DailyError
-from .logformat import MaskCredentials
-from .recordings.worker import start_worker_thread
 from .sandbox import CloudinarySandbox, DailySandbox
 
 # As long as Daily's keys: meeting tokens are signed with it (PyJWT warns about shorter).

@@ -1,9 +1,21 @@
-"""Demo data for a new user: the platform's courses and users, and a few live sessions."""
+"""Demo data for a new user: the platform's courses and users, and a few live sessions.
+`make run` seeds its embedded store with it; `python -m devtools.demo` adds it to the
+database of the settings (.env), as `flask --app wsgi ...` would see them."""
 
+import sys
 from datetime import timedelta
 
-from .auth import Caller
-from .clock import utcnow
+import click
+from dotenv import load_dotenv
+from flask import current_app
+from flask.cli import ScriptInfo, with_appcontext
+
+from livesessions import create_app
+from livesessions.auth import Caller
+from livesessions.cli import fail_in_one_line
+from livesessions.clock import utcnow
+from livesessions.config import ConfigError
+from livesessions.extensions import services
 
 JS, REACT, PYTHON = (f"c0000000-0000-4000-8000-00000000000{n}" for n in (1, 2, 3))
 JOHN, JANE = (f"10000000-0000-4000-8000-00000000000{n}" for n in (1, 2))
@@ -63,3 +75,38 @@ def seed_demo(services):
         if status != "scheduled":
             services.session_store.set_status(doc["_id"], status)
     return {"courses": len(COURSES), "users": len(USERS), "sessions": len(SESSIONS)}
+
+
+@fail_in_one_line
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command():
+    """Add demo courses, users and sessions (refused in production)."""
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("refusing to add demo data when APP_ENV=production")
+    if services().database.embedded:
+        click.echo(
+            "note: the embedded store lives in this process only; `make run` seeds its own",
+            err=True,
+        )
+    added = seed_demo(services())
+    click.echo(
+        f"demo data: {added['courses']} courses, {added['users']} users, "
+        f"{added['sessions']} new sessions"
+    )
+
+
+def load_app():
+    try:
+        return create_app()
+    except ConfigError as error:  # its one line, as wsgi.py says it, not a traceback
+        sys.exit(str(error))
+
+
+def main():
+    load_dotenv()
+    seed_demo_command.main(prog_name="python -m devtools.demo", obj=ScriptInfo(create_app=load_app))
+
+
+if __name__ == "__main__":
+    main()
