@@ -3,19 +3,14 @@ Cloudinary or MongoDB unreachable, a refusal) with one line on stderr and status
 
 import os
 import socket
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
 
 from devtools.demo import seed_demo_command
 from livesessions.cli import fail_in_one_line
-from tests.support.processes import START_DEADLINE_S
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.processes import run_flask
 
 
 def test_seed_demo_with_daily_unreachable_fails_in_one_line(app, daily, db):
@@ -92,16 +87,7 @@ def test_mongodb_unreachable_fails_in_one_line(command):
         "JWT_SECRET_KEY": "a-development-secret-of-32-chars!",
         "LOG_LEVEL": "WARNING",
     }
-    flask = Path(sys.executable).with_name("flask")
-    done = subprocess.run(
-        [str(flask), "--app", "wsgi", *command],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=START_DEADLINE_S,
-        check=False,
-    )
+    done = run_flask(command, env)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     shown = [line for line in done.stderr.splitlines() if not line.startswith("{")]

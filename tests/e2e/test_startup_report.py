@@ -6,21 +6,19 @@ boot, `make serve-fast` once before granian's, each `recordings worker` its own.
 import json
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import jwt as pyjwt
 import pytest
 
 from tests.e2e.test_servers import serve_fast_command
 from tests.support.processes import (
-    ROOT,
     SERVER_SECRET,
     START_DEADLINE_S,
     free_port,
     procfile_web_command,
     procfile_worker_command,
+    run_flask,
     start,
     stop,
     wait_for,
@@ -36,23 +34,6 @@ WARNINGS = [
     "DAILY_WEBHOOK_SECRET is not set: webhooks are accepted without a signature",
     "DAILY_API_KEY is not set: Daily.co calls go unauthenticated to https://api.daily.co/v1",
 ]
-
-
-def flask(*arguments):
-    return [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", *arguments]
-
-
-def run_command(command, env):
-    """The finished `command`: its status, stdout and stderr apart."""
-    return subprocess.run(
-        command,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=START_DEADLINE_S,
-        check=False,
-    )
 
 
 def report(output):
@@ -77,7 +58,7 @@ def assert_one_report(output):
 
 
 def test_the_token_command_prints_the_token_only(server_env):
-    done = run_command(flask("token", "user-1", "--role", "admin"), server_env)
+    done = run_flask(["token", "user-1", "--role", "admin"], server_env)
     assert (done.returncode, done.stderr) == (0, "")
     (token,) = done.stdout.splitlines()
     assert done.stdout == token + "\n"
@@ -94,7 +75,7 @@ def test_the_token_command_prints_the_token_only(server_env):
     ],
 )
 def test_commands_print_their_own_output_only(server_env, command, printed):
-    done = run_command(flask(*command), server_env)
+    done = run_flask(command, server_env)
     assert (done.returncode, done.stdout, done.stderr) == (0, printed, "")
 
 

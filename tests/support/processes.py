@@ -78,6 +78,20 @@ def procfile_worker_command():
     return command
 
 
+def run_flask(arguments, env):
+    """`flask --app wsgi <arguments>` (flask from this venv) run to its end in the
+    checkout: its status, stdout and stderr apart."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=START_DEADLINE_S,
+        check=False,
+    )
+
+
 def start(command, env, output=subprocess.PIPE):
     """Start `command` in its own session, its output (stderr too) to `output`: a pipe read
     at `stop`, or a file for a server that logs more than a pipe holds (64 KiB) meanwhile,
