@@ -79,38 +79,40 @@ def test_commands_print_their_own_output_only(server_env, command, printed):
     assert (done.returncode, done.stdout, done.stderr) == (0, printed, "")
 
 
-def test_gunicorn_logs_the_report_once_before_its_workers(server_env, tmp_path):
-    """The Procfile's `web:` on two workers, each of which has built the app."""
-    port = free_port()
-    with (tmp_path / "gunicorn.log").open("w+") as log:
-        process = start(procfile_web_command(port, workers=2), server_env, output=log)
+def two_workers_output(command, port, env, log_path):
+    """What `command` (a server on `port`, two workers) printed until both served."""
+    with log_path.open("w+") as log:
+        process = start(command, env, output=log)
         try:
             wait_for(f"http://127.0.0.1:{port}/healthz", process)
             wait_for_workers(f"http://127.0.0.1:{port}", log.name, 2)
         finally:
             stop(process)
-    output = (tmp_path / "gunicorn.log").read_text()
+    return log_path.read_text()
+
+
+def assert_report_comes_first(output, server_line):
+    """One report, its configuration line before the first line `server_line` accepts."""
     assert_one_report(output)
     lines = output.splitlines()
-    booting = next(i for i, line in enumerate(lines) if "Booting worker" in line)
-    assert lines.index(next(line for line in lines if CONFIGURATION in line)) < booting
+    server = next(i for i, line in enumerate(lines) if server_line(line))
+    assert lines.index(next(line for line in lines if CONFIGURATION in line)) < server
+
+
+def test_gunicorn_logs_the_report_once_before_its_workers(server_env, tmp_path):
+    """The Procfile's `web:` on two workers, each of which has built the app."""
+    port = free_port()
+    command = procfile_web_command(port, workers=2)
+    output = two_workers_output(command, port, server_env, tmp_path / "gunicorn.log")
+    assert_report_comes_first(output, lambda line: "Booting worker" in line)
 
 
 def test_serve_fast_logs_the_report_once_before_granian(server_env, tmp_path):
     """`make serve-fast`'s command, granian on two workers, each of which has built the app."""
     port = free_port()
-    with (tmp_path / "granian.log").open("w+") as log:
-        process = start(serve_fast_command(port, workers=2, threads=1), server_env, output=log)
-        try:
-            wait_for(f"http://127.0.0.1:{port}/healthz", process)
-            wait_for_workers(f"http://127.0.0.1:{port}", log.name, 2)
-        finally:
-            stop(process)
-    output = (tmp_path / "granian.log").read_text()
-    assert_one_report(output)
-    lines = output.splitlines()
-    granian = next(i for i, line in enumerate(lines) if "granian" in line.lower())
-    assert lines.index(next(line for line in lines if CONFIGURATION in line)) < granian
+    command = serve_fast_command(port, workers=2, threads=1)
+    output = two_workers_output(command, port, server_env, tmp_path / "granian.log")
+    assert_report_comes_first(output, lambda line: "granian" in line.lower())
 
 
 def test_the_worker_logs_the_report_when_it_starts(server_env):
