@@ -22,8 +22,8 @@ from livesessions.clock import utcnow
 from livesessions.errors import CANNOT_CHANGE_STATUS, CANNOT_JOIN, SESSION_FULL, ApiError, NotFound
 from livesessions.http import OrjsonProvider
 from livesessions.lifecycle import is_open
+from livesessions.sessions.repository import SessionStore
 from livesessions.sessions.serialize import session_json
-from livesessions.store import SessionStore
 
 SESSIONS, COURSES, INSTRUCTORS = 1000, 20, 10
 JWT_SECRET = "bench-secret-" + "z" * 52

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from flask.json.provider import DefaultJSONProvider
 
-import livesessions.auth as auth
+import livesessions.auth.tokens as auth
 import livesessions.sessions.serialize as serialize
 from bench.apps import JWT_SECRET, seed, service_app
 from bench.expect import expect

@@ -148,7 +148,7 @@ def run_wrk(url, duration, connections, script=None, token=None):
 def seed_mongo(uri):
     """Load the benchmark's documents into the MongoDB at `uri` (its collections replaced)."""
     from livesessions.db import connect
-    from livesessions.store import ensure_indexes
+    from livesessions.indexes import ensure_indexes
 
     database = connect(uri)
     sessions, courses, users = seed()

@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import ScriptInfo, with_appcontext
 
 from livesessions import create_app
-from livesessions.auth import Caller
+from livesessions.auth.tokens import Caller
 from livesessions.cli import fail_in_one_line
 from livesessions.clock import utcnow
 from livesessions.config import ConfigError

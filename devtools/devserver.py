@@ -13,9 +13,9 @@ from werkzeug.serving import WSGIRequestHandler, run_simple
 from livesessions import create_app
 from livesessions.config import ConfigError
 from livesessions.config_report import log_startup_report
+from livesessions.daily.client import DailyError
 from livesessions.daily.setup import ensure_webhook
 from livesessions.extensions import SERVICES_KEY
-from livesessions.gateways.daily import DailyError
 from livesessions.logformat import MaskCredentials
 from livesessions.recordings.worker import start_worker_thread
 

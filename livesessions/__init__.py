@@ -12,8 +12,10 @@ from .daily.receive import bp as daily_bp
 from .errors import register_error_handlers
 from .extensions import SERVICES_KEY, init_extensions
 from .http import OrjsonProvider
+from .indexes import ensure_indexes
 from .observability import configure_logging, register_request_hooks
 from .openapi import register_docs
+from .outbound.routes import bp as webhooks_bp
 from .probes import bp as probes_bp
 from .ratelimit import init_rate_limits
 from .recordings.routes import bp as recordings_bp
@@ -23,8 +25,6 @@ from .sessions.feeds import bp as feeds_bp
 from .sessions.reports import bp as reports_bp
 from .sessions.routes import bp as sessions_bp
 from .sessions.series import bp as series_bp
-from .store import ensure_indexes
-from .webhooks.routes import bp as webhooks_bp
 
 log = logging.getLogger(__name__)
 

@@ -12,16 +12,16 @@ from flask_jwt_extended import create_access_token
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from .config import ConfigError
+from .daily.client import DailyError
 from .daily.setup import daily_cli
 from .domain_errors import DomainError
 from .errors import ApiError, client_error
 from .extensions import services
-from .gateways.cloudinary import CloudinaryError
-from .gateways.daily import DailyError
+from .indexes import ensure_indexes
+from .outbound.cli import webhooks_cli
 from .recordings.cli import recordings_cli
+from .recordings.cloudinary import CloudinaryError
 from .sessions.cli import calendar_cli
-from .store import ensure_indexes
-from .webhooks.cli import webhooks_cli
 
 log = logging.getLogger(__name__)
 

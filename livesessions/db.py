@@ -1,6 +1,7 @@
 """The MongoDB client: a real server through pymongo, or the embedded mongomock store."""
 
 import threading
+import uuid
 from urllib.parse import urlsplit
 
 import pymongo
@@ -13,6 +14,11 @@ EMBEDDED_NEEDS_DEV_INSTALL = (
     "development install only (pip install -r requirements-dev.txt, or .[dev]): point "
     "MONGODB_URI at a MongoDB"
 )
+
+
+def new_id() -> str:
+    """A new document id: a UUID v4, as a string."""
+    return str(uuid.uuid4())
 
 
 class LockedCursor:

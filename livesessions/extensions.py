@@ -3,7 +3,7 @@
 from flask import current_app
 from flask_cors import CORS
 
-from .auth import init_auth
+from .auth.tokens import init_auth
 
 SERVICES_KEY = "livesessions"  # app.extensions[SERVICES_KEY] is the app's Services
 

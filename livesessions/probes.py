@@ -4,7 +4,7 @@ import logging
 
 from flask import Blueprint, abort, current_app, request
 
-from .access import unauthenticated_counts
+from .auth.access import unauthenticated_counts
 from .daily.setup import last_known_state
 from .errors import (
     DATABASE_UNAVAILABLE,

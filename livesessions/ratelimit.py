@@ -27,12 +27,12 @@ from flask import current_app, g, request
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 from limits import parse_many
 
-from .auth import optional_caller
+from .auth.tokens import optional_caller
 from .clock import unix_now
 from .errors import TOO_MANY_REQUESTS, error_response
 from .extensions import SERVICES_KEY
+from .ratelimit_storage import rate_limit_storage
 from .schemas.requests import MAX_OCCURRENCES, MAX_PARTICIPANTS
-from .store.rate_limits import rate_limit_storage
 
 log = logging.getLogger(__name__)
 

@@ -3,44 +3,42 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from .auth.policy import PLATFORM, AccessPolicy
 from .clock import utcnow
 from .config_report import webhook_deadline
+from .daily.client import DailyClient
 from .daily.events import DailyEvents
+from .daily.limits import MARGIN_SECONDS, Pacer
+from .daily.repository import WebhookEventStore
 from .daily.setup import check_webhook
+from .daily.turns import daily_turns
 from .db import Database, connect
-from .gateways.cloudinary import CloudinaryClient
-from .gateways.daily import DailyClient
-from .gateways.daily_limits import MARGIN_SECONDS, Pacer
+from .jobs.heartbeats import WorkerStore
+from .jobs.leases import TaskLeaseStore
+from .jobs.periodic import PeriodicTask
+from .jobs.repository import JobStore
 from .lifecycle import ClassWindow
-from .policy import PLATFORM, AccessPolicy
+from .outbound.attempts_repository import WebhookAttemptStore
+from .outbound.attendance_events import FinalAttendance
+from .outbound.delivery import WebhookDelivery
+from .outbound.emitter import WebhookEmitter
+from .outbound.recording_events import RecordingEvents
+from .outbound.repository import WebhookStore
+from .outbound.service import WebhookService
+from .outbound.session_events import SessionEvents
+from .recordings.cloudinary import CloudinaryClient
 from .recordings.library import RecordingLibrary
-from .recordings.periodic import PeriodicTask
+from .recordings.repository import RecordingStore
 from .recordings.service import RecordingService
 from .recordings.worker import RecordingWorker
+from .service_state import StateStore
+from .sessions.attendance_repository import AttendanceStore
+from .sessions.final_attendance_repository import FinalAttendanceStore
+from .sessions.platform_repository import PlatformStore
+from .sessions.repository import SessionStore
 from .sessions.serialize import POPULATED, SessionPresenter
 from .sessions.series_service import SeriesService
 from .sessions.service import SessionService
-from .store import (
-    AttendanceStore,
-    JobStore,
-    PlatformStore,
-    RecordingStore,
-    SessionStore,
-    StateStore,
-    TaskLeaseStore,
-    WebhookAttemptStore,
-    WebhookEventStore,
-    WebhookStore,
-    WorkerStore,
-)
-from .store.daily_turns import daily_turns
-from .store.final_attendance import FinalAttendanceStore
-from .webhooks.attendance_events import FinalAttendance
-from .webhooks.delivery import WebhookDelivery
-from .webhooks.emitter import WebhookEmitter
-from .webhooks.recording_events import RecordingEvents
-from .webhooks.service import WebhookService
-from .webhooks.session_events import SessionEvents
 
 
 @dataclass

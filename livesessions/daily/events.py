@@ -14,9 +14,11 @@ import logging
 from pymongo.errors import PyMongoError
 
 from ..clock import from_seconds, utcnow
+from ..outbound.session_events import SessionEvents
 from ..recordings.service import RecordingService
-from ..store import AttendanceStore, SessionStore, WebhookEventStore
-from ..webhooks.session_events import SessionEvents
+from ..sessions.attendance_repository import AttendanceStore
+from ..sessions.repository import SessionStore
+from .repository import WebhookEventStore
 
 log = logging.getLogger(__name__)
 

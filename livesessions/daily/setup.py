@@ -14,8 +14,8 @@ from flask.cli import AppGroup
 
 from ..clock import utcnow
 from ..extensions import services
-from ..gateways.daily import DailyClient, DailyError
-from ..store import StateStore
+from ..service_state import StateStore
+from .client import DailyClient, DailyError
 
 log = logging.getLogger(__name__)
 

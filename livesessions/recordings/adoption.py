@@ -7,10 +7,11 @@ import logging
 from datetime import timedelta
 
 from ..clock import from_seconds, utcnow
-from ..gateways.daily import DailyClient, DailyError
+from ..daily.client import DailyClient, DailyError
 from ..lifecycle import ClassWindow
-from ..store import RecordingStore, SessionStore
-from ..store.documents import RecordingDoc, SessionDoc
+from ..sessions.documents import SessionDoc
+from ..sessions.repository import SessionStore
+from .repository import RecordingDoc, RecordingStore
 from .timing import daily_number
 
 log = logging.getLogger(__name__)

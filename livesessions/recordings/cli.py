@@ -10,8 +10,8 @@ from flask.cli import AppGroup
 from ..clock import iso
 from ..config_report import log_startup_report
 from ..extensions import services
+from ..jobs.repository import STATUSES as JOB_STATUSES
 from ..metrics import metrics_off, serve_metrics
-from ..store.jobs import STATUSES as JOB_STATUSES
 from ..validation.dates import read_iso
 
 recordings_cli = AppGroup("recordings", help="Recording upload jobs.")

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..clock import unix_now
-from ..gateways.storage import DownloadRefused, download
+from .storage import DownloadRefused, download
 
 log = logging.getLogger(__name__)
 

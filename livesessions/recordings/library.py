@@ -10,7 +10,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..auth import Caller
+from ..auth.policy import may_list_recordings
+from ..auth.tokens import Caller
 from ..clock import utcnow
 from ..errors import (
     CANNOT_DELETE_RECORDING,
@@ -23,9 +24,10 @@ from ..errors import (
     NotFound,
     UpstreamFailed,
 )
-from ..gateways.cloudinary import CloudinaryClient, CloudinaryError
-from ..policy import may_list_recordings
-from ..store import JobStore, RecordingStore, SessionStore
+from ..jobs.repository import JobStore
+from ..sessions.repository import SessionStore
+from .cloudinary import CloudinaryClient, CloudinaryError
+from .repository import RecordingStore
 
 log = logging.getLogger(__name__)
 

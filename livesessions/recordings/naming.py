@@ -5,7 +5,8 @@ A session's first recording keeps the spec's name, `{sessionId}-recording`; late
 reuses its own name, so an upload may replace only its own earlier attempt.
 """
 
-from ..store import JobStore, SessionStore
+from ..jobs.repository import JobStore
+from ..sessions.repository import SessionStore
 
 
 def asset_name(session_id: str, number: int) -> str:

@@ -5,7 +5,7 @@ import logging
 from datetime import timedelta
 
 from ..clock import utcnow
-from ..gateways.daily import DailyRateLimited
+from ..daily.client import DailyRateLimited
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 
 from flask import Blueprint
 
-from ..access import open_write_caller
-from ..auth import current_caller, token_required
+from ..auth.access import open_write_caller
+from ..auth.tokens import current_caller, token_required
 from ..errors import (
     CANNOT_DELETE_RECORDING,
     CANNOT_RECORD,

@@ -5,8 +5,11 @@ import logging
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from ..auth import Caller
+from ..auth.policy import AccessPolicy
+from ..auth.tokens import Caller
 from ..clock import iso, seconds_between, utcnow
+from ..daily.client import DailyClient, DailyError
+from ..db import new_id
 from ..errors import (
     CANNOT_RECORD,
     RECORD_NOT_YET,
@@ -20,12 +23,12 @@ from ..errors import (
     NotFound,
     UpstreamFailed,
 )
-from ..gateways.daily import DailyClient, DailyError
+from ..jobs.repository import JobStore
 from ..lifecycle import ClassWindow, is_open
-from ..policy import AccessPolicy
-from ..store import JobStore, RecordingStore, SessionStore, new_id
+from ..sessions.repository import SessionStore
 from .adoption import Adoption
 from .naming import name_job
+from .repository import RecordingStore
 from .timing import recording_times
 
 log = logging.getLogger(__name__)

@@ -7,13 +7,13 @@ import time
 from datetime import timedelta
 
 from ..clock import utcnow
-from ..gateways.cloudinary import CloudinaryError
-from ..gateways.daily import DailyError
-from ..gateways.storage import RecordingDownloadError
+from ..daily.client import DailyError
 from ..metrics import UPLOAD_BYTES, UPLOAD_SECONDS
+from .cloudinary import CloudinaryError
 from .downloads import NotEnoughDiskError
 from .naming import name_job
 from .room_deletions import PermanentJobError
+from .storage import RecordingDownloadError
 
 log = logging.getLogger(__name__)
 

@@ -12,14 +12,15 @@ import time
 import uuid
 
 from ..clock import utcnow
-from ..gateways.cloudinary import CloudinaryClient
-from ..gateways.daily import DailyClient
+from ..daily.client import DailyClient
+from ..jobs.heartbeats import HEARTBEAT_SECONDS, WorkerStore
+from ..jobs.leases import TaskLeaseStore
+from ..jobs.periodic import PeriodicTask
+from ..jobs.repository import KINDS, ROOM_DELETION, UPLOAD, WEBHOOK, JobStore
 from ..observability import job_context
-from ..store import JobStore, SessionStore, TaskLeaseStore, WorkerStore
-from ..store.jobs import KINDS, ROOM_DELETION, UPLOAD, WEBHOOK
-from ..store.workers import HEARTBEAT_SECONDS
+from ..sessions.repository import SessionStore
+from .cloudinary import CloudinaryClient
 from .downloads import Downloads
-from .periodic import PeriodicTask
 from .room_deletions import RoomDeletions
 from .uploads import Uploads
 

@@ -5,7 +5,7 @@ import re
 
 from flask import Blueprint
 
-from ..auth import current_caller, token_required
+from ..auth.tokens import current_caller, token_required
 from ..errors import ATTENDANCE_FORBIDDEN, COURSE_ATTENDANCE_FORBIDDEN, SESSION_NOT_FOUND
 from ..extensions import services
 from ..http import query_args

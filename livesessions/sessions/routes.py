@@ -2,8 +2,8 @@
 
 from flask import Blueprint, request
 
-from ..access import open_write_caller
-from ..auth import current_caller, optional_caller, token_required
+from ..auth.access import open_write_caller
+from ..auth.tokens import current_caller, optional_caller, token_required
 from ..errors import (
     ATTENDANCE_FORBIDDEN,
     CANNOT_CHANGE_STATUS,

@@ -4,9 +4,9 @@ import math
 from collections.abc import Callable
 from datetime import datetime
 
-from ..auth import Caller
+from ..auth.policy import AccessPolicy, may_list_recordings
+from ..auth.tokens import Caller
 from ..clock import iso
-from ..policy import AccessPolicy, may_list_recordings
 from ..schemas import SessionSchema
 
 _ABSENT = object()

@@ -4,7 +4,7 @@ occurrence, made, changed and cancelled together (the logic is `series_service`'
 from flask import Blueprint
 from werkzeug.exceptions import HTTPException
 
-from ..auth import current_caller, token_required
+from ..auth.tokens import current_caller, token_required
 from ..errors import (
     CANNOT_UPDATE,
     CAPACITY_BELOW_PARTICIPANTS,

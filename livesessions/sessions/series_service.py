@@ -12,8 +12,9 @@ from itertools import islice
 
 from dateutil.rrule import WEEKLY, rrule, weekday
 
-from ..auth import Caller
+from ..auth.tokens import Caller
 from ..clock import utcnow
+from ..db import new_id
 from ..domain_errors import SessionNotFound
 from ..errors import (
     SERIES_EMPTY,
@@ -23,10 +24,11 @@ from ..errors import (
     NotFound,
     ValidationFailed,
 )
+from ..jobs.repository import JobStore
 from ..lifecycle import update_rejection
 from ..schemas.requests import MAX_OCCURRENCES, WEEKDAYS
-from ..store import JobStore, SessionStore, new_id
 from ..validation.fields import LATEST_SCHEDULE
+from .repository import SessionStore
 from .service import SessionService
 
 log = logging.getLogger(__name__)

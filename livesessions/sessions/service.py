@@ -8,8 +8,12 @@ import logging
 
 from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 
-from ..auth import Caller
+from ..auth.policy import AccessPolicy
+from ..auth.tokens import Caller
 from ..clock import class_ends_at, iso, to_seconds, utcnow
+from ..daily.client import DailyBusy, DailyClient, DailyError, DailyRateLimited
+from ..daily.names import daily_user_id
+from ..db import new_id
 from ..errors import (
     ATTENDANCE_FORBIDDEN,
     CANNOT_JOIN,
@@ -26,17 +30,16 @@ from ..errors import (
     Forbidden,
     UpstreamFailed,
 )
-from ..gateways.daily import DailyBusy, DailyClient, DailyError, DailyRateLimited
-from ..gateways.daily_names import daily_user_id
+from ..jobs.repository import JobStore
 from ..lifecycle import REOPENINGS, ClassWindow, is_open, update_rejection
-from ..policy import AccessPolicy
-from ..store import AttendanceStore, JobStore, PlatformStore, SessionStore, new_id
-from ..store.documents import new_session
-from ..store.platform import POPULATED_LABEL
-from ..webhooks.session_events import SessionEvents, emits
+from ..outbound.session_events import SessionEvents, emits
 from .attendance import summarize
+from .attendance_repository import AttendanceStore
 from .course_attendance import course_attendance
+from .documents import new_session
 from .ical import feed_name, join_page_link, sessions_calendar
+from .platform_repository import POPULATED_LABEL, PlatformStore
+from .repository import SessionStore
 
 log = logging.getLogger(__name__)
 

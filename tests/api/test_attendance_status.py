@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from livesessions.gateways.daily_names import daily_user_id
+from livesessions.daily.names import daily_user_id
 from livesessions.recordings.worker import start_worker_thread
 from tests.support.factories import INSTRUCTOR, iso, seed_session
 

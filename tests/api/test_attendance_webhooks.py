@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from livesessions.webhooks.attendance_events import final_attendance_id
+from livesessions.outbound.attendance_events import final_attendance_id
 from tests.support.factories import seed_session
 from tests.support.receiver import Receiver
 

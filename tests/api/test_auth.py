@@ -8,7 +8,7 @@ from datetime import datetime
 import jwt as pyjwt
 import pytest
 
-from livesessions import auth
+from livesessions.auth import tokens as auth
 from tests.support.app_config import JWT_SECRET
 from tests.support.factories import INSTRUCTOR, seed_session, session_payload
 

@@ -5,7 +5,7 @@ import pytest
 from flask import g
 from flask_jwt_extended import create_access_token
 
-from livesessions.auth import Caller, current_caller, token_required
+from livesessions.auth.tokens import Caller, current_caller, token_required
 from livesessions.errors import NOT_OWNER, Forbidden
 from tests.support.factories import ADMIN, COURSE, INSTRUCTOR, OTHER_INSTRUCTOR, future
 

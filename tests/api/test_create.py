@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from livesessions.clock import utcnow
-from livesessions.gateways.daily_http import RATE_LIMIT_ATTEMPTS
+from livesessions.daily.transport import RATE_LIMIT_ATTEMPTS
 from tests.support.app_config import DAILY_KEY
 from tests.support.factories import (
     COURSE,

@@ -9,7 +9,7 @@ import pytest
 
 from livesessions.config import ConfigError, load_config
 from livesessions.config_report import startup_warnings
-from livesessions.gateways.daily_names import daily_user_id
+from livesessions.daily.names import daily_user_id
 from tests.support.app_config import DAILY_KEY
 from tests.support.factories import INSTRUCTOR, OTHER_INSTRUCTOR, iso, seed_session
 from tests.support.fake_daily import DOMAIN_ID

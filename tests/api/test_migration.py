@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 
-from livesessions.store import ensure_indexes
+from livesessions.indexes import ensure_indexes
 from tests.support.factories import COURSE, INSTRUCTOR
 
 

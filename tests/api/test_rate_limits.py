@@ -15,7 +15,7 @@ import pytest
 from livesessions import ratelimit
 from livesessions.config import ConfigError, load_config
 from livesessions.errors import INVALID_SIGNATURE, TOO_MANY_REQUESTS
-from livesessions.store.rate_limits import WINDOWS, ServiceDatabaseStorage, rate_limit_storage
+from livesessions.ratelimit_storage import WINDOWS, ServiceDatabaseStorage, rate_limit_storage
 from tests.support.app_config import PRODUCTION
 from tests.support.factories import future, iso, session_payload
 from tests.support.fake_daily import ROOMS_URL

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
-from livesessions.store.jobs import ROOM_DELETION
+from livesessions.jobs.repository import ROOM_DELETION
 from tests.support.factories import (
     ADMIN,
     OTHER_INSTRUCTOR,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from livesessions.webhooks.emitter import EVENT_TYPES
+from livesessions.outbound.emitter import EVENT_TYPES
 from tests.support.factories import in_class, seed_session
 from tests.support.receiver import Receiver
 

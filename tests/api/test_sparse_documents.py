@@ -304,7 +304,7 @@ NOT_DEFAULTED = {"insert", "reconcile_candidates"}
 def test_every_store_read_of_sessions_is_listed():
     import inspect
 
-    from livesessions.store import SessionStore
+    from livesessions.sessions.repository import SessionStore
 
     returning_sessions = {
         name

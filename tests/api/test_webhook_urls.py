@@ -150,7 +150,7 @@ ALLOWED = [
 def test_every_non_global_form_is_refused(address, python_says_global):
     import ipaddress
 
-    from livesessions.webhooks.destinations import is_public
+    from livesessions.outbound.destinations import is_public
 
     assert ipaddress.ip_address(address.split("%")[0]).is_global is python_says_global
     assert is_public(address) is False
@@ -158,6 +158,6 @@ def test_every_non_global_form_is_refused(address, python_says_global):
 
 @pytest.mark.parametrize("address", ALLOWED)
 def test_global_addresses_are_allowed(address):
-    from livesessions.webhooks.destinations import is_public
+    from livesessions.outbound.destinations import is_public
 
     assert is_public(address) is True

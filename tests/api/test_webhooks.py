@@ -13,7 +13,7 @@ from livesessions.errors import (
     WEBHOOK_URL_UNRESOLVED,
     WEBHOOKS_FORBIDDEN,
 )
-from livesessions.webhooks.emitter import EVENT_TYPES
+from livesessions.outbound.emitter import EVENT_TYPES
 
 URL = "http://127.0.0.1:9/hooks"
 EVENTS_ONE_OF = "must be one of [" + ", ".join(EVENT_TYPES) + "]"

@@ -9,8 +9,8 @@ clock."""
 import pytest
 
 from devtools.sandbox import DailySandbox
-from livesessions.gateways.daily import DailyClient, DailyRateLimited
-from livesessions.gateways.daily_limits import LocalTurns, Pacer
+from livesessions.daily.client import DailyClient, DailyRateLimited
+from livesessions.daily.limits import LocalTurns, Pacer
 from tests.support.sandbox import SANDBOX_API_KEY
 
 

@@ -8,8 +8,8 @@ import time
 import pytest
 import requests
 
-from livesessions.gateways.daily_limits import LIMITS, RECORDING_START
-from livesessions.store.jobs import ROOM_DELETION
+from livesessions.daily.limits import LIMITS, RECORDING_START
+from livesessions.jobs.repository import ROOM_DELETION
 from tests.support.factories import iso, session_payload, starting_soon
 
 pytestmark = pytest.mark.slow

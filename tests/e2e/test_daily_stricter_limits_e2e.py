@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from devtools.sandbox import DailySandbox
-from livesessions.gateways.daily import DailyClient
-from livesessions.gateways.daily_limits import LocalTurns, Pacer
-from livesessions.store.jobs import ROOM_DELETION
+from livesessions.daily.client import DailyClient
+from livesessions.daily.limits import LocalTurns, Pacer
+from livesessions.jobs.repository import ROOM_DELETION
 from tests.e2e.test_daily_rate_limits_e2e import at_once, create_sessions
 from tests.support.sandbox import SANDBOX_API_KEY, SANDBOX_AUTH
 

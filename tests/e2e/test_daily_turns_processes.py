@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
+from livesessions.daily.limits import Limit, LocalTurns, NoTurn
+from livesessions.daily.turns import SharedTurns
 from livesessions.db import connect
-from livesessions.gateways.daily_limits import Limit, LocalTurns, NoTurn
-from livesessions.store.daily_turns import SharedTurns
 from tests.support.processes import ROOT
 from tests.support.secantus import secantus_server
 
@@ -29,8 +29,8 @@ TAKE_DEADLINE_S = 120
 TAKER = """
 import json, sys, time, uuid
 from livesessions.db import connect
-from livesessions.gateways.daily_limits import Limit, NoTurn, LocalTurns
-from livesessions.store.daily_turns import SharedTurns
+from livesessions.daily.limits import Limit, NoTurn, LocalTurns
+from livesessions.daily.turns import SharedTurns
 uri, count, shared = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 database = connect(uri + "/turns_test")
 database.ping()

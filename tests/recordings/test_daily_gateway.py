@@ -6,9 +6,9 @@ import pytest
 import requests
 import responses
 
-from livesessions.gateways.breaker import CircuitBreaker
-from livesessions.gateways.daily import DailyClient, DailyError
-from livesessions.gateways.daily_names import room_name, slugify
+from livesessions.daily.breaker import CircuitBreaker
+from livesessions.daily.client import DailyClient, DailyError
+from livesessions.daily.names import room_name, slugify
 from tests.support.fake_daily import DAILY_URL, ROOMS_URL
 
 

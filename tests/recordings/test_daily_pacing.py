@@ -7,8 +7,8 @@ import responses
 
 from devtools.sandbox.daily import RATE_LIMITS as SANDBOX_LIMITS
 from devtools.sandbox.daily.limits import family as sandbox_family
-from livesessions.gateways.daily import DailyBusy, DailyClient, DailyRateLimited
-from livesessions.gateways.daily_limits import (
+from livesessions.daily.client import DailyBusy, DailyClient, DailyRateLimited
+from livesessions.daily.limits import (
     LIMITS,
     MARGIN_SECONDS,
     RATE_MARGIN_SECONDS,
@@ -23,7 +23,7 @@ from livesessions.gateways.daily_limits import (
     family,
     next_turn,
 )
-from livesessions.gateways.daily_windows import cut_in
+from livesessions.daily.windows import cut_in
 from tests.support.fake_daily import DAILY_URL, ROOMS_URL
 
 START = 1_800_000_000.0

@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from livesessions.gateways.daily_limits import FallingBackTurns, Limit
-from livesessions.store import daily_turns
-from livesessions.store.daily_turns import SharedTurns, TurnsContended
+from livesessions.daily import turns as daily_turns
+from livesessions.daily.limits import FallingBackTurns, Limit
+from livesessions.daily.turns import SharedTurns, TurnsContended
 
 START = 1_800_000_000.0
 LIMITS = (Limit(20, 1.0), Limit(100, 5.0))  # the standard family's numbers

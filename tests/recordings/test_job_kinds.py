@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from livesessions.clock import utcnow
-from livesessions.store.jobs import ROOM_DELETION, WEBHOOK, WORKER_VANISHED
+from livesessions.jobs.repository import ROOM_DELETION, WEBHOOK, WORKER_VANISHED
 from tests.support.factories import in_class, seed_session
 from tests.support.processes import wait_until
 from tests.support.sandbox import UPLOAD_CHUNK, cloudinary_settings

@@ -13,7 +13,7 @@ import pytest
 
 from livesessions.clock import utcnow
 from livesessions.errors import WEBHOOK_NOT_FOUND
-from livesessions.store.jobs import ENDPOINT_DISABLED
+from livesessions.jobs.repository import ENDPOINT_DISABLED
 from tests.support.receiver import Receiver
 
 SESSION = {"_id": "s-1", "title": "Algebra"}
@@ -297,7 +297,7 @@ def test_an_emission_that_fails_is_logged_not_raised(hub, monkeypatch, caplog):
 
 
 def test_attempts_kept_are_capped(hub):
-    from livesessions.store.webhook_attempts import ATTEMPTS_KEPT
+    from livesessions.outbound.attempts_repository import ATTEMPTS_KEPT
 
     store = hub.webhook_service.attempts
     for n in range(ATTEMPTS_KEPT + 5):

@@ -4,7 +4,7 @@ each holds a task for its period through a lease in MongoDB; the heartbeat runs 
 from datetime import timedelta
 
 from livesessions.clock import utcnow
-from livesessions.recordings.periodic import PeriodicTask
+from livesessions.jobs.periodic import PeriodicTask
 
 
 def workers_with_a_task(app, calls, every=60):

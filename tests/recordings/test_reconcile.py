@@ -11,8 +11,8 @@ import pytest
 import responses
 
 from livesessions.clock import iso
-from livesessions.gateways.daily import DailyRateLimited
-from livesessions.gateways.daily_http import RATE_LIMIT_ATTEMPTS
+from livesessions.daily.client import DailyRateLimited
+from livesessions.daily.transport import RATE_LIMIT_ATTEMPTS
 from tests.support.factories import seed_recording, seed_session
 from tests.support.fake_daily import DAILY_URL
 from tests.support.sandbox import cloudinary_settings

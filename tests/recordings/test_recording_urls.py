@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import cloudinary.utils
 import pytest
 
-import livesessions.gateways.cloudinary as cloudinary_gateway
+import livesessions.recordings.cloudinary as cloudinary_gateway
 from livesessions.clock import to_seconds, utcnow
 from livesessions.errors import RECORDINGS_FORBIDDEN
 from tests.support.factories import COURSE, INSTRUCTOR, in_class, seed_session

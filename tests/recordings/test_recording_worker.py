@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from livesessions.clock import iso
+from livesessions.jobs.periodic import PeriodicTask
 from livesessions.recordings.downloads import DIRECTORY_NAME, FREE_SPACE_MARGIN_BYTES
 from livesessions.recordings.naming import asset_name
-from livesessions.recordings.periodic import PeriodicTask
 from tests.support.factories import COURSE, in_class, seed_session, starting_soon
 from tests.support.processes import wait_until
 from tests.support.sandbox import UPLOAD_CHUNK, cloudinary_settings
@@ -170,7 +170,7 @@ class LeaseClock:
     """
 
     def __init__(self, monkeypatch, services, lease_seconds):
-        import livesessions.store.jobs as jobs
+        import livesessions.jobs.repository as jobs
 
         self.now = jobs.utcnow()
         self.db = services.database.db

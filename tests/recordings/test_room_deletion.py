@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from livesessions.gateways.daily_limits import LIMITS, SLOW
-from livesessions.store.jobs import ROOM_DELETION
+from livesessions.daily.limits import LIMITS, SLOW
+from livesessions.jobs.repository import ROOM_DELETION
 from tests.support.factories import seed_session
 
 RATE_LIMITED = {"error": "rate-limit-error", "info": "too many requests"}

@@ -10,7 +10,7 @@ import pytest
 from pymongo.errors import AutoReconnect
 
 from livesessions.clock import utcnow
-from livesessions.store import WebhookEventStore
+from livesessions.daily.repository import WebhookEventStore
 from tests.support.factories import in_class, seed_recording, seed_session
 from tests.support.webhooks import envelope, participant_event, sign
 

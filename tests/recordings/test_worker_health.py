@@ -8,7 +8,7 @@ import time
 from datetime import timedelta
 
 from livesessions.clock import utcnow
-from livesessions.store.workers import LIVE_SECONDS
+from livesessions.jobs.heartbeats import LIVE_SECONDS
 from tests.support.processes import wait_until
 
 

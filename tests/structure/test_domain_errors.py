@@ -55,9 +55,19 @@ def now_calls(source: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("path", sorted((PACKAGE / "store").glob("*.py")), ids=relative)
-def test_the_store_knows_no_client_message_nor_api_error(path):
-    """The store says what happened (domain_errors); what a client reads is errors.py's."""
+REPOSITORIES = sorted(
+    [
+        *PACKAGE.rglob("*repository.py"),
+        *(PACKAGE / name for name in ("service_state.py", "ratelimit_storage.py")),
+        *(PACKAGE / "jobs" / name for name in ("leases.py", "heartbeats.py")),
+        PACKAGE / "daily" / "turns.py",
+    ]
+)
+
+
+@pytest.mark.parametrize("path", REPOSITORIES, ids=relative)
+def test_the_repositories_know_no_client_message_nor_api_error(path):
+    """A repository says what happened (domain_errors); what a client reads is errors.py's."""
     assert {name for name in imported_from(path) if name.startswith("livesessions.errors")} == set()
 
 

@@ -3,7 +3,8 @@
 import re
 from pathlib import Path
 
-from livesessions.store import indexes, state
+from livesessions import indexes
+from livesessions import service_state as state
 
 OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 ROW = re.compile(r"^\| `(?P<collection>[A-Za-z_]+)` \|.*\| (?P<indexes>[^|]*) \|$")

@@ -8,7 +8,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
-from livesessions.auth import Caller
+from livesessions.auth.tokens import Caller
 from livesessions.clock import utcnow
 
 COURSE = "c0000000-0000-4000-8000-000000000001"

@@ -2,12 +2,12 @@
 `recordings` collection."""
 
 from datetime import datetime
+from typing import TypedDict
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ..clock import utcnow
-from .documents import RecordingDoc
 
 COLLECTION = "recordings"
 INDEXES = [
@@ -20,6 +20,26 @@ INDEXES = [
 def either_id(recording_id: str) -> dict:
     """Match a recording by the service's id or by Daily's."""
     return {"$or": [{"_id": recording_id}, {"dailyId": recording_id}]}
+
+
+class RecordingDoc(TypedDict, total=False):
+    """`recordings`: a recording started through the API (`_id` ours, `dailyId` Daily's),
+    or one started outside it and adopted (`_id` and `dailyId` Daily's)."""
+
+    _id: str
+    session: str
+    room: str
+    dailyId: str | None
+    status: str  # starting, recording, finished, error
+    startedAt: datetime
+    stoppedAt: datetime | None
+    duration: float
+    error: str | None
+    deletedAt: datetime | None  # deleted before any upload (a failed recording)
+    adopted: bool  # started outside the API (Daily's UI, another service): recordings/adoption.py
+    instanceId: str | None  # an adopted one's Daily instance (None: Daily's default one)
+    createdAt: datetime
+    updatedAt: datetime
 
 
 class RecordingStore:

@@ -5,9 +5,9 @@ from urllib.parse import urlsplit
 
 from marshmallow import ValidationError, fields
 
+from ..schemas.responses import ResponseSchema
 from ..validation import JoiChoices, JoiSchema, JoiString, max_length
-from ..webhooks.emitter import EVENT_TYPES
-from .responses import ResponseSchema
+from .emitter import EVENT_TYPES
 
 URL_MAX_LENGTH = 2048
 

@@ -12,11 +12,10 @@ next retry takes it over.
 
 import uuid
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
-
-from .documents import WebhookEventDoc
 
 COLLECTION = "webhook_events"
 # Long past anything that can deliver the same id again: Daily's retries of one event end
@@ -31,6 +30,19 @@ CLAIM_LEASE = timedelta(seconds=60)
 INDEXES = [
     ([("seenAt", ASCENDING)], {"expireAfterSeconds": int(RETENTION.total_seconds())}),
 ]
+
+
+class WebhookEventDoc(TypedDict, total=False):
+    """`webhook_events`: a signed Daily event taken (`_id` the envelope's `id`), kept for
+    webhook_events.RETENTION so that its repeats are ignored."""
+
+    _id: str
+    type: str
+    seenAt: datetime  # its first delivery (the TTL index's field)
+    claim: str  # the token of the delivery processing it
+    claimedUntil: datetime  # when that claim lapses, unless done
+    done: bool  # processed: every later delivery is a repeat
+    doneAt: datetime
 
 
 class WebhookEventStore:

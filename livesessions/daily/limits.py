@@ -23,8 +23,8 @@ import uuid
 from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
-from . import daily_windows as windows
-from .daily_windows import Limit, NoTurn, checked_turn, next_turn
+from . import windows as windows
+from .windows import Limit, NoTurn, checked_turn, next_turn
 
 log = logging.getLogger(__name__)
 __all__ = ["Limit", "NoTurn", "checked_turn", "next_turn"]

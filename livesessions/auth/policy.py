@@ -12,8 +12,7 @@ admin role, and only an admin may create one for another instructor.
 
 from dataclasses import dataclass
 
-from .auth import Caller
-from .errors import (
+from ..errors import (
     CREATE_FORBIDDEN,
     NOT_OWNER,
     OTHER_INSTRUCTOR_FORBIDDEN,
@@ -21,6 +20,7 @@ from .errors import (
     Forbidden,
     Unauthenticated,
 )
+from .tokens import Caller
 
 POLICIES = ("compat", "audit", "strict")
 

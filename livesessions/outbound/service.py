@@ -5,7 +5,7 @@ from __future__ import annotations  # `list[...]` below: the class has a method 
 
 import logging
 
-from ..auth import Caller
+from ..auth.tokens import Caller
 from ..clock import iso
 from ..errors import (
     WEBHOOK_NOT_FOUND,
@@ -17,7 +17,8 @@ from ..errors import (
     NotFound,
     ValidationFailed,
 )
-from ..store import JobStore, WebhookAttemptStore, WebhookStore
+from ..jobs.repository import JobStore
+from .attempts_repository import WebhookAttemptStore
 from .destinations import (
     DestinationAmbiguous,
     DestinationRefused,
@@ -25,6 +26,7 @@ from .destinations import (
     check_destination,
     shown_url,
 )
+from .repository import WebhookStore
 from .signing import new_secret
 
 log = logging.getLogger(__name__)

@@ -10,15 +10,16 @@ from datetime import timedelta
 from urllib3.util import make_headers
 
 from ..clock import unix_now, utcnow
-from ..store import JobStore, WebhookAttemptStore, WebhookStore
-from ..store.jobs import ENDPOINT_DISABLED
+from ..jobs.repository import ENDPOINT_DISABLED, JobStore
 from . import transport
+from .attempts_repository import WebhookAttemptStore
 from .destinations import (
     DestinationAmbiguous,
     DestinationRefused,
     DestinationUnresolved,
     check_destination,
 )
+from .repository import WebhookStore
 from .signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 
 log = logging.getLogger(__name__)

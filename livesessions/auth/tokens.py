@@ -22,8 +22,8 @@ from flask_jwt_extended.exceptions import (
 )
 from jwt import InvalidSignatureError, MissingRequiredClaimError, PyJWTError
 
-from .clock import unix_now
-from .errors import (
+from ..clock import unix_now
+from ..errors import (
     EXPIRED_TOKEN,
     INVALID_TOKEN,
     MISSING_TOKEN,

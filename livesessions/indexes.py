@@ -6,19 +6,17 @@ used as it is or reported, and never stops the other indexes from being made."""
 import logging
 from dataclasses import dataclass
 
-from . import (
-    attendance,
-    daily_turns,
-    jobs,
-    rate_limits,
-    recordings,
-    sessions,
-    task_leases,
-    webhook_attempts,
-    webhook_events,
-    webhooks,
-    workers,
-)
+from . import ratelimit_storage as rate_limits
+from .daily import repository as webhook_events
+from .daily import turns as daily_turns
+from .jobs import heartbeats as workers
+from .jobs import leases as task_leases
+from .jobs import repository as jobs
+from .outbound import attempts_repository as webhook_attempts
+from .outbound import repository as webhooks
+from .recordings import repository as recordings
+from .sessions import attendance_repository as attendance
+from .sessions import repository as sessions
 
 log = logging.getLogger(__name__)
 

@@ -2,17 +2,31 @@
 session (one join, one leave)."""
 
 from datetime import datetime
+from typing import TypedDict
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from ..clock import utcnow
-from .documents import VisitDoc
 
 COLLECTION = "attendance"
 INDEXES = [
     ([("session", ASCENDING), ("joinedAt", ASCENDING)], {}),
 ]
+
+
+class VisitDoc(TypedDict, total=False):
+    """`attendance`: one visit to a room (`_id` Daily's participant session id)."""
+
+    _id: str
+    session: str
+    room: str
+    userId: str | None
+    userName: str | None
+    owner: bool
+    joinedAt: datetime
+    leftAt: datetime | None
+    updatedAt: datetime
 
 
 class AttendanceStore:

@@ -6,7 +6,6 @@ time. When one matches nothing, the session is read again only to say why.
 """
 
 import re
-import uuid
 from datetime import datetime, timedelta
 
 from pymongo import ASCENDING, ReturnDocument
@@ -22,8 +21,8 @@ from ..domain_errors import (
 from ..lifecycle import STATUS_SOURCES, STATUSES, is_open, update_rejection
 from .documents import SESSION_DEFAULTS, SessionDoc, session_problems, with_defaults
 from .filters import NOT_DELETED, OPEN, status_in
-from .meetings import MeetingEvents
-from .session_recordings import SessionRecordingMarks
+from .meetings_repository import MeetingEvents
+from .recordings_repository import SessionRecordingMarks
 
 COLLECTION = "livesessions"
 # Default index names (`roomName_1`, ...) are the ones Mongoose creates, so an index the
@@ -59,10 +58,6 @@ MAX_PARTICIPANTS = {"$ifNull": ["$maxParticipants", SESSION_DEFAULTS["maxPartici
 SORT_BY_SCHEDULE = [("scheduledAt", ASCENDING), ("_id", ASCENDING)]
 # The statuses of the sessions an attendance report counts: all but cancelled.
 COUNTED_STATUSES = tuple(status for status in STATUSES if status != "cancelled")
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def list_filter(

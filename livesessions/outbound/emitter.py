@@ -5,7 +5,8 @@ import logging
 import uuid
 
 from ..clock import iso, utcnow
-from ..store import JobStore, WebhookStore
+from ..jobs.repository import JobStore
+from .repository import WebhookStore
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,12 @@ import logging
 
 from flask import request
 
-from .auth import Caller, optional_caller, required_caller
-from .extensions import services
-from .metrics import UNAUTHENTICATED_WRITES
+from ..extensions import services
+from ..metrics import UNAUTHENTICATED_WRITES
+from .tokens import Caller, optional_caller, required_caller
 
-log = logging.getLogger(__name__)
+# the name operators filter on since before this module moved into auth/
+log = logging.getLogger("livesessions.access")
 
 AUDIT_KEY = "unauthenticated_writes"  # service_state document of the audit's counts
 

@@ -11,7 +11,7 @@ import requests
 
 from ..metrics import BREAKER_OPEN, DAILY_CALLS
 from .breaker import OPEN, CircuitBreaker
-from .daily_limits import NoTurn, Pacer, family
+from .limits import NoTurn, Pacer, family
 
 log = logging.getLogger(__name__)
 

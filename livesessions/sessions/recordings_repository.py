@@ -9,7 +9,7 @@ from pymongo import ReturnDocument
 from ..clock import utcnow
 from .documents import SessionDoc
 from .filters import NOT_DELETED, OPEN
-from .meetings import MEETING_RUNNING
+from .meetings_repository import MEETING_RUNNING
 
 # The fields of the recording a session shows: its latest uploaded one, or none.
 NOTHING_SHOWN = {

@@ -3,7 +3,7 @@ an endpoint's recent delivery attempts."""
 
 from flask import Blueprint
 
-from ..auth import current_caller, token_required
+from ..auth.tokens import current_caller, token_required
 from ..errors import (
     WEBHOOK_NOT_FOUND,
     WEBHOOK_URL_AMBIGUOUS,
@@ -14,14 +14,14 @@ from ..errors import (
 from ..extensions import services
 from ..http import json_body
 from ..openapi import VALIDATION, documented
-from ..schemas.outbound import (
+from ..validation import load
+from .schemas import (
     CreatedWebhookEndpointSchema,
     RegisterWebhookSchema,
     WebhookAttemptSchema,
     WebhookEndpointSchema,
     register_webhook_schema,
 )
-from ..validation import load
 from .service import attempt_json, endpoint_json
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")

@@ -6,9 +6,9 @@ import threading
 from collections.abc import Iterator
 from urllib.parse import quote, urlencode
 
-from .daily_http import DailyBusy, DailyError, DailyHttp, DailyRateLimited
-from .daily_names import room_name
-from .daily_tokens import self_signed_token
+from .names import room_name
+from .tokens import self_signed_token
+from .transport import DailyBusy, DailyError, DailyHttp, DailyRateLimited
 
 log = logging.getLogger(__name__)
 

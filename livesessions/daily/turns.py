@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 from pymongo.errors import DuplicateKeyError
 
-from ..gateways.daily_limits import FallingBackTurns, KeptTurns, LocalTurns, Turns
-from ..gateways.daily_windows import entries_of
+from .limits import FallingBackTurns, KeptTurns, LocalTurns, Turns
+from .windows import entries_of
 
 COLLECTION = "daily_turns"
 INDEXES = []  # looked up by _id only

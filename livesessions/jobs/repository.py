@@ -12,12 +12,12 @@ of its own kind (so that one kind's jobs can't hold the others'); a lease that e
 from __future__ import annotations  # `list[...]` below: the class has a method `list`
 
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ..clock import utcnow
-from .documents import JobDoc
 
 COLLECTION = "recording_jobs"
 INDEXES = [
@@ -38,6 +38,36 @@ UPLOADS = {"kind": None}  # a filter: the upload jobs only (older ones have no `
 # number of attempts (a room deletion until the room is gone, a webhook for about a day).
 OF_KIND = {UPLOAD: UPLOADS, ROOM_DELETION: {"kind": ROOM_DELETION}, WEBHOOK: {"kind": WEBHOOK}}
 WORKER_VANISHED = "the worker stopped during the last attempt"
+
+
+class JobDoc(TypedDict, total=False):
+    """`recording_jobs`: the durable upload job of a finished recording (`_id` Daily's id),
+    or the deletion of a deleted session's room (`_id` `room:<room>`; only the fields
+    down to `room`, then the status ones), or an outbound webhook's delivery (`_id`
+    `webhook:<endpoint>:<event id>`; `endpoint`, `event`, then the status ones)."""
+
+    _id: str
+    kind: str  # "room-deletion" or "webhook"; absent for an upload
+    endpoint: str  # a webhook's: the endpoint's id
+    event: dict  # a webhook's: the body POSTed, {"id", "type", "createdAt", "data"}
+    session: str
+    room: str
+    duration: float | None
+    downloadUrl: str | None
+    startedAt: datetime | None  # when Daily started the recording (None: not known)
+    finishedAt: datetime | None  # when Daily finished it, which retention counts from
+    recordingNumber: int  # this recording's place among the session's (1, 2, ...)
+    assetName: str  # its Cloudinary public id under live-sessions/{courseId}/, fixed once
+    status: str  # pending, processing, done, failed
+    attempts: int
+    runAt: datetime
+    leaseUntil: datetime | None
+    worker: str | None
+    error: str | None
+    result: dict | None  # recordingUrl, publicId, bytes, duration, asset
+    deletedAt: datetime | None  # its asset destroyed (DELETE or retention); the job stays
+    createdAt: datetime
+    updatedAt: datetime
 
 
 class JobStore:
