@@ -33,7 +33,6 @@ from .recordings.service import RecordingService
 from .recordings.worker import RecordingWorker
 from .service_state import StateStore
 from .sessions.attendance_repository import AttendanceStore
-from .sessions.final_attendance_repository import FinalAttendanceStore
 from .sessions.platform_repository import PlatformStore
 from .sessions.repository import SessionStore
 from .sessions.serialize import POPULATED, SessionPresenter
@@ -257,9 +256,7 @@ def build_services(config) -> Services:
             disable_after=config["WEBHOOKS_DISABLE_AFTER_FAILURES"],
         ),
         webhook_emitter=emitter,
-        final_attendance=FinalAttendance(
-            FinalAttendanceStore(database), attendance_store, window, emitter
-        ),
+        final_attendance=FinalAttendance(session_store, attendance_store, window, emitter),
         policy=policy,
         presenter=presenter,
         worker_settings={

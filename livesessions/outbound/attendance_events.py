@@ -22,8 +22,8 @@ def final_attendance_id(session_id: str) -> str:
 class FinalAttendance:
     """Emit `attendance.final` for each session whose attendance became final."""
 
-    def __init__(self, final_store, attendance_store, window, emitter):
-        self.final = final_store
+    def __init__(self, session_store, attendance_store, window, emitter):
+        self.final = session_store
         self.attendance = attendance_store
         self.window = window  # a ClassWindow: when a room closes
         self.emitter = emitter
@@ -32,7 +32,7 @@ class FinalAttendance:
         """Queue the events now due; return how many sessions were done."""
         now = utcnow()
         done = 0
-        for doc in self.final.due(now, self.window.room_grace):
+        for doc in self.final.final_attendance_due(now, self.window.room_grace):
 
             def summary(doc=doc):
                 visits = self.attendance.of_session(doc["_id"])
@@ -41,7 +41,7 @@ class FinalAttendance:
             event_id = final_attendance_id(doc["_id"])
             if self.emitter.emit("attendance.final", summary, event_id=event_id) is None:
                 continue  # logged; tried again at the next run
-            self.final.mark(doc["_id"], now)
+            self.final.mark_final_attendance_queued(doc["_id"], now)
             done += 1
         if done:
             log.info("attendance.final queued for %d session(s)", done)

@@ -3,6 +3,21 @@
 Writes that depend on a session's state (capacity, status, not deleted) are single
 conditional updates, so they are atomic on a real MongoDB whatever else runs at the same
 time. When one matches nothing, the session is read again only to say why.
+
+Daily's meeting events are noted on the session as `meeting: {running, startedAt,
+endedAt}` (never shown: the API's JSON takes its keys from SessionSchema). Daily may
+deliver an event twice, late or out of order, so each event is placed by the start of the
+meeting it is about, `start_ts`, which both meeting.started and meeting.ended carry:
+
+- a meeting.started counts only if its meeting started after the one noted (`startedAt`):
+  the meeting is then running;
+- a meeting.ended counts unless its meeting started before the one noted: that meeting (or
+  a later one whose meeting.started was lost) is over, at `end_ts`.
+
+So for one meeting `ended` wins over `started` whatever their order, and an event of an
+earlier meeting changes nothing. An event without its timestamp (Daily always sends one) is
+taken in the order it arrives. The note is not part of the session as the API shows it, so
+writing it leaves `updatedAt` alone.
 """
 
 import re
@@ -18,11 +33,16 @@ from ..domain_errors import (
     StudentNotFound,
     TransitionRefused,
 )
-from ..lifecycle import STATUS_SOURCES, STATUSES, is_open, update_rejection
+from ..lifecycle import (
+    STATUS_SOURCES,
+    STATUSES,
+    is_open,
+    meeting_is_running,
+    status_after_meeting,
+    update_rejection,
+)
 from .documents import SESSION_DEFAULTS, SessionDoc, session_problems, with_defaults
 from .filters import NOT_DELETED, OPEN, status_in
-from .meetings_repository import MeetingEvents
-from .recordings_repository import SessionRecordingMarks
 
 COLLECTION = "livesessions"
 # Default index names (`roomName_1`, ...) are the ones Mongoose creates, so an index the
@@ -82,7 +102,41 @@ def list_filter(
     return filter_
 
 
-class SessionStore(SessionRecordingMarks, MeetingEvents):
+MEETING_RUNNING = "meeting.running"
+MEETING_STARTED_AT = "meeting.startedAt"
+# Each lost race means another write to the same session in the meantime; a few in a row
+# are as good as impossible, so the event's status change is then given up.
+RACE_ATTEMPTS = 3
+
+
+# The fields of the recording a session shows: its latest uploaded one, or none.
+NOTHING_SHOWN = {
+    "recordingUrl": None,
+    "recordingDuration": None,
+    "isRecorded": False,
+    "recordingStatus": "none",
+    "recordingNumber": None,
+    "recordingAsset": None,
+}
+
+
+def showing(number: int, url: str, duration, asset: dict | None) -> dict:
+    """The fields of a session that shows its `number`th recording, uploaded."""
+    return {
+        "recordingUrl": url,
+        "recordingDuration": duration,
+        "isRecorded": True,
+        "recordingStatus": "ready",
+        "recordingNumber": number,
+        "recordingAsset": asset,
+    }
+
+
+# Only classes that ended this recently: not the whole history on the first run.
+LOOKBACK = timedelta(days=2)
+
+
+class SessionStore:
     """Live sessions: reads, conditional writes, and the status changes events make."""
 
     def __init__(self, database):
@@ -93,7 +147,7 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
             self.sessions.find_one_and_update(filter_, update, return_document=ReturnDocument.AFTER)
         )
 
-    # -- reads (each session read through with_defaults) --------------------------------------
+    # -- reads (each session read through with_defaults) ---------------------------------------
 
     def get(self, session_id: str) -> SessionDoc:
         """Return the session, or raise SessionNotFound (also for deleted sessions)."""
@@ -163,7 +217,7 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
         cursor = self.sessions.find({"seriesId": series_id, **NOT_DELETED})
         return [with_defaults(doc) for doc in cursor.sort(SORT_BY_SCHEDULE)]
 
-    # -- writes of the API -------------------------------------------------------------------
+    # -- writes of the API ---------------------------------------------------------------------
 
     def remove_series(self, series_id: str) -> int:
         """Remove every session of the series for good (a creation rolled back)."""
@@ -271,7 +325,7 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
             raise TransitionRefused(current["status"], to_status)
         return doc
 
-    # -- writes of the worker and the sweep (those of meeting events: meetings.py) ----------
+    # -- writes of the worker and the sweep (meeting events: below) ----------------------------
 
     def end_overdue(self, now: datetime, grace: timedelta) -> list[str]:
         """End every open session whose class ended more than `grace` ago; return their ids.
@@ -291,3 +345,230 @@ class SessionStore(SessionRecordingMarks, MeetingEvents):
                 {"$set": {"status": "ended", "updatedAt": now}},
             )
         return overdue
+
+    # -- Daily's meeting events (see the module's docstring) -----------------------------------
+    def record_meeting_start(self, room_name: str, started_at: datetime | None) -> bool:
+        """Note that the room's meeting is running, unless the event is of a meeting already
+        noted or an earlier one. Return whether the note was written."""
+        if started_at is None:  # no timestamp: by the order of arrival, it is the latest
+            return self._note_meeting(room_name, {MEETING_RUNNING: True}, {MEETING_RUNNING: True})
+        stale = {MEETING_STARTED_AT: {"$gte": started_at}}
+        return self._note_meeting(
+            room_name, stale, {MEETING_RUNNING: True, MEETING_STARTED_AT: started_at}
+        )
+
+    def record_meeting_end(
+        self, room_name: str, started_at: datetime | None, ended_at: datetime | None
+    ) -> bool:
+        """Note that the room's meeting (the one that began at `started_at`) is over, unless
+        a later one was noted or this end already was. Return whether the note was written."""
+        changes = {MEETING_RUNNING: False, "meeting.endedAt": ended_at or utcnow()}
+        if started_at is None:  # no timestamp: by the order of arrival, it is the latest
+            return self._note_meeting(room_name, {MEETING_RUNNING: False}, changes)
+        stale = {
+            "$or": [
+                {MEETING_STARTED_AT: {"$gt": started_at}},  # a later meeting was noted
+                {MEETING_STARTED_AT: started_at, MEETING_RUNNING: False},  # a duplicate
+            ]
+        }
+        return self._note_meeting(room_name, stale, {**changes, MEETING_STARTED_AT: started_at})
+
+    def _note_meeting(self, room_name, stale, changes) -> bool:
+        """One conditional write: the note changes unless the session's note is `stale`."""
+        result = self.sessions.update_one(
+            {"roomName": room_name, **NOT_DELETED, "$nor": [stale]}, {"$set": changes}
+        )
+        return result.modified_count > 0
+
+    def start_if_scheduled(self, room_name: str) -> SessionDoc | None:
+        """Mark the room's scheduled session live while its meeting runs; return it, or None."""
+        return self._one(
+            {
+                "roomName": room_name,
+                **NOT_DELETED,
+                "status": status_in(["scheduled"]),
+                MEETING_RUNNING: True,
+            },
+            {"$set": {"status": "live", "updatedAt": utcnow()}},
+        )
+
+    def settle_after_meeting(
+        self, room_name: str, now: datetime, unless_meeting_runs: bool = True
+    ) -> SessionDoc | None:
+        """Give the room's session the status `lifecycle.status_after_meeting` says, the room
+        being empty (or expired: `unless_meeting_runs=False`); return it if it changed.
+
+        With `unless_meeting_runs`, nothing changes while the meeting is noted running (the
+        event was of an earlier meeting). The decision rests on the status, `scheduledAt` and
+        `duration` read, so the write is conditional on all of them (and on the meeting):
+        when another write came first, the session is read and decided again.
+        """
+        for _ in range(RACE_ATTEMPTS):
+            doc = self.find_by_room(room_name)
+            if doc is None or (unless_meeting_runs and meeting_is_running(doc)):
+                return None
+            status = status_after_meeting(doc, now)
+            if status is None:
+                return None
+            filter_ = {
+                "_id": doc["_id"],
+                **NOT_DELETED,
+                "status": status_in([doc["status"]]),  # as read: with its default
+                "scheduledAt": doc["scheduledAt"],
+                "duration": doc.get("duration"),  # None matches a missing one
+            }
+            if unless_meeting_runs:
+                filter_[MEETING_RUNNING] = {"$ne": True}
+            changed = self._one(filter_, {"$set": {"status": status, "updatedAt": now}})
+            if changed is not None:
+                return changed
+        return None
+
+    # -- the recording side: who records, how many, what is shown ------------------------------
+    def claim_recording(
+        self, session_id: str, recording_id: str, now: datetime, until: datetime
+    ) -> bool:
+        """Mark the open session as being recorded by `recording_id` unless another
+        recording holds it; True if claimed. A claim lapses at `until` (the room's closing:
+        no recording outlives its room), so a recording whose end was never heard of can't
+        block the session for ever."""
+        claimed = self.sessions.find_one_and_update(
+            {
+                "_id": session_id,
+                **NOT_DELETED,
+                "status": OPEN,
+                "$or": [
+                    {"activeRecording": None},
+                    {"activeRecordingUntil": {"$lte": now}},
+                ],
+            },
+            {"$set": {"activeRecording": recording_id, "activeRecordingUntil": until}},
+            projection={"_id": 1},
+        )
+        return claimed is not None
+
+    def release_recording(self, session_id: str, recording_id: str) -> None:
+        """End `recording_id`'s claim on the session (not another recording's)."""
+        self.sessions.update_one(
+            {"_id": session_id, "activeRecording": recording_id},
+            {"$set": {"activeRecording": None, "activeRecordingUntil": None}},
+        )
+
+    def next_recording_number(self, session: SessionDoc) -> int:
+        """Count one more recording of `session` and return its number (1, 2, ...).
+
+        A session recorded before the counter existed (by the Node service or older code)
+        starts at 1, so that its existing `-recording` asset is never reused. The counter
+        only ever appears, so once a read has shown it, starting it is skipped.
+        """
+        if "recordingCount" not in session:
+            self.sessions.update_one(
+                {"_id": session["_id"], "recordingCount": {"$exists": False}},
+                {"$set": {"recordingCount": 1 if session.get("isRecorded") else 0}},
+            )
+        doc = self.sessions.find_one_and_update(
+            {"_id": session["_id"]},
+            {"$inc": {"recordingCount": 1}},
+            projection={"recordingCount": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        return doc["recordingCount"]
+
+    def set_recording_status(
+        self,
+        session_id: str,
+        status: str,
+        only_if: str | None = None,
+        only_if_latest: int | None = None,
+    ):
+        """Set `recordingStatus` (none, recording, processing, ready, failed): where the
+        session's latest recording is, kept on the session so that reading it is free.
+
+        `only_if`: only from that status. `only_if_latest`: only while the recording of that
+        number is still the latest: none later is shown (`recordingNumber`), queued
+        (`recordingCount`) or being recorded (a recording in progress has no number yet and
+        is later than all), so that an older recording failing, or retried, never hides a
+        later one. One conditional update, so a later recording's own change always wins.
+        """
+        filter_ = {"_id": session_id}
+        conditions = []
+        if only_if is not None:
+            conditions.append({"recordingStatus": only_if})
+        if only_if_latest is not None:
+            conditions += [
+                {"$or": [{"recordingNumber": None}, {"recordingNumber": {"$lt": only_if_latest}}]},
+                {"$or": [{"recordingCount": None}, {"recordingCount": {"$lte": only_if_latest}}]},
+                {"recordingStatus": {"$ne": "recording"}},
+            ]
+        if conditions:
+            filter_["$and"] = conditions
+        self.sessions.update_one(filter_, {"$set": {"recordingStatus": status}})
+
+    def reconcile_candidates(self, since: datetime, session_ids) -> list[SessionDoc]:
+        """Sessions whose recordings are worth checking on Daily: those in `session_ids`
+        (a recording was started), and those scheduled since `since` that ended without
+        one. Only `_id` and `roomName` are read."""
+        filter_ = {
+            "$or": [
+                {"_id": {"$in": list(session_ids)}},
+                {"status": "ended", "isRecorded": {"$ne": True}, "scheduledAt": {"$gte": since}},
+            ]
+        }
+        return list(self.sessions.find(filter_, {"roomName": 1}))
+
+    def record_upload(
+        self, session_id: str, number: int, url: str, duration, asset: dict | None = None
+    ) -> None:
+        """Attach the session's `number`th recording, uploaded, unless a later one is shown
+        already (uploads may finish out of order); then end the session unless it was
+        cancelled, its class has not begun (a test recording before it), or its meeting is
+        still running (a class recorded in two halves: meeting.ended or the sweep ends it).
+
+        Idempotent writes, so a job that runs again after a crash repeats them harmlessly.
+        """
+        now = utcnow()
+        self.sessions.update_one(
+            {
+                "_id": session_id,
+                "$or": [{"recordingNumber": None}, {"recordingNumber": {"$lte": number}}],
+            },
+            {"$set": {**showing(number, url, duration, asset), "updatedAt": now}},
+        )
+        self.sessions.update_one(
+            {
+                "_id": session_id,
+                "status": OPEN,
+                MEETING_RUNNING: {"$ne": True},
+                "scheduledAt": {"$lte": now},
+            },
+            {"$set": {"status": "ended", "updatedAt": now}},
+        )
+
+    def show_instead(self, session_id: str, number: int, shown: dict | None) -> None:
+        """Replace the session's recording `number` (deleted) by `shown`, an earlier one
+        ({number, url, duration, asset}), or by none. Only while `number` is the one shown:
+        an upload that landed meanwhile is left alone."""
+        changes = NOTHING_SHOWN if shown is None else showing(**shown)
+        self.sessions.update_one(
+            {"_id": session_id, "recordingNumber": number},
+            {"$set": {**changes, "updatedAt": utcnow()}},
+        )
+
+    # -- final attendance: ended sessions whose event is not yet queued ------------------------
+    def final_attendance_due(self, now: datetime, grace: timedelta, limit: int = 100) -> list[dict]:
+        """Ended sessions whose room closed (class end plus `grace`) before `now`, within
+        LOOKBACK, not yet marked; oldest first."""
+        found = self.sessions.find(
+            {
+                **NOT_DELETED,
+                "status": "ended",
+                "attendanceFinalAt": None,
+                "scheduledAt": {"$lt": now - grace, "$gt": now - LOOKBACK - grace},
+            }
+        ).sort([("scheduledAt", 1)])
+        due = [with_defaults(doc) for doc in found.limit(limit)]
+        return [doc for doc in due if class_ends_at(doc) + grace < now]
+
+    def mark_final_attendance_queued(self, session_id: str, now: datetime) -> None:
+        """Note that the session's `attendance.final` was queued."""
+        self.sessions.update_one({"_id": session_id}, {"$set": {"attendanceFinalAt": now}})

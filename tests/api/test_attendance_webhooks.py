@@ -82,7 +82,8 @@ def test_a_class_whose_room_is_open_or_not_ended_waits(hub, db, endpoint):
 def test_a_run_interrupted_before_the_mark_queues_the_same_event(hub, db, endpoint, monkeypatch):
     doc = seed_session(db, scheduledAt=ago(hours=2), duration=30, status="ended")
     store = hub.final_attendance.final
-    monkeypatch.setattr(store, "mark", lambda *args: None)  # the mark never lands
+    # the mark never lands
+    monkeypatch.setattr(store, "mark_final_attendance_queued", lambda *args: None)
     assert hub.final_attendance.run() == 1
     assert hub.final_attendance.run() == 1
     (job,) = db.recording_jobs.find({"kind": "webhook"})
