@@ -46,6 +46,13 @@ class ClassWindow:
     join_early: timedelta = timedelta(minutes=15)
     room_grace: timedelta = timedelta(minutes=30)
 
+    @classmethod
+    def from_config(cls, config) -> "ClassWindow":
+        return cls(
+            timedelta(minutes=config["JOIN_OPENS_MINUTES_BEFORE"]),
+            timedelta(minutes=config["DAILY_ROOM_EXP_GRACE_MINUTES"]),
+        )
+
     def opens_at(self, doc) -> datetime:
         return doc["scheduledAt"] - self.join_early
 
@@ -55,7 +62,7 @@ class ClassWindow:
 
 def meeting_is_running(doc) -> bool:
     """Whether the session's room has a meeting going on, as the meeting events noted it
-    (see store/meetings.py)."""
+    (see sessions/repository.py)."""
     return (doc.get("meeting") or {}).get("running") is True
 
 

@@ -8,10 +8,8 @@ from .clock import utcnow
 from .config_report import webhook_deadline
 from .daily.client import DailyClient
 from .daily.events import DailyEvents
-from .daily.limits import MARGIN_SECONDS, Pacer
 from .daily.repository import WebhookEventStore
 from .daily.setup import check_webhook
-from .daily.turns import daily_turns
 from .db import Database, connect
 from .jobs.heartbeats import WorkerStore
 from .jobs.leases import TaskLeaseStore
@@ -144,39 +142,9 @@ def build_services(config) -> Services:
     webhook_store = WebhookStore(database)
     webhook_attempts = WebhookAttemptStore(database)
     emitter = WebhookEmitter(webhook_store, job_store)
-    daily = DailyClient(
-        config["DAILY_API_URL"],
-        config["DAILY_API_KEY"],
-        timeout=config["DAILY_TIMEOUT_SECONDS"],
-        backoff=config["DAILY_RETRY_BACKOFF_SECONDS"],
-        max_concurrent=config["DAILY_MAX_CONCURRENT_CALLS"],
-        queue_seconds=config["DAILY_QUEUE_SECONDS"],
-        breaker_failures=config["DAILY_BREAKER_FAILURES"],
-        breaker_reset_seconds=config["DAILY_BREAKER_RESET_SECONDS"],
-        # a call may reach Daily as late as its wait for an in-flight slot after its turn
-        pacer=Pacer(
-            daily_turns(config, database), margin=MARGIN_SECONDS + config["DAILY_QUEUE_SECONDS"]
-        ),
-        rate_wait_seconds=config["DAILY_RATE_WAIT_SECONDS"],
-        self_signed_tokens=config["DAILY_SELF_SIGNED_TOKENS"],
-        domain_id=config["DAILY_DOMAIN_ID"],
-    )
-    cloudinary = CloudinaryClient(
-        config["CLOUD_NAME"],
-        config["CLOUD_API_KEY"],
-        config["CLOUD_API_SECRET"],
-        upload_prefix=config["CLOUDINARY_UPLOAD_PREFIX"],
-        chunk_size=config["CLOUDINARY_CHUNK_SIZE"],
-        timeout=config["CLOUDINARY_TIMEOUT_SECONDS"],
-        delivery_type="authenticated"
-        if config["RECORDING_DELIVERY"] == "authenticated"
-        else "upload",
-        url_ttl_seconds=config["RECORDING_URL_TTL_SECONDS"],
-    )
-    policy = AccessPolicy(
-        mode=config["AUTH_POLICY"],
-        instructor_roles=frozenset(config["INSTRUCTOR_ROLES"]),
-    )
+    daily = DailyClient.from_config(config, database)
+    cloudinary = CloudinaryClient.from_config(config)
+    policy = AccessPolicy.from_config(config)
     presenter = SessionPresenter(sign=cloudinary.signed_asset_url, policy=policy)
 
     def shown(doc):
@@ -187,10 +155,7 @@ def build_services(config) -> Services:
         return detail
 
     notify = SessionEvents(emitter, shown, session_store.find_any)  # the outbound events
-    window = ClassWindow(
-        join_early=timedelta(minutes=config["JOIN_OPENS_MINUTES_BEFORE"]),
-        room_grace=timedelta(minutes=config["DAILY_ROOM_EXP_GRACE_MINUTES"]),
-    )
+    window = ClassWindow.from_config(config)
     session_service = SessionService(
         session_store,
         daily,

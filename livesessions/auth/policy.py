@@ -30,6 +30,10 @@ class AccessPolicy:
     mode: str = "compat"
     instructor_roles: frozenset[str] = frozenset({"instructor"})
 
+    @classmethod
+    def from_config(cls, config) -> "AccessPolicy":
+        return cls(config["AUTH_POLICY"], frozenset(config["INSTRUCTOR_ROLES"]))
+
     @property
     def strict(self) -> bool:
         return self.mode == "strict"

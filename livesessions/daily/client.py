@@ -1,14 +1,16 @@
 """Daily.co REST client: rooms, recordings, meeting tokens, webhooks (the transport,
-with Daily's rate limits, is daily_http's)."""
+with Daily's rate limits, is transport's)."""
 
 import logging
 import threading
 from collections.abc import Iterator
 from urllib.parse import quote, urlencode
 
+from .limits import MARGIN_SECONDS, Pacer
 from .names import room_name
 from .tokens import self_signed_token
 from .transport import DailyBusy, DailyError, DailyHttp, DailyRateLimited
+from .turns import daily_turns
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,29 @@ class DailyClient(DailyHttp):
         self.self_signed_tokens = self_signed_tokens and bool(self.api_key)
         self._domain_id = domain_id
         self._domain_lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config, database) -> "DailyClient":
+        """The client the DAILY_* settings describe, its turns kept as DAILY_PACING_STORAGE
+        says (in `database`, shared by every process, by default)."""
+        return cls(
+            config["DAILY_API_URL"],
+            config["DAILY_API_KEY"],
+            timeout=config["DAILY_TIMEOUT_SECONDS"],
+            backoff=config["DAILY_RETRY_BACKOFF_SECONDS"],
+            max_concurrent=config["DAILY_MAX_CONCURRENT_CALLS"],
+            queue_seconds=config["DAILY_QUEUE_SECONDS"],
+            breaker_failures=config["DAILY_BREAKER_FAILURES"],
+            breaker_reset_seconds=config["DAILY_BREAKER_RESET_SECONDS"],
+            # a call may reach Daily as late as its wait for an in-flight slot after its turn
+            pacer=Pacer(
+                daily_turns(config, database),
+                margin=MARGIN_SECONDS + config["DAILY_QUEUE_SECONDS"],
+            ),
+            rate_wait_seconds=config["DAILY_RATE_WAIT_SECONDS"],
+            self_signed_tokens=config["DAILY_SELF_SIGNED_TOKENS"],
+            domain_id=config["DAILY_DOMAIN_ID"],
+        )
 
     def create_room(
         self,

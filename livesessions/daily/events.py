@@ -1,11 +1,11 @@
 """Daily.co webhook events: each type goes to what it changes, by one explicit table.
 
 Recording events go to the recording pipeline; meeting events note whether the room's
-meeting is running (store/meetings.py says how) and, with room events, move a session's
+meeting is running (sessions/repository.py says how) and, with room events, move a session's
 status (never out of `cancelled` or `ended`; lifecycle.status_after_meeting says when);
 participant events record attendance. Every handler is idempotent, because Daily may
 deliver an event twice or out of order; on top of that, a signed event is handled once per
-Daily event id (store/webhook_events.py), so a repeated delivery, or a replay of one inside
+Daily event id (daily/repository.py), so a repeated delivery, or a replay of one inside
 the signature's tolerance, changes nothing.
 """
 

@@ -5,11 +5,11 @@ and a call that would have to wait too long is refused here instead.
 Each family has both of Daily's numbers (a rate per second and a longer window, read
 strictly: both hold). Turns are reservations, handed out in order: the earliest time at
 which one more call keeps every window of the family at or under its limit
-(`daily_windows`). A call Daily refuses all the same (429: another service on the same
+(`windows`). A call Daily refuses all the same (429: another service on the same
 key, a late arrival) does not lose its place: its retry takes the family's first turn
 from Daily's `Retry-After` (or the backoff) on, and the calls waiting move one place
 down. Turns are kept in memory for one process, or in the service's MongoDB for all the
-processes that share one API key (`store.daily_turns`). Written here rather than taken
+processes that share one API key (`turns`). Written here rather than taken
 from `limits` (which the service uses for its own limits): its `hit` only says yes or
 no, so waiting callers would poll and race at each expiry; pacing needs first come,
 first served.
@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
-from . import windows as windows
+from . import windows
 from .windows import Limit, NoTurn, checked_turn, next_turn
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class Turns(Protocol):
 
     def cut_in(self, family, limits, clock, deadline, owner, not_before) -> float:
         """As `reserve`, for a call that goes first from `not_before` on
-        (`daily_windows.cut_in`)."""
+        (`windows.cut_in`)."""
 
     def when(self, family: str, owner: str) -> float | None:
         """The time of `owner`'s turn now (later than given if others cut in)."""

@@ -1,6 +1,6 @@
 """Daily.co's turns shared by every process of one API key, in the `daily_turns`
 collection: one document per endpoint family, holding the last turns handed out, each
-`[time, owner]` (gateways.daily_windows decides them; this module stores them).
+`[time, owner]` (windows decides them; this module stores them).
 
 A turn is taken with a compare-and-set on the document's `version`, so two processes
 never get the same turn: the one whose write lost reads again and takes the next. Many
@@ -36,7 +36,7 @@ class TurnsContended(Exception):
 
 
 class SharedTurns(KeptTurns):
-    """`daily_limits.Turns` for every process sharing the database."""
+    """`limits.Turns` for every process sharing the database."""
 
     def __init__(
         self,

@@ -1,5 +1,5 @@
-"""The arithmetic of Daily.co's turns (gateways.daily_limits keeps them, in memory or in
-MongoDB through store.daily_turns): each endpoint family has several limits (a rate per
+"""The arithmetic of Daily.co's turns (limits keeps them, in memory or in
+MongoDB through turns): each endpoint family has several limits (a rate per
 second and a longer window), and a turn keeps every window of every one of them at or
 under its number of calls.
 

@@ -36,6 +36,23 @@ class CloudinaryClient:
         self.url_ttl_seconds = url_ttl_seconds  # how long a signed recording URL is valid
         self.delivery_host = _delivery_host(upload_prefix)
 
+    @classmethod
+    def from_config(cls, config) -> "CloudinaryClient":
+        """The client the CLOUD_* and CLOUDINARY_* settings describe, delivering recordings
+        as RECORDING_DELIVERY says."""
+        return cls(
+            config["CLOUD_NAME"],
+            config["CLOUD_API_KEY"],
+            config["CLOUD_API_SECRET"],
+            upload_prefix=config["CLOUDINARY_UPLOAD_PREFIX"],
+            chunk_size=config["CLOUDINARY_CHUNK_SIZE"],
+            timeout=config["CLOUDINARY_TIMEOUT_SECONDS"],
+            delivery_type="authenticated"
+            if config["RECORDING_DELIVERY"] == "authenticated"
+            else "upload",
+            url_ttl_seconds=config["RECORDING_URL_TTL_SECONDS"],
+        )
+
     def upload_video(self, path: str, *, folder: str, public_id: str) -> dict:
         """Upload the video file at `path` as `<folder>/<public_id>`; return Cloudinary's result."""
         try:

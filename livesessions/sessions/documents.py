@@ -86,7 +86,7 @@ def session_problems(doc) -> list[str]:
 
 class MeetingNote(TypedDict, total=False):
     """A session's `meeting`: whether its room's meeting runs, as Daily's events tell it
-    (store/meetings.py); kept for the service, never shown by the API."""
+    (sessions/repository.py); kept for the service, never shown by the API."""
 
     running: bool
     startedAt: datetime  # the start (Daily's start_ts) of the latest meeting noted
