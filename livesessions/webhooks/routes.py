@@ -12,16 +12,13 @@ from ..errors import (
     WEBHOOKS_FORBIDDEN,
 )
 from ..extensions import services
-from ..http import json_body
-from ..openapi import VALIDATION, documented
+from ..openapi import VALIDATION, documented, request_body
 from ..schemas.outbound import (
     CreatedWebhookEndpointSchema,
     RegisterWebhookSchema,
     WebhookAttemptSchema,
     WebhookEndpointSchema,
-    register_webhook_schema,
 )
-from ..validation import load
 from .service import attempt_json, endpoint_json
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -46,7 +43,7 @@ def register_webhook():
     shown this once. The URL must be plain (read alike by every URL parser) and its host
     must resolve to public addresses only (unless WEBHOOKS_ALLOW_PRIVATE); a user and
     password in it are sent as Basic auth and never shown again. For admins."""
-    data = load(register_webhook_schema, json_body())
+    data = request_body()
     endpoint = services().webhook_service.register(data, current_caller())
     return endpoint_json(endpoint, with_secret=True), 201
 
