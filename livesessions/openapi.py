@@ -2,14 +2,16 @@
 
 Each view carries its documentation (`@documented`) next to its code; `build_spec` walks the
 app's URL map, so a route without it is simply not documented, and a documented route can't
-drift to another path.
+drift to another path. The request schemas it declares are also the ones its view loads
+(`request_body()`, `request_query()`): each is named once.
 """
 
 import re
+from functools import cache
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 from flask_swagger_ui import get_swaggerui_blueprint
 
 from .errors import (
@@ -21,8 +23,10 @@ from .errors import (
     MISSING_TOKEN,
     TOO_MANY_REQUESTS,
 )
+from .http import json_body, query_args
 from .ratelimit import EXEMPT
 from .schemas import ErrorSchema, UpdateSeriesSchema, UpdateSessionSchema
+from .validation import load
 
 API_VERSION = "1.0.0"
 # Flask's variable names -> the spec's (`/sessions/:id`, `:courseId`, ...)
@@ -100,6 +104,8 @@ def documented(
     constants of errors.py, quoted) and `Note`s; their body is the Error schema unless
     `error_schemas` names another. 400/401/413/415/500 are added from the inputs (no 400
     for a `query` the view reads itself: `query_checked=False`).
+    The view loads its `body` and `query` with `request_body()` and `request_query()`, where
+    its checks put them (after the token's, for instance).
     """
 
     def decorate(view):
@@ -120,6 +126,38 @@ def documented(
         return view
 
     return decorate
+
+
+def request_body() -> dict:
+    """The JSON body, loaded with the schema the view's `@documented(body=...)` declares
+    (Joi's first error as a 400; 415 or 400 first if it is not a JSON object)."""
+    return load(_declared("body"), json_body())
+
+
+def request_query() -> dict:
+    """The query string as Express read it, loaded with the schema the view's
+    `@documented(query=...)` declares; an empty one is its defaults, parsed once."""
+    schema = _declared("query")
+    if not request.query_string:
+        return dict(_defaults(schema))
+    return load(schema, query_args())
+
+
+def _declared(part):
+    schema = current_app.view_functions[request.endpoint].openapi[part]
+    if schema is None:
+        raise LookupError(f"{request.endpoint} declares no {part} in @documented")
+    return _instance(schema)
+
+
+@cache
+def _instance(schema_class):
+    return schema_class()
+
+
+@cache
+def _defaults(schema):
+    return load(schema, {})
 
 
 def openapi_path(rule):

@@ -12,15 +12,12 @@ from ..errors import (
     WEBHOOKS_FORBIDDEN,
 )
 from ..extensions import services
-from ..http import json_body
-from ..openapi import VALIDATION, documented
-from ..validation import load
+from ..openapi import VALIDATION, documented, request_body
 from .schemas import (
     CreatedWebhookEndpointSchema,
     RegisterWebhookSchema,
     WebhookAttemptSchema,
     WebhookEndpointSchema,
-    register_webhook_schema,
 )
 from .service import attempt_json, endpoint_json
 
@@ -46,7 +43,7 @@ def register_webhook():
     shown this once. The URL must be plain (read alike by every URL parser) and its host
     must resolve to public addresses only (unless WEBHOOKS_ALLOW_PRIVATE); a user and
     password in it are sent as Basic auth and never shown again. For admins."""
-    data = load(register_webhook_schema, json_body())
+    data = request_body()
     endpoint = services().webhook_service.register(data, current_caller())
     return endpoint_json(endpoint, with_secret=True), 201
 

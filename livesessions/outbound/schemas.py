@@ -34,9 +34,6 @@ class RegisterWebhookSchema(JoiSchema):
     events = JoiChoices(EVENT_TYPES, required=True)
 
 
-register_webhook_schema = RegisterWebhookSchema()
-
-
 def _time():
     return fields.String(
         required=True, metadata={"format": "date-time", "example": "2025-12-25T10:00:00.000Z"}

@@ -23,18 +23,14 @@ from ..errors import (
     STOP_FAILED,
 )
 from ..extensions import services
-from ..http import json_body
-from ..openapi import STRICT_ONLY, STRICT_TOKEN, TYPE_ERROR, Note, documented
+from ..openapi import STRICT_ONLY, STRICT_TOKEN, TYPE_ERROR, Note, documented, request_body
 from ..schemas import (
     RecordingSchema,
     RecordingStartResultSchema,
     RecordingStartSchema,
     RecordingStopResultSchema,
     RecordingStopSchema,
-    recording_start_schema,
-    recording_stop_schema,
 )
-from ..validation import load
 from .serialize import recording_json, recording_started_json, recording_stopped_json
 
 bp = Blueprint("recordings", __name__, url_prefix="/sessions/recording")
@@ -65,7 +61,7 @@ def start_recording():
     """Start a cloud recording of a session's room: an open session, inside its class window
     (JOIN_OPENS_MINUTES_BEFORE before the start to DAILY_ROOM_EXP_GRACE_MINUTES after the
     end), one recording at a time."""
-    data = load(recording_start_schema, json_body())
+    data = request_body()
     caller = open_write_caller("start_recording", data["roomName"])
     recording = services().recording_service.start(data["roomName"], caller)
     return {"success": True, "recording": recording_started_json(recording)}
@@ -86,7 +82,7 @@ def start_recording():
 )
 def stop_recording():
     """Stop a recording, by the id the start endpoint returned (or Daily's)."""
-    data = load(recording_stop_schema, json_body())
+    data = request_body()
     caller = open_write_caller("stop_recording", data["recordingId"])
     recording = services().recording_service.stop(data["recordingId"], caller)
     return {"success": True, "recording": recording_stopped_json(recording)}

@@ -232,15 +232,3 @@ class StatusSchema(JoiSchema):
             raise ValidationError(STATUS_REQUIRED, field_name="status")
         if value not in STATUSES:
             raise ValidationError(INVALID_STATUS_MESSAGE, field_name="status")
-
-
-create_session_schema = CreateSessionSchema()
-update_session_schema = UpdateSessionSchema()
-create_series_schema = CreateSeriesSchema()
-update_series_schema = UpdateSeriesSchema()
-list_query_schema = ListQuerySchema()
-attendance_query_schema = AttendanceQuerySchema()
-participant_schema = ParticipantSchema()
-recording_start_schema = RecordingStartSchema()
-recording_stop_schema = RecordingStopSchema()
-status_schema = StatusSchema()

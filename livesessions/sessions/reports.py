@@ -8,10 +8,8 @@ from flask import Blueprint
 from ..auth.tokens import current_caller, token_required
 from ..errors import ATTENDANCE_FORBIDDEN, COURSE_ATTENDANCE_FORBIDDEN, SESSION_NOT_FOUND
 from ..extensions import services
-from ..http import query_args
-from ..openapi import documented
-from ..schemas import AttendanceQuerySchema, CourseAttendanceSchema, attendance_query_schema
-from ..validation import load
+from ..openapi import documented, request_query
+from ..schemas import AttendanceQuerySchema, CourseAttendanceSchema
 from .spreadsheet_csv import csv_text
 
 bp = Blueprint("reports", __name__, url_prefix="/sessions")
@@ -77,7 +75,7 @@ def course_attendance(course_id):
     sessions admitted to and attended, minutes present, and their share of the scheduled
     minutes. An admin's report counts every such session, an instructor's only those they
     teach (403 if none). `?format=csv`: the same rows as CSV."""
-    query = load(attendance_query_schema, query_args())
+    query = request_query()
     report = services().session_service.course_attendance(course_id, current_caller())
     if query["format"] == "csv":
         filename = f"attendance-course-{course_id}.csv"

@@ -1,6 +1,6 @@
 """The `/sessions` blueprint: parse the request, call the store or service, shape the reply."""
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from ..auth.access import open_write_caller
 from ..auth.tokens import current_caller, optional_caller, token_required
@@ -30,8 +30,16 @@ from ..errors import (
     UPDATE_ROOM_FAILED,
 )
 from ..extensions import services
-from ..http import json_body, query_args
-from ..openapi import STRICT_ONLY, STRICT_TOKEN, TYPE_ERROR, VALIDATION, Note, documented
+from ..openapi import (
+    STRICT_ONLY,
+    STRICT_TOKEN,
+    TYPE_ERROR,
+    VALIDATION,
+    Note,
+    documented,
+    request_body,
+    request_query,
+)
 from ..ratelimit import admission
 from ..schemas import (
     INVALID_STATUS_MESSAGE,
@@ -48,19 +56,11 @@ from ..schemas import (
     SessionSchema,
     StatusSchema,
     UpdateSessionSchema,
-    create_session_schema,
-    list_query_schema,
-    participant_schema,
-    status_schema,
-    update_session_schema,
 )
-from ..validation import load
 from .ical import CALENDAR_HEADERS
 from .serialize import POPULATED
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
-
-LIST_DEFAULTS = list_query_schema.load({})  # what an empty query string means (read-only)
 
 
 @bp.post("")
@@ -78,7 +78,7 @@ LIST_DEFAULTS = list_query_schema.load({})  # what an empty query string means (
 @token_required
 def create():
     """Create a live session and its Daily.co room."""
-    data = load(create_session_schema, json_body())
+    data = request_body()
     caller = current_caller()
     doc = services().session_service.create(data, caller)
     return services().presenter.session(doc, caller), 201
@@ -89,7 +89,7 @@ def create():
 @token_required
 def index():
     """List sessions a page at a time, optionally searching titles and filtering."""
-    query = load(list_query_schema, query_args()) if request.args else LIST_DEFAULTS
+    query = request_query()
     page, page_count = query["page"], query["pageCount"]
     docs, total = services().session_store.page(
         page,
@@ -177,7 +177,7 @@ def instructor_calendar(instructor_id):
 @token_required
 def update(session_id):
     """Change a session's title, description, schedule or capacity."""
-    changes = load(update_session_schema, json_body())
+    changes = request_body()
     caller = current_caller()
     doc = services().session_service.update(session_id, changes, caller)
     return services().presenter.session(doc, caller)
@@ -247,7 +247,7 @@ def attendance(session_id):
 @admission
 def add_participant(session_id):
     """Admit a student, unless the session is full or closed."""
-    data = load(participant_schema, json_body())
+    data = request_body()
     caller = open_write_caller("add_participant", session_id)
     doc = services().session_service.add_participant(session_id, data["studentId"], caller)
     return services().presenter.session(doc, caller)
@@ -294,7 +294,7 @@ def set_status(session_id):
     """Move a session to another status along the allowed transitions. With the session's
     instructor's or an admin's token it may also be reopened: `ended` -> `live` while its
     room is open, `cancelled` -> `scheduled` before it starts."""
-    data = load(status_schema, json_body())
+    data = request_body()
     caller = open_write_caller("set_status", session_id)
     doc = services().session_service.set_status(session_id, data["status"], caller)
     return services().presenter.session(doc, caller)

@@ -21,19 +21,15 @@ from ..errors import (
     ApiError,
 )
 from ..extensions import services
-from ..http import json_body
-from ..openapi import STRICT_ONLY, VALIDATION, Note, documented
+from ..openapi import STRICT_ONLY, VALIDATION, Note, documented, request_body
 from ..ratelimit import per_room
 from ..schemas import (
     CancelledSeriesSchema,
     CreateSeriesSchema,
     SeriesSchema,
     UpdateSeriesSchema,
-    create_series_schema,
-    update_series_schema,
 )
 from ..schemas.requests import MAX_OCCURRENCES
-from ..validation import load
 from .series_service import occurrences
 
 bp = Blueprint("series", __name__, url_prefix="/sessions/series")
@@ -49,7 +45,7 @@ def occurrence_count() -> int:
     """How many sessions, each with its room, this POST would create: what the rate limits
     count it as before it runs. A body it will refuse counts as 1."""
     try:
-        data = load(create_series_schema, json_body())
+        data = request_body()
         return len(occurrences(data["scheduledAt"], data["recurrence"]))
     except (ApiError, HTTPException):
         return 1
@@ -86,7 +82,7 @@ def create_series():
     """Create a session, with its own Daily.co room, for every occurrence of a weekly
     recurrence (at most 100), each carrying the series' `seriesId`. If a room or a write
     fails, the sessions made are removed and their rooms deleted by the worker's job."""
-    data = load(create_series_schema, json_body())
+    data = request_body()
     caller = current_caller()
     series_id, docs = services().series_service.create(data, caller)
     return series_json(series_id, docs, caller), 201
@@ -109,7 +105,7 @@ def create_series():
 def update_series(series_id):
     """Change the title, description, duration or capacity of the series' future sessions
     (scheduled, not started) as PUT /sessions/:id does; a 400 changes none of them."""
-    changes = load(update_series_schema, json_body())
+    changes = request_body()
     caller = current_caller()
     docs = services().series_service.update(series_id, changes, caller)
     return series_json(series_id, docs, caller)

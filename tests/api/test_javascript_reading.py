@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from livesessions.errors import ValidationFailed
-from livesessions.schemas import create_session_schema
+from livesessions.schemas import CreateSessionSchema
 from livesessions.validation import load
 from livesessions.validation.dates import JOI_ISO_DATE, joi_iso_time
 from livesessions.validation.javascript import (
@@ -25,12 +25,13 @@ from livesessions.validation.javascript import (
 from tests.support.factories import session_payload
 
 PROPERTIES = settings(max_examples=300, deadline=None)
+CREATE_SESSION = CreateSessionSchema()
 
 
 def refusal_of(body):
     """The message creating a session with `body` is refused with, or None."""
     try:
-        load(create_session_schema, body)
+        load(CREATE_SESSION, body)
     except ValidationFailed as refusal:
         return refusal.message
     return None

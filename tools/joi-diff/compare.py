@@ -31,13 +31,13 @@ from livesessions.validation.dates import JOI_ISO_DATE, to_datetime  # noqa: E40
 from livesessions.validation.v8date import parse_date  # noqa: E402
 
 SCHEMAS = {
-    "create": schemas.create_session_schema,
-    "update": schemas.update_session_schema,
-    "list": schemas.list_query_schema,
-    "participant": schemas.participant_schema,
-    "start": schemas.recording_start_schema,
-    "stop": schemas.recording_stop_schema,
-    "status": schemas.status_schema,
+    "create": schemas.CreateSessionSchema(),
+    "update": schemas.UpdateSessionSchema(),
+    "list": schemas.ListQuerySchema(),
+    "participant": schemas.ParticipantSchema(),
+    "start": schemas.RecordingStartSchema(),
+    "stop": schemas.RecordingStopSchema(),
+    "status": schemas.StatusSchema(),
 }
 GUID = "00000000-0000-4000-8000-000000000000"
 SPACES = list("\t\n\v\f\r \u00a0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000\ufeff")
