@@ -48,17 +48,24 @@ def start_server(server, target, port, env):
     return wait_until_serving(gunicorn(target, port, env), target, port)
 
 
-def granian(factory, port, env):
-    """The Makefile's `serve-fast` command, with `factory` as the app."""
+def serve_fast_command(factory, port) -> list[str]:
+    """The Makefile's `serve-fast` server command, with `factory` as the app."""
     make = (ROOT / "Makefile").read_text()
     line = re.search(r"^serve-fast:.*\n\t(.+)$", make, re.MULTILINE).group(1)
+    # the recipe checks the settings first (`startup && exec granian ...`): the server is the
+    # last command (the benchmark's settings are its own)
+    line = line.split("&&")[-1].strip().removeprefix("exec ")
     line = line.replace("$(BIN)/", str(Path(sys.executable).parent) + "/")
     line = line.replace("$${PORT:-7000}", str(port)).replace("wsgi:app", f"--factory {factory}")
     line = line.replace("$${WEB_CONCURRENCY:-2}", os.environ.get("WEB_CONCURRENCY", "2"))
     line = line.replace("$${WEB_THREADS:-2}", os.environ.get("WEB_THREADS", "2"))
     line = line.replace("--host 0.0.0.0", "--host 127.0.0.1")
+    return shlex.split(line)
+
+
+def granian(factory, port, env):
     return subprocess.Popen(
-        [*PIN["server"], *shlex.split(line)],
+        [*PIN["server"], *serve_fast_command(factory, port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
