@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .auth.policy import PLATFORM, AccessPolicy
+from .auth.tokens import TokenVerifier
 from .clock import utcnow
 from .config_report import webhook_deadline
 from .daily.client import DailyClient
@@ -83,6 +84,8 @@ class Services:
     webhook_delivery: WebhookDelivery
     webhook_emitter: WebhookEmitter
     final_attendance: FinalAttendance
+    tokens: TokenVerifier
+    production: bool  # APP_ENV=production: the development commands refuse
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     presenter: SessionPresenter = field(default_factory=SessionPresenter)
     worker_settings: dict = field(default_factory=dict)
@@ -222,6 +225,8 @@ def build_services(config) -> Services:
         ),
         webhook_emitter=emitter,
         final_attendance=FinalAttendance(session_store, attendance_store, window, emitter),
+        tokens=TokenVerifier.from_config(config),
+        production=config["APP_ENV"] == "production",
         policy=policy,
         presenter=presenter,
         worker_settings={
