@@ -9,6 +9,7 @@ from .clock import utcnow
 from .config_report import webhook_deadline
 from .daily.client import DailyClient
 from .daily.events import DailyEvents
+from .daily.receive import SignatureCheck
 from .daily.repository import WebhookEventStore
 from .daily.setup import check_webhook
 from .db import Database, connect
@@ -85,6 +86,7 @@ class Services:
     webhook_emitter: WebhookEmitter
     final_attendance: FinalAttendance
     tokens: TokenVerifier
+    daily_signature: SignatureCheck
     production: bool  # APP_ENV=production: the development commands refuse
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     presenter: SessionPresenter = field(default_factory=SessionPresenter)
@@ -226,6 +228,7 @@ def build_services(config) -> Services:
         webhook_emitter=emitter,
         final_attendance=FinalAttendance(session_store, attendance_store, window, emitter),
         tokens=TokenVerifier.from_config(config),
+        daily_signature=SignatureCheck.from_config(config),
         production=config["APP_ENV"] == "production",
         policy=policy,
         presenter=presenter,
