@@ -33,6 +33,7 @@ from .recordings.service import RecordingService
 from .recordings.worker import RecordingWorker
 from .service_state import StateStore
 from .sessions.attendance_repository import AttendanceStore
+from .sessions.feed_keys import CalendarFeeds
 from .sessions.platform_repository import PlatformStore
 from .sessions.repository import SessionStore
 from .sessions.serialize import POPULATED, SessionPresenter
@@ -87,6 +88,7 @@ class Services:
     final_attendance: FinalAttendance
     tokens: TokenVerifier
     daily_signature: SignatureCheck
+    calendar_feeds: CalendarFeeds
     production: bool  # APP_ENV=production: the development commands refuse
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     presenter: SessionPresenter = field(default_factory=SessionPresenter)
@@ -229,6 +231,7 @@ def build_services(config) -> Services:
         final_attendance=FinalAttendance(session_store, attendance_store, window, emitter),
         tokens=TokenVerifier.from_config(config),
         daily_signature=SignatureCheck.from_config(config),
+        calendar_feeds=CalendarFeeds.from_config(config),
         production=config["APP_ENV"] == "production",
         policy=policy,
         presenter=presenter,
