@@ -1,12 +1,14 @@
 """The service container: every store, gateway and domain service of one app, wired once."""
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .auth.policy import PLATFORM, AccessPolicy
 from .auth.tokens import TokenVerifier
 from .clock import utcnow
-from .config_report import webhook_deadline
+from .config_report import log_startup_report, webhook_deadline
 from .daily.client import DailyClient
 from .daily.events import DailyEvents
 from .daily.receive import SignatureCheck
@@ -18,6 +20,7 @@ from .jobs.leases import TaskLeaseStore
 from .jobs.periodic import PeriodicTask
 from .jobs.repository import JobStore
 from .lifecycle import ClassWindow
+from .metrics import MetricsAccess
 from .outbound.attempts_repository import WebhookAttemptStore
 from .outbound.attendance_events import FinalAttendance
 from .outbound.delivery import WebhookDelivery
@@ -89,6 +92,8 @@ class Services:
     tokens: TokenVerifier
     daily_signature: SignatureCheck
     calendar_feeds: CalendarFeeds
+    metrics_access: MetricsAccess
+    startup_report: Callable[[], None]  # logged by a server (a `recordings worker`) as it starts
     production: bool  # APP_ENV=production: the development commands refuse
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     presenter: SessionPresenter = field(default_factory=SessionPresenter)
@@ -232,6 +237,8 @@ def build_services(config) -> Services:
         tokens=TokenVerifier.from_config(config),
         daily_signature=SignatureCheck.from_config(config),
         calendar_feeds=CalendarFeeds.from_config(config),
+        metrics_access=MetricsAccess.from_config(config),
+        startup_report=functools.partial(log_startup_report, config),
         production=config["APP_ENV"] == "production",
         policy=policy,
         presenter=presenter,
