@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import click
 from dotenv import load_dotenv
-from flask import current_app
 from flask.cli import ScriptInfo, with_appcontext
 
 from livesessions import create_app
@@ -82,7 +81,7 @@ def seed_demo(services):
 @with_appcontext
 def seed_demo_command():
     """Add demo courses, users and sessions (refused in production)."""
-    if current_app.config["APP_ENV"] == "production":
+    if services().production:
         raise click.ClickException("refusing to add demo data when APP_ENV=production")
     if services().database.embedded:
         click.echo(

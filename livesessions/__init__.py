@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .auth.tokens import init_auth
 from .cli import register_commands
 from .config import load_config
 from .daily.receive import bp as daily_bp
@@ -42,6 +43,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.url_map.merge_slashes = False  # `//` is a 404 {"message"}, not an HTML redirect
     configure_logging(app.config)
     init_extensions(app)
+    init_auth(app)
     register_services(app)
     blueprints = (
         sessions_bp,

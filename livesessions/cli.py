@@ -6,7 +6,6 @@ import logging
 from datetime import timedelta
 
 import click
-from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_jwt_extended import create_access_token
 from pymongo.errors import ConnectionFailure, PyMongoError
@@ -78,9 +77,9 @@ def db_check(limit):
 @with_appcontext
 def token(user_id, role, name, hours):
     """Print a development JWT for USER_ID (refused in production)."""
-    if current_app.config["APP_ENV"] == "production":
+    if services().production:
         raise click.ClickException("refusing to mint tokens when APP_ENV=production")
-    claims = {current_app.config["JWT_ROLE_CLAIM"]: role}
+    claims = {services().tokens.role_claim: role}
     if name:
         claims["name"] = name
     click.echo(

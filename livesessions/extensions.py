@@ -1,15 +1,13 @@
-"""Flask extensions (CORS, JWT authentication) and the one accessor for the services."""
+"""Flask extensions (CORS) and the one accessor for the services."""
 
 from flask import current_app
 from flask_cors import CORS
-
-from .auth.tokens import init_auth
 
 SERVICES_KEY = "livesessions"  # app.extensions[SERVICES_KEY] is the app's Services
 
 
 def init_extensions(app) -> None:
-    """Attach CORS and JWT authentication."""
+    """Attach CORS."""
     # always_send=False: no CORS work for requests without an Origin (not from a browser)
     CORS(
         app,
@@ -17,7 +15,6 @@ def init_extensions(app) -> None:
         expose_headers=["X-Request-ID"],
         always_send=False,
     )
-    init_auth(app)
 
 
 def services():

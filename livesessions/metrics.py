@@ -8,7 +8,7 @@ from the database at each scrape.
 
 Nothing a client sends makes a series: the request labels come from closed sets (the
 route's rule, the methods the app serves or `other`, the statuses it answers or their
-class). Who may scrape: `scrape_refusal` (METRICS_ENABLED, METRICS_TOKEN, APP_ENV), for
+class). Who may scrape: `MetricsAccess` (METRICS_ENABLED, METRICS_TOKEN, APP_ENV), for
 /metrics and the worker's port alike.
 """
 
@@ -16,6 +16,7 @@ import hmac
 import json
 import os
 import threading
+from dataclasses import dataclass
 from http import HTTPStatus
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -128,36 +129,54 @@ def exposition(services) -> bytes:
     return generate_latest(registry(services))
 
 
-def scrape_refusal(config, authorization: str | None) -> int | None:
-    """Why a scrape is refused: 404 (metrics off), 401 (no or wrong token), None: served.
+@dataclass(frozen=True)
+class MetricsAccess:
+    """Who may scrape the metrics page (METRICS_ENABLED, METRICS_TOKEN, APP_ENV), and the
+    worker's own port for it (RECORDING_METRICS_PORT; None: no port)."""
 
-    Off with METRICS_ENABLED=false, and in production until METRICS_TOKEN is set; once it
-    is set (in any APP_ENV), only `Authorization: Bearer <METRICS_TOKEN>` is served.
-    """
-    if not config["METRICS_ENABLED"]:
-        return 404
-    token = config["METRICS_TOKEN"]
-    if token is None:
-        return 404 if config["APP_ENV"] == "production" else None
-    scheme, _, given = (authorization or "").strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return 401
-    return None if hmac.compare_digest(given.strip().encode(), token.encode()) else 401
+    enabled: bool = True
+    token: str | None = None
+    production: bool = False
+    worker_port: int | None = None
+
+    @classmethod
+    def from_config(cls, config) -> "MetricsAccess":
+        return cls(
+            config["METRICS_ENABLED"],
+            config["METRICS_TOKEN"],
+            config["APP_ENV"] == "production",
+            config["RECORDING_METRICS_PORT"],
+        )
+
+    def refusal(self, authorization: str | None) -> int | None:
+        """Why a scrape is refused: 404 (metrics off), 401 (no or wrong token), None: served.
+
+        Off with METRICS_ENABLED=false, and in production until METRICS_TOKEN is set; once
+        it is set (in any APP_ENV), only `Authorization: Bearer <METRICS_TOKEN>` is served.
+        """
+        if not self.enabled:
+            return 404
+        if self.token is None:
+            return 404 if self.production else None
+        scheme, _, given = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer":
+            return 401
+        return None if hmac.compare_digest(given.strip().encode(), self.token.encode()) else 401
+
+    @property
+    def off(self) -> bool:
+        """Whether no scrape can be served (no token could help)."""
+        return self.refusal(None) == 404
 
 
-def metrics_off(config) -> bool:
-    """Whether no scrape can be served (no token could help)."""
-    return scrape_refusal(config, None) == 404
-
-
-def serve_metrics(port: int, services, config, host: str = "0.0.0.0"):
+def serve_metrics(port: int, services, access: MetricsAccess, host: str = "0.0.0.0"):
     """Serve the metrics page on `port` from a daemon thread (the worker's own), refused as
-    /metrics refuses (`scrape_refusal`). Return the server (`shutdown()` stops it)."""
+    /metrics refuses (`access`). Return the server (`shutdown()` stops it)."""
     page = make_wsgi_app(registry(services))
 
     def guarded(environ, start_response):
         authorization = environ.get("HTTP_AUTHORIZATION")
-        refusal = scrape_refusal(config, authorization)
+        refusal = access.refusal(authorization)
         if refusal is None:
             return page(environ, start_response)
         if refusal == 401:

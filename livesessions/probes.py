@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, request
 
 from .auth.access import unauthenticated_counts
 from .daily.setup import last_known_state
@@ -15,7 +15,7 @@ from .errors import (
 )
 from .extensions import services
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from .metrics import exposition, scrape_refusal
+from .metrics import exposition
 from .openapi import Note, documented
 from .ratelimit import unlimited
 from .schemas import HealthSchema, NotReadySchema, ReadySchema
@@ -87,7 +87,7 @@ def metrics():
     the job queue, in Prometheus's text format. With METRICS_TOKEN set, only for
     `Authorization: Bearer <METRICS_TOKEN>`; in production, off until it is set (off
     anywhere with METRICS_ENABLED=false)."""
-    refusal = scrape_refusal(current_app.config, request.headers.get("Authorization"))
+    refusal = services().metrics_access.refusal(request.headers.get("Authorization"))
     if refusal == 401:
         raise Unauthenticated()  # worded by whether a token was sent
     if refusal:

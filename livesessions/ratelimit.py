@@ -22,6 +22,7 @@ no burst of twice the limit across a window's edge.
 import functools
 import logging
 import math
+from dataclasses import dataclass
 
 from flask import current_app, g, request
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
@@ -116,18 +117,46 @@ def request_class() -> str:
     return "anonymous"
 
 
-def reader() -> str:
-    """A read's key: its user with a valid token (a server-side frontend reads for all its
-    users from one address), else its client address."""
-    caller = optional_caller()
-    return f"user:{caller.user_id}" if caller is not None else client_address()
+# The limits by setting name, as RateLimitSettings holds them.
+LIMIT_SETTINGS = (
+    "RATE_LIMIT_READS",
+    "RATE_LIMIT_STUDENT_ADMISSIONS",
+    "RATE_LIMIT_CLASS_ADMISSIONS",
+    "RATE_LIMIT_ANONYMOUS_WRITES",
+    "RATE_LIMIT_SESSION_WRITES",
+    "RATE_LIMIT_USER_WRITES",
+    "RATE_LIMIT_UNSIGNED_WEBHOOKS",
+)
 
 
-def client_address() -> str:
-    """The client's address; behind proxies, the one PROXY_HOPS says to trust."""
-    if "X-Forwarded-For" in request.headers and not current_app.config["PROXY_HOPS"]:
-        _warn_once_about_proxies()
-    return request.remote_addr or "unknown"
+@dataclass(frozen=True)
+class RateLimitSettings:
+    """The limits (RATE_LIMIT_* by name, SERIES_ROOMS_PER_HOUR) and PROXY_HOPS, taken when
+    the limiter is attached: flask-limiter asks for them on every request."""
+
+    limits: dict
+    series_rooms_per_hour: int
+    proxy_hops: int = 0
+
+    @classmethod
+    def from_config(cls, config) -> "RateLimitSettings":
+        return cls(
+            {name: config[name] for name in LIMIT_SETTINGS},
+            config["SERIES_ROOMS_PER_HOUR"],
+            config["PROXY_HOPS"],
+        )
+
+    def client_address(self) -> str:
+        """The client's address; behind proxies, the one PROXY_HOPS says to trust."""
+        if "X-Forwarded-For" in request.headers and not self.proxy_hops:
+            _warn_once_about_proxies()
+        return request.remote_addr or "unknown"
+
+    def reader(self) -> str:
+        """A read's key: its user with a valid token (a server-side frontend reads for all
+        its users from one address), else its client address."""
+        caller = optional_caller()
+        return f"user:{caller.user_id}" if caller is not None else self.client_address()
 
 
 def _warn_once_about_proxies():
@@ -183,9 +212,9 @@ def _admission_class() -> str:
     return f"session:{str((request.view_args or {}).get('session_id'))[:200]}"
 
 
-def _limit(setting, scope, key_function, counts, cost=1):
+def _limit(settings, setting, scope, key_function, counts, cost=1):
     return ApplicationLimit(
-        lambda: current_app.config[setting],
+        lambda: settings.limits[setting],
         key_function=key_function,
         scope=scope,
         exempt_when=lambda: not counts(),
@@ -193,38 +222,46 @@ def _limit(setting, scope, key_function, counts, cost=1):
     )
 
 
-def _rooms_per_hour():
-    return f"{current_app.config['SERIES_ROOMS_PER_HOUR']}/hour"
-
-
-def _limits():
+def _limits(settings):
+    client_address = settings.client_address
     return [
-        _limit("RATE_LIMIT_READS", "reads", reader, lambda: request_class() == "read"),
         _limit(
+            settings,
+            "RATE_LIMIT_READS",
+            "reads",
+            settings.reader,
+            lambda: request_class() == "read",
+        ),
+        _limit(
+            settings,
             "RATE_LIMIT_STUDENT_ADMISSIONS",
             "student-admissions",
             lambda: f"{_admission_class()}:student:{admitted_student()}",
             lambda: request_class() == ADMISSION,
         ),
         _limit(
+            settings,
             "RATE_LIMIT_CLASS_ADMISSIONS",
             "class-admissions",
             _admission_class,
             lambda: request_class() == ADMISSION,
         ),
         _limit(
+            settings,
             "RATE_LIMIT_ANONYMOUS_WRITES",
             "anonymous-writes",
             client_address,
             lambda: request_class() == "anonymous",
         ),
         _limit(
+            settings,
             "RATE_LIMIT_SESSION_WRITES",
             "session-writes",
             lambda: write_target() or "",
             lambda: request_class() == "anonymous" and write_target() is not None,
         ),
         _limit(
+            settings,
             "RATE_LIMIT_USER_WRITES",
             "user-writes",
             lambda: f"user:{g.rate_limit_user}",
@@ -232,13 +269,14 @@ def _limits():
             cost=write_cost,
         ),
         ApplicationLimit(
-            _rooms_per_hour,
+            lambda: f"{settings.series_rooms_per_hour}/hour",
             key_function=lambda: f"user:{g.rate_limit_user}",
             scope="series-rooms",
             exempt_when=lambda: not (request_class() == "user" and _rooms_view()),
             cost=write_cost,
         ),
         _limit(
+            settings,
             "RATE_LIMIT_UNSIGNED_WEBHOOKS",
             "unsigned-webhooks",
             client_address,
@@ -252,10 +290,11 @@ def init_rate_limits(app) -> Limiter:
     and its request hooks (a refusal still gets its request id and log line)."""
     database = app.extensions[SERVICES_KEY].database
     storage_uri, storage_options = rate_limit_storage(app.config, database)
+    settings = RateLimitSettings.from_config(app.config)
     limiter = Limiter(
-        client_address,
+        settings.client_address,
         app=app,
-        application_limits=_limits(),
+        application_limits=_limits(settings),
         strategy="moving-window",
         storage_uri=storage_uri,
         storage_options=storage_options,
@@ -269,7 +308,7 @@ def init_rate_limits(app) -> Limiter:
 
     app.extensions["livesessions.limiter"] = limiter
     if limiter.enabled:
-        _warn_about_series(app.config)
+        _warn_about_series(settings)
 
     @app.errorhandler(RateLimitExceeded)
     def too_many_requests(error):
@@ -280,12 +319,14 @@ def init_rate_limits(app) -> Limiter:
     return limiter
 
 
-def _warn_about_series(config) -> None:
+def _warn_about_series(settings) -> None:
     """A series counts once per occurrence: a limit smaller than the longest series refuses
     such a series even from a user who did nothing else (an old `10/second`, say). A class
     limit smaller than the biggest class refuses part of it filling at its start."""
-    least = {name: min(r.amount for r in parse_many(config[name])) for name in RATES_TO_CHECK}
-    for name, most in (*least.items(), ("SERIES_ROOMS_PER_HOUR", config["SERIES_ROOMS_PER_HOUR"])):
+    limits = settings.limits
+    least = {name: min(r.amount for r in parse_many(limits[name])) for name in RATES_TO_CHECK}
+    rooms = ("SERIES_ROOMS_PER_HOUR", settings.series_rooms_per_hour)
+    for name, most in (*least.items(), rooms):
         largest, message = RATES_TO_CHECK.get(name, RATES_TO_CHECK["RATE_LIMIT_USER_WRITES"])
         if most < largest:
             log.warning(message, name, most, largest)

@@ -1,13 +1,17 @@
 """The service container: every store, gateway and domain service of one app, wired once."""
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .auth.policy import PLATFORM, AccessPolicy
+from .auth.tokens import TokenVerifier
 from .clock import utcnow
-from .config_report import webhook_deadline
+from .config_report import log_startup_report, webhook_deadline
 from .daily.client import DailyClient
 from .daily.events import DailyEvents
+from .daily.receive import SignatureCheck
 from .daily.repository import WebhookEventStore
 from .daily.setup import check_webhook
 from .db import Database, connect
@@ -16,6 +20,7 @@ from .jobs.leases import TaskLeaseStore
 from .jobs.periodic import PeriodicTask
 from .jobs.repository import JobStore
 from .lifecycle import ClassWindow
+from .metrics import MetricsAccess
 from .outbound.attempts_repository import WebhookAttemptStore
 from .outbound.attendance_events import FinalAttendance
 from .outbound.delivery import WebhookDelivery
@@ -31,6 +36,7 @@ from .recordings.service import RecordingService
 from .recordings.worker import RecordingWorker
 from .service_state import StateStore
 from .sessions.attendance_repository import AttendanceStore
+from .sessions.feed_keys import CalendarFeeds
 from .sessions.platform_repository import PlatformStore
 from .sessions.repository import SessionStore
 from .sessions.serialize import POPULATED, SessionPresenter
@@ -83,6 +89,12 @@ class Services:
     webhook_delivery: WebhookDelivery
     webhook_emitter: WebhookEmitter
     final_attendance: FinalAttendance
+    tokens: TokenVerifier
+    daily_signature: SignatureCheck
+    calendar_feeds: CalendarFeeds
+    metrics_access: MetricsAccess
+    startup_report: Callable[[], None]  # logged by a server (a `recordings worker`) as it starts
+    production: bool  # APP_ENV=production: the development commands refuse
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     presenter: SessionPresenter = field(default_factory=SessionPresenter)
     worker_settings: dict = field(default_factory=dict)
@@ -222,6 +234,12 @@ def build_services(config) -> Services:
         ),
         webhook_emitter=emitter,
         final_attendance=FinalAttendance(session_store, attendance_store, window, emitter),
+        tokens=TokenVerifier.from_config(config),
+        daily_signature=SignatureCheck.from_config(config),
+        calendar_feeds=CalendarFeeds.from_config(config),
+        metrics_access=MetricsAccess.from_config(config),
+        startup_report=functools.partial(log_startup_report, config),
+        production=config["APP_ENV"] == "production",
         policy=policy,
         presenter=presenter,
         worker_settings={

@@ -2,16 +2,16 @@
 
 flask-jwt-extended verifies tokens (signature, algorithm, and `exp`, `nbf`, `iat` with
 JWT_LEEWAY_SECONDS of clock skew); on top of it a token must carry an `exp` and a user in
-its identity claim. Each verified token is remembered (per app, bounded) so that the same
-token isn't decoded and re-verified on every request; a remembered token is still checked
-against its `exp` each time.
+its identity claim. Each verified token is remembered (per app, bounded: the app's
+`TokenVerifier`, in its services) so that the same token isn't decoded and re-verified on
+every request; a remembered token is still checked against its `exp` each time.
 """
 
 import contextvars
 import functools
 from dataclasses import dataclass
 
-from flask import current_app, g, request
+from flask import g, request
 from flask_jwt_extended import JWTManager, decode_token
 from flask_jwt_extended.exceptions import (
     InvalidHeaderError,
@@ -31,18 +31,20 @@ from ..errors import (
     Forbidden,
     error_response,
 )
+from ..extensions import services
 
 jwt = JWTManager()
 
 VERIFIED_TOKENS_KEPT = 4096
-# The key a token is being verified with: JWT_SECRET_KEY, or during a rotation one of
-# JWT_PREVIOUS_SECRET_KEYS (the library asks `decode_key` for it).
+# The key a token is being verified with (`TokenVerifier`): JWT_SECRET_KEY, or during a
+# rotation one of JWT_PREVIOUS_SECRET_KEYS (the library asks `decode_key` for it).
 _DECODE_KEY = contextvars.ContextVar("jwt_decode_key", default=None)
 
 
 @jwt.decode_key_loader
 def decode_key(_header, _payload):
-    return _DECODE_KEY.get() or current_app.config["JWT_SECRET_KEY"]
+    """The key of the `TokenVerifier` decoding (none decodes a token otherwise)."""
+    return _DECODE_KEY.get()
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,6 @@ def init_auth(app):
     # ahead of ours would be "not yet valid" (its iat) for those seconds
     app.config["JWT_DECODE_LEEWAY"] = app.config["JWT_LEEWAY_SECONDS"]
     jwt.init_app(app)
-    app.extensions["livesessions.verified_tokens"] = functools.lru_cache(VERIFIED_TOKENS_KEPT)(
-        decoded_claims
-    )
 
     def unauthorized(*_):
         return error_response(MISSING_TOKEN, 401)
@@ -105,47 +104,103 @@ def bearer_token():
     return token
 
 
-def decoded_claims(token):
-    """The token's claims as flask-jwt-extended verifies them, and what it doesn't require:
-    an `exp` (a token without one would be valid forever, even after a leak) that is a
-    number as RFC 7519 says (PyJWT would take "1800000000"), and a user id (an empty one
-    would make a caller of nobody)."""
-    try:
-        claims = decode_token(token)
-    except InvalidSignatureError as error:
-        claims = _decoded_with_previous_keys(token, error)
-    exp = claims.get("exp")
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
-        raise MissingRequiredClaimError("exp")
-    identity = claims.get(current_app.config["JWT_IDENTITY_CLAIM"])
-    if identity is None or (isinstance(identity, str) and not identity.strip()):
-        raise JWTDecodeError(f"Empty claim: {current_app.config['JWT_IDENTITY_CLAIM']}")
-    return claims
+class TokenVerifier:
+    """The JWT settings a request's token is verified and read with, built once per app:
+    JWT_SECRET_KEY, JWT_PREVIOUS_SECRET_KEYS, JWT_LEEWAY_SECONDS, the claims' names
+    (JWT_IDENTITY_CLAIM, JWT_NAME_CLAIM, JWT_ROLE_CLAIM) and ADMIN_ROLES. Each verified
+    token is remembered (bounded); a remembered one is still checked against its `exp`."""
 
+    def __init__(
+        self,
+        secret: str,
+        previous_secrets=(),
+        *,
+        identity_claim: str = "sub",
+        name_claim: str = "name",
+        role_claim: str = "role",
+        admin_roles=("admin",),
+        leeway: float = 0,
+    ):
+        self.secret = secret
+        self.previous_secrets = tuple(previous_secrets or ())
+        self.identity_claim = identity_claim
+        self.name_claim = name_claim
+        self.role_claim = role_claim
+        self.admin_roles = frozenset(admin_roles)
+        self.leeway = leeway
+        self.remembered = functools.lru_cache(VERIFIED_TOKENS_KEPT)(self.decoded_claims)
 
-def _decoded_with_previous_keys(token, error):
-    """During a rotation, the token verified with one of JWT_PREVIOUS_SECRET_KEYS (signed
-    before the platform's auth service switched keys); else the signature's error."""
-    for key in current_app.config["JWT_PREVIOUS_SECRET_KEYS"] or ():
-        trying = _DECODE_KEY.set(key)
+    @classmethod
+    def from_config(cls, config) -> "TokenVerifier":
+        return cls(
+            config["JWT_SECRET_KEY"],
+            config["JWT_PREVIOUS_SECRET_KEYS"],
+            identity_claim=config["JWT_IDENTITY_CLAIM"],
+            name_claim=config["JWT_NAME_CLAIM"],
+            role_claim=config["JWT_ROLE_CLAIM"],
+            admin_roles=config["ADMIN_ROLES"],
+            leeway=config["JWT_LEEWAY_SECONDS"],
+        )
+
+    def decoded_claims(self, token):
+        """The token's claims as flask-jwt-extended verifies them, and what it doesn't
+        require: an `exp` (a token without one would be valid forever, even after a leak)
+        that is a number as RFC 7519 says (PyJWT would take "1800000000"), and a user id
+        (an empty one would make a caller of nobody)."""
         try:
-            return decode_token(token)
-        except InvalidSignatureError:
-            continue
-        finally:
-            _DECODE_KEY.reset(trying)
-    raise error
+            claims = _decoded(token, self.secret)
+        except InvalidSignatureError as error:
+            claims = self._decoded_with_previous_keys(token, error)
+        exp = claims.get("exp")
+        if isinstance(exp, bool) or not isinstance(exp, int | float):
+            raise MissingRequiredClaimError("exp")
+        identity = claims.get(self.identity_claim)
+        if identity is None or (isinstance(identity, str) and not identity.strip()):
+            raise JWTDecodeError(f"Empty claim: {self.identity_claim}")
+        return claims
+
+    def _decoded_with_previous_keys(self, token, error):
+        """During a rotation, the token verified with one of JWT_PREVIOUS_SECRET_KEYS
+        (signed before the platform's auth service switched keys); else the signature's
+        error."""
+        for key in self.previous_secrets:
+            try:
+                return _decoded(token, key)
+            except InvalidSignatureError:
+                continue
+        raise error
+
+    def verified_claims(self, token):
+        """The token's claims, verified (see `decoded_claims`), remembered while unexpired."""
+        claims = self.remembered(token)
+        # PyJWT's own rule (int(exp), expired from exp + leeway on): the two never disagree
+        if int(claims["exp"]) <= unix_now() - self.leeway:
+            # expired since it was remembered: let the library say so
+            claims = _decoded(token, self.secret)
+        if claims.get("type", "access") != "access":
+            raise WrongTokenError("Only access tokens are allowed")
+        return claims
+
+    def caller(self, claims) -> Caller:
+        """The caller a verified token's claims name."""
+        identity = claims.get(self.identity_claim)
+        name = claims.get(self.name_claim)
+        roles = _roles(claims.get(self.role_claim))
+        return Caller(
+            user_id=None if identity is None else str(identity),
+            name=name if isinstance(name, str) and name else None,
+            roles=roles,
+            is_admin=bool(roles & self.admin_roles),
+        )
 
 
-def verified_claims(token):
-    """The token's claims, verified (see `decoded_claims`), remembered while unexpired."""
-    claims = current_app.extensions["livesessions.verified_tokens"](token)
-    # PyJWT's own rule (int(exp), expired from exp + leeway on): the two never disagree
-    if int(claims["exp"]) <= unix_now() - current_app.config["JWT_DECODE_LEEWAY"]:
-        claims = decode_token(token)  # expired since it was remembered: let the library say so
-    if claims.get("type", "access") != "access":
-        raise WrongTokenError("Only access tokens are allowed")
-    return claims
+def _decoded(token, key):
+    """flask-jwt-extended's `decode_token`, verifying the signature with `key`."""
+    trying = _DECODE_KEY.set(key)
+    try:
+        return decode_token(token)
+    finally:
+        _DECODE_KEY.reset(trying)
 
 
 def token_required(view):
@@ -166,7 +221,7 @@ def optional_caller() -> Caller | None:
     if not request.headers.get("Authorization"):
         return None
     try:
-        g.jwt_claims = verified_claims(bearer_token())
+        g.jwt_claims = services().tokens.verified_claims(bearer_token())
     except (JWTExtendedException, PyJWTError):
         return None
     return current_caller()
@@ -174,7 +229,7 @@ def optional_caller() -> Caller | None:
 
 def required_caller() -> Caller:
     """The caller of a request that must carry a valid token (the 401s otherwise)."""
-    g.jwt_claims = verified_claims(bearer_token())
+    g.jwt_claims = services().tokens.verified_claims(bearer_token())
     return current_caller()
 
 
@@ -188,14 +243,4 @@ def _roles(claim) -> frozenset[str]:
 
 def current_caller() -> Caller:
     """The caller of the current request, from its verified token's claims."""
-    config = current_app.config
-    claims = g.jwt_claims
-    identity = claims.get(config["JWT_IDENTITY_CLAIM"])
-    name = claims.get(config["JWT_NAME_CLAIM"])
-    roles = _roles(claims.get(config["JWT_ROLE_CLAIM"]))
-    return Caller(
-        user_id=None if identity is None else str(identity),
-        name=name if isinstance(name, str) and name else None,
-        roles=roles,
-        is_admin=bool(roles & set(config["ADMIN_ROLES"])),
-    )
+    return services().tokens.caller(g.jwt_claims)

@@ -8,7 +8,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, g, request
 
 from ..clock import unix_now
 from ..errors import INVALID_SIGNATURE, TOO_MANY_REQUESTS, WEBHOOK_NOT_JSON, error_response
@@ -59,6 +59,35 @@ def signature_is_valid(secret, timestamp, signature, body, tolerance_seconds, no
     return hmac.compare_digest(expected, signature.encode("utf-8", "replace"))
 
 
+@dataclass(frozen=True)
+class SignatureCheck:
+    """Daily's webhook secrets, DAILY_WEBHOOK_SECRET (None: deliveries are not signed) and,
+    during a rotation, DAILY_WEBHOOK_PREVIOUS_SECRET, and how far a signed delivery's
+    timestamp may be from now (DAILY_WEBHOOK_TOLERANCE_SECONDS)."""
+
+    secret: str | None = None
+    previous_secret: str | None = None
+    tolerance_seconds: float = 300
+
+    @classmethod
+    def from_config(cls, config) -> "SignatureCheck":
+        return cls(
+            config["DAILY_WEBHOOK_SECRET"],
+            config["DAILY_WEBHOOK_PREVIOUS_SECRET"],
+            config["DAILY_WEBHOOK_TOLERANCE_SECONDS"],
+        )
+
+    def signed(self, timestamp, signature, body) -> bool:
+        """Whether a delivery carries a valid signature of either secret (False when no
+        secret is set)."""
+        secrets = (self.secret, self.previous_secret)
+        return bool(self.secret) and any(
+            signature_is_valid(secret, timestamp, signature, body, self.tolerance_seconds)
+            for secret in secrets
+            if secret
+        )
+
+
 def refused_unsigned(size, event_type=None):
     """A delivery without a valid signature is someone's attempt or a secret out of step
     with Daily's (a rotation gone wrong): WARNING, with what can be told of it."""
@@ -77,20 +106,10 @@ def delivery_is_signed() -> bool:
     if "webhook_signed" not in g:
         # during a rotation, DAILY_WEBHOOK_PREVIOUS_SECRET too: deliveries Daily signed
         # before `daily webhook ensure` installed the new secret
-        secrets = (
-            current_app.config["DAILY_WEBHOOK_SECRET"],
-            current_app.config["DAILY_WEBHOOK_PREVIOUS_SECRET"],
-        )
-        g.webhook_signed = bool(secrets[0]) and any(
-            signature_is_valid(
-                secret,
-                request.headers.get("X-Webhook-Timestamp", ""),
-                request.headers.get("X-Webhook-Signature", ""),
-                request.get_data(),
-                current_app.config["DAILY_WEBHOOK_TOLERANCE_SECONDS"],
-            )
-            for secret in secrets
-            if secret
+        g.webhook_signed = services().daily_signature.signed(
+            request.headers.get("X-Webhook-Timestamp", ""),
+            request.headers.get("X-Webhook-Signature", ""),
+            request.get_data(),
         )
     return g.webhook_signed
 
@@ -167,7 +186,7 @@ def daily_webhook():
     anyone can post unsigned bytes, and parsing a megabyte of JSON takes a quarter second.
     """
     raw = request.get_data()
-    secret = current_app.config["DAILY_WEBHOOK_SECRET"]
+    secret = services().daily_signature.secret
     unsigned = bool(secret) and not delivery_is_signed()
     if unsigned and len(raw) > MAX_UNSIGNED_BODY:
         refused_unsigned(len(raw))

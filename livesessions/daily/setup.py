@@ -9,7 +9,6 @@ webhook never disabled) and re-activates a FAILED one.
 import logging
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from ..clock import utcnow
@@ -121,7 +120,7 @@ def webhook_status():
 def webhook_ensure(url):
     """Create Daily's webhook for URL (this service's /sessions/webhook/daily), or update and
     re-activate it, signed with DAILY_WEBHOOK_SECRET, for the events the service handles."""
-    secret = current_app.config["DAILY_WEBHOOK_SECRET"]
+    secret = services().daily_signature.secret
     if not secret:
         raise click.ClickException("DAILY_WEBHOOK_SECRET must be set: the webhook is signed")
     if not url.startswith(("https://", "http://")):

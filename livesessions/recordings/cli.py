@@ -4,14 +4,12 @@ import signal
 import threading
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from ..clock import iso
-from ..config_report import log_startup_report
 from ..extensions import services
 from ..jobs.repository import STATUSES as JOB_STATUSES
-from ..metrics import metrics_off, serve_metrics
+from ..metrics import serve_metrics
 from ..validation.dates import read_iso
 
 recordings_cli = AppGroup("recordings", help="Recording upload jobs.")
@@ -22,7 +20,7 @@ def recordings_worker():
     """Process upload, room-deletion and webhook jobs, each kind in its own slots, and end
     sessions whose time is over, until SIGTERM or Ctrl-C (the jobs in hand are finished
     first). A server process: it logs the start-up report, as the web servers do."""
-    log_startup_report(current_app.config)
+    services().startup_report()
     stop = threading.Event()
 
     def request_stop(signum, frame):
@@ -33,12 +31,11 @@ def recordings_worker():
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    config = current_app.config
-    port = config["RECORDING_METRICS_PORT"]
+    access = services().metrics_access
     # its own /metrics (or share the web's PROMETHEUS_MULTIPROC_DIR instead), with the
     # web's rule: METRICS_TOKEN, and off in production without it (said at start-up)
-    if port and not metrics_off(config):
-        serve_metrics(port, services(), config)
+    if access.worker_port and not access.off:
+        serve_metrics(access.worker_port, services(), access)
     services().make_worker().run(stop)
 
 

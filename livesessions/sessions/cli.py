@@ -1,9 +1,9 @@
 """`flask --app wsgi calendar ...`: the students' calendar feed links."""
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
+from ..extensions import services
 from ..schemas.requests import STUDENT_ID, STUDENT_ID_MAX_LENGTH
 from ..validation.javascript import length
 from .feed_keys import feed_path
@@ -23,7 +23,7 @@ def calendar_link(student_id):
             f'or "..", at most {STUDENT_ID_MAX_LENGTH} UTF-16 code units)',
             param_hint="STUDENT_ID",
         )
-    secret = current_app.config["CALENDAR_FEED_SECRET"]
+    secret = services().calendar_feeds.secret
     if not secret:
         raise click.ClickException(
             "CALENDAR_FEED_SECRET is not set: the student calendar feeds are off"

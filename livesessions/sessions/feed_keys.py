@@ -3,6 +3,7 @@ CALENDAR_FEED_SECRET, in lowercase hex, so that a calendar app subscribes withou
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from urllib.parse import quote
 
 
@@ -26,3 +27,19 @@ def feed_path(secret: str, student_id: str) -> str:
     """The student's feed, its id percent-encoded as one path segment, with its key."""
     segment = quote(student_id, safe="")
     return f"/sessions/student/{segment}/calendar.ics?key={feed_key(secret, student_id)}"
+
+
+@dataclass(frozen=True)
+class CalendarFeeds:
+    """The students' calendar feeds: their keys' secret (CALENDAR_FEED_SECRET; None: the
+    feeds are off) and the join page their events link to (JOIN_PAGE_URL)."""
+
+    secret: str | None = None
+    join_page_url: str | None = None
+
+    @classmethod
+    def from_config(cls, config) -> "CalendarFeeds":
+        return cls(config["CALENDAR_FEED_SECRET"], config["JOIN_PAGE_URL"])
+
+    def key_matches(self, student_id: str, given: str | None) -> bool:
+        return key_matches(self.secret, student_id, given)

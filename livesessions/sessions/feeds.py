@@ -1,12 +1,11 @@
 """The per-student calendar feed: no token, a key in its URL instead (see feed_keys)."""
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
 from ..errors import CALENDAR_NOT_FOUND, NotFound
 from ..extensions import services
 from ..openapi import Note, documented
 from ..schemas import CalendarKeySchema
-from .feed_keys import key_matches
 from .ical import CALENDAR_HEADERS
 
 bp = Blueprint("feeds", __name__, url_prefix="/sessions")
@@ -30,8 +29,8 @@ def student_calendar(student_id):
     """Every session the student is admitted to (not deleted; cancelled ones as CANCELLED)
     as an RFC 5545 calendar, each event's URL the platform's join page (JOIN_PAGE_URL),
     never the room's. Subscribe to the URL `flask --app wsgi calendar link` prints."""
-    config = current_app.config
-    if not key_matches(config["CALENDAR_FEED_SECRET"], student_id, request.args.get("key")):
+    feeds = services().calendar_feeds
+    if not feeds.key_matches(student_id, request.args.get("key")):
         raise NotFound(CALENDAR_NOT_FOUND)
-    feed = services().session_service.student_calendar(student_id, config["JOIN_PAGE_URL"])
+    feed = services().session_service.student_calendar(student_id, feeds.join_page_url)
     return feed, 200, CALENDAR_HEADERS

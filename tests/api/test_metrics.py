@@ -116,7 +116,7 @@ def test_the_worker_can_serve_its_own_metrics(app):
     port = free_port()
     services = app.extensions["livesessions"]
     services.job_store.enqueue("rec-own", {"session": "s", "room": "r"})
-    server = serve_metrics(port, services, app.config, host="127.0.0.1")
+    server = serve_metrics(port, services, services.metrics_access, host="127.0.0.1")
     try:
         text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     finally:

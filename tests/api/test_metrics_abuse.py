@@ -3,6 +3,7 @@ invented method, a random path) and scrapes by whoever finds the page. The metri
 test process's own, shared by every app of the run, so each test compares a scrape after
 its attack with one before."""
 
+import dataclasses
 import logging
 import random
 
@@ -12,7 +13,8 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from livesessions.config_report import log_startup_report
-from livesessions.metrics import serve_metrics, status_label
+from livesessions.extensions import services
+from livesessions.metrics import MetricsAccess, serve_metrics, status_label
 from tests.support.app_config import PRODUCTION
 from tests.support.exposition import (
     NOT_ALLOWED,
@@ -92,10 +94,13 @@ def test_statuses_outside_the_apps_own_are_counted_by_class():
 @pytest.fixture
 def production_with_token(make_app, app):
     """A production app with METRICS_TOKEN; its own MongoDB is unreachable, so it is lent
-    the test app's services (the job queue's figures are read at each scrape)."""
+    the test app's services (the job queue's figures are read at each scrape), with its
+    own metrics settings."""
     production = make_app(**PRODUCTION, METRICS_TOKEN=TOKEN)
     own = production.extensions["livesessions"]
-    production.extensions["livesessions"] = app.extensions["livesessions"]
+    production.extensions["livesessions"] = dataclasses.replace(
+        app.extensions["livesessions"], metrics_access=own.metrics_access
+    )
     yield production
     production.extensions["livesessions"] = own  # closed with its app
 
@@ -170,8 +175,8 @@ def worker_metrics(app):
 
     def serve(**settings):
         port = free_port()
-        config = {**app.config, **settings}
-        servers.append(serve_metrics(port, app.extensions["livesessions"], config, "127.0.0.1"))
+        access = MetricsAccess.from_config({**app.config, **settings})
+        servers.append(serve_metrics(port, app.extensions["livesessions"], access, "127.0.0.1"))
         return f"http://127.0.0.1:{port}/metrics"
 
     yield serve
@@ -215,7 +220,10 @@ def test_the_worker_serves_no_metrics_port_in_production_without_a_token(make_ap
 
 
 class _NoWork:
-    """services() of a worker that stops at once."""
+    """services() of a worker that stops at once (the app's own for everything else)."""
+
+    def __getattr__(self, name):
+        return getattr(services(), name)
 
     def make_worker(self):
         return self

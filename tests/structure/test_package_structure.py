@@ -155,3 +155,38 @@ def test_the_low_layers_know_nothing_of_the_domains():
         assert not {
             m for m in imports_of(path) if m.startswith(features) and not m.startswith(own)
         }, low
+
+
+# Where the settings are read: the composition root (create_app, build_services) and the
+# settings' own modules. Everything else is given values, or objects built from them there.
+SETTINGS_READERS = {
+    "livesessions",
+    "livesessions.services",
+    "livesessions.config",
+    "livesessions.config_checks",
+    "livesessions.config_report",
+    "livesessions.startup",
+}
+
+
+def reads_current_app_config(node) -> bool:
+    """`current_app.config` (or `flask.current_app.config`)."""
+    if not (isinstance(node, ast.Attribute) and node.attr == "config"):
+        return False
+    owner = node.value
+    return (isinstance(owner, ast.Name) and owner.id == "current_app") or (
+        isinstance(owner, ast.Attribute) and owner.attr == "current_app"
+    )
+
+
+def test_settings_reach_code_one_way():
+    """No module but the composition root and the settings' own reads `current_app.config`
+    (at request or command time): each is given what it needs when the app is built."""
+    reads = [
+        f"{module_name(path)}:{node.lineno}"
+        for path in MODULES
+        if module_name(path) not in SETTINGS_READERS
+        for node in ast.walk(parsed(path))
+        if reads_current_app_config(node)
+    ]
+    assert reads == []
