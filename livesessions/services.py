@@ -15,6 +15,7 @@ from .daily.receive import SignatureCheck
 from .daily.repository import WebhookEventStore
 from .daily.setup import check_webhook
 from .db import Database, connect
+from .events import EventHub
 from .jobs.heartbeats import WorkerStore
 from .jobs.leases import TaskLeaseStore
 from .jobs.periodic import PeriodicTask
@@ -37,6 +38,7 @@ from .recordings.worker import RecordingWorker
 from .service_state import StateStore
 from .sessions.attendance_repository import AttendanceStore
 from .sessions.feed_keys import CalendarFeeds
+from .sessions.meeting_events import MeetingEvents
 from .sessions.platform_repository import PlatformStore
 from .sessions.repository import SessionStore
 from .sessions.serialize import POPULATED, SessionPresenter
@@ -134,7 +136,7 @@ class Services:
             "worker_store": self.worker_store,
             "task_leases": self.task_leases,
             "webhooks": self.webhook_delivery,
-            "recording_events": self.recording_library.notify,
+            "recording_events": self.recording_library,  # publishes `ready(job)` to the hub
             **self.worker_settings,
             **overrides,
         }
@@ -157,6 +159,7 @@ def build_services(config) -> Services:
     daily = DailyClient.from_config(config, database)
     cloudinary = CloudinaryClient.from_config(config)
     policy = AccessPolicy.from_config(config)
+    hub = EventHub()  # the features publish their stored changes; outbound subscribes
     presenter = SessionPresenter(sign=cloudinary.signed_asset_url, policy=policy)
 
     def shown(doc):
@@ -166,7 +169,6 @@ def build_services(config) -> Services:
         platform_store.populate([detail], *POPULATED)
         return detail
 
-    notify = SessionEvents(emitter, shown, session_store.find_any)  # the outbound events
     window = ClassWindow.from_config(config)
     session_service = SessionService(
         session_store,
@@ -180,12 +182,23 @@ def build_services(config) -> Services:
         # Daily's waiting room is for private rooms (a public one lets everyone in)
         room_knocking=config["DAILY_KNOCKING"] and config["DAILY_ROOM_PRIVACY"] == "private",
         auto_record=config["DAILY_AUTO_RECORD"] == "owner",
-        notify=notify,
+        events=hub,
     )
-    recording_events = RecordingEvents(emitter)
     recording_service = RecordingService(
         session_store, recording_store, job_store, daily, window=window, policy=policy
     )
+    recording_library = RecordingLibrary(
+        session_store,
+        recording_store,
+        job_store,
+        cloudinary,
+        retention_days=config["RECORDING_RETENTION_DAYS"],
+        events=hub,
+    )
+    # the outbound webhooks subscribe to the domain events
+    SessionEvents(emitter, shown, session_store.find_any).subscribe(hub)
+    RecordingEvents(emitter, recording_library).subscribe(hub)
+    meetings = MeetingEvents(session_store, attendance_store, events=hub)
     services = Services(
         database=database,
         session_store=session_store,
@@ -201,20 +214,9 @@ def build_services(config) -> Services:
         session_service=session_service,
         series_service=SeriesService(session_service, session_store, job_store),
         recording_service=recording_service,
-        recording_library=RecordingLibrary(
-            session_store,
-            recording_store,
-            job_store,
-            cloudinary,
-            retention_days=config["RECORDING_RETENTION_DAYS"],
-            notify=recording_events,
-        ),
+        recording_library=recording_library,
         events=DailyEvents(
-            session_store,
-            attendance_store,
-            recording_service,
-            WebhookEventStore(database),
-            notify=notify,
+            WebhookEventStore(database), daily_handlers(meetings, recording_service)
         ),
         webhook_store=webhook_store,
         webhook_service=WebhookService(
@@ -258,5 +260,19 @@ def build_services(config) -> Services:
         reconcile_seconds=config["RECORDING_RECONCILE_SECONDS"],
         reconcile_lookback=timedelta(hours=config["RECORDING_RECONCILE_LOOKBACK_HOURS"]),
     )
-    recording_events.library = services.recording_library
     return services
+
+
+def daily_handlers(meetings: MeetingEvents, recordings: RecordingService) -> dict:
+    """Each Daily event type -> what it changes (one explicit table)."""
+    return {
+        "meeting.started": meetings.on_meeting_started,
+        "meeting.ended": meetings.on_meeting_ended,
+        "room.exp": meetings.on_meeting_over,
+        "participant.joined": meetings.on_participant,
+        "participant.left": meetings.on_participant,
+        "recording.started": recordings.on_started,
+        "recording.stopped": recordings.on_stopped,
+        "recording.ready-to-download": recordings.on_ready,
+        "recording.error": recordings.on_error,
+    }

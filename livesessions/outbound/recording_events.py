@@ -1,9 +1,11 @@
-"""The recording events, emitted once the change is stored: `recording.ready` (the upload
-job is done) and `recording.deleted` (DELETE or the retention purge). The data is the
-session's id and the recording as `GET /sessions/:id/recordings` shows it."""
+"""The recording events, emitted once the stored change is published to the hub:
+`recording.ready` (the upload job is done) and `recording.deleted` (DELETE or the retention
+purge). The data is the session's id and the recording as `GET /sessions/:id/recordings`
+shows it."""
 
 import logging
 
+from ..events import EventHub, RecordingDeleted, RecordingReady
 from ..recordings.serialize import recording_json
 
 log = logging.getLogger(__name__)
@@ -16,9 +18,12 @@ class RecordingEvents:
         self.emitter = emitter  # a WebhookEmitter
         self.library = library  # the RecordingLibrary that shows recordings
 
-    def ready(self, job: dict) -> None:
-        """The upload job `job` is done: its recording is ready."""
-        self._emit("recording.ready", job["session"], job["_id"])
+    def subscribe(self, hub: EventHub) -> None:
+        hub.subscribe(RecordingReady, lambda e: self.ready(e.session_id, e.recording_id))
+        hub.subscribe(RecordingDeleted, lambda e: self.deleted(e.session_id, e.recording_id))
+
+    def ready(self, session_id: str, recording_id: str) -> None:
+        self._emit("recording.ready", session_id, recording_id)
 
     def deleted(self, session_id: str, recording_id: str) -> None:
         self._emit("recording.deleted", session_id, recording_id)

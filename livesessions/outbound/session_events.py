@@ -1,9 +1,20 @@
-"""The session and participant events, emitted by the services after the change is
-stored: `session.created|updated|cancelled|started|ended`, `participant.added|removed`.
-Each kind is emitted here only; a failure is logged and never fails the change."""
+"""The session and participant events, emitted once the services published the stored
+change to the hub: `session.created|updated|cancelled|started|ended`,
+`participant.added|removed`. Each kind is emitted here only; a failure is logged and never
+fails the change."""
 
-import functools
 import logging
+
+from ..events import (
+    EventHub,
+    ParticipantAdded,
+    ParticipantRemoved,
+    SessionCreated,
+    SessionDeleted,
+    SessionsEnded,
+    SessionStatusChanged,
+    SessionUpdated,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +35,22 @@ class SessionEvents:
         self.emitter = emitter  # a WebhookEmitter; None: emit nothing
         self.present = present  # a session document -> the API's JSON
         self.find = find  # a session id -> its document (the sweep knows only ids)
+
+    def subscribe(self, hub: EventHub) -> None:
+        """Turn the sessions' domain events into their outbound events."""
+        hub.subscribe(SessionCreated, lambda e: self.session("session.created", e.session))
+        hub.subscribe(SessionUpdated, lambda e: self.session("session.updated", e.session))
+        hub.subscribe(SessionStatusChanged, lambda e: self.status(e.session))
+        hub.subscribe(SessionDeleted, lambda e: self.deleted(e.before, e.session))
+        hub.subscribe(SessionsEnded, lambda e: self.ended(e.session_ids))
+        hub.subscribe(
+            ParticipantAdded,
+            lambda e: self.participant("participant.added", e.session, e.student_id),
+        )
+        hub.subscribe(
+            ParticipantRemoved,
+            lambda e: self.participant("participant.removed", e.session, e.student_id),
+        )
 
     def emit(self, kind: str, data) -> None:
         if self.emitter is None:
@@ -48,7 +75,7 @@ class SessionEvents:
         if before.get("status") != "cancelled":
             self.session("session.cancelled", deleted)
 
-    def ended(self, session_ids: list[str]) -> None:
+    def ended(self, session_ids) -> None:
         """The sweep ended these sessions."""
         for session_id in session_ids:
             try:
@@ -60,27 +87,3 @@ class SessionEvents:
 
     def participant(self, kind: str, doc: dict, student_id: str) -> None:
         self.emit(kind, {"sessionId": doc["_id"], "studentId": student_id})
-
-
-def emits(kind):
-    """Emit `kind` with the session the decorated service method returns, once it returned
-    (the change is stored): a method of a service whose `notify` is a SessionEvents. A method
-    may return `(session, changed)`: no event when nothing changed. `quiet=True` makes no
-    event at all (a series announces its sessions once every one of them is made)."""
-
-    def decorate(method):
-        @functools.wraps(method)
-        def wrapper(self, *args, quiet=False, **kwargs):
-            result = method(self, *args, **kwargs)
-            doc, changed = result if isinstance(result, tuple) else (result, True)
-            if quiet or not changed:
-                return doc
-            if kind.startswith("participant."):
-                self.notify.participant(kind, doc, args[1])
-            else:
-                self.notify.session(kind, doc)
-            return doc
-
-        return wrapper
-
-    return decorate

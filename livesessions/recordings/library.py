@@ -24,6 +24,7 @@ from ..errors import (
     NotFound,
     UpstreamFailed,
 )
+from ..events import EventHub, RecordingDeleted, RecordingReady
 from ..jobs.repository import JobStore
 from ..sessions.repository import SessionStore
 from .cloudinary import CloudinaryClient, CloudinaryError
@@ -86,14 +87,18 @@ class RecordingLibrary:
         job_store: JobStore,
         cloudinary: CloudinaryClient,
         retention_days: float | None = None,
-        notify=None,  # a RecordingEvents: `recording.deleted`
+        events: EventHub | None = None,  # where a recording ready or deleted is published
     ):
         self.sessions = session_store
         self.recordings = recording_store
         self.jobs = job_store
         self.cloudinary = cloudinary
         self.retention_days = retention_days
-        self.notify = notify
+        self.events = events or EventHub()
+
+    def ready(self, job: dict) -> None:
+        """The upload job `job` is done (the worker says so): its recording is ready."""
+        self.events.publish(RecordingReady(job["session"], job["_id"]))
 
     def of_session(self, session_id: str, caller: Caller) -> list[Recording]:
         """The session's recordings by start, for its instructor, an admin, or a student
@@ -144,8 +149,7 @@ class RecordingLibrary:
         if number is not None:
             self.sessions.show_instead(session_id, number, self._shown(session_id))
         log.info("recording %s of session %s deleted", recording.id, session_id)
-        if self.notify is not None:
-            self.notify.deleted(session_id, recording.id)
+        self.events.publish(RecordingDeleted(session_id, recording.id))
         return Recording(recording.start, job)
 
     def _shown(self, session_id):

@@ -39,7 +39,7 @@ STILL_RECORDING = ("starting", "recording")  # an error can still end these
 class RecordingService:
     """Start and stop recordings, and turn webhook events into stored state and jobs.
 
-    The `on_*` methods are the recording events' handlers (daily/events.py maps them).
+    The `on_*` methods are the recording events' handlers (services.daily_handlers maps them).
     """
 
     def __init__(

@@ -24,6 +24,7 @@ from ..errors import (
     NotFound,
     ValidationFailed,
 )
+from ..events import SessionCreated, SessionDeleted
 from ..jobs.repository import JobStore
 from ..lifecycle import update_rejection
 from ..schemas.requests import MAX_OCCURRENCES, WEEKDAYS
@@ -82,12 +83,12 @@ class SeriesService:
         try:
             for when in dates:
                 occurrence = {**data, "scheduledAt": when}
-                made.append(self.sessions.create(occurrence, caller, series_id, quiet=True))
+                made.append(self.sessions.create(occurrence, caller, series_id, announce=False))
         except Exception:
             self._roll_back(series_id, made)
             raise
         for doc in made:  # announced once the whole series stands: none is rolled back
-            self.sessions.notify.session("session.created", doc)
+            self.sessions.events.publish(SessionCreated(doc))
         return series_id, made
 
     def _roll_back(self, series_id: str, made: list[dict]) -> None:
@@ -165,6 +166,6 @@ class SeriesService:
                 # a cancelled session always has its room's deletion queued
                 self.session_store.undelete(before)
                 raise
-            self.sessions.notify.deleted(before, deleted)
+            self.sessions.events.publish(SessionDeleted(before, deleted))
             cancelled += 1
         return cancelled

@@ -30,9 +30,18 @@ from ..errors import (
     Forbidden,
     UpstreamFailed,
 )
+from ..events import (
+    EventHub,
+    ParticipantAdded,
+    ParticipantRemoved,
+    SessionCreated,
+    SessionDeleted,
+    SessionsEnded,
+    SessionStatusChanged,
+    SessionUpdated,
+)
 from ..jobs.repository import JobStore
 from ..lifecycle import REOPENINGS, ClassWindow, is_open, update_rejection
-from ..outbound.session_events import SessionEvents, emits
 from .attendance import summarize
 from .attendance_repository import AttendanceStore
 from .course_attendance import course_attendance
@@ -62,7 +71,7 @@ class SessionService:
         room_privacy: str = "public",
         room_knocking: bool = False,
         auto_record: bool = False,  # DAILY_AUTO_RECORD=owner: owner tokens start a recording
-        notify: SessionEvents | None = None,  # the session and participant events
+        events: EventHub | None = None,  # where the stored changes are published
     ):
         self.session_store = session_store
         self.daily = daily
@@ -74,7 +83,7 @@ class SessionService:
         self.room_privacy = room_privacy
         self.room_knocking = room_knocking
         self.auto_record = auto_record
-        self.notify = notify or SessionEvents()
+        self.events = events or EventHub()
 
     def room_closes_at(self, doc):
         """When the room of `doc` closes: the end of the class plus a grace period."""
@@ -84,10 +93,18 @@ class SessionService:
         """The room's `exp` for Daily, in Unix seconds."""
         return to_seconds(self.room_closes_at(doc))
 
-    @emits("session.created")
-    def create(self, data: dict, caller: Caller, series_id: str | None = None) -> dict:
+    def create(
+        self, data: dict, caller: Caller, series_id: str | None = None, announce: bool = True
+    ) -> dict:
         """Create the Daily room, then the session; no session without a room, nor the reverse.
-        A session of a recurring series carries its `seriesId`."""
+        A session of a recurring series carries its `seriesId`. `announce=False` publishes
+        nothing (a series announces its sessions once every one of them is made)."""
+        doc = self._create(data, caller, series_id)
+        if announce:
+            self.events.publish(SessionCreated(doc))
+        return doc
+
+    def _create(self, data, caller, series_id):
         self.policy.check_create(caller, data.get("instructorId"))
         try:
             room = self.daily.create_room(
@@ -132,19 +149,22 @@ class SessionService:
             self.delete_room_quietly(doc["roomName"])
         return stored
 
-    @emits("participant.added")
     def add_participant(self, session_id: str, student_id: str, caller: Caller | None) -> dict:
         """Admit a student (the store makes it atomic), if the policy lets the caller."""
         if self.policy.strict:
             self.policy.check_participant(caller, self.session_store.get(session_id), student_id)
-        return self.session_store.admit(session_id, student_id)  # no event for a no-op
+        doc, changed = self.session_store.admit(session_id, student_id)
+        if changed:  # no event for a no-op
+            self.events.publish(ParticipantAdded(doc, student_id))
+        return doc
 
-    @emits("participant.removed")
     def remove_participant(self, session_id: str, student_id: str, caller: Caller | None) -> dict:
         """Free a student's seat, if the policy lets the caller."""
         if self.policy.strict:
             self.policy.check_participant(caller, self.session_store.get(session_id), student_id)
-        return self.session_store.remove_participant(session_id, student_id)
+        doc = self.session_store.remove_participant(session_id, student_id)
+        self.events.publish(ParticipantRemoved(doc, student_id))
+        return doc
 
     def set_status(self, session_id: str, status: str, caller: Caller | None) -> dict:
         """Move the session along the allowed transitions, if the policy lets the caller;
@@ -160,7 +180,7 @@ class SessionService:
             else:
                 doc, changed = self.session_store.change_status(session_id, status)
         if changed:
-            self.notify.status(doc)
+            self.events.publish(SessionStatusChanged(doc))
         return doc
 
     def _reopen(self, current, status):
@@ -251,12 +271,16 @@ class SessionService:
         ended = self.session_store.end_overdue(utcnow(), self.window.room_grace)
         if ended:
             log.info("ended %d session(s) whose time was over: %s", len(ended), ", ".join(ended))
-            self.notify.ended(ended)
+            self.events.publish(SessionsEnded(tuple(ended)))
         return ended
 
-    @emits("session.updated")
     def update(self, session_id: str, changes: dict, caller: Caller) -> dict:
         """Apply `changes`; move the room's expiry first when the schedule changes."""
+        doc = self._update(session_id, changes, caller)
+        self.events.publish(SessionUpdated(doc))
+        return doc
+
+    def _update(self, session_id, changes, caller):
         current = self.session_store.get(session_id)
         caller.require_owner(current)
         rejection = update_rejection(current, changes)
@@ -287,7 +311,7 @@ class SessionService:
             log.error("deleting Daily room %s failed: %s", before["roomName"], error)
             self.session_store.undelete(before)
             raise UpstreamFailed(DELETE_ROOM_FAILED) from None
-        self.notify.deleted(before, deleted)
+        self.events.publish(SessionDeleted(before, deleted))
         return deleted
 
     def _set_room_exp(self, room_name, exp):

@@ -190,3 +190,23 @@ def test_settings_reach_code_one_way():
         if reads_current_app_config(node)
     ]
     assert reads == []
+
+
+def test_features_publish_events_without_importing_who_listens():
+    """Sessions and recordings publish to the platform's event hub and import nothing of
+    outbound (which subscribes); daily, below them, imports none of sessions, recordings,
+    outbound (its handlers are given at composition)."""
+    below = {
+        "sessions": ("outbound",),
+        "recordings": ("outbound",),
+        "daily": ("sessions", "recordings", "outbound"),
+    }
+    upward = {}
+    for feature, above in below.items():
+        banned = tuple(f"livesessions.{name}" for name in above)
+        for path in sorted((PACKAGE / feature).rglob("*.py")):
+            found = sorted(m for m in imports_of(path) if m.startswith(banned))
+            if found:
+                upward[module_name(path)] = found
+    assert upward == {}
+    assert imports_of(PACKAGE / "events.py") == set()  # the hub knows no feature
