@@ -1,5 +1,10 @@
 """The one retry policy of the worker's jobs: a delay that doubles with each failed attempt
-from a base, up to a cap (every kind's retries are spaced by it)."""
+from a base, up to a cap (every kind's retries are spaced by it).
+
+Not for Daily's call retries inside one request (daily/transport.py after a 429,
+daily/turns.py after a lost round): those are sleeps of a caller in hand, with full jitter
+(processes contend), led by Daily's Retry-After and bounded by the request's deadline; a
+job's retry is a `runAt` in the queue, and no job retry is jittered."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta

@@ -140,9 +140,9 @@ class JobStore:
         max_attempts: int | None,
         kind: str | None = None,
     ) -> JobDoc | None:
-        """Take the most overdue job that is due and not leased, of `kind` (one of KINDS;
-        None: any); return it (with `takenOverFrom`, the previous holder, when its lease had
-        run out), or None."""
+        """Take the most overdue job that is due and not leased, of `kind` (one of KINDS,
+        or another kind's name; None: any); return it (with `takenOverFrom`, the previous
+        holder, when its lease had run out), or None."""
         now = utcnow()
         if kind in (None, UPLOAD):
             self._fail_vanished_uploads(max_attempts, now)
