@@ -16,8 +16,8 @@ from livesessions.config_report import log_startup_report
 from livesessions.daily.client import DailyError
 from livesessions.daily.setup import ensure_webhook
 from livesessions.extensions import SERVICES_KEY
+from livesessions.jobs.worker import start_worker_thread
 from livesessions.logformat import MaskCredentials
-from livesessions.recordings.worker import start_worker_thread
 
 from .demo import ADA, JOHN, seed_demo
 from .sandbox import CloudinarySandbox, DailySandbox

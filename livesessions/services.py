@@ -1,5 +1,6 @@
 """The service container: every store, gateway and domain service of one app, wired once."""
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from .daily.client import DailyClient
 from .daily.events import DailyEvents
 from .daily.receive import SignatureCheck
 from .daily.repository import WebhookEventStore
+from .daily.room_deletions import RoomDeletions
 from .daily.setup import check_webhook
 from .db import Database, connect
 from .events import EventHub
@@ -20,6 +22,7 @@ from .jobs.heartbeats import WorkerStore
 from .jobs.leases import TaskLeaseStore
 from .jobs.periodic import PeriodicTask
 from .jobs.repository import JobStore
+from .jobs.worker import Worker, WorkerSettings
 from .lifecycle import ClassWindow
 from .metrics import MetricsAccess
 from .outbound.attempts_repository import WebhookAttemptStore
@@ -31,10 +34,11 @@ from .outbound.repository import WebhookStore
 from .outbound.service import WebhookService
 from .outbound.session_events import SessionEvents
 from .recordings.cloudinary import CloudinaryClient
+from .recordings.downloads import Downloads
 from .recordings.library import RecordingLibrary
 from .recordings.repository import RecordingStore
 from .recordings.service import RecordingService
-from .recordings.worker import RecordingWorker
+from .recordings.uploads import UploadJobs
 from .service_state import StateStore
 from .sessions.attendance_repository import AttendanceStore
 from .sessions.feed_keys import CalendarFeeds
@@ -64,6 +68,40 @@ class QueueHealth:
     def counts(self) -> dict:
         """As /readyz shows them."""
         return {"workers": len(self.workers), "oldestDueJobSeconds": self.oldest_due_seconds}
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """The worker's numbers, from config: its id and poll, each kind's slots, the jobs'
+    lease and retries, the uploads' downloads (`make_worker`'s overrides replace them)."""
+
+    worker_id: str | None = None
+    poll_seconds: float = 2
+    lease_seconds: float = 60
+    max_attempts: int = 6
+    retry_base_seconds: float = 30
+    download_timeout: float = 60
+    max_download_bytes: int = 20 * 1024**3
+    download_deadline_seconds: float = 3600
+    download_dir: str | None = None
+    upload_concurrency: int = 2
+    room_deletion_concurrency: int = 1
+    webhook_concurrency: int = 4
+
+    @classmethod
+    def from_config(cls, config) -> "JobSettings":
+        return cls(
+            lease_seconds=config["RECORDING_LEASE_SECONDS"],
+            max_attempts=config["RECORDING_MAX_ATTEMPTS"],
+            retry_base_seconds=config["RECORDING_RETRY_BASE_SECONDS"],
+            download_timeout=config["RECORDING_DOWNLOAD_TIMEOUT_SECONDS"],
+            max_download_bytes=config["RECORDING_MAX_BYTES"],
+            download_deadline_seconds=config["RECORDING_DOWNLOAD_DEADLINE_SECONDS"],
+            poll_seconds=config["RECORDING_POLL_SECONDS"],
+            upload_concurrency=config["WORKER_UPLOAD_CONCURRENCY"],
+            room_deletion_concurrency=config["WORKER_ROOM_DELETION_CONCURRENCY"],
+            webhook_concurrency=config["WORKER_WEBHOOK_CONCURRENCY"],
+        )
 
 
 @dataclass
@@ -99,7 +137,7 @@ class Services:
     production: bool  # APP_ENV=production: the development commands refuse
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     presenter: SessionPresenter = field(default_factory=SessionPresenter)
-    worker_settings: dict = field(default_factory=dict)
+    worker_settings: JobSettings = field(default_factory=JobSettings)
     sweep_seconds: float = 60
     reconcile_seconds: float = 600
     reconcile_lookback: timedelta = timedelta(hours=48)
@@ -115,33 +153,73 @@ class Services:
     def check_webhook(self) -> dict:
         return check_webhook(self.daily, self.state_store)
 
-    def make_worker(self, **overrides) -> RecordingWorker:
-        """A recording worker over this app's stores and gateways, with its periodic tasks."""
-        settings = {
-            "periodic": [
-                PeriodicTask(
-                    "end overdue sessions", self.sweep_seconds, self.session_service.end_overdue
-                ),
-                PeriodicTask("reconcile recordings", self.reconcile_seconds, self.reconcile),
-                PeriodicTask(
-                    "emit final attendance", self.sweep_seconds, self.final_attendance.run
-                ),
-                PeriodicTask("check the Daily webhook", self.reconcile_seconds, self.check_webhook),
-                PeriodicTask(
-                    "delete recordings past their retention",
-                    self.reconcile_seconds,
-                    self.recording_library.purge,
-                ),
-            ],
+    def periodic_tasks(self) -> list[PeriodicTask]:
+        """The worker's housekeeping, beside its jobs."""
+        return [
+            PeriodicTask(
+                "end overdue sessions", self.sweep_seconds, self.session_service.end_overdue
+            ),
+            PeriodicTask("reconcile recordings", self.reconcile_seconds, self.reconcile),
+            PeriodicTask("emit final attendance", self.sweep_seconds, self.final_attendance.run),
+            PeriodicTask("check the Daily webhook", self.reconcile_seconds, self.check_webhook),
+            PeriodicTask(
+                "delete recordings past their retention",
+                self.reconcile_seconds,
+                self.recording_library.purge,
+            ),
+        ]
+
+    def make_worker(self, **overrides) -> Worker:
+        """A worker over this app's stores and gateways, running the upload, room-deletion
+        and webhook kinds, with its periodic tasks; `overrides` replace JobSettings' fields
+        or the wiring (periodic, worker_store, task_leases, webhooks, recording_events)."""
+        wiring = {
+            "periodic": None,
             "worker_store": self.worker_store,
             "task_leases": self.task_leases,
             "webhooks": self.webhook_delivery,
             "recording_events": self.recording_library,  # publishes `ready(job)` to the hub
-            **self.worker_settings,
-            **overrides,
         }
-        return RecordingWorker(
-            self.job_store, self.session_store, self.daily, self.cloudinary, **settings
+        wiring.update({name: overrides.pop(name) for name in wiring if name in overrides})
+        settings = dataclasses.replace(self.worker_settings, **overrides)
+        downloads = Downloads(
+            settings.download_dir,
+            max_bytes=settings.max_download_bytes,
+            deadline_seconds=settings.download_deadline_seconds,
+            read_timeout=settings.download_timeout,
+        )
+        uploads = UploadJobs(
+            self.job_store,
+            self.session_store,
+            self.daily,
+            self.cloudinary,
+            downloads,
+            max_attempts=settings.max_attempts,
+            retry_base_seconds=settings.retry_base_seconds,
+            recording_events=wiring["recording_events"],
+        )
+        rooms = RoomDeletions(
+            self.job_store,
+            self.session_store,
+            self.daily,
+            max_attempts=settings.max_attempts,
+            retry_base_seconds=settings.retry_base_seconds,
+        )
+        lease = settings.lease_seconds
+        kinds = [  # in this order: the slots are numbered so
+            uploads.kind(settings.upload_concurrency, lease),
+            rooms.kind(settings.room_deletion_concurrency, lease),
+            wiring["webhooks"].kind(settings.webhook_concurrency, lease),
+        ]
+        # a killed worker's downloads are cleared as a worker starts
+        clear = functools.partial(downloads.remove_stale, older_than_seconds=lease)
+        return Worker(
+            self.job_store,
+            kinds,
+            WorkerSettings(settings.worker_id, settings.poll_seconds, on_start=clear),
+            periodic=self.periodic_tasks() if wiring["periodic"] is None else wiring["periodic"],
+            worker_store=wiring["worker_store"],
+            task_leases=wiring["task_leases"],
         )
 
 
@@ -244,18 +322,7 @@ def build_services(config) -> Services:
         production=config["APP_ENV"] == "production",
         policy=policy,
         presenter=presenter,
-        worker_settings={
-            "lease_seconds": config["RECORDING_LEASE_SECONDS"],
-            "max_attempts": config["RECORDING_MAX_ATTEMPTS"],
-            "retry_base_seconds": config["RECORDING_RETRY_BASE_SECONDS"],
-            "download_timeout": config["RECORDING_DOWNLOAD_TIMEOUT_SECONDS"],
-            "max_download_bytes": config["RECORDING_MAX_BYTES"],
-            "download_deadline_seconds": config["RECORDING_DOWNLOAD_DEADLINE_SECONDS"],
-            "poll_seconds": config["RECORDING_POLL_SECONDS"],
-            "upload_concurrency": config["WORKER_UPLOAD_CONCURRENCY"],
-            "room_deletion_concurrency": config["WORKER_ROOM_DELETION_CONCURRENCY"],
-            "webhook_concurrency": config["WORKER_WEBHOOK_CONCURRENCY"],
-        },
+        worker_settings=JobSettings.from_config(config),
         sweep_seconds=config["SESSION_SWEEP_SECONDS"],
         reconcile_seconds=config["RECORDING_RECONCILE_SECONDS"],
         reconcile_lookback=timedelta(hours=config["RECORDING_RECONCILE_LOOKBACK_HOURS"]),

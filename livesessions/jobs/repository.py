@@ -134,11 +134,15 @@ class JobStore:
         return named or self.jobs.find_one({"_id": job_id})  # named already by another
 
     def lease(
-        self, worker_id: str, lease_seconds: float, max_attempts: int, kind: str | None = None
+        self,
+        worker_id: str,
+        lease_seconds: float,
+        max_attempts: int | None,
+        kind: str | None = None,
     ) -> JobDoc | None:
-        """Take the most overdue job that is due and not leased, of `kind` (one of KINDS;
-        None: any); return it (with `takenOverFrom`, the previous holder, when its lease had
-        run out), or None."""
+        """Take the most overdue job that is due and not leased, of `kind` (one of KINDS,
+        or another kind's name; None: any); return it (with `takenOverFrom`, the previous
+        holder, when its lease had run out), or None."""
         now = utcnow()
         if kind in (None, UPLOAD):
             self._fail_vanished_uploads(max_attempts, now)
@@ -194,7 +198,7 @@ class JobStore:
         if kind == UPLOAD:
             return {**UPLOADS, "attempts": {"$lt": max_attempts}, **due}
         if kind is not None:
-            return {**OF_KIND[kind], **due}
+            return {**OF_KIND.get(kind, {"kind": kind}), **due}  # e.g. a kind a test made
         retried = {
             "$or": [
                 {"attempts": {"$lt": max_attempts}},

@@ -10,7 +10,9 @@ from datetime import timedelta
 from urllib3.util import make_headers
 
 from ..clock import unix_now, utcnow
-from ..jobs.repository import ENDPOINT_DISABLED, JobStore
+from ..jobs.backoff import Backoff
+from ..jobs.kinds import JobKind
+from ..jobs.repository import ENDPOINT_DISABLED, WEBHOOK, JobStore
 from . import transport
 from .attempts_repository import WebhookAttemptStore
 from .destinations import (
@@ -66,11 +68,26 @@ class WebhookDelivery:
         self.jobs = jobs
         self.allow_private = allow_private
         self.deadline_seconds = deadline_seconds  # connect, send and read, in all
-        self.retry_base_seconds = retry_base_seconds
-        self.retry_max_seconds = retry_max_seconds
+        self.retry = Backoff(retry_base_seconds, cap_seconds=retry_max_seconds)
         self.retry_for = timedelta(seconds=retry_for_seconds)
         self.disable_after = disable_after
         self.send = post
+
+    def kind(self, concurrency: int, lease_seconds: float) -> JobKind:
+        """The webhook kind, run by this delivery: one short POST, its timeout well inside
+        the lease (not renewed), retried until about a day after the event was queued."""
+        return JobKind(WEBHOOK, self, concurrency, lease_seconds, keep_lease=False)
+
+    def carry_out(self, job: dict, holder: str) -> None:
+        self.run(job, holder)  # finished here: delivered, rescheduled or dropped
+
+    def completed(self, job, result, holder, completed):
+        """Not called: `run` completes the job itself."""
+
+    def failed(self, job, error, holder):
+        """An error `run` didn't expect (e.g. the database is down): the job stays leased,
+        and is taken over once its lease runs out."""
+        raise error
 
     def run(self, job: dict, holder: str) -> None:
         """Deliver the job's event once, as `holder`; every outcome is recorded on the job."""
@@ -136,9 +153,7 @@ class WebhookDelivery:
             self.jobs.fail(job["_id"], holder, ENDPOINT_DISABLED)
             log.error("webhook endpoint %s disabled after failures: %s", job["endpoint"], error)
             return
-        delay = min(
-            self.retry_base_seconds * 2 ** min(job["attempts"] - 1, 30), self.retry_max_seconds
-        )
+        delay = self.retry.delay(job["attempts"])
         run_at = utcnow() + timedelta(seconds=delay)
         if run_at > job["createdAt"] + self.retry_for:
             self.jobs.fail(job["_id"], holder, f"given up after a day: {error}")

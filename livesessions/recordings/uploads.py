@@ -1,31 +1,80 @@
-"""The worker's upload jobs: a finished recording downloaded from Daily.co to a temporary
-file, uploaded to Cloudinary and shown on its session; a failed attempt retried with a
-doubling delay, up to the worker's number of attempts."""
+"""The upload jobs: a finished recording downloaded from Daily.co to a temporary file,
+uploaded to Cloudinary and shown on its session; a failed attempt retried with the job
+platform's doubling delay, up to the kind's number of attempts."""
 
 import logging
 import time
-from datetime import timedelta
 
-from ..clock import utcnow
 from ..daily.client import DailyError
+from ..jobs.backoff import Backoff
+from ..jobs.kinds import JobKind, PermanentJobError, RetriedJobs
+from ..jobs.repository import UPLOAD, JobStore
 from ..metrics import UPLOAD_BYTES, UPLOAD_SECONDS
 from .cloudinary import CloudinaryError
-from .downloads import NotEnoughDiskError
+from .downloads import Downloads, NotEnoughDiskError
 from .naming import name_job
-from .room_deletions import PermanentJobError
 from .storage import RecordingDownloadError
 
 log = logging.getLogger(__name__)
 
-# Failures with a status: these statuses end the job at once (gone, too large).
-FETCH_FAILURES = DailyError | RecordingDownloadError
-# Failures a later attempt may get past: a warning, not a traceback.
-EXPECTED_FAILURES = DailyError | RecordingDownloadError | NotEnoughDiskError | CloudinaryError
 
+class UploadJobs(RetriedJobs):
+    """Carry out upload jobs for a worker: download, upload, show on the session; then
+    `recording.ready` (through `recording_events`, a RecordingEvents). A failure is
+    retried after `retry_base_seconds`, doubling, up to `max_attempts`."""
 
-class Uploads:
-    """The upload part of `RecordingWorker` (its `jobs`, `sessions`, `daily`, `cloudinary`,
-    `downloads`, `retry_base_seconds` and `max_attempts`)."""
+    # Failures with a status: these statuses end the job at once (gone, too large).
+    FETCH_FAILURES = (DailyError, RecordingDownloadError)
+    # Failures a later attempt may get past: a warning, not a traceback.
+    expected = (DailyError, RecordingDownloadError, NotEnoughDiskError, CloudinaryError)
+    what = "recording job"
+    log = log
+
+    def __init__(
+        self,
+        jobs: JobStore,
+        sessions,
+        daily,
+        cloudinary,
+        downloads: Downloads,
+        *,
+        max_attempts=6,
+        retry_base_seconds=30,
+        recording_events=None,
+    ):
+        self.jobs = jobs
+        self.sessions = sessions
+        self.daily = daily
+        self.cloudinary = cloudinary
+        self.downloads = downloads
+        self.max_attempts = max_attempts
+        self.retry = Backoff(retry_base_seconds, max_doublings=max_attempts)
+        self.recording_events = recording_events
+
+    def kind(self, concurrency: int, lease_seconds: float) -> JobKind:
+        """The upload kind, run by this handler."""
+        return JobKind(UPLOAD, self, concurrency, lease_seconds, self.max_attempts)
+
+    def carry_out(self, job: dict, holder: str) -> dict:
+        return self.upload(job)
+
+    def completed(self, job, result, holder, completed):
+        log.info("recording %s uploaded to %s by %s", job["_id"], result["recordingUrl"], holder)
+        if completed and self.recording_events is not None:
+            self.recording_events.ready(job)
+
+    def permanent(self, error):
+        return isinstance(error, PermanentJobError) or (
+            isinstance(error, self.FETCH_FAILURES) and error.status in (404, 413)  # gone, too large
+        )
+
+    def gave_up(self, job):
+        # Unless a later recording of the session is shown or on its way: an older one
+        # failing must not hide it. (A job that failed before it was named has no number
+        # to compare: its session is gone, or its failure stands.)
+        self.sessions.set_recording_status(
+            job["session"], "failed", only_if_latest=job.get("recordingNumber")
+        )
 
     def upload(self, job: dict) -> dict:
         """Download the recording to a temporary file and upload it; update the session."""
@@ -34,7 +83,7 @@ class Uploads:
         if session is None:
             raise PermanentJobError(f"session {job['session']} no longer exists")
         # Jobs queued before names are named now; in place, so that a failure of this
-        # attempt is judged by the job's number too (_record_failure).
+        # attempt is judged by the job's number too (gave_up).
         job.update(name_job(self.jobs, self.sessions, job, session))
         started = time.monotonic()
         url = job.get("downloadUrl") or self.daily.access_link(job["_id"])
@@ -67,37 +116,3 @@ class Uploads:
             "duration": duration,
             "asset": asset,  # to sign, frame and destroy this recording later
         }
-
-    def _record_failure(self, job, error, holder):
-        reason = f"{type(error).__name__}: {error}"
-        permanent = isinstance(error, PermanentJobError) or (
-            isinstance(error, FETCH_FAILURES) and error.status in (404, 413)  # gone, too large
-        )
-        if permanent or job["attempts"] >= self.max_attempts:
-            if self.jobs.fail(job["_id"], holder, reason):
-                # Unless a later recording of the session is shown or on its way: an older
-                # one failing must not hide it. (A job that failed before it was named has
-                # no number to compare: its session is gone, or its failure stands.)
-                self.sessions.set_recording_status(
-                    job["session"], "failed", only_if_latest=job.get("recordingNumber")
-                )
-            log.error(
-                "recording job %s failed for good (attempt %s by %s): %s",
-                job["_id"],
-                job["attempts"],
-                holder,
-                reason,
-            )
-            return
-        delay = self.retry_base_seconds * 2 ** (job["attempts"] - 1)
-        run_at = utcnow() + timedelta(seconds=delay)
-        self.jobs.reschedule(job["_id"], holder, reason, run_at)
-        expected = isinstance(error, EXPECTED_FAILURES)
-        (log.warning if expected else log.exception)(
-            "recording job %s attempt %s by %s failed (%s); retry in %ss",
-            job["_id"],
-            job["attempts"],
-            holder,
-            reason,
-            delay,
-        )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from livesessions.daily.names import daily_user_id
-from livesessions.recordings.worker import start_worker_thread
+from livesessions.jobs.worker import start_worker_thread
 from tests.support.factories import INSTRUCTOR, iso, seed_session
 
 STUDENT = "student-1"

@@ -9,7 +9,7 @@ import hashlib
 import requests
 
 from devtools.sandbox.daily import recording_content
-from livesessions.recordings.worker import start_worker_thread
+from livesessions.jobs.worker import start_worker_thread
 from tests.support.factories import in_class, iso, session_payload, starting_soon
 from tests.support.processes import wait_until
 
@@ -58,7 +58,7 @@ def test_a_class_is_recorded_and_published(stack):
 
 def test_a_background_worker_thread_picks_the_job_up(stack):
     base, auth, _, cloud, app = stack
-    from livesessions.recordings.worker import start_worker_thread
+    from livesessions.jobs.worker import start_worker_thread
 
     stop = start_worker_thread(app.extensions["livesessions"].make_worker(poll_seconds=0.05))
     try:

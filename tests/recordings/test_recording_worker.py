@@ -202,7 +202,7 @@ def test_a_long_upload_keeps_its_lease(client, daily, db, cloud, services, sessi
     deliver(client)
     slow = services.make_worker(worker_id="slow", lease_seconds=0.3)
     other = services.make_worker(worker_id="other", lease_seconds=0.3)
-    upload = slow.upload
+    upload = slow.handler("upload").upload
     others_tries = []
 
     def long_upload(job):
@@ -211,7 +211,7 @@ def test_a_long_upload_keeps_its_lease(client, daily, db, cloud, services, sessi
             others_tries.append(other.process_next())
         return upload(job)
 
-    monkeypatch.setattr(slow, "upload", long_upload)
+    monkeypatch.setattr(slow.handler("upload"), "upload", long_upload)
     assert slow.process_next() is True
     assert others_tries == [False] * 4  # the renewed lease kept the job from the other worker
     job = db.recording_jobs.find_one({"_id": RECORDING})
@@ -230,7 +230,7 @@ def test_workers_with_short_leases_and_slow_uploads_do_each_job_exactly_once(
     uploaded = []
     workers = [services.make_worker(worker_id=f"w{i}", lease_seconds=0.15) for i in range(3)]
     for worker in workers:
-        upload = worker.upload
+        upload = worker.handler("upload").upload
 
         def slow_upload(job, upload=upload, worker=worker):
             for _ in range(2):  # longer than the lease in all: only renewal keeps it
@@ -238,7 +238,7 @@ def test_workers_with_short_leases_and_slow_uploads_do_each_job_exactly_once(
             uploaded.append((job["_id"], worker.worker_id))
             return upload(job)
 
-        monkeypatch.setattr(worker, "upload", slow_upload)
+        monkeypatch.setattr(worker.handler("upload"), "upload", slow_upload)
     threads = [threading.Thread(target=worker.drain) for worker in workers]
     for thread in threads:
         thread.start()
@@ -404,7 +404,7 @@ def test_a_failed_download_is_a_warning_and_retried(
     deliver(client)
     worker = services.make_worker(worker_id="worker-1", retry_base_seconds=3600)
     if failure == "full disk":
-        worker.downloads.disk_free = lambda directory: FREE_SPACE_MARGIN_BYTES
+        worker.handler("upload").downloads.disk_free = lambda directory: FREE_SPACE_MARGIN_BYTES
     if failure == "storage 503":
         daily.fail("download", 503)
     caplog.set_level(logging.INFO, logger="livesessions.recordings")
@@ -743,7 +743,9 @@ def test_a_download_the_disk_cannot_hold_waits_for_space(
     deliver(client)
     worker = services.make_worker(retry_base_seconds=3600)
     margin = FREE_SPACE_MARGIN_BYTES
-    worker.downloads.disk_free = lambda directory: margin + 100  # 100 bytes to spare
+    worker.handler("upload").downloads.disk_free = lambda directory: (
+        margin + 100
+    )  # 100 bytes to spare
     assert worker.drain() == 1
     job = db.recording_jobs.find_one({"_id": RECORDING})
     assert (job["status"], job["attempts"]) == ("pending", 1)  # retried when there is room
@@ -797,7 +799,7 @@ def test_a_stuck_download_holds_one_slot_while_the_next_job_is_uploaded(
     make_app, cloud, daily, trickling, caplog
 ):
     app, db = app_with(make_app, cloud)  # and its class in room-a, whose download sticks
-    caplog.set_level(logging.INFO, logger="livesessions.recordings.worker")
+    caplog.set_level(logging.INFO, logger="livesessions.recordings")
     stuck = db.livesessions.find_one({"roomName": "room-a"})
     other = seed_session(db, roomName="room-b", status="live", scheduledAt=in_class())
     daily.files["rec-next"] = content(CHUNK, b"next")
@@ -892,7 +894,7 @@ def test_stop_finishes_the_job_in_every_slot_and_leases_no_more(make_app, cloud,
     worker = app.extensions["livesessions"].make_worker(
         worker_id="w", upload_concurrency=2, poll_seconds=0.05, periodic=[]
     )
-    upload = worker.upload
+    upload = worker.handler("upload").upload
     in_hand, proceed = threading.Semaphore(0), threading.Event()
 
     def held_upload(job):
@@ -900,7 +902,7 @@ def test_stop_finishes_the_job_in_every_slot_and_leases_no_more(make_app, cloud,
         assert proceed.wait(10)
         return upload(job)
 
-    worker.upload = held_upload
+    worker.handler("upload").upload = held_upload
     with running(worker) as (stop, thread):
         assert in_hand.acquire(timeout=10)
         assert in_hand.acquire(timeout=10)  # both slots hold a job
@@ -944,7 +946,7 @@ def test_three_slots_do_twenty_jobs_each_exactly_once(make_app, cloud, daily):
     worker = app.extensions["livesessions"].make_worker(
         worker_id="w", upload_concurrency=3, poll_seconds=0.05, periodic=[]
     )
-    upload = worker.upload
+    upload = worker.handler("upload").upload
     uploaded, lock = [], threading.Lock()
     three_at_once = threading.Barrier(3, timeout=10)
 
@@ -956,7 +958,7 @@ def test_three_slots_do_twenty_jobs_each_exactly_once(make_app, cloud, daily):
             three_at_once.wait()
         return upload(job)
 
-    worker.upload = counted_upload
+    worker.handler("upload").upload = counted_upload
     with running(worker):
         wait_until(lambda: db.recording_jobs.count_documents({"status": "done"}) == 20, 30)
 

@@ -1,7 +1,6 @@
-"""The recording worker: lease jobs and carry them out in several job slots at once (upload
-a recording from Daily.co to Cloudinary, delete a deleted session's Daily room, or deliver
-an outbound webhook), each kind in slots of its own, and run the periodic housekeeping
-beside them."""
+"""The worker: lease jobs and carry them out in several job slots at once, each kind
+(registered by its feature, see kinds.py) in slots of its own, and run the periodic
+housekeeping beside them. It knows nothing of what a kind's jobs do."""
 
 import contextlib
 import logging
@@ -10,102 +9,88 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from ..clock import utcnow
-from ..daily.client import DailyClient
-from ..jobs.heartbeats import HEARTBEAT_SECONDS, WorkerStore
-from ..jobs.leases import TaskLeaseStore
-from ..jobs.periodic import PeriodicTask
-from ..jobs.repository import KINDS, ROOM_DELETION, UPLOAD, WEBHOOK, JobStore
 from ..observability import job_context
-from ..sessions.repository import SessionStore
-from .cloudinary import CloudinaryClient
-from .downloads import Downloads
-from .room_deletions import RoomDeletions
-from .uploads import Uploads
+from .heartbeats import HEARTBEAT_SECONDS, WorkerStore
+from .kinds import JobKind, KindRegistry
+from .leases import TaskLeaseStore
+from .periodic import PeriodicTask
+from .repository import JobStore
 
 log = logging.getLogger(__name__)
 
 
-class RecordingWorker(Uploads, RoomDeletions):
-    """Lease jobs and carry them out: uploads (download from Daily, upload to Cloudinary),
-    room deletions and outbound webhook deliveries.
+@dataclass(frozen=True)
+class WorkerSettings:
+    """How a worker runs, whatever its kinds: its id (default: host, pid and a random
+    part), how long an idle slot and the periodic loop wait, and what it does as it
+    starts (e.g. clear the downloads a killed worker left)."""
 
-    `run` carries out up to `upload_concurrency` uploads, `room_deletion_concurrency` room
-    deletions and `webhook_concurrency` deliveries at once, each slot a thread that leases
-    only jobs of its kind as `{worker_id}/{n}`: one stuck download holds one upload slot, and
-    slow webhook receivers hold webhook slots, never an upload's or a room deletion's.
-    Beside them it runs its periodic tasks (e.g. ending sessions whose time is over), one at
-    a time.
+    worker_id: str | None = None
+    poll_seconds: float = 2
+    on_start: Callable[[], object] | None = None
+
+
+class Worker:
+    """Lease jobs and hand each to its kind's handler.
+
+    `run` carries out up to each kind's `concurrency` jobs at once, each slot a thread that
+    leases only jobs of its kind as `{worker_id}/{n}`: one stuck download holds one upload
+    slot, and slow webhook receivers hold webhook slots, never an upload's or a room
+    deletion's. Beside them it runs its periodic tasks (e.g. ending sessions whose time is
+    over), one at a time. A job of a kind it doesn't know (a newer deploy's) is left alone.
     """
 
     def __init__(
         self,
         job_store: JobStore,
-        session_store: SessionStore,
-        daily: DailyClient,
-        cloudinary: CloudinaryClient,
+        kinds: Iterable[JobKind],
+        settings: WorkerSettings = WorkerSettings(),
         *,
-        lease_seconds=60,
-        max_attempts=6,
-        retry_base_seconds=30,
-        download_timeout=60,
-        max_download_bytes=20 * 1024**3,
-        download_deadline_seconds=3600,
-        download_dir=None,
-        poll_seconds=2,
-        upload_concurrency=2,
-        room_deletion_concurrency=1,
-        webhook_concurrency=4,
-        worker_id=None,
-        periodic=(),
+        periodic: Iterable[PeriodicTask] = (),
         worker_store: WorkerStore | None = None,
         task_leases: TaskLeaseStore | None = None,
-        webhooks=None,  # a WebhookDelivery: runs the `webhook` jobs
-        recording_events=None,  # a RecordingEvents: `recording.ready` once uploaded
     ):
         self.jobs = job_store
-        self.sessions = session_store
-        self.daily = daily
-        self.cloudinary = cloudinary
-        self.lease_seconds = lease_seconds
-        self.max_attempts = max_attempts
-        self.retry_base_seconds = retry_base_seconds
-        self.downloads = Downloads(
-            download_dir,
-            max_bytes=max_download_bytes,
-            deadline_seconds=download_deadline_seconds,
-            read_timeout=download_timeout,
-        )
-        self.poll_seconds = poll_seconds
-        # the job slots of each kind, in the order of KINDS (their holders are numbered so)
-        self.slots = {
-            UPLOAD: upload_concurrency,
-            ROOM_DELETION: room_deletion_concurrency,
-            WEBHOOK: webhook_concurrency,
-        }
-        for kind, count in self.slots.items():
-            if count < 1:
-                raise ValueError(f"a worker needs at least one {kind} job slot, got {count}")
+        self.kinds = kinds if isinstance(kinds, KindRegistry) else KindRegistry(kinds)
+        self.settings = settings
+        self.poll_seconds = settings.poll_seconds
         self.periodic = list(periodic)
         self.worker_store = worker_store  # heartbeats while `run` runs (/readyz, `status`)
         self.task_leases = task_leases  # each periodic task in one worker at a time
-        self.webhooks = webhooks
-        self.recording_events = recording_events
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.worker_id = (
+            settings.worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        )
+
+    @property
+    def slots(self) -> dict[str, int]:
+        """{kind: its job slots}, in the order the kinds were registered."""
+        return {kind.name: kind.concurrency for kind in self.kinds}
+
+    def handler(self, name: str):
+        """The handler of the kind `name`."""
+        return self.kinds[name].handler
 
     def process_next(self, holder: str | None = None, kind: str | None = None) -> bool:
-        """Lease and process one due job of `kind` (one of KINDS; None: any) as `holder`
-        (default: the worker's id); return False when none is due."""
+        """Lease and process one due job of `kind` (None: of any kind this worker runs) as
+        `holder` (default: the worker's id); return False when none is due."""
         holder = holder or self.worker_id
-        job = self.jobs.lease(holder, self.lease_seconds, self.max_attempts, kind)
-        if job is None:
-            return False
-        with job_context(job["_id"]):
-            self._process(job, holder)
-        return True
+        names = self.kinds.names() if kind is None else (kind,)
+        for name in names:  # None: each kind in turn, in the order registered
+            job = self._lease(holder, self.kinds[name])
+            if job is not None:
+                with job_context(job["_id"]):
+                    self._process(job, holder, self.kinds[name])
+                return True
+        return False
 
-    def _process(self, job, holder):
+    def _lease(self, holder, kind):
+        return self.jobs.lease(holder, kind.lease_seconds, kind.max_attempts, kind.name)
+
+    def _process(self, job, holder, kind):
         log.debug("job %s leased by %s (attempt %s)", job["_id"], holder, job["attempts"])
         if job.get("takenOverFrom"):
             log.warning(
@@ -115,43 +100,29 @@ class RecordingWorker(Uploads, RoomDeletions):
                 job["takenOverFrom"],
                 job["attempts"],
             )
-        if job.get("kind") == WEBHOOK:  # one short POST: its timeout is well inside the lease
-            return self.webhooks.run(job, holder)
         try:
-            with self._lease_kept(job, holder):
-                result = self.carry_out(job)
+            with self._lease_kept(job, holder, kind):
+                result = kind.handler.carry_out(job, holder)
         except Exception as error:  # every failure is recorded on the job, never lost
-            if job.get("kind") == ROOM_DELETION:
-                self._retry_room_deletion(job, error, holder)
-            else:
-                self._record_failure(job, error, holder)
-        else:
+            kind.handler.failed(job, error, holder)
+            return
+        if result is not None:  # None: the handler finished the job itself
             completed = self.jobs.complete(job["_id"], holder, result)
-            if job.get("kind") == ROOM_DELETION:
-                log.info("room %s deleted by %s", job["room"], holder)
-            else:
-                log.info(
-                    "recording %s uploaded to %s by %s", job["_id"], result["recordingUrl"], holder
-                )
-                if completed and self.recording_events is not None:
-                    self.recording_events.ready(job)
-
-    def carry_out(self, job: dict) -> dict:
-        """Do the job's work; return its result (kept on the job)."""
-        if job.get("kind") == ROOM_DELETION:
-            return self.delete_room(job)
-        return self.upload(job)
+            kind.handler.completed(job, result, holder, completed)
 
     @contextlib.contextmanager
-    def _lease_kept(self, job, holder):
+    def _lease_kept(self, job, holder, kind):
         """Renew the job's lease every third of its length while the block runs, so a long
         upload is not taken over by another worker; stop if the lease was lost anyway."""
+        if not kind.keep_lease:  # e.g. one short POST: its timeout is well inside the lease
+            yield
+            return
         done = threading.Event()
 
         def renew():
-            while not done.wait(self.lease_seconds / 3):
+            while not done.wait(kind.lease_seconds / 3):
                 try:
-                    kept = self.jobs.renew_lease(job["_id"], holder, self.lease_seconds)
+                    kept = self.jobs.renew_lease(job["_id"], holder, kind.lease_seconds)
                 except Exception as error:  # the database may be back before the lease ends
                     log.warning("recording job %s: lease renewal failed: %r", job["_id"], error)
                     continue
@@ -207,7 +178,8 @@ class RecordingWorker(Uploads, RoomDeletions):
         if self.worker_store is not None:
             beat = PeriodicTask("heartbeat", HEARTBEAT_SECONDS, self._beat, shared=False)
             self.periodic.insert(0, beat)
-        self.downloads.remove_stale(older_than_seconds=self.lease_seconds)
+        if self.settings.on_start is not None:
+            self.settings.on_start()
         slots = self._slot_threads(stop)
         for slot in slots:
             slot.start()
@@ -225,7 +197,7 @@ class RecordingWorker(Uploads, RoomDeletions):
     def _slot_threads(self, stop) -> list[threading.Thread]:
         """One thread per job slot: slot n (numbered across the kinds, from 1) leases jobs
         of its kind as `{worker_id}/{n}`."""
-        kinds = [kind for kind in KINDS for _ in range(self.slots[kind])]
+        kinds = [kind.name for kind in self.kinds for _ in range(kind.concurrency)]
         return [
             threading.Thread(
                 target=self._run_slot,
@@ -259,7 +231,7 @@ class RecordingWorker(Uploads, RoomDeletions):
                 stop.wait(self.poll_seconds)
 
 
-def start_worker_thread(worker: RecordingWorker) -> threading.Event:
+def start_worker_thread(worker: Worker) -> threading.Event:
     """Run `worker` in a daemon thread (single-process setups); return its stop event."""
     stop = threading.Event()
     threading.Thread(target=worker.run, args=(stop,), name="recording-worker", daemon=True).start()

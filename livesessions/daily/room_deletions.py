@@ -1,11 +1,14 @@
-"""The worker's room-deletion jobs: the rooms of deleted sessions that Daily's rate limit
-put off, deleted in their turn and retried until they are gone."""
+"""The room-deletion jobs: the rooms of deleted sessions that Daily's rate limit put off,
+deleted in their turn and retried until they are gone."""
 
 import logging
 from datetime import timedelta
 
 from ..clock import utcnow
-from ..daily.client import DailyRateLimited
+from ..jobs.backoff import Backoff
+from ..jobs.kinds import JobKind, PermanentJobError
+from ..jobs.repository import ROOM_DELETION, JobStore
+from .client import DailyClient, DailyRateLimited
 
 log = logging.getLogger(__name__)
 
@@ -13,15 +16,28 @@ log = logging.getLogger(__name__)
 ROOM_DELETION_MAX_DELAY_SECONDS = 900
 
 
-class PermanentJobError(Exception):
-    """Retrying cannot help (e.g. the session is gone): fail the job at once."""
-
-
 class RoomDeletions:
-    """The room-deletion part of `RecordingWorker` (its `jobs`, `sessions`, `daily`,
-    `retry_base_seconds` and `max_attempts`)."""
+    """Carry out room-deletion jobs for a worker. A failure is retried when Daily's rate
+    limit leaves a turn, or after the doubling delay from `retry_base_seconds` (at most
+    ROOM_DELETION_MAX_DELAY_SECONDS), until the room is gone; after `max_attempts` each
+    failure is logged as an error."""
 
-    def delete_room(self, job: dict) -> dict:
+    def __init__(
+        self, jobs: JobStore, sessions, daily: DailyClient, *, max_attempts=6, retry_base_seconds=30
+    ):
+        self.jobs = jobs
+        self.sessions = sessions
+        self.daily = daily
+        self.max_attempts = max_attempts
+        self.retry = Backoff(
+            retry_base_seconds, cap_seconds=ROOM_DELETION_MAX_DELAY_SECONDS, max_doublings=16
+        )
+
+    def kind(self, concurrency: int, lease_seconds: float) -> JobKind:
+        """The room-deletion kind, run by this handler (retried until done)."""
+        return JobKind(ROOM_DELETION, self, concurrency, lease_seconds)
+
+    def carry_out(self, job: dict, holder: str) -> dict:
         """Delete a deleted session's room, in its turn under Daily's rate limit."""
         session = self.sessions.find_any(job["session"])
         if session is not None and session.get("deletedAt") is None:
@@ -30,9 +46,10 @@ class RoomDeletions:
         self.daily.delete_room(job["room"])
         return {"deleted": job["room"]}
 
-    def _retry_room_deletion(self, job, error, holder):
-        """A room deletion is retried until the room is gone: when Daily's rate limit
-        leaves a turn, or after a doubling delay (at most ROOM_DELETION_MAX_DELAY_SECONDS)."""
+    def completed(self, job, result, holder, completed):
+        log.info("room %s deleted by %s", job["room"], holder)
+
+    def failed(self, job, error, holder):
         if isinstance(error, PermanentJobError):
             self.jobs.fail(job["_id"], holder, f"{type(error).__name__}: {error}")
             log.error("room deletion %s failed for good: %s", job["_id"], error)
@@ -40,8 +57,7 @@ class RoomDeletions:
         if isinstance(error, DailyRateLimited):
             delay = max(error.retry_in, 1.0)
         else:
-            delay = self.retry_base_seconds * 2 ** min(job["attempts"] - 1, 16)
-            delay = min(delay, ROOM_DELETION_MAX_DELAY_SECONDS)
+            delay = self.retry.delay(job["attempts"])
         run_at = utcnow() + timedelta(seconds=delay)
         self.jobs.reschedule(job["_id"], holder, f"{type(error).__name__}: {error}", run_at)
         if isinstance(error, DailyRateLimited):
