@@ -40,6 +40,11 @@ OF_KIND = {UPLOAD: UPLOADS, ROOM_DELETION: {"kind": ROOM_DELETION}, WEBHOOK: {"k
 WORKER_VANISHED = "the worker stopped during the last attempt"
 
 
+def kind_of(job: dict) -> str:
+    """A job's kind: its `kind`, or an upload (whose documents have none)."""
+    return job.get("kind") or UPLOAD
+
+
 class JobDoc(TypedDict, total=False):
     """`recording_jobs`: the durable upload job of a finished recording (`_id` Daily's id),
     or the deletion of a deleted session's room (`_id` `room:<room>`; only the fields

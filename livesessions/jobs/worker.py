@@ -18,7 +18,7 @@ from .heartbeats import HEARTBEAT_SECONDS, WorkerStore
 from .kinds import JobKind, KindRegistry
 from .leases import TaskLeaseStore
 from .periodic import PeriodicTask
-from .repository import JobStore
+from .repository import JobStore, kind_of
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +78,25 @@ class Worker:
         """Lease and process one due job of `kind` (None: of any kind this worker runs) as
         `holder` (default: the worker's id); return False when none is due."""
         holder = holder or self.worker_id
-        names = self.kinds.names() if kind is None else (kind,)
-        for name in names:  # None: each kind in turn, in the order registered
+        names = self._most_overdue_first() if kind is None else (kind,)
+        for name in names:
             job = self._lease(holder, self.kinds[name])
             if job is not None:
                 with job_context(job["_id"]):
                     self._process(job, holder, self.kinds[name])
                 return True
         return False
+
+    def _most_overdue_first(self) -> list[str]:
+        """The kinds this worker runs, the one of the job due the longest first (the
+        queue's order, as one lease of any kind took it), then in the order registered."""
+        names = list(self.kinds.names())
+        oldest = self.jobs.oldest_due(utcnow())
+        kind = oldest and kind_of(oldest)
+        if kind in names:
+            names.remove(kind)
+            names.insert(0, kind)
+        return names
 
     def _lease(self, holder, kind):
         return self.jobs.lease(holder, kind.lease_seconds, kind.max_attempts, kind.name)

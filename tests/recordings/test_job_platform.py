@@ -197,3 +197,27 @@ def test_the_apps_kinds_keep_todays_retry_numbers(services):
     assert worker.kinds[UPLOAD].max_attempts == 6
     assert worker.kinds[ROOM_DELETION].max_attempts is None
     assert worker.kinds[WEBHOOK].keep_lease is False
+
+
+def test_one_job_of_any_kind_is_the_one_due_the_longest(services, db):
+    """`process_next()` without a kind (drain, `recordings process --once`) takes the job
+    the queue has had due the longest, whatever its kind, as one lease of any kind did."""
+    jobs = services.job_store
+    first, second = Recorded(), Recorded()
+    assert jobs.enqueue("second-0", {"kind": "second"})
+    assert jobs.enqueue("first-0", {"kind": "first"})
+    db.recording_jobs.update_one(
+        {"_id": "second-0"}, {"$set": {"runAt": utcnow() - timedelta(minutes=5)}}
+    )
+    worker = Worker(
+        jobs,
+        [JobKind("first", first, concurrency=1), JobKind("second", second, concurrency=1)],
+        WorkerSettings(worker_id="w", poll_seconds=0.05),
+    )
+    assert worker.process_next() is True
+    assert (second.ran, first.ran) == ([("second-0", "w", threading.current_thread().name)], [])
+    assert db.recording_jobs.find_one({"_id": "second-0"})["status"] == "done"
+    assert db.recording_jobs.find_one({"_id": "first-0"})["status"] == "pending"
+    assert worker.process_next() is True
+    assert [job_id for job_id, _, _ in first.ran] == ["first-0"]
+    assert worker.process_next() is False
