@@ -5,9 +5,7 @@ import logging
 from datetime import timedelta
 
 from ..clock import utcnow
-from ..jobs.backoff import Backoff
-from ..jobs.kinds import JobKind, PermanentJobError
-from ..jobs.repository import ROOM_DELETION, JobStore
+from ..jobs import ROOM_DELETION, Backoff, JobKind, JobStore, PermanentJobError
 from .client import DailyClient, DailyRateLimited
 
 log = logging.getLogger(__name__)

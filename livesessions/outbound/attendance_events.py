@@ -7,7 +7,7 @@ import logging
 import uuid
 
 from ..clock import utcnow
-from ..sessions.attendance import summarize
+from ..sessions import summarize
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,7 @@ from datetime import timedelta
 from urllib3.util import make_headers
 
 from ..clock import unix_now, utcnow
-from ..jobs.backoff import Backoff
-from ..jobs.kinds import JobKind
-from ..jobs.repository import ENDPOINT_DISABLED, WEBHOOK, JobStore
+from ..jobs import ENDPOINT_DISABLED, WEBHOOK, Backoff, JobKind, JobStore
 from . import transport
 from .attempts_repository import WebhookAttemptStore
 from .destinations import (

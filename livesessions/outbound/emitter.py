@@ -5,7 +5,7 @@ import logging
 import uuid
 
 from ..clock import iso, utcnow
-from ..jobs.repository import JobStore
+from ..jobs import JobStore
 from .repository import WebhookStore
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ shows it."""
 import logging
 
 from ..events import EventHub, RecordingDeleted, RecordingReady
-from ..recordings.serialize import recording_json
+from ..recordings import recording_json
 
 log = logging.getLogger(__name__)
 

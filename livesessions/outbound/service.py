@@ -17,7 +17,7 @@ from ..errors import (
     NotFound,
     ValidationFailed,
 )
-from ..jobs.repository import JobStore
+from ..jobs import JobStore
 from .attempts_repository import WebhookAttemptStore
 from .destinations import (
     DestinationAmbiguous,

@@ -7,10 +7,9 @@ import logging
 from datetime import timedelta
 
 from ..clock import from_seconds, utcnow
-from ..daily.client import DailyClient, DailyError
+from ..daily import DailyClient, DailyError
 from ..lifecycle import ClassWindow
-from ..sessions.documents import SessionDoc
-from ..sessions.repository import SessionStore
+from ..sessions import SessionDoc, SessionStore
 from .repository import RecordingDoc, RecordingStore
 from .timing import daily_number
 

@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from ..clock import iso
 from ..extensions import services
-from ..jobs.repository import STATUSES as JOB_STATUSES
+from ..jobs import STATUSES as JOB_STATUSES
 from ..metrics import serve_metrics
 from ..validation.dates import read_iso
 

@@ -25,8 +25,8 @@ from ..errors import (
     UpstreamFailed,
 )
 from ..events import EventHub, RecordingDeleted, RecordingReady
-from ..jobs.repository import JobStore
-from ..sessions.repository import SessionStore
+from ..jobs import JobStore
+from ..sessions import SessionStore
 from .cloudinary import CloudinaryClient, CloudinaryError
 from .repository import RecordingStore
 

@@ -5,8 +5,8 @@ A session's first recording keeps the spec's name, `{sessionId}-recording`; late
 reuses its own name, so an upload may replace only its own earlier attempt.
 """
 
-from ..jobs.repository import JobStore
-from ..sessions.repository import SessionStore
+from ..jobs import JobStore
+from ..sessions import SessionStore
 
 
 def asset_name(session_id: str, number: int) -> str:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from ..auth.policy import AccessPolicy
 from ..auth.tokens import Caller
 from ..clock import iso, seconds_between, utcnow
-from ..daily.client import DailyClient, DailyError
+from ..daily import DailyClient, DailyError
 from ..db import new_id
 from ..errors import (
     CANNOT_RECORD,
@@ -23,9 +23,9 @@ from ..errors import (
     NotFound,
     UpstreamFailed,
 )
-from ..jobs.repository import JobStore
+from ..jobs import JobStore
 from ..lifecycle import ClassWindow, is_open
-from ..sessions.repository import SessionStore
+from ..sessions import SessionStore
 from .adoption import Adoption
 from .naming import name_job
 from .repository import RecordingStore

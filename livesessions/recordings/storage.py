@@ -13,7 +13,7 @@ from typing import BinaryIO
 import requests
 import urllib3
 
-from ..daily.transport import CONNECT_TIMEOUT_SECONDS
+from ..daily import CONNECT_TIMEOUT_SECONDS
 
 DOWNLOAD_PIECE_BYTES = 1024 * 1024
 

@@ -5,10 +5,8 @@ platform's doubling delay, up to the kind's number of attempts."""
 import logging
 import time
 
-from ..daily.client import DailyError
-from ..jobs.backoff import Backoff
-from ..jobs.kinds import JobKind, PermanentJobError, RetriedJobs
-from ..jobs.repository import UPLOAD, JobStore
+from ..daily import DailyError
+from ..jobs import UPLOAD, Backoff, JobKind, JobStore, PermanentJobError, RetriedJobs
 from ..metrics import UPLOAD_BYTES, UPLOAD_SECONDS
 from .cloudinary import CloudinaryError
 from .downloads import Downloads, NotEnoughDiskError

@@ -6,7 +6,7 @@ answer is the same whatever order or how many times the events arrived.
 """
 
 from ..clock import iso
-from ..daily.names import daily_user_id
+from ..daily import daily_user_id
 
 
 def _merged_seconds(intervals):

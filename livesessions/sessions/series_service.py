@@ -25,7 +25,7 @@ from ..errors import (
     ValidationFailed,
 )
 from ..events import SessionCreated, SessionDeleted
-from ..jobs.repository import JobStore
+from ..jobs import JobStore
 from ..lifecycle import update_rejection
 from ..schemas.requests import MAX_OCCURRENCES, WEEKDAYS
 from ..validation.fields import LATEST_SCHEDULE

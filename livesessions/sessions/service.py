@@ -11,8 +11,7 @@ from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 from ..auth.policy import AccessPolicy
 from ..auth.tokens import Caller
 from ..clock import class_ends_at, iso, to_seconds, utcnow
-from ..daily.client import DailyBusy, DailyClient, DailyError, DailyRateLimited
-from ..daily.names import daily_user_id
+from ..daily import DailyBusy, DailyClient, DailyError, DailyRateLimited, daily_user_id
 from ..db import new_id
 from ..errors import (
     ATTENDANCE_FORBIDDEN,
@@ -40,7 +39,7 @@ from ..events import (
     SessionStatusChanged,
     SessionUpdated,
 )
-from ..jobs.repository import JobStore
+from ..jobs import JobStore
 from ..lifecycle import REOPENINGS, ClassWindow, is_open, update_rejection
 from .attendance import summarize
 from .attendance_repository import AttendanceStore

@@ -1,5 +1,5 @@
-"""The package's structure: messages written once, imports in layers without a cycle,
-modules of a readable size."""
+"""The package's structure: messages written once, imports without a cycle, settings read
+in one place (the packages' layers: test_layers.py)."""
 
 import ast
 from functools import cache
@@ -111,7 +111,6 @@ def imports_of(path):
 
 
 MODULE_NAMES = {module_name(path) for path in MODULES}
-FEATURES = ("jobs", "daily", "sessions", "recordings", "outbound")
 
 
 def test_the_imports_form_layers_without_a_cycle():
@@ -144,17 +143,6 @@ def test_the_shipped_package_imports_nothing_of_the_development_tools():
         for path in SHIPPED
     }
     assert {name: found for name, found in reaching.items() if found} == {}
-
-
-def test_the_low_layers_know_nothing_of_the_domains():
-    """clock, errors, config, db and the Daily client import no other feature nor view."""
-    features = tuple(f"livesessions.{name}" for name in FEATURES)
-    for low in ("clock", "errors", "config", "db", "lifecycle", "daily.client"):
-        path = PACKAGE / (low.replace(".", "/") + ".py")
-        own = "livesessions." + low.split(".")[0] + "."
-        assert not {
-            m for m in imports_of(path) if m.startswith(features) and not m.startswith(own)
-        }, low
 
 
 # Where the settings are read: the composition root (create_app, build_services) and the
