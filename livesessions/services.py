@@ -1,6 +1,5 @@
 """The service container: every store, gateway and domain service of one app, wired once."""
 
-import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,20 +8,19 @@ from datetime import datetime, timedelta
 from .auth.policy import PLATFORM, AccessPolicy
 from .auth.tokens import TokenVerifier
 from .clock import utcnow
-from .config_report import log_startup_report, webhook_deadline
+from .config_report import log_startup_report
 from .daily.client import DailyClient
 from .daily.events import DailyEvents
 from .daily.receive import SignatureCheck
 from .daily.repository import WebhookEventStore
-from .daily.room_deletions import RoomDeletions
 from .daily.setup import check_webhook
 from .db import Database, connect
 from .events import EventHub
-from .jobs.heartbeats import WorkerStore
+from .jobs.heartbeats import QueueHealth, WorkerStore
 from .jobs.leases import TaskLeaseStore
 from .jobs.periodic import PeriodicTask
 from .jobs.repository import JobStore
-from .jobs.worker import Worker, WorkerSettings
+from .jobs.worker import Worker
 from .lifecycle import ClassWindow
 from .metrics import MetricsAccess
 from .outbound.attempts_repository import WebhookAttemptStore
@@ -34,11 +32,9 @@ from .outbound.repository import WebhookStore
 from .outbound.service import WebhookService
 from .outbound.session_events import SessionEvents
 from .recordings.cloudinary import CloudinaryClient
-from .recordings.downloads import Downloads
 from .recordings.library import RecordingLibrary
 from .recordings.repository import RecordingStore
 from .recordings.service import RecordingService
-from .recordings.uploads import UploadJobs
 from .service_state import StateStore
 from .sessions.attendance_repository import AttendanceStore
 from .sessions.feed_keys import CalendarFeeds
@@ -48,60 +44,7 @@ from .sessions.repository import SessionStore
 from .sessions.serialize import POPULATED, SessionPresenter
 from .sessions.series_service import SeriesService
 from .sessions.service import SessionService
-
-
-@dataclass
-class QueueHealth:
-    """How the job queue is served: the recording workers alive (their heartbeats), and the
-    job that has been due the longest (None: none is due)."""
-
-    workers: list[dict]
-    oldest_due: dict | None
-    now: datetime
-
-    @property
-    def oldest_due_seconds(self) -> float | None:
-        if self.oldest_due is None:
-            return None
-        return round((self.now - self.oldest_due["runAt"]).total_seconds(), 1)
-
-    def counts(self) -> dict:
-        """As /readyz shows them."""
-        return {"workers": len(self.workers), "oldestDueJobSeconds": self.oldest_due_seconds}
-
-
-@dataclass(frozen=True)
-class JobSettings:
-    """The worker's numbers, from config: its id and poll, each kind's slots, the jobs'
-    lease and retries, the uploads' downloads (`make_worker`'s overrides replace them)."""
-
-    worker_id: str | None = None
-    poll_seconds: float = 2
-    lease_seconds: float = 60
-    max_attempts: int = 6
-    retry_base_seconds: float = 30
-    download_timeout: float = 60
-    max_download_bytes: int = 20 * 1024**3
-    download_deadline_seconds: float = 3600
-    download_dir: str | None = None
-    upload_concurrency: int = 2
-    room_deletion_concurrency: int = 1
-    webhook_concurrency: int = 4
-
-    @classmethod
-    def from_config(cls, config) -> "JobSettings":
-        return cls(
-            lease_seconds=config["RECORDING_LEASE_SECONDS"],
-            max_attempts=config["RECORDING_MAX_ATTEMPTS"],
-            retry_base_seconds=config["RECORDING_RETRY_BASE_SECONDS"],
-            download_timeout=config["RECORDING_DOWNLOAD_TIMEOUT_SECONDS"],
-            max_download_bytes=config["RECORDING_MAX_BYTES"],
-            download_deadline_seconds=config["RECORDING_DOWNLOAD_DEADLINE_SECONDS"],
-            poll_seconds=config["RECORDING_POLL_SECONDS"],
-            upload_concurrency=config["WORKER_UPLOAD_CONCURRENCY"],
-            room_deletion_concurrency=config["WORKER_ROOM_DELETION_CONCURRENCY"],
-            webhook_concurrency=config["WORKER_WEBHOOK_CONCURRENCY"],
-        )
+from .worker import JobSettings, build_worker, periodic_tasks
 
 
 @dataclass
@@ -155,72 +98,11 @@ class Services:
 
     def periodic_tasks(self) -> list[PeriodicTask]:
         """The worker's housekeeping, beside its jobs."""
-        return [
-            PeriodicTask(
-                "end overdue sessions", self.sweep_seconds, self.session_service.end_overdue
-            ),
-            PeriodicTask("reconcile recordings", self.reconcile_seconds, self.reconcile),
-            PeriodicTask("emit final attendance", self.sweep_seconds, self.final_attendance.run),
-            PeriodicTask("check the Daily webhook", self.reconcile_seconds, self.check_webhook),
-            PeriodicTask(
-                "delete recordings past their retention",
-                self.reconcile_seconds,
-                self.recording_library.purge,
-            ),
-        ]
+        return periodic_tasks(self)
 
     def make_worker(self, **overrides) -> Worker:
-        """A worker over this app's stores and gateways, running the upload, room-deletion
-        and webhook kinds, with its periodic tasks; `overrides` replace JobSettings' fields
-        or the wiring (periodic, worker_store, task_leases, webhooks, recording_events)."""
-        wiring = {
-            "periodic": None,
-            "worker_store": self.worker_store,
-            "task_leases": self.task_leases,
-            "webhooks": self.webhook_delivery,
-            "recording_events": self.recording_library,  # publishes `ready(job)` to the hub
-        }
-        wiring.update({name: overrides.pop(name) for name in wiring if name in overrides})
-        settings = dataclasses.replace(self.worker_settings, **overrides)
-        downloads = Downloads(
-            settings.download_dir,
-            max_bytes=settings.max_download_bytes,
-            deadline_seconds=settings.download_deadline_seconds,
-            read_timeout=settings.download_timeout,
-        )
-        uploads = UploadJobs(
-            self.job_store,
-            self.session_store,
-            self.daily,
-            self.cloudinary,
-            downloads,
-            max_attempts=settings.max_attempts,
-            retry_base_seconds=settings.retry_base_seconds,
-            recording_events=wiring["recording_events"],
-        )
-        rooms = RoomDeletions(
-            self.job_store,
-            self.session_store,
-            self.daily,
-            max_attempts=settings.max_attempts,
-            retry_base_seconds=settings.retry_base_seconds,
-        )
-        lease = settings.lease_seconds
-        kinds = [  # in this order: the slots are numbered so
-            uploads.kind(settings.upload_concurrency, lease),
-            rooms.kind(settings.room_deletion_concurrency, lease),
-            wiring["webhooks"].kind(settings.webhook_concurrency, lease),
-        ]
-        # a killed worker's downloads are cleared as a worker starts
-        clear = functools.partial(downloads.remove_stale, older_than_seconds=lease)
-        return Worker(
-            self.job_store,
-            kinds,
-            WorkerSettings(settings.worker_id, settings.poll_seconds, on_start=clear),
-            periodic=self.periodic_tasks() if wiring["periodic"] is None else wiring["periodic"],
-            worker_store=wiring["worker_store"],
-            task_leases=wiring["task_leases"],
-        )
+        """A worker running this app's job kinds and periodic tasks (see worker.py)."""
+        return build_worker(self, **overrides)
 
 
 def build_services(config) -> Services:
@@ -303,14 +185,8 @@ def build_services(config) -> Services:
             job_store,
             allow_private=config["WEBHOOKS_ALLOW_PRIVATE"],
         ),
-        webhook_delivery=WebhookDelivery(
-            webhook_store,
-            webhook_attempts,
-            job_store,
-            allow_private=config["WEBHOOKS_ALLOW_PRIVATE"],
-            deadline_seconds=webhook_deadline(config),
-            retry_base_seconds=config["WEBHOOKS_RETRY_BASE_SECONDS"],
-            disable_after=config["WEBHOOKS_DISABLE_AFTER_FAILURES"],
+        webhook_delivery=WebhookDelivery.from_config(
+            config, webhook_store, webhook_attempts, job_store
         ),
         webhook_emitter=emitter,
         final_attendance=FinalAttendance(session_store, attendance_store, window, emitter),

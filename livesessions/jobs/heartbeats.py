@@ -3,6 +3,7 @@ worker, written every HEARTBEAT_SECONDS, so that `/readyz` and `recordings statu
 how many are alive (a worker killed without a word stops beating and is counted out after
 LIVE_SECONDS; its document expires a day later)."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pymongo import ASCENDING
@@ -37,3 +38,23 @@ class WorkerStore:
         """The workers that beat within LIVE_SECONDS, most recent first."""
         recent = {"beatAt": {"$gte": now - timedelta(seconds=LIVE_SECONDS)}}
         return list(self.workers.find(recent).sort([("beatAt", -1)]))
+
+
+@dataclass
+class QueueHealth:
+    """How the job queue is served: the recording workers alive (their heartbeats), and the
+    job that has been due the longest (None: none is due)."""
+
+    workers: list[dict]
+    oldest_due: dict | None
+    now: datetime
+
+    @property
+    def oldest_due_seconds(self) -> float | None:
+        if self.oldest_due is None:
+            return None
+        return round((self.now - self.oldest_due["runAt"]).total_seconds(), 1)
+
+    def counts(self) -> dict:
+        """As /readyz shows them."""
+        return {"workers": len(self.workers), "oldestDueJobSeconds": self.oldest_due_seconds}

@@ -10,6 +10,7 @@ from datetime import timedelta
 from urllib3.util import make_headers
 
 from ..clock import unix_now, utcnow
+from ..config_report import webhook_deadline
 from ..jobs import ENDPOINT_DISABLED, WEBHOOK, Backoff, JobKind, JobStore
 from . import transport
 from .attempts_repository import WebhookAttemptStore
@@ -70,6 +71,19 @@ class WebhookDelivery:
         self.retry_for = timedelta(seconds=retry_for_seconds)
         self.disable_after = disable_after
         self.send = post
+
+    @classmethod
+    def from_config(cls, config, endpoints, attempts, jobs) -> "WebhookDelivery":
+        """The delivery the WEBHOOKS_* settings describe."""
+        return cls(
+            endpoints,
+            attempts,
+            jobs,
+            allow_private=config["WEBHOOKS_ALLOW_PRIVATE"],
+            deadline_seconds=webhook_deadline(config),
+            retry_base_seconds=config["WEBHOOKS_RETRY_BASE_SECONDS"],
+            disable_after=config["WEBHOOKS_DISABLE_AFTER_FAILURES"],
+        )
 
     def kind(self, concurrency: int, lease_seconds: float) -> JobKind:
         """The webhook kind, run by this delivery: one short POST, its timeout well inside

@@ -1,7 +1,7 @@
 """The packages' layers: the platform below every feature, the features in one order, each
 reaching another only through its public module (its `__init__`), and only downwards.
 
-    app (create_app, the composition root, the CLI, /readyz, the indexes)
+    app (create_app, the composition roots: services and worker, the CLI, /readyz, indexes)
     outbound > recordings > sessions > daily > jobs
     platform (every other top-level module, auth/, schemas/, validation/)
 """
@@ -17,8 +17,8 @@ PACKAGE = Path(livesessions.__file__).parent
 # Lowest first: a feature may import the public module of one before it, never after.
 FEATURES = ("jobs", "daily", "sessions", "recordings", "outbound")
 # What wires the features together: it may import any of their modules.
-APP = {"livesessions", "livesessions.services", "livesessions.cli", "livesessions.probes"}
-APP |= {"livesessions.indexes"}
+APP = {"livesessions", "livesessions.services", "livesessions.worker", "livesessions.cli"}
+APP |= {"livesessions.probes", "livesessions.indexes"}
 
 
 def module_name(path: Path) -> str:
