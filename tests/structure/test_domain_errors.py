@@ -71,6 +71,36 @@ def test_the_repositories_know_no_client_message_nor_api_error(path):
     assert {name for name in imported_from(path) if name.startswith("livesessions.errors")} == set()
 
 
+# pymongo's collection methods (not `find`: every string has one)
+QUERIES = {
+    "find_one", "find_one_and_update", "find_one_and_delete", "find_one_and_replace",
+    "insert_one", "insert_many", "update_one", "update_many", "replace_one", "delete_one",
+    "delete_many", "count_documents", "estimated_document_count", "aggregate", "distinct",
+    "bulk_write",
+}  # fmt: skip
+
+
+def queries_in(source: str) -> set[str]:
+    return {
+        node.func.attr
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in QUERIES
+    }
+
+
+@pytest.mark.parametrize(
+    "path", sorted(set(PACKAGE.rglob("*.py")) - set(REPOSITORIES)), ids=relative
+)
+def test_every_query_is_in_a_repository(path):
+    assert queries_in(path.read_text()) == set()
+
+
+def test_the_check_sees_a_query():
+    assert queries_in("def f(db):\n    db.livesessions.update_one({}, {})\n") == {"update_one"}
+
+
 @pytest.mark.parametrize("low", ["lifecycle.py", "domain_errors.py"])
 def test_the_lifecycle_and_the_domain_errors_know_nothing_of_http(low):
     imported = imported_from(PACKAGE / low)
