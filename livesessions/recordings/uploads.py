@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 
 class UploadJobs(RetriedJobs):
     """Carry out upload jobs for a worker: download, upload, show on the session; then
-    `recording.ready` (through `recording_events`, a RecordingEvents). A failure is
-    retried after `retry_base_seconds`, doubling, up to `max_attempts`."""
+    `recording_events.ready(job)` (the RecordingLibrary: it publishes RecordingReady to the
+    hub, and outbound's `recording.ready` follows). A failure is retried after `retry_base_seconds`,
+    doubling, up to `max_attempts`."""
 
     # Failures with a status: these statuses end the job at once (gone, too large).
     FETCH_FAILURES = (DailyError, RecordingDownloadError)
