@@ -248,7 +248,11 @@ def measure(todo, servers, args, token):
         for _ in range(args.rounds):  # alternating, so the machine's drift hits both alike
             for label, (port, _) in servers.items():
                 url = f"http://127.0.0.1:{port}{path}"
-                runs[label].append(run_wrk(url, args.duration, args.connections, script, token))
+                try:
+                    run = run_wrk(url, args.duration, args.connections, script, token)
+                except WrongAnswer as wrong:
+                    raise WrongAnswer(f"{name} on {label}: {wrong.reason}") from None
+                runs[label].append(run)
         for label, measured in runs.items():
             results[(label, name)] = sorted(measured, key=lambda r: r["rps"])[len(measured) // 2]
     return results
