@@ -91,6 +91,8 @@ serve-fast: $(VENV)/.dev .env
 
 bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
+	@command -v npm >/dev/null || { echo "make bench needs Node 20 and npm (bare Express)"; exit 1; }
+	npm ci --prefix bench/express --silent --no-audit --no-fund
 	$(BIN)/python -m bench.http_bench
 	$(BIN)/python -m bench.changes
 

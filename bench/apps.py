@@ -165,8 +165,9 @@ def service_app(sessions=SESSIONS):
     return app
 
 
-def bare_app():
-    """Bare Flask: the same bodies, precomputed, serialized by Flask on every request."""
+def bare_bodies() -> dict:
+    """The bodies the bare apps answer with (bare Flask here, bare Express in
+    bench/express/), computed once from the seed as the service would show them."""
     sessions, courses, users = seed()
     store = MemoryStore(None, sessions, courses, users)
     first = sessions[0]["_id"]
@@ -195,14 +196,22 @@ def bare_app():
         for d in store.populate(store.by_field("course", courses[0]["_id"]), "instructor")
     ]
     plain = session_json(sessions[0])
+    return {"one": one, "page": page, "search": search, "course": course, "plain": plain}
 
+
+def bare_app():
+    """Bare Flask: the same bodies, precomputed, serialized by Flask on every request."""
+    body = bare_bodies()
     app = Flask(__name__)
     app.json = OrjsonProvider(app)  # the service's JSON encoder: part of this stack's limit
-    app.add_url_rule("/sessions/<sid>", "get", lambda sid: copy.copy(one))
+    app.add_url_rule("/sessions/<sid>", "get", lambda sid: copy.copy(body["one"]))
     app.add_url_rule(
-        "/sessions", "index", lambda: copy.copy(search if "search" in request.args else page)
+        "/sessions",
+        "index",
+        lambda: copy.copy(body["search"] if "search" in request.args else body["page"]),
     )
-    app.add_url_rule("/sessions/course/<cid>", "course", lambda cid: list(course))
+    app.add_url_rule("/sessions/course/<cid>", "course", lambda cid: list(body["course"]))
+    plain = body["plain"]
     app.add_url_rule(
         "/sessions/<sid>/participants", "join", lambda sid: copy.copy(plain), methods=["POST"]
     )

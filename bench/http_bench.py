@@ -1,10 +1,13 @@
-"""HTTP benchmark: the service against bare Flask, both under the Procfile's gunicorn.
+"""HTTP benchmark: the service against bare Flask and bare Express, side by side.
 
     .venv/bin/python -m bench.http_bench [--duration 10] [--connections 32] [--only NAME,...]
 
-wrk (Debian's package) drives each endpoint for a fixed time at 32 connections, first on
-the service, then on a bare Flask app serving the same JSON bodies from memory (the limit
-for this stack); every figure is also given as a ratio to that limit. The service's store
+wrk (Debian's package) drives each endpoint for a fixed time at 32 connections on four
+servers in turn: the service under the Procfile's server, the service under granian (`make
+serve-fast`), a bare Flask app serving the same JSON bodies from memory under the Procfile's
+server (the limit for this stack), and a bare Express 4 app serving the same bodies
+(bench/express/: the framework of the Node service this one replaces). The service's
+figures are given as ratios to both. The service's store
 is an in-process double (BENCHMARK ONLY, see bench/apps.py) unless BENCH_MONGODB_URI is
 set, in which case it runs on that MongoDB, seeded first, and prints each query's plan.
 """
@@ -23,12 +26,13 @@ from pathlib import Path
 import jwt
 import requests
 
-from bench.apps import DAILY_KEY, JWT_SECRET, SEARCH, seed
+from bench.apps import DAILY_KEY, JWT_SECRET, SEARCH, bare_app, bare_bodies, seed
 from bench.endpoints import endpoints, preflight
 from bench.expect import WrongAnswer, wrk_failures
 from bench.loopback import ROOT, free_port
 
-TARGETS = {"get by id": 0.70, "list page": 0.50, "participant add": 0.60}
+TARGETS = {"get by id": 0.70, "list page": 0.50, "participant add": 0.60}  # of bare Flask
+EXPRESS_TARGETS = {"get by id": 0.50, "list page": 0.50, "by course": 0.35}  # of bare Express
 READS = {"get by id", "list page", "list search", "by course"}
 # Where the load generator and the servers run: by default anywhere (they share the
 # cores); --pin gives wrk its own core and the servers the others, so wrk's bursts don't
@@ -38,14 +42,35 @@ APPS = {  # label -> (server, app)
     "service": ("gunicorn", "bench.apps:service_app()"),
     "bare": ("gunicorn", "bench.apps:bare_app()"),
     "granian": ("granian", "bench.apps:service_app"),  # the service under `make serve-fast`
+    "express": ("node", "bench/express/server.js"),  # the Node service's framework, bare
 }
+EXPRESS = ROOT / "bench" / "express"
 
 
 def start_server(server, target, port, env):
-    """Start `target` under gunicorn (the Procfile's settings) or granian (`serve-fast`'s)."""
-    if server == "granian":
-        return wait_until_serving(granian(target, port, env), target, port)
-    return wait_until_serving(gunicorn(target, port, env), target, port)
+    """Start `target` under gunicorn (the Procfile's settings), granian (`serve-fast`'s) or
+    Node (bare Express, as many processes as gunicorn has workers)."""
+    start = {"granian": granian, "node": express, "gunicorn": gunicorn}[server]
+    return wait_until_serving(start(target, port, env), target, port)
+
+
+def web_processes() -> str:
+    return os.environ.get("WEB_CONCURRENCY", "2")
+
+
+def express(script, port, env):
+    """bench/express/server.js (installed by `make bench`'s `npm ci`), serving the bare
+    Flask app's bodies, written once to a file it reads."""
+    bodies = Path(env["BENCH_TMP"]) / "bodies.json"
+    bodies.write_bytes(bare_app().json.dumps(bare_bodies()).encode())
+    env = dict(env, PORT=str(port), WORKERS=web_processes(), BENCH_BODIES=str(bodies))
+    return subprocess.Popen(
+        [*PIN["server"], "node", str(ROOT / script)],
+        cwd=EXPRESS,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def serve_fast_command(factory, port) -> list[str]:
@@ -223,7 +248,11 @@ def measure(todo, servers, args, token):
         for _ in range(args.rounds):  # alternating, so the machine's drift hits both alike
             for label, (port, _) in servers.items():
                 url = f"http://127.0.0.1:{port}{path}"
-                runs[label].append(run_wrk(url, args.duration, args.connections, script, token))
+                try:
+                    run = run_wrk(url, args.duration, args.connections, script, token)
+                except WrongAnswer as wrong:
+                    raise WrongAnswer(f"{name} on {label}: {wrong.reason}") from None
+                runs[label].append(run)
         for label, measured in runs.items():
             results[(label, name)] = sorted(measured, key=lambda r: r["rps"])[len(measured) // 2]
     return results
@@ -237,37 +266,42 @@ def report(todo, results, args):
         else "in-process store double (BENCHMARK ONLY: no query work)"
     )
     print(
-        f"store: {store}; gunicorn: Procfile settings; granian: make serve-fast's; wrk: "
-        f"{PIN['wrk_threads']} threads, {args.connections} connections; median of {args.rounds} "
-        f"runs of {args.duration} s per endpoint, the three apps alternating; "
-        f"{os.cpu_count()} cores. Targets: the service under gunicorn against bare Flask under "
-        "gunicorn; the granian column is the same service under granian (ratio to the same "
-        "bare Flask under gunicorn)"
+        f"store: {store}; service: the Procfile's gunicorn; granian: make serve-fast's; bare "
+        f"Flask under the Procfile's gunicorn; bare Express 4 in {web_processes()} "
+        f"processes (cluster); wrk: {PIN['wrk_threads']} threads, {args.connections} "
+        f"connections; median of {args.rounds} runs of {args.duration} s per endpoint, the "
+        f"four servers alternating; {os.cpu_count()} cores. Targets: the service against "
+        "Express (x) and against bare Flask (f); a read's p99 at most 3 x its p50"
     )
     header = (
         f"{'endpoint':<16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99/p50':>7} | "
-        f"{'bare req/s':>10} {'p50':>6} {'p99':>6} | {'ratio':>5} {'target':>7} | "
-        f"{'granian':>7} {'p99/p50':>7} {'ratio':>5}"
+        f"{'granian':>7} {'p99/p50':>7} | {'Flask':>6} | {'Express':>7} {'p99':>6} | "
+        f"{'/Express':>8} {'target':>6} | {'/Flask':>6} {'target':>6}"
     )
     print(header)
     print("-" * len(header))
     all_ok = True
     for endpoint, _, _ in todo:
         name = endpoint.name
-        s, b, g = (results[(label, name)] for label in ("service", "bare", "granian"))
-        ratio, tail = s["rps"] / b["rps"], s["p99"] / s["p50"]
-        target = TARGETS.get(name)
+        s, b, g, x = (results[(label, name)] for label in ("service", "bare", "granian", "express"))
+        to_express, to_bare, tail = s["rps"] / x["rps"], s["rps"] / b["rps"], s["p99"] / s["p50"]
         notes = []
-        if target is not None and ratio < target:
-            notes.append("BELOW TARGET")
+        for ratio, targets, peer in (
+            (to_express, EXPRESS_TARGETS, "Express"),
+            (to_bare, TARGETS, "bare Flask"),
+        ):
+            if name in targets and ratio < targets[name]:
+                notes.append(f"BELOW TARGET ({peer})")
         if name in READS and tail > 3:
             notes.append("p99 > 3x p50")
         all_ok &= not notes
+        x_target = f">={EXPRESS_TARGETS[name]:.2f}" if name in EXPRESS_TARGETS else ""
+        f_target = f">={TARGETS[name]:.2f}" if name in TARGETS else ""
         print(
             f"{name:<16} {s['rps']:>7.0f} {s['p50']:>7.2f} {s['p99']:>7.2f} {tail:>7.1f} | "
-            f"{b['rps']:>10.0f} {b['p50']:>6.2f} {b['p99']:>6.2f} | {ratio:>5.2f} "
-            f"{f'>= {target:.2f}' if target else '':>7} | {g['rps']:>7.0f} "
-            f"{g['p99'] / g['p50']:>7.1f} {g['rps'] / b['rps']:>5.2f}  {'; '.join(notes)}"
+            f"{g['rps']:>7.0f} {g['p99'] / g['p50']:>7.1f} | {b['rps']:>6.0f} | "
+            f"{x['rps']:>7.0f} {x['p99']:>6.2f} | {to_express:>8.2f} {x_target:>6} | "
+            f"{to_bare:>6.2f} {f_target:>6}  {'; '.join(notes)}"
         )
     print(json.dumps({f"{k[0]}:{k[1]}": v for k, v in results.items()}), file=sys.stderr)
     return all_ok
@@ -321,6 +355,7 @@ def main():
                 for e in endpoints()
                 if not args.only or e.name in args.only.split(",")
             ]
+            env["BENCH_TMP"] = directory
             for label, (server, target) in APPS.items():
                 port = free_port()
                 servers[label] = (port, start_server(server, target, port, env))
