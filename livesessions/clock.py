@@ -20,12 +20,22 @@ def unix_now() -> float:
 
 
 def iso(value: datetime) -> str:
-    """Format a datetime as Mongoose does: `2025-12-25T10:00:00.000Z` (naive means UTC)."""
-    offset = value.utcoffset()
-    if offset:  # the driver gives UTC; anything else is converted first
+    """Format a datetime as Mongoose does: `2025-12-25T10:00:00.000Z` (naive means UTC).
+
+    Every date of every session shown goes through here (a course's list: hundreds a
+    request), so the fields are formatted directly: `%` takes half the time of `isoformat`
+    or an f-string with format specs (1.1 against 2.1 µs, timeit, this machine)."""
+    if value.utcoffset():  # the driver gives UTC; anything else is converted first
         value = value.astimezone(UTC)
-    text = value.isoformat(timespec="milliseconds")
-    return text[:23] + "Z"  # drop "+00:00" (aware) or nothing (naive)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031 (the faster, see above)
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond // 1000,  # truncated, as JavaScript's milliseconds
+    )
 
 
 def to_ms(value: object) -> int | None:
