@@ -31,7 +31,6 @@ STATUSES = ("pending", "processing", "done", "failed")
 UPLOAD = "upload"  # what uploads are called (in `counts`, by `lease`): they have no `kind`
 ROOM_DELETION = "room-deletion"  # the `kind` of a room deletion
 WEBHOOK = "webhook"  # an outbound webhook's delivery to one endpoint
-KINDS = (UPLOAD, ROOM_DELETION, WEBHOOK)
 ENDPOINT_DISABLED = "the webhook endpoint is disabled"  # such a job waits for `enable`
 UPLOADS = {"kind": None}  # a filter: the upload jobs only (older ones have no `kind` either)
 # The jobs of each kind; a kind other than uploads is retried until done, whatever its
@@ -145,8 +144,8 @@ class JobStore:
         max_attempts: int | None,
         kind: str | None = None,
     ) -> JobDoc | None:
-        """Take the most overdue job that is due and not leased, of `kind` (one of KINDS,
-        or another kind's name; None: any); return it (with `takenOverFrom`, the previous
+        """Take the most overdue job that is due and not leased, of `kind` (the name of one,
+        ours or a test's; None: any); return it (with `takenOverFrom`, the previous
         holder, when its lease had run out), or None."""
         now = utcnow()
         if kind in (None, UPLOAD):
