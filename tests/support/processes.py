@@ -6,7 +6,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,6 +13,8 @@ import time
 from pathlib import Path
 
 import requests
+
+from bench.loopback import free_port  # noqa: F401 (the tests' import of it)
 
 ROOT = Path(__file__).resolve().parents[2]  # the project root: tests/support/ is two below
 SERVER_SECRET = "server-test-secret-" + "x" * 48
@@ -23,13 +24,6 @@ SERVER_SECRET = "server-test-secret-" + "x" * 48
 # machine gets there too.
 START_DEADLINE_S = 120
 WAIT_DEADLINE_S = 30
-
-
-def free_port():
-    """A loopback port with nothing listening on it (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(url, process, timeout=START_DEADLINE_S):
