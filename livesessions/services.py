@@ -18,7 +18,6 @@ from .db import Database, connect
 from .events import EventHub
 from .jobs.heartbeats import QueueHealth, WorkerStore
 from .jobs.leases import TaskLeaseStore
-from .jobs.periodic import PeriodicTask
 from .jobs.repository import JobStore
 from .jobs.worker import Worker
 from .lifecycle import ClassWindow
@@ -44,7 +43,7 @@ from .sessions.repository import SessionStore
 from .sessions.serialize import POPULATED, SessionPresenter
 from .sessions.series_service import SeriesService
 from .sessions.service import SessionService
-from .worker import JobSettings, build_worker, periodic_tasks
+from .worker import JobSettings, build_worker
 
 
 @dataclass
@@ -95,10 +94,6 @@ class Services:
 
     def check_webhook(self) -> dict:
         return check_webhook(self.daily, self.state_store)
-
-    def periodic_tasks(self) -> list[PeriodicTask]:
-        """The worker's housekeeping, beside its jobs."""
-        return periodic_tasks(self)
 
     def make_worker(self, **overrides) -> Worker:
         """A worker running this app's job kinds and periodic tasks (see worker.py)."""
